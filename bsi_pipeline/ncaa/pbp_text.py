@@ -1,0 +1,342 @@
+"""Turn one stats.ncaa.org play-by-play description into a structured line.
+
+A description is one or more `;`-separated segments. Each segment names a person and then lists
+comma-separated actions: `J. Engel singled to left field, RBI (0-2 FF); L. Pritchard advanced to
+second; B. Feist scored.` The first segment's person is the batter when its first action is a
+batting verb; every other segment is a runner. Substitutions (`X to p for Y`, `X pinch ran for Y`)
+and inning summaries (`R: 1 H: 2 LOB: 1`) have their own shapes.
+
+This module only reads text. Who is on which base, outs and runs are the replay's job
+(`pbp_replay`), because a runner's starting base is only known from the game state.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Destination codes for a person after a line: 0 = out, 1-3 = base, 4 = scored.
+OUT, FIRST, SECOND, THIRD, HOME = 0, 1, 2, 3, 4
+BASE_WORDS = {"first": FIRST, "second": SECOND, "third": THIRD, "home": HOME}
+
+EVENT_TYPES = (
+    "single", "double", "triple", "home_run", "walk", "intentional_walk", "hit_by_pitch",
+    "strikeout", "groundout", "flyout", "lineout", "popout", "double_play", "triple_play",
+    "fielders_choice", "reached_on_error", "sac_bunt", "sac_fly", "stolen_base", "caught_stealing",
+    "pickoff", "wild_pitch", "passed_ball", "balk", "defensive_indifference", "substitution", "other",
+)
+HIT_EVENTS = frozenset({"single", "double", "triple", "home_run"})
+
+KIND_PLAY, KIND_SUB, KIND_SUMMARY, KIND_OTHER, KIND_EMPTY = "play", "substitution", "summary", "other", "empty"
+
+_COUNT = re.compile(r"\s*\((\d)-(\d)(?:\s+([A-Za-z]*))?\s*\)")
+_SUMMARY = re.compile(r"^(?:(?:R|H|E|LOB):\s*\d+\s*)+\.?$")
+_VERB = re.compile(
+    r"(?:^|\s)((?:was )?(?:intentionally walked|walked|hit by pitch|struck out|singled|doubled|tripled|homered"
+    r"|(?:grounded|hit|lined|flied|popped|fouled|bunted) into (?:a )?(?:double|triple) play"
+    r"|grounded out|flied out|lined out|popped out|popped up|fouled out|infield fly|out on batters interference"
+    r"|reached|advanced|stole|scored|out at|out on the play|caught stealing|picked off|no advance|placed on"
+    r"|failed pickoff attempt))\b"
+)
+_SUB = re.compile(
+    r"^(?P<new>.+?)\s+(?:to (?P<pos>p|c|1b|2b|3b|ss|lf|cf|rf|dh|pr|ph)|pinch (?P<pinch>hit|ran))"
+    r"(?:\s+for\s+(?P<old>.+?))?\.?$"
+)
+_FOR_CONTINUATION = re.compile(r"^for\s+(?P<old>.+?)\.?$")
+_RBI = re.compile(r"^(\d)\s*RBI$")
+_BATTER_VERBS = (
+    "intentionally walked", "walked", "hit by pitch", "struck out", "singled", "doubled", "tripled",
+    "homered", "grounded out", "flied out", "lined out", "popped", "fouled out", "infield fly",
+    "out on batters interference", "reached",
+)
+_OUTFIELD = re.compile(r"\b(?:lf|cf|rf)\b")
+# Phrases that put a person out only as his first action; later they annotate ("..., caught stealing").
+_FIRST_ONLY_OUTS = ("caught stealing", "grounded into", "hit into", "lined into", "flied into", "popped into",
+                    "fouled into", "bunted into")
+_TOKEN = re.compile(r"\S+")
+_UPPER_ACTION_WORDS = frozenset({"RBI", "SAC", "SF", "SH", "DP", "TP", "KS", "KL", "FC", "BB", "HBP", "IBB"})
+_ERROR_CODE = re.compile(r"^E\d")
+
+
+class Segment:
+    """One person and what happened to them on the line."""
+
+    __slots__ = ("name", "actions", "dest", "stole", "caught", "target")
+
+    def __init__(self, name: str, actions: list[str]):
+        self.name = name
+        self.actions = actions
+        self.dest: int | None = None  # final destination, None = no movement stated
+        self.stole = False
+        self.caught = False
+        self.target: int | None = None  # first base named, a hint for finding an unnamed runner
+        for i, action in enumerate(actions):
+            effect = _action_effect(action)
+            if effect == OUT and i > 0 and action.startswith(_FIRST_ONLY_OUTS):
+                effect = None  # "reached ..., grounded into double play": the batter is safe
+            if effect is not None:
+                self.dest = effect
+            if action.startswith("stole"):
+                self.stole = True
+            elif action.startswith("caught stealing"):
+                self.caught = True
+            if self.target is None:
+                self.target = _base_named(action)
+
+
+class ParsedLine:
+    """Everything the text of one line says, before game state is applied."""
+
+    __slots__ = (
+        "kind", "event_type", "is_pa", "batter", "runners", "rbi", "balls", "strikes", "pitches",
+        "sac", "sub_new", "sub_pos", "sub_old", "ambiguous_batter",
+    )
+
+    def __init__(self, kind: str, event_type: str = "other"):
+        self.kind = kind
+        self.event_type = event_type
+        self.is_pa = False
+        self.batter: Segment | None = None
+        self.runners: list[Segment] = []
+        self.rbi = 0
+        self.balls: int | None = None
+        self.strikes: int | None = None
+        self.pitches: str | None = None
+        self.sac: str | None = None  # "SH" or "SF"
+        self.sub_new = self.sub_pos = self.sub_old = None
+        # "X out at first 1b to 2b." with no count: the batter, unless X is a runner on base.
+        self.ambiguous_batter = False
+
+
+def _base_named(action: str) -> int | None:
+    for word, base in BASE_WORDS.items():
+        if word in action:
+            return base
+    return None
+
+
+def _action_effect(action: str) -> int | None:
+    """Where one action leaves its person: a base, home, out, or None when it says nothing."""
+    a = action
+    if a.startswith(("advanced to ", "stole ", "placed on ", "reached ")):
+        if a.startswith("reached"):
+            base = _base_named(a.split(" on ", 1)[0])
+            return base if base is not None else FIRST
+        return BASE_WORDS.get(a.split(" ")[2 if a.startswith(("advanced", "placed")) else 1].rstrip(","))
+    if a.startswith("scored"):
+        return HOME
+    if a.startswith(("singled", "walked", "intentionally walked", "was intentionally walked", "hit by pitch",
+                     "was hit by pitch")):
+        return FIRST
+    if a.startswith("doubled"):
+        return SECOND
+    if a.startswith("tripled"):
+        return THIRD
+    if a.startswith("homered"):
+        return HOME
+    if a.startswith(("struck out", "grounded out", "flied out", "lined out", "popped", "fouled out", "infield fly",
+                     "out at", "out on", "caught stealing")) or " into double play" in a \
+            or " into triple play" in a:
+        return OUT
+    return None
+
+
+def parse_description(text: str | None) -> ParsedLine:
+    """Parse one description. Never raises: what it cannot read comes back as kind 'other'."""
+    if text is None:
+        return ParsedLine(KIND_EMPTY)
+    text = text.strip()
+    if not text:
+        return ParsedLine(KIND_EMPTY)
+    if _SUMMARY.match(text):
+        return ParsedLine(KIND_SUMMARY, "other")
+
+    balls = strikes = pitches = None
+    count = _COUNT.search(text)
+    if count:
+        balls, strikes = int(count.group(1)), int(count.group(2))
+        pitches = count.group(3) or ""
+        text = text[: count.start()] + text[count.end():]
+
+    segments: list[Segment] = []
+    for raw in text.split(";"):
+        raw = raw.strip().rstrip(".").strip()
+        if not raw:
+            continue
+        pieces = _split_people(raw)
+        if not pieces:
+            if not segments:
+                return _substitution_or_other(raw, balls, strikes, pitches)
+            continue
+        for name, actions in pieces:
+            segments.append(Segment(name, [a.strip() for a in actions.rstrip(".").split(",") if a.strip()]))
+    if not segments:
+        return ParsedLine(KIND_OTHER)
+
+    first = segments[0]
+    verb = first.actions[0]
+    line = ParsedLine(KIND_PLAY)
+    line.balls, line.strikes, line.pitches = balls, strikes, pitches
+    is_batter = verb.startswith(_BATTER_VERBS) or verb.startswith("was ") or " into " in verb
+    if not is_batter and verb.startswith("out at") and _looks_like_batter(first, count is not None):
+        is_batter = True
+        line.ambiguous_batter = count is None
+    if is_batter:
+        line.is_pa = True
+        line.batter = first
+        line.runners = segments[1:]
+        mods = first.actions[1:]
+        line.rbi = _rbi(mods)
+        line.sac = _sacrifice(verb, mods)
+        line.event_type = _batter_event(verb, mods, line.sac)
+        # A batter action that leaves him on base after an out verb ("struck out, reached first on a
+        # wild pitch") is already folded into Segment.dest.
+    else:
+        line.runners = segments
+        line.event_type = _runner_event(text)
+    return line
+
+
+def _split_people(raw: str) -> list[tuple[str, str]]:
+    """Split a segment into (name, actions) pairs.
+
+    Most games separate people with `;`, but some run them together with spaces:
+    `Wiley, Z. hit by pitch Mulcahy, J. advanced to second Phillips, A. advanced to third`.
+    Action words are lower case (plus a few upper-case tags such as RBI), so a capitalized word
+    between two verbs starts the next person's name.
+    """
+    matches = list(_VERB.finditer(raw))
+    if not matches:
+        return []
+    pieces = []
+    name_start = 0
+    for i, match in enumerate(matches):
+        if i > 0:
+            boundary = _next_name_start(raw, matches[i - 1].end(1), match.start(1))
+            if boundary is None:
+                continue  # a further action of the same person ("advanced to third, out at home")
+            pieces.append((raw[name_start:pieces_start].strip().rstrip(","), raw[pieces_start:boundary]))
+            name_start = boundary
+        pieces_start = match.start(1)
+    pieces.append((raw[name_start:pieces_start].strip().rstrip(","), raw[pieces_start:]))
+    return pieces
+
+
+def _next_name_start(raw: str, start: int, end: int) -> int | None:
+    for token in _TOKEN.finditer(raw, start, end):
+        word = token.group(0)
+        if word[0].isupper() and word.rstrip(".,") not in _UPPER_ACTION_WORDS and not _ERROR_CODE.match(word):
+            return token.start()
+    return None
+
+
+def _looks_like_batter(segment: Segment, has_count: bool) -> bool:
+    """`X out at first p to 2b, SAC, bunt` is a batter; `X out at second c to ss` (a runner) is not."""
+    if "picked off" in segment.actions or "caught stealing" in segment.actions:
+        return False
+    if has_count or any(a in ("SAC", "bunt", "SF") or "RBI" in a for a in segment.actions[1:]):
+        return True
+    return segment.actions[0].startswith("out at first")
+
+
+def _substitution_or_other(raw: str, balls, strikes, pitches) -> ParsedLine:
+    sub = _SUB.match(raw)
+    if sub:
+        line = ParsedLine(KIND_SUB, "substitution")
+        line.sub_new = sub.group("new").strip()
+        line.sub_pos = sub.group("pos") or ("ph" if sub.group("pinch") == "hit" else "pr")
+        line.sub_old = (sub.group("old") or "").strip() or None
+        return line
+    cont = _FOR_CONTINUATION.match(raw)
+    if cont:  # the second half of a substitution split over two lines: "X to p." then "for Y."
+        line = ParsedLine(KIND_SUB, "substitution")
+        line.sub_old = cont.group("old").strip()
+        return line
+    line = ParsedLine(KIND_OTHER)
+    line.balls, line.strikes, line.pitches = balls, strikes, pitches
+    return line
+
+
+def _rbi(mods: list[str]) -> int:
+    total = 0
+    for mod in mods:
+        if mod == "RBI":
+            total += 1
+        else:
+            m = _RBI.match(mod)
+            if m:
+                total += int(m.group(1))
+    return total
+
+
+def _sacrifice(verb: str, mods: list[str]) -> str | None:
+    """SH for a sacrifice bunt, SF for a sacrifice fly (some scorers write SAC on a fly ball)."""
+    if "SF" in mods:
+        return "SF"
+    if "SAC" in mods:
+        if "bunt" not in mods and verb.startswith(("flied", "lined", "fouled")):
+            return "SF"
+        return "SH"
+    return None
+
+
+def _batter_event(verb: str, mods: list[str], sac: str | None) -> str:
+    if " into double play" in verb:
+        return "double_play"
+    if " into triple play" in verb:
+        return "triple_play"
+    if verb.startswith("singled"):
+        return "single"
+    if verb.startswith("doubled"):
+        return "double"
+    if verb.startswith("tripled"):
+        return "triple"
+    if verb.startswith("homered"):
+        return "home_run"
+    if "intentionally walked" in verb:
+        return "intentional_walk"
+    if verb.startswith(("walked", "was walked")):
+        return "walk"
+    if "hit by pitch" in verb:
+        return "hit_by_pitch"
+    if verb.startswith("struck out"):
+        return "strikeout"
+    if verb.startswith("reached"):
+        if "fielders choice" in verb or "fielder's choice" in verb:
+            return "fielders_choice"
+        if "error" in verb or "interference" in verb or "dropped" in verb or "muffed" in verb:
+            return "reached_on_error"
+        return "other"
+    if sac == "SH":
+        return "sac_bunt"
+    if sac == "SF":
+        return "sac_fly"
+    if verb.startswith(("grounded out", "out at")):
+        return "groundout"
+    if verb.startswith("flied out"):
+        return "flyout"
+    if verb.startswith("lined out"):
+        return "lineout"
+    if verb.startswith("fouled out"):
+        return "flyout" if _OUTFIELD.search(verb) else "popout"
+    if verb.startswith(("popped", "infield fly")):
+        return "popout"
+    return "other"
+
+
+def _runner_event(text: str) -> str:
+    """Event type of a line with no batter, from the words that name its cause."""
+    if "caught stealing" in text:
+        return "caught_stealing"
+    if "picked off" in text or "pickoff" in text:
+        return "pickoff"
+    if " stole " in text:
+        return "stolen_base"
+    if "wild pitch" in text:
+        return "wild_pitch"
+    if "passed ball" in text:
+        return "passed_ball"
+    if "balk" in text:
+        return "balk"
+    if "defensive indifference" in text or "indifference" in text:
+        return "defensive_indifference"
+    return "other"
