@@ -52,6 +52,8 @@ _OUTFIELD = re.compile(r"\b(?:lf|cf|rf)\b")
 # Phrases that put a person out only as his first action; later they annotate ("..., caught stealing").
 _FIRST_ONLY_OUTS = ("caught stealing", "grounded into", "hit into", "lined into", "flied into", "popped into",
                     "fouled into", "bunted into")
+_THROWN_OUT = re.compile(r"\bout at (?:first|second|third|home) (c|p)\b")
+_PICKOFF_ERROR = re.compile(r"\badvanced to (?:second|third|home) on (?:a|an) (?:throwing |fielding )?error by (?:p|1b)\b")
 _TOKEN = re.compile(r"\S+")
 _UPPER_ACTION_WORDS = frozenset({"RBI", "SAC", "SF", "SH", "DP", "TP", "KS", "KL", "FC", "BB", "HBP", "IBB"})
 _ERROR_CODE = re.compile(r"^E\d")
@@ -324,13 +326,23 @@ def _batter_event(verb: str, mods: list[str], sac: str | None) -> str:
 
 
 def _runner_event(text: str) -> str:
-    """Event type of a line with no batter, from the words that name its cause."""
+    """Event type of a line with no batter, from the words that name its cause.
+
+    When no cause is written, the fielder who started the play tells it: a runner thrown out by the
+    catcher was caught stealing (or picked off by him); one thrown out by the pitcher, or who took a
+    base on the pitcher's or first baseman's error, was in a pickoff play.
+    """
     if "caught stealing" in text:
         return "caught_stealing"
     if "picked off" in text or "pickoff" in text:
         return "pickoff"
     if " stole " in text:
         return "stolen_base"
+    thrown_out = _THROWN_OUT.search(text)
+    if thrown_out:
+        return "caught_stealing" if thrown_out.group(1) == "c" else "pickoff"
+    if _PICKOFF_ERROR.search(text):
+        return "pickoff"
     if "wild pitch" in text:
         return "wild_pitch"
     if "passed ball" in text:
