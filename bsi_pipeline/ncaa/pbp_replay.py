@@ -87,12 +87,22 @@ def _find_runner(bases: list, claimed: set, seg: Segment) -> int | None:
 
 
 class _HalfState:
-    __slots__ = ("bases", "outs", "runs")
+    """Bases, outs and runs of the half inning being replayed.
+
+    `outs` stays in 0..3 as the plays table reports it; `outs_parsed` keeps counting so that a
+    parse that finds a fourth out is reported as a mismatch instead of hidden.
+    """
+
+    __slots__ = ("bases", "outs_parsed", "runs")
 
     def __init__(self):
         self.bases: list[str | None] = [None, None, None, None]
-        self.outs = 0
+        self.outs_parsed = 0
         self.runs = 0
+
+    @property
+    def outs(self) -> int:
+        return min(self.outs_parsed, 3)
 
 
 def _place(bases: list, base: int, name: str, scorers: list) -> None:
@@ -121,7 +131,7 @@ def replay_game(lines: list[GameLine]) -> GameResult:
 
     def close_half():
         if half_key is not None:
-            halves.append((half_key[0], half_key[1], state.runs, state.outs, half_start_score, prev_score,
+            halves.append((half_key[0], half_key[1], state.runs, state.outs_parsed, half_start_score, prev_score,
                            half_first_seq))
 
     for seq, gl in enumerate(lines, start=1):
@@ -205,7 +215,7 @@ def _apply_play(parsed: ParsedLine, state: _HalfState, runner_log: list, seq: in
         runner_log.append({"seq": seq, "runner": name, "start_base": start, "end_base": dest,
                            "stolen_base": seg.stole and dest != OUT, "caught_stealing": seg.caught})
         if dest == OUT:
-            state.outs += 1
+            state.outs_parsed += 1
         elif dest == HOME:
             scorers.append(name)
         else:
@@ -215,7 +225,7 @@ def _apply_play(parsed: ParsedLine, state: _HalfState, runner_log: list, seq: in
         runner_log.append({"seq": seq, "runner": batter.name, "start_base": 0, "end_base": dest,
                            "stolen_base": False, "caught_stealing": False})
         if dest == OUT:
-            state.outs += 1
+            state.outs_parsed += 1
         elif dest == HOME:
             scorers.append(batter.name)
         else:

@@ -37,6 +37,11 @@ _VERB = re.compile(
     r"|reached|advanced|stole|scored|out at|out on the play|caught stealing|picked off|no advance|placed on"
     r"|failed pickoff attempt))\b"
 )
+# Notes about the game, not plays: replay reviews and challenges, mound visits. They can contain
+# play words ("replayed call of out at 2nd base, was overturned") that must not move runners.
+_NOTE = re.compile(
+    r"\b(?:replay(?:ed)?|review(?:ed)?|challenge[ds]?|overturned|call stands|call (?:was )?confirmed"
+    r"|mound visit|visit to (?:the )?mound|coaching visit)\b", re.IGNORECASE)
 _SUB = re.compile(
     r"^(?P<new>.+?)\s+(?:to (?P<pos>p|c|1b|2b|3b|ss|lf|cf|rf|dh|pr|ph)|pinch (?P<pinch>hit|ran))"
     r"(?:\s+for\s+(?P<old>.+?))?\.?$"
@@ -109,6 +114,11 @@ class ParsedLine:
         self.ambiguous_batter = False
 
 
+def is_summary_line(text: str) -> bool:
+    """`R: 1 H: 2 E: 0 LOB: 1`: an inning summary, not a play (it may carry the next half's score)."""
+    return bool(_SUMMARY.match(text.strip()))
+
+
 def _base_named(action: str) -> int | None:
     for word, base in BASE_WORDS.items():
         if word in action:
@@ -151,6 +161,8 @@ def parse_description(text: str | None) -> ParsedLine:
         return ParsedLine(KIND_EMPTY)
     if _SUMMARY.match(text):
         return ParsedLine(KIND_SUMMARY, "other")
+    if _NOTE.search(text):
+        return ParsedLine(KIND_OTHER)
 
     balls = strikes = pitches = None
     count = _COUNT.search(text)

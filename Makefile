@@ -1,0 +1,47 @@
+# bsi_pipeline: everything a fresh machine needs, from Python 3.11 and the package registries.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STATE := .state
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)/$(STATE)/dagster_home
+export BSI_CONFIG ?= $(CURDIR)/bsi.yaml
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: install run test test-fast ui bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11); set PYTHON=..."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+# Materialize every asset on the embedded data (bsi.yaml), then print where the results are.
+run: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/bsi materialize --config $(BSI_CONFIG)
+
+# The whole suite, slow real-data tests included (they skip when ../shared/data is absent).
+test: install
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# Only the fast tests.
+test-fast: install
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+# Dagster UI (webserver and daemon) on $(HOST):$(PORT), instance state under .state/.
+ui: install $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
+
+bench: install
+	$(BIN)/python bench/bench_pbp_parse.py
+
+clean:
+	rm -rf $(STATE)

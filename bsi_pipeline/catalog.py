@@ -1,0 +1,20 @@
+"""The tables analysts can rely on: lake table name -> one-line description.
+
+The warehouse creates a view for each, with the description as its comment; the README's table
+catalog says the same. Keep names stable: analysts' queries depend on them.
+"""
+
+TABLES: dict[str, str] = {
+    "ncaa_pbp_lines": "Accepted rows of the NCAA play-by-play sources, typed (one per source row).",
+    "pbp_quarantine": "Rejected source rows and games, with the reason.",
+    "pbp_source_files": "Per source file: rows read, accepted, quarantined, and a note if truncated.",
+    "plays": "One row per play-by-play line: inning, half, teams, batter, pitcher, event type, outs and "
+             "bases before/after, runs, RBI, count and pitch sequence, raw text.",
+    "play_runners": "Every person moved or put out on a line: start_base 0 = batter; end_base 0 = out, 4 = scored.",
+    "pbp_parse_report": "Per game: 'reconciled' with the score column, or 'mismatch' with the first half inning "
+                        "that is not and why.",
+    "games": "One row per game: date, away and home team, final score, innings, source.",
+    "teams": "Teams per season with conference from the NCAA D1 registry; non-D1 teams flagged with a note.",
+    "box_batting": "Per batter per game: PA, AB, H, 2B, 3B, HR, R, RBI, BB, IBB, HBP, K, SB, CS, SH, SF.",
+    "box_pitching": "Per known pitcher per game: BF, outs recorded, IP, H, R, BB, HBP, K, HR, pitches.",
+}

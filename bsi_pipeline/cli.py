@@ -1,0 +1,108 @@
+"""`bsi`: what users do outside the Dagster UI.
+
+    bsi materialize [--config PATH] [--select SELECTION]   materialize headless, in-process
+    bsi summary [--config PATH]                             where the outputs are, and what is in them
+
+`materialize` exits non-zero when any step or blocking check fails. With DAGSTER_HOME set, runs are
+recorded in that instance (and show in the UI); otherwise an ephemeral instance is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from bsi_pipeline.config import ConfigError, load_settings
+
+
+def _materialize(args) -> int:
+    import dagster as dg
+
+    from bsi_pipeline.definitions import ASSETS, CHECKS, build_resources
+
+    settings = load_settings(args.config)
+    os.environ["BSI_CONFIG"] = str(settings.config_path)  # so anything resolving config agrees
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    print(f"config:    {settings.config_path}\nworkspace: {settings.workspace}", flush=True)
+    result = dg.materialize(
+        [*ASSETS, *CHECKS],
+        selection=args.select or None,
+        resources=build_resources(str(settings.config_path)),
+        instance=instance,
+        raise_on_error=False,
+    )
+    failed_checks = [
+        f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:{e.asset_check_evaluation_data.check_name}"
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.asset_check_evaluation_data.passed
+    ]
+    if not result.success or failed_checks:
+        failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        print(f"FAILED: steps {failed_steps or 'none'}; checks {failed_checks or 'none'}", file=sys.stderr)
+        for event in result.all_events:
+            if event.event_type_value == "STEP_FAILURE" and event.step_failure_data.error:
+                print(event.step_failure_data.error.to_string(), file=sys.stderr)
+        return 1
+    _print_summary(settings)
+    return 0
+
+
+def _summary(args) -> int:
+    _print_summary(load_settings(args.config))
+    return 0
+
+
+def _print_summary(settings) -> None:
+    import duckdb
+
+    path = settings.warehouse_path
+    if not path.exists():
+        print(f"no warehouse yet at {path}: run `bsi materialize` first")
+        return
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        views = [r[0] for r in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name").fetchall()]
+        print(f"\nwarehouse: {path}\nlake:      {settings.lake}\n")
+        print("tables (DuckDB views):")
+        for view in views:
+            print(f"  {view:<20} {con.execute(f'SELECT count(*) FROM {view}').fetchone()[0]:>10,} rows")
+        if {"pbp_parse_report", "plays"} <= set(views):
+            print("\nplay-by-play parsing, per season:")
+            rows = con.execute("""
+                SELECT r.season, r.games, r.reconciled, round(100.0 * r.reconciled / r.games, 2) AS reconciled_pct,
+                       round(100.0 * (1 - p.other_lines / p.lines), 3) AS classified_pct
+                FROM (SELECT season, count(*) AS games, count(*) FILTER (status = 'reconciled') AS reconciled
+                      FROM pbp_parse_report GROUP BY season) r
+                JOIN (SELECT season, count(*) AS lines, count(*) FILTER (event_type = 'other') AS other_lines
+                      FROM plays WHERE line_kind <> 'summary' GROUP BY season) p USING (season)
+                ORDER BY season""").fetchall()
+            print(f"  {'season':>6} {'games':>7} {'reconciled':>10} {'%':>7} {'classified %':>13}")
+            for season, games, ok, pct, classified in rows:
+                print(f"  {season:>6} {games:>7,} {ok:>10,} {pct:>7} {classified:>13}")
+        print(f"\nquery it:  duckdb {path}  (or python -c \"import duckdb; duckdb.connect('{path}')\")")
+    finally:
+        con.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bsi", description="Blaze Sports Intel pipeline")
+    sub = parser.add_subparsers(dest="command", required=True)
+    mat = sub.add_parser("materialize", help="materialize assets headless, in-process")
+    mat.add_argument("--config", help="config YAML (default: $BSI_CONFIG, ./bsi.yaml, the repo's bsi.yaml)")
+    mat.add_argument("--select", help="Dagster asset selection, e.g. 'plays+' (default: everything)")
+    mat.set_defaults(func=_materialize)
+    summ = sub.add_parser("summary", help="print where the warehouse is and what it holds")
+    summ.add_argument("--config")
+    summ.set_defaults(func=_summary)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

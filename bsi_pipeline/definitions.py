@@ -1,0 +1,21 @@
+"""The bsi_pipeline code location: every asset, check and resource in one Definitions."""
+
+
+import dagster as dg
+
+from bsi_pipeline.defs.box_scores import box_batting, box_pitching, teams
+from bsi_pipeline.defs.checks import CHECKS
+from bsi_pipeline.defs.ingest import ncaa_pbp_ingest
+from bsi_pipeline.defs.plays import ncaa_plays
+from bsi_pipeline.defs.resources import BsiConfig, LakeIOManager
+from bsi_pipeline.defs.warehouse import warehouse
+
+ASSETS = [ncaa_pbp_ingest, ncaa_plays, box_batting, box_pitching, teams, warehouse]
+
+
+def build_resources(config_path: str = "") -> dict:
+    config = BsiConfig(config_path=config_path)
+    return {"bsi": config, "io_manager": LakeIOManager(config=config)}
+
+
+defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=build_resources())

@@ -1,0 +1,34 @@
+"""Box scores and teams derived from the parsed games."""
+
+
+import dagster as dg
+import polars as pl
+
+from bsi_pipeline.defs.resources import BsiConfig
+from bsi_pipeline.ncaa import box_scores
+from bsi_pipeline.ncaa.teams import load_registry, teams_table
+
+
+@dg.asset(group_name="plays", kinds={"polars", "parquet"},
+          description="Per batter per game: PA, AB, H, 2B, 3B, HR, R, RBI, BB, IBB, HBP, K, SB, CS, SH, SF.")
+def box_batting(plays: pl.DataFrame, play_runners: pl.DataFrame) -> dg.Output:
+    box = box_scores.box_batting(plays, play_runners)
+    return dg.Output(box, metadata={"players_games": box.height})
+
+
+@dg.asset(group_name="plays", kinds={"polars", "parquet"},
+          description="Per known pitcher per game: batters faced, outs, H, R, BB, K, HR, pitches when counts exist.")
+def box_pitching(plays: pl.DataFrame) -> dg.Output:
+    box = box_scores.box_pitching(plays)
+    return dg.Output(box, metadata={"pitcher_games": box.height})
+
+
+@dg.asset(group_name="plays", kinds={"polars", "parquet"},
+          description="Teams per season with conference from the NCAA D1 registry; non-D1 teams flagged.")
+def teams(context: dg.AssetExecutionContext, bsi: BsiConfig, games: pl.DataFrame) -> dg.Output:
+    settings = bsi.settings()
+    registry = load_registry(settings.reference_files("ncaa_d1_teams"))
+    table = teams_table(games, registry)
+    not_d1 = table.filter(~pl.col("is_d1"))
+    context.log.info(f"{table.height} team-seasons, {not_d1.height} not in the D1 registry")
+    return dg.Output(table, metadata={"team_seasons": table.height, "not_in_d1_registry": not_d1.height})

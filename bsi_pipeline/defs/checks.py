@@ -1,0 +1,50 @@
+"""Asset checks: Great Expectations suites mapped into Dagster check results.
+
+Checks on plays and games are blocking: a duplicate key, an impossible out count or a score that
+goes backwards would corrupt every downstream table, so downstream assets do not run.
+"""
+
+
+import dagster as dg
+import polars as pl
+
+from bsi_pipeline import quality
+
+
+def _result(outcome: quality.SuiteResult) -> dg.AssetCheckResult:
+    failures = outcome.failures()
+    return dg.AssetCheckResult(
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=None if outcome.passed else "; ".join(
+            f"{f['expectation']} {f['kwargs']} failed on {f['unexpected_count']} rows (e.g. {f['examples'][:3]})"
+            for f in failures),
+        metadata={
+            "rows": outcome.rows,
+            "expectations": len(outcome.expectations),
+            "failed": len(failures),
+            "details": dg.MetadataValue.json(outcome.expectations),
+        },
+    )
+
+
+@dg.asset_check(asset="plays", blocking=True,
+                description="GX: unique (game_id, seq), non-null ids, outs 0..3, scores >= 0 and never decreasing "
+                            "within a game, event types in the vocabulary, dates inside the season.")
+def plays_quality(plays: pl.DataFrame) -> dg.AssetCheckResult:
+    return _result(quality.validate("plays", quality.plays_frame_for_checks(plays), quality.plays_suite()))
+
+
+@dg.asset_check(asset="games", blocking=True,
+                description="GX: unique non-null game ids and teams, non-negative scores, innings 1..30.")
+def games_quality(games: pl.DataFrame) -> dg.AssetCheckResult:
+    return _result(quality.validate("games", games, quality.games_suite()))
+
+
+@dg.asset_check(asset="box_batting", blocking=True,
+                description="GX: one row per game, team and player; counts non-negative.")
+def box_batting_quality(box_batting: pl.DataFrame) -> dg.AssetCheckResult:
+    return _result(quality.validate("box_batting", box_batting, quality.box_batting_suite()))
+
+
+CHECKS = [plays_quality, games_quality, box_batting_quality]

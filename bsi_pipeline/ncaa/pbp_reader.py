@@ -1,0 +1,287 @@
+"""Read stats.ncaa.org play-by-play CSV files (plain or .gz) into typed lines and quarantine rows.
+
+Nothing is dropped silently: every physical row ends up either accepted or in the quarantine with a
+reason, per file `rows_read == rows_accepted + rows_quarantined`. Problems that make a whole file
+unusable (a required column missing) raise SourceFormatError naming the file and the column.
+Problems that make a whole game unusable (the same game read twice, a score that goes backwards)
+quarantine every row of that game with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from bsi_pipeline.ncaa.pbp_text import is_summary_line
+
+REQUIRED_COLUMNS = (
+    "game_id", "date", "location", "attendance", "inning", "inning_top_bot", "score", "batting", "fielding",
+    "description",
+)
+_SCORE = re.compile(r"^(\d{1,3})-(\d{1,3})$")
+_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_MAX_INNING = 30
+
+
+class SourceFormatError(ValueError):
+    """A source file that cannot be read at all; the message names the file and the problem."""
+
+
+@dataclass
+class FileReport:
+    source_file: str
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    note: str | None = None
+
+
+@dataclass
+class PbpReadResult:
+    columns: dict[str, list] = field(default_factory=lambda: {c: [] for c in LINE_COLUMNS})
+    quarantine: list[dict] = field(default_factory=list)
+    files: list[FileReport] = field(default_factory=list)
+
+
+LINE_COLUMNS = (
+    "source_file", "line_no", "source_game_id", "season", "date", "location", "attendance", "inning", "half",
+    "away_score", "home_score", "batting", "fielding", "description",
+)
+
+
+def _read_text(path: Path) -> tuple[str, str | None]:
+    """File text, and a note when the file was cut short (a truncated gzip stream)."""
+    data = path.read_bytes()
+    note = None
+    if path.suffix == ".gz":
+        decomp = zlib.decompressobj(wbits=31)
+        try:
+            data = decomp.decompress(data) + decomp.flush()
+        except zlib.error as exc:
+            raise SourceFormatError(f"{path}: not a readable gzip file ({exc})") from exc
+        if not decomp.eof:
+            note = "gzip stream truncated: the file ends before its end-of-stream marker"
+    try:
+        return data.decode("utf-8"), note
+    except UnicodeDecodeError:
+        # Keep the readable rows; rows holding undecodable bytes are quarantined one by one.
+        return data.decode("utf-8", errors="surrogateescape"), note
+
+
+def _has_bad_bytes(row: list[str]) -> bool:
+    for value in row:
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+def read_pbp_files(paths: list[Path]) -> PbpReadResult:
+    """Read files in order; the first copy of a game wins, later copies are quarantined."""
+    result = PbpReadResult()
+    for path in paths:
+        _read_one(Path(path), result)
+    _quarantine_bad_games(result)
+    return result
+
+
+def _read_one(path: Path, result: PbpReadResult) -> None:
+    text, note = _read_text(path)
+    report = FileReport(path.name, note=note)
+    result.files.append(report)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise SourceFormatError(f"{path}: empty file (no header row)") from None
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise SourceFormatError(
+            f"{path}: missing required column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}"
+        )
+    idx = [header.index(c) for c in REQUIRED_COLUMNS]
+    width = len(header)
+    cols = result.columns
+    rows = list(reader)
+    last_physical = len(rows)
+    for n, row in enumerate(rows, start=1):
+        line_no = n + 1  # 1-based, counting the header
+        report.rows_read += 1
+        if note and n == last_physical:
+            reason = f"last row of a truncated file ({note})"
+        elif len(row) != width:
+            reason = f"expected {width} fields, found {len(row)}"
+        elif _has_bad_bytes(row):
+            reason = "row holds bytes that are not valid UTF-8"
+        else:
+            reason = None
+        if reason is None:
+            g, d, loc, att, inn, half, score, bat, fld, desc = (row[i] for i in idx)
+            reason, typed = _type_row(g, d, inn, half, score, bat, fld, desc, att)
+        if reason is not None:
+            result.quarantine.append({
+                "source_file": path.name, "line_no": line_no,
+                "source_game_id": row[idx[0]] if len(row) == width else (row[0] if row else None),
+                "reason": reason, "raw": _raw(row),
+            })
+            report.rows_quarantined += 1
+            continue
+        season, game_date, inning, away, home, attendance = typed
+        cols["source_file"].append(path.name)
+        cols["line_no"].append(line_no)
+        cols["source_game_id"].append(g.strip())
+        cols["season"].append(season)
+        cols["date"].append(game_date)
+        cols["location"].append(loc.strip() or None)
+        cols["attendance"].append(attendance)
+        cols["inning"].append(inning)
+        cols["half"].append(half)
+        cols["away_score"].append(away)
+        cols["home_score"].append(home)
+        cols["batting"].append(bat.strip())
+        cols["fielding"].append(fld.strip())
+        cols["description"].append(desc.strip())
+        report.rows_accepted += 1
+
+
+def _raw(row: list[str]) -> str:
+    text = ",".join(row)
+    return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+
+
+def _type_row(g, d, inn, half, score, bat, fld, desc, att):
+    """(reason, None) for a row that cannot be used, else (None, typed values)."""
+    if not (inn or score or desc):
+        return "empty row: no inning, score or description", None
+    g = g.strip()
+    if not g.isdigit():
+        return f"game_id {g!r} is not a number", None
+    m = _DATE.match(d.strip())
+    if not m:
+        return f"date {d!r} is not MM/DD/YYYY", None
+    try:
+        game_date = date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+    except ValueError:
+        return f"date {d!r} is not a calendar date", None
+    inn = inn.strip()
+    if not inn.isdigit() or not 1 <= int(inn) <= _MAX_INNING:
+        return f"inning {inn!r} is not a number from 1 to {_MAX_INNING}", None
+    half = half.strip()
+    if half not in ("top", "bot"):
+        return f"inning_top_bot {half!r} is not top or bot", None
+    s = _SCORE.match(score.strip())
+    if not s:
+        return f"score {score!r} is not away-home", None
+    bat, fld = bat.strip(), fld.strip()
+    if not bat or not fld:
+        return "batting or fielding team is empty", None
+    if bat == fld:
+        return f"batting and fielding team are the same ({bat!r})", None
+    if not desc.strip():
+        return "empty description", None
+    att = att.strip().replace(",", "")
+    attendance = int(att) if att.isdigit() else None
+    return None, (game_date.year, game_date, int(inn), int(s.group(1)), int(s.group(2)), attendance)
+
+
+def _quarantine_bad_games(result: PbpReadResult) -> None:
+    """Quarantine repeated copies of a game, rows naming a third team, and games whose score goes backwards."""
+    cols = result.columns
+    n = len(cols["line_no"])
+    drop: dict[int, str] = {}
+    first_block: dict[str, tuple[str, int]] = {}
+    i = 0
+    while i < n:
+        gid, src = cols["source_game_id"][i], cols["source_file"][i]
+        j = i
+        while j < n and cols["source_game_id"][j] == gid and cols["source_file"][j] == src:
+            j += 1
+        if gid in first_block:
+            where = first_block[gid]
+            reason = f"duplicate game: game {gid} was already read from {where[0]} line {where[1]}"
+            for k in range(i, j):
+                drop[k] = reason
+        else:
+            first_block[gid] = (src, cols["line_no"][i])
+            _check_game(cols, i, j, drop)
+        i = j
+    if not drop:
+        return
+    keep = [k for k in range(n) if k not in drop]
+    reports = {f.source_file: f for f in result.files}
+    for k, reason in sorted(drop.items()):
+        result.quarantine.append({
+            "source_file": cols["source_file"][k], "line_no": cols["line_no"][k],
+            "source_game_id": cols["source_game_id"][k], "reason": reason,
+            "raw": cols["description"][k],
+        })
+        report = reports[cols["source_file"][k]]
+        report.rows_accepted -= 1
+        report.rows_quarantined += 1
+    for name in LINE_COLUMNS:
+        values = cols[name]
+        cols[name] = [values[k] for k in keep]
+
+
+def _check_game(cols: dict, start: int, end: int, drop: dict[int, str]) -> None:
+    teams = Counter()
+    for k in range(start, end):
+        teams[cols["batting"][k]] += 1
+        teams[cols["fielding"][k]] += 1
+    pair = {t for t, _ in teams.most_common(2)}
+    prev_away = prev_home = 0
+    prev_line = None
+    for k in range(start, end):
+        if cols["batting"][k] not in pair or cols["fielding"][k] not in pair:
+            drop[k] = (f"team {cols['batting'][k]!r} vs {cols['fielding'][k]!r} is not the game's pair "
+                       f"({' vs '.join(sorted(pair))})")
+            continue
+        if is_summary_line(cols["description"][k]):
+            continue  # summaries may carry the score after the next half; they are not in sequence
+        away, home = cols["away_score"][k], cols["home_score"][k]
+        if away < prev_away or home < prev_home:
+            reason = (f"score goes backwards at line {cols['line_no'][k]}: {away}-{home} after "
+                      f"{prev_away}-{prev_home} (line {prev_line})")
+            for m in range(start, end):
+                drop[m] = reason
+            return
+        prev_away, prev_home, prev_line = away, home, cols["line_no"][k]
+
+
+LINES_SCHEMA = {
+    "source_file": pl.String, "line_no": pl.Int64, "source_game_id": pl.String, "season": pl.Int32,
+    "date": pl.Date, "location": pl.String, "attendance": pl.Int32, "inning": pl.Int16, "half": pl.String,
+    "away_score": pl.Int16, "home_score": pl.Int16, "batting": pl.String, "fielding": pl.String,
+    "description": pl.String,
+}
+QUARANTINE_SCHEMA = {
+    "source_file": pl.String, "line_no": pl.Int64, "source_game_id": pl.String, "reason": pl.String,
+    "raw": pl.String,
+}
+FILE_REPORT_SCHEMA = {
+    "source_file": pl.String, "rows_read": pl.Int64, "rows_accepted": pl.Int64, "rows_quarantined": pl.Int64,
+    "note": pl.String,
+}
+
+
+def lines_frame(result: PbpReadResult) -> pl.DataFrame:
+    return pl.DataFrame(result.columns, schema=LINES_SCHEMA)
+
+
+def quarantine_frame(result: PbpReadResult) -> pl.DataFrame:
+    return pl.DataFrame(result.quarantine, schema=QUARANTINE_SCHEMA).sort("source_file", "line_no")
+
+
+def file_report_frame(result: PbpReadResult) -> pl.DataFrame:
+    return pl.DataFrame([vars(f) for f in result.files], schema=FILE_REPORT_SCHEMA)

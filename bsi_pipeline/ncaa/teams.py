@@ -1,0 +1,77 @@
+"""Teams seen in the games, joined to the NCAA D1 team -> conference registry.
+
+The registry (stats.ncaa.org short names, one file per academic year) may not cover the season
+being played: each season uses the registry of its own year when present, else the nearest year,
+and records which one (`registry_year`), since conferences realign. Teams not in the registry
+(non-D1 opponents, or a spelling the registry does not use) are kept with `is_d1 = false` and a
+note saying so, never dropped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from bsi_pipeline.ids import canonical_id
+
+REGISTRY_COLUMNS = ("academic_year", "conference_id", "conference", "ncaa_teams_id", "team_name")
+
+
+class RegistryError(ValueError):
+    pass
+
+
+def load_registry(paths: list[Path]) -> pl.DataFrame:
+    frames = []
+    for path in paths:
+        df = pl.read_csv(path, infer_schema_length=0)
+        missing = [c for c in REGISTRY_COLUMNS if c not in df.columns]
+        if missing:
+            raise RegistryError(f"{path}: missing required column(s) {', '.join(missing)}")
+        frames.append(df.select(REGISTRY_COLUMNS))
+    if not frames:
+        return pl.DataFrame(schema={c: pl.String for c in REGISTRY_COLUMNS}).with_columns(
+            pl.col("academic_year").cast(pl.Int32))
+    registry = pl.concat(frames).with_columns(
+        pl.col("academic_year").cast(pl.Int32), pl.col("team_name").str.strip_chars())
+    duplicated = registry.filter(pl.struct("academic_year", "team_name").is_duplicated())
+    if duplicated.height:
+        row = duplicated.row(0, named=True)
+        raise RegistryError(f"team {row['team_name']!r} listed twice in the {row['academic_year']} registry")
+    return registry
+
+
+def _registry_year(season: int, years: list[int]) -> int | None:
+    if not years:
+        return None
+    return min(years, key=lambda y: (abs(y - season), -y))
+
+
+def teams_table(games: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
+    seen = pl.concat([
+        games.select("season", pl.col("away_team").alias("team_name")),
+        games.select("season", pl.col("home_team").alias("team_name")),
+    ]).group_by("season", "team_name").agg(games=pl.len().cast(pl.Int32))
+    years = sorted(registry.get_column("academic_year").unique().to_list())
+    season_map = pl.DataFrame(
+        {"season": s, "registry_year": _registry_year(s, years)} for s in seen.get_column("season").unique()
+    ).with_columns(pl.col("season").cast(pl.Int32), pl.col("registry_year").cast(pl.Int32))
+    joined = (
+        seen.join(season_map, on="season", how="left")
+        .join(registry.rename({"academic_year": "registry_year"}), on=["registry_year", "team_name"], how="left")
+        .with_columns(is_d1=pl.col("conference").is_not_null())
+    )
+    note = pl.when(pl.col("is_d1")).then(None).otherwise(
+        pl.format("not in the {} D1 registry (non-D1 opponent, or a name spelled differently)",
+                  pl.col("registry_year")))
+    return joined.with_columns(
+        team_id=pl.struct("season", "team_name").map_elements(
+            lambda r: canonical_id("baseball", "ncaa", r["season"], "team", r["team_name"]), return_dtype=pl.String),
+        conference_id=pl.col("conference_id").cast(pl.Int32, strict=False),
+        ncaa_teams_id=pl.col("ncaa_teams_id").cast(pl.Int64, strict=False),
+        note=note,
+    ).select(
+        "team_id", "season", "team_name", "is_d1", "conference", "conference_id", "ncaa_teams_id",
+        "registry_year", "games", "note",
+    ).sort("season", "team_name")
