@@ -13,6 +13,8 @@ TABLES: dict[str, str] = {
     "play_runners": "Every person moved or put out on a line: start_base 0 = batter; end_base 0 = out, 4 = scored.",
     "pbp_parse_report": "Per game: 'reconciled' with the score column, or 'mismatch' with the first half inning "
                         "that is not and why.",
+    "pbp_parse_summary": "Per season: games, games reconciled (%), lines, notes, lines classified (%), also over "
+                         "all non-summary lines.",
     "games": "One row per game: date, away and home team, final score, innings, source.",
     "teams": "Teams per season with conference from the NCAA D1 registry; non-D1 teams flagged with a note.",
     "box_batting": "Per batter per game: PA, AB, H, 2B, 3B, HR, R, RBI, BB, IBB, HBP, K, SB, CS, SH, SF.",

@@ -67,20 +67,13 @@ def _print_summary(settings) -> None:
         print(f"\nwarehouse: {path}\nlake:      {settings.lake}\n")
         print("tables (DuckDB views):")
         for view in views:
-            print(f"  {view:<20} {con.execute(f'SELECT count(*) FROM {view}').fetchone()[0]:>10,} rows")
-        if {"pbp_parse_report", "plays"} <= set(views):
+            print(f"  {view:<20} {con.execute(f'SELECT count(*) FROM {view}').fetchall()[0][0]:>10,} rows")
+        if "pbp_parse_summary" in views:
             print("\nplay-by-play parsing, per season:")
-            rows = con.execute("""
-                SELECT r.season, r.games, r.reconciled, round(100.0 * r.reconciled / r.games, 2) AS reconciled_pct,
-                       round(100.0 * (1 - p.other_lines / p.lines), 3) AS classified_pct
-                FROM (SELECT season, count(*) AS games, count(*) FILTER (status = 'reconciled') AS reconciled
-                      FROM pbp_parse_report GROUP BY season) r
-                JOIN (SELECT season, count(*) AS lines, count(*) FILTER (event_type = 'other') AS other_lines
-                      FROM plays WHERE line_kind <> 'summary' GROUP BY season) p USING (season)
-                ORDER BY season""").fetchall()
-            print(f"  {'season':>6} {'games':>7} {'reconciled':>10} {'%':>7} {'classified %':>13}")
-            for season, games, ok, pct, classified in rows:
-                print(f"  {season:>6} {games:>7,} {ok:>10,} {pct:>7} {classified:>13}")
+            print(con.sql("""
+                SELECT season, games, reconciled, reconciled_pct, lines, note_lines, classified_pct,
+                       classified_pct_all_lines
+                FROM pbp_parse_summary ORDER BY season"""))
         print(f"\nquery it:  duckdb {path}  (or python -c \"import duckdb; duckdb.connect('{path}')\")")
     finally:
         con.close()

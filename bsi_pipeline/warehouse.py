@@ -35,7 +35,7 @@ def build_warehouse(path: Path, lake_root: Path, tables: list[str], descriptions
                 con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {source}')
                 if descriptions and name in descriptions:
                     con.execute(f'COMMENT ON VIEW "{name}" IS {_quote(descriptions[name])}')
-                counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+                counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
             con.execute("CHECKPOINT")
         finally:
             con.close()

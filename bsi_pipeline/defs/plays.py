@@ -20,6 +20,8 @@ _FRAME = {"polars", "parquet"}
                                                     "half inning that is not and why.", kinds=_FRAME),
         "games": dg.AssetOut(description="One row per game: date, away and home team, final score, innings.",
                              kinds=_FRAME),
+        "pbp_parse_summary": dg.AssetOut(description="Per season: games reconciled and lines classified.",
+                                         kinds=_FRAME),
     },
     group_name="plays",
 )
@@ -42,3 +44,4 @@ def ncaa_plays(context: dg.AssetExecutionContext, ncaa_pbp_lines: pl.DataFrame):
         "mismatch_reasons": dg.MetadataValue.md(markdown_table(reasons)),
     })
     yield dg.Output(tables.games, "games", metadata={"games": tables.games.height})
+    yield dg.Output(summary, "pbp_parse_summary", metadata={"by_season": dg.MetadataValue.md(markdown_table(summary))})

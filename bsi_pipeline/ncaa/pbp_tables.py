@@ -144,16 +144,26 @@ def _teams(c: dict, start: int, end: int) -> tuple[str | None, str | None]:
 
 
 def parse_summary(parse_report: pl.DataFrame, plays: pl.DataFrame) -> pl.DataFrame:
-    """Per season: share of games reconciled, and share of non-summary lines classified (not 'other')."""
+    """Per season: share of games reconciled, and how many lines were classified.
+
+    classified_pct: share of lines that are neither inning summaries nor notes whose event type is
+    not 'other'. classified_pct_all_lines:
+    the stricter share over every non-summary line, notes counted as unclassified.
+    """
     games = parse_report.group_by("season").agg(
         games=pl.len(),
         reconciled=(pl.col("status") == "reconciled").sum(),
     )
-    lines = plays.filter(pl.col("line_kind") != "summary").group_by("season").agg(
+    non_summary = plays.filter(pl.col("line_kind") != "summary")
+    unclassified = pl.col("event_type") == "other"
+    lines = non_summary.group_by("season").agg(
         lines=pl.len(),
-        other_lines=(pl.col("event_type") == "other").sum(),
+        note_lines=(pl.col("line_kind") == "note").sum(),
+        other_lines=(unclassified & (pl.col("line_kind") != "note")).sum(),
+        other_or_note_lines=unclassified.sum(),
     )
     return games.join(lines, on="season", how="full", coalesce=True).with_columns(
         reconciled_pct=(100 * pl.col("reconciled") / pl.col("games")).round(2),
-        classified_pct=(100 * (1 - pl.col("other_lines") / pl.col("lines"))).round(3),
+        classified_pct=(100 * (1 - pl.col("other_lines") / (pl.col("lines") - pl.col("note_lines")))).round(3),
+        classified_pct_all_lines=(100 * (1 - pl.col("other_or_note_lines") / pl.col("lines"))).round(3),
     ).sort("season")

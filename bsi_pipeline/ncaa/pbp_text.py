@@ -26,7 +26,10 @@ EVENT_TYPES = (
 )
 HIT_EVENTS = frozenset({"single", "double", "triple", "home_run"})
 
-KIND_PLAY, KIND_SUB, KIND_SUMMARY, KIND_OTHER, KIND_EMPTY = "play", "substitution", "summary", "other", "empty"
+# Line kinds: a play; a substitution; an inning summary; a note that changes nothing on the field
+# (replay review, mound visit, delay, "No play."); other = a line we could not read.
+KIND_PLAY, KIND_SUB, KIND_SUMMARY, KIND_NOTE, KIND_OTHER, KIND_EMPTY = (
+    "play", "substitution", "summary", "note", "other", "empty")
 
 _COUNT = re.compile(r"\s*\((\d)-(\d)(?:\s+([A-Za-z]*))?\s*\)")
 _SUMMARY = re.compile(r"^(?:(?:R|H|E|LOB):\s*\d+\s*)+\.?$")
@@ -37,11 +40,12 @@ _VERB = re.compile(
     r"|reached|advanced|stole|scored|out at|out on the play|caught stealing|picked off|no advance|placed on"
     r"|failed pickoff attempt))\b"
 )
-# Notes about the game, not plays: replay reviews and challenges, mound visits. They can contain
+# Notes about the game, not plays: replay reviews and challenges, mound visits, delays, "No play.",
+# a dropped foul fly (an error that moves nobody). They can contain
 # play words ("replayed call of out at 2nd base, was overturned") that must not move runners.
 _NOTE = re.compile(
     r"\b(?:replay(?:ed)?|review(?:ed)?|challenge[ds]?|overturned|call stands|call (?:was )?confirmed"
-    r"|mound visit|visit to (?:the )?mound|coaching visit)\b", re.IGNORECASE)
+    r"|mound visit|visit to (?:the )?mound|coaching visit|delay(?:ed)?|no play|dropped foul)\b", re.IGNORECASE)
 _SUB = re.compile(
     r"^(?P<new>.+?)\s+(?:to (?P<pos>p|c|1b|2b|3b|ss|lf|cf|rf|dh|pr|ph)|pinch (?P<pinch>hit|ran))"
     r"(?:\s+for\s+(?P<old>.+?))?\.?$"
@@ -162,7 +166,7 @@ def parse_description(text: str | None) -> ParsedLine:
     if _SUMMARY.match(text):
         return ParsedLine(KIND_SUMMARY, "other")
     if _NOTE.search(text):
-        return ParsedLine(KIND_OTHER)
+        return ParsedLine(KIND_NOTE)
 
     balls = strikes = pitches = None
     count = _COUNT.search(text)
