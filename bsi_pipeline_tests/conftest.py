@@ -1,0 +1,40 @@
+"""Shared test helpers: where the embedded sample and the shared real data are, and a workspace config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EMBEDDED_PBP = sorted((REPO / "data" / "ncaa_baseball_pbp").glob("*.csv.gz"))
+REGISTRY_GLOB = str(REPO / "data" / "ncaa_baseball_teams" / "ncaa_d1_teams_*.csv")
+SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_PBP = SHARED_DATA / "ncaa_baseball_pbp"
+
+
+def shared_pbp_file(season: int) -> Path:
+    """The full shared season, or skip the test when ../shared/data is not beside the checkout."""
+    path = SHARED_PBP / f"ncaa_baseball_pbp_{season}.csv.gz"
+    if not path.exists():
+        pytest.skip(f"shared real data not present: {path}")
+    return path
+
+
+def write_config(folder: Path, pbp_files: list[Path | str], workspace: Path | None = None) -> Path:
+    """A bsi.yaml in `folder` pointing at the given play-by-play files and the shipped registry."""
+    config = {
+        "workspace": str(workspace or folder / "workspace"),
+        "sources": {"ncaa_baseball_pbp": [str(p) for p in pbp_files]},
+        "reference": {"ncaa_d1_teams": [REGISTRY_GLOB]},
+    }
+    path = folder / "bsi.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def embedded_config(tmp_path: Path) -> Path:
+    return write_config(tmp_path, EMBEDDED_PBP)
