@@ -1,0 +1,145 @@
+"""Game-state replay and reconciliation, on real lines of game 4694185 (Utah Tech at Saint Martin's, 2019)."""
+
+from bsi_pipeline.ncaa.pbp_replay import GameLine, replay_game
+
+AWAY, HOME = "Utah Tech", "Saint Martin's"
+
+
+def lines(rows):
+    """rows: (inning, half, 'away-home' after the line, description)."""
+    out = []
+    for n, (inning, half, score, text) in enumerate(rows, start=2):
+        away, home = (int(x) for x in score.split("-"))
+        batting, fielding = (AWAY, HOME) if half == "top" else (HOME, AWAY)
+        out.append(GameLine(n, inning, half, away, home, batting, fielding, text))
+    return out
+
+
+FIRST_INNING = [
+    (1, "top", "0-0", "B. Clifford singled to left field (3-2 BBBKK)."),
+    (1, "top", "0-0", "J. Raymond flied out to cf to left center (2-2 KBFBF)."),
+    (1, "top", "0-0", "B. Clifford advanced to second on a wild pitch."),
+    (1, "top", "0-0", "B. Feist walked (3-2 BBFKBB)."),
+    (1, "top", "0-0", "B. Feist stole second; B. Clifford stole third."),
+    (1, "top", "1-0", "T. Fisher flied out to cf, SF, RBI (3-2 BSBKB); B. Clifford scored."),
+    (1, "top", "1-0", "B. Feist advanced to third on a passed ball."),
+    (1, "top", "1-0", "L. Pritchard walked (3-0 BBBB)."),
+    (1, "top", "2-0", "J. Engel singled to left field, RBI (0-2 FF); L. Pritchard advanced to second; B. Feist scored."),
+    (1, "top", "2-0", "K. Cloward struck out looking (0-2 KFFK)."),
+    (1, "bot", "2-0", "Santiago,E walked (3-0 BBBB)."),
+    (1, "bot", "2-0", "Hegamin,I grounded into double play 3b to 2b to 1b (1-2 BKF); Santiago,E out on the play."),
+    (1, "bot", "2-0", "Feist,A struck out swinging (0-2 KFFFFFS)."),
+]
+
+
+def test_real_first_inning_state_and_reconciliation():
+    result = replay_game(lines(FIRST_INNING))
+    assert result.status == "reconciled", result.reason
+    plays = result.plays
+    states = [(p["outs_before"], p["bases_before"], p["outs_after"], p["bases_after"], p["runs_on_play"])
+              for p in plays]
+    assert states[:10] == [
+        (0, "empty", 0, "1", 0),
+        (0, "1", 1, "1", 0),
+        (1, "1", 1, "2", 0),
+        (1, "2", 1, "1-2", 0),
+        (1, "1-2", 1, "2-3", 0),
+        (1, "2-3", 2, "2", 1),
+        (2, "2", 2, "3", 0),
+        (2, "3", 2, "1-3", 0),
+        (2, "1-3", 2, "1-2", 1),
+        (2, "1-2", 3, "1-2", 0),
+    ]
+    assert plays[10]["bases_after"] == "1" and plays[11]["outs_after"] == 2 and plays[11]["bases_after"] == "empty"
+    assert plays[5]["runners_scored"] == "B. Clifford" and plays[5]["sac"] == "SF" and plays[5]["rbi"] == 1
+    assert (result.parsed_away_runs, result.parsed_home_runs) == (2, 0)
+    steals = [m for m in result.runners if m["stolen_base"]]
+    assert {m["runner"] for m in steals} == {"B. Feist", "B. Clifford"}
+
+
+def test_runs_that_the_score_does_not_show_are_a_mismatch():
+    rows = list(FIRST_INNING)
+    rows[5] = (1, "top", "2-0", rows[5][3])  # the score now claims two runs on a one-run play
+    rows[6:10] = [(i, h, "3-0" if s == "2-0" else "2-0", t) for i, h, s, t in rows[6:10]]
+    result = replay_game(lines(rows))
+    assert result.status == "mismatch"
+    assert (result.mismatch_inning, result.mismatch_half) == (1, "top")
+    assert "parsed 2 runs but the score changed by 3" in result.reason
+
+
+def test_half_inning_short_of_three_outs_is_a_mismatch_unless_it_ends_the_game():
+    short = FIRST_INNING[:9] + FIRST_INNING[10:]  # drop the third out of the top half
+    result = replay_game(lines(short))
+    assert result.status == "mismatch" and "ended with 2 outs" in result.reason
+    walk_off = FIRST_INNING[:10] + FIRST_INNING[10:11]  # bottom half ends after one walk: the game's last half
+    assert replay_game(lines(walk_off)).status == "reconciled"
+
+
+def test_fielding_team_score_change_is_a_mismatch():
+    rows = list(FIRST_INNING)
+    rows[1] = (1, "top", "0-1", rows[1][3])
+    rows[2:] = [(i, h, f"{s.split('-')[0]}-1", t) for i, h, s, t in rows[2:]]
+    result = replay_game(lines(rows))
+    assert result.status == "mismatch" and "fielding team's score changed" in result.reason
+
+
+def test_pitcher_is_credited_back_from_the_change_line():
+    rows = [
+        (5, "bot", "3-0", "Renuad,A struck out swinging (3-2 BKBSBS)."),
+        (5, "bot", "3-0", "C. Harris to p for J. Gonzales."),
+        (5, "bot", "3-0", "McNicoll,M flied out to rf (0-1 K)."),
+        (5, "bot", "3-0", "Dulatre,C grounded out to 2b (3-1 BKBB)."),
+    ]
+    result = replay_game(lines(rows))
+    pitchers = [p["pitcher"] for p in result.plays]
+    assert pitchers == ["J. Gonzales", None, "C. Harris", "C. Harris"]
+
+
+def test_pitcher_change_split_over_two_lines():
+    rows = [
+        (7, "top", "1-1", "B. Clifford flied out to cf (1-0 B)."),
+        (7, "top", "1-1", "GRISWOLD, R to p."),
+        (7, "top", "1-1", "for SVETE, J."),
+        (7, "top", "1-1", "J. Raymond flied out to cf (1-0 B)."),
+    ]
+    pitchers = [p["pitcher"] for p in replay_game(lines(rows)).plays]
+    # "for SVETE, J." ends in one period: the sentence's, so the name is read without it
+    assert pitchers[0] == "SVETE, J" and pitchers[3] == "GRISWOLD, R"
+
+
+def test_pinch_runner_takes_the_base_and_scores_under_his_name():
+    rows = [
+        (7, "bot", "0-0", "HOWIE, N. walked (3-1 BKBBB)."),
+        (7, "bot", "0-0", "BREWER, M. pinch ran for HOWIE, N.."),
+        (7, "bot", "0-1", "JOHNSON, W. doubled to left center, RBI (3-2 BBKSBB); BREWER, M. scored."),
+    ]
+    result = replay_game(lines(rows))
+    assert result.plays[1]["bases_after"] == "1"
+    assert result.plays[2]["runners_scored"] == "BREWER, M." and result.plays[2]["bases_after"] == "2"
+
+
+def test_unmentioned_forced_runner_is_pushed_ahead():
+    rows = [
+        (2, "top", "0-0", "A. Able singled to left field (0-0)."),
+        (2, "top", "0-0", "B. Baker walked (3-0 BBBB)."),  # the text does not say Able moved to second
+    ]
+    result = replay_game(lines(rows))
+    assert result.plays[1]["bases_after"] == "1-2"
+
+
+def test_summary_lines_do_not_split_or_score_half_innings():
+    rows = [
+        (2, "top", "0-0", "MCGILL singled to third base (3-2 KBBFB)."),
+        (2, "top", "0-0", "KELLY struck out swinging (1-2 BFFS)."),
+        (2, "top", "0-0", "STELLATO struck out swinging (2-2 FBSBS)."),
+        (2, "top", "0-0", "NICOLAS flied out to rf (0-0)."),
+        (2, "bot", "0-0", "ZAYICEK, S. lined out to 3b (1-2 SBF)."),
+        (2, "top", "0-1", "H: 1 LOB: 1"),  # printed late, carrying the score after the bottom half
+        (2, "bot", "0-0", "EBERT, J. lined out to rf (1-2 BFF)."),
+        (2, "bot", "0-1", "BERGMAN, E. homered to rf, RBI (2-2 KBKB)."),
+        (2, "bot", "0-1", "SUTTON, B. grounded out to 3b (2-2 BSBS)."),
+    ]
+    result = replay_game(lines(rows))
+    assert result.status == "reconciled", result.reason
+    assert result.half_innings == 2
+    assert result.plays[5]["line_kind"] == "summary"
