@@ -25,13 +25,18 @@ def _materialize(args) -> int:
     os.environ["BSI_CONFIG"] = str(settings.config_path)  # so anything resolving config agrees
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     print(f"config:    {settings.config_path}\nworkspace: {settings.workspace}", flush=True)
-    result = dg.materialize(
-        [*ASSETS, *CHECKS],
-        selection=args.select or None,
-        resources=build_resources(str(settings.config_path)),
-        instance=instance,
-        raise_on_error=False,
-    )
+    try:
+        result = dg.materialize(
+            [*ASSETS, *CHECKS],
+            selection=args.select or None,
+            resources=build_resources(str(settings.config_path)),
+            instance=instance,
+            raise_on_error=False,
+        )
+    except (dg.DagsterInvalidSubsetError, dg.DagsterInvalidDefinitionError) as exc:
+        cause = exc.__cause__ or exc
+        print(f"invalid --select {args.select!r}: {cause}", file=sys.stderr)
+        return 2
     failed_checks = [
         f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:{e.asset_check_evaluation_data.check_name}"
         for e in result.all_events

@@ -3,20 +3,21 @@
 
 import dagster as dg
 
-from bsi_pipeline.defs.resources import BsiConfig
+from bsi_pipeline.defs.resources import BsiConfig, selected_outputs
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.ncaa.pbp_reader import file_report_frame, lines_frame, quarantine_frame, read_pbp_files
 
 
 @dg.multi_asset(
     outs={
-        "ncaa_pbp_lines": dg.AssetOut(description="Accepted stats.ncaa.org play-by-play rows, typed.",
+        "ncaa_pbp_lines": dg.AssetOut(is_required=False, description="Accepted stats.ncaa.org play-by-play rows, typed.",
                                       kinds={"polars", "parquet"}),
-        "pbp_quarantine": dg.AssetOut(description="Rejected rows with the reason.", kinds={"polars", "parquet"}),
-        "pbp_source_files": dg.AssetOut(description="Rows read, accepted and quarantined per source file.",
+        "pbp_quarantine": dg.AssetOut(is_required=False, description="Rejected rows with the reason.", kinds={"polars", "parquet"}),
+        "pbp_source_files": dg.AssetOut(is_required=False, description="Rows read, accepted and quarantined per source file.",
                                         kinds={"polars", "parquet"}),
     },
     group_name="ingest",
+    can_subset=True,
 )
 def ncaa_pbp_ingest(context: dg.AssetExecutionContext, bsi: BsiConfig):
     settings = bsi.settings()
@@ -26,14 +27,12 @@ def ncaa_pbp_ingest(context: dg.AssetExecutionContext, bsi: BsiConfig):
     lines, quarantine, report = lines_frame(result), quarantine_frame(result), file_report_frame(result)
     read = int(report["rows_read"].sum() or 0)
     reasons = quarantine.group_by("reason").len().sort("len", descending=True).head(20)
-    yield dg.Output(lines, "ncaa_pbp_lines", metadata={
-        "files": len(files), "rows_read": read, "rows_accepted": lines.height,
-        "rows_quarantined": quarantine.height, "games": lines["source_game_id"].n_unique(),
-    })
-    yield dg.Output(quarantine, "pbp_quarantine", metadata={
-        "rows": quarantine.height,
-        "top_reasons": dg.MetadataValue.md(markdown_table(reasons)),
-    })
-    yield dg.Output(report, "pbp_source_files", metadata={
-        "files": dg.MetadataValue.md(markdown_table(report)),
+    yield from selected_outputs(context, {
+        "ncaa_pbp_lines": (lines, {
+            "files": len(files), "rows_read": read, "rows_accepted": lines.height,
+            "rows_quarantined": quarantine.height, "games": lines["source_game_id"].n_unique(),
+        }),
+        "pbp_quarantine": (quarantine, {"rows": quarantine.height,
+                                        "top_reasons": dg.MetadataValue.md(markdown_table(reasons))}),
+        "pbp_source_files": (report, {"files": dg.MetadataValue.md(markdown_table(report))}),
     })

@@ -4,6 +4,7 @@
 import dagster as dg
 import polars as pl
 
+from bsi_pipeline.defs.resources import selected_outputs
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables, parse_summary
 
@@ -12,18 +13,19 @@ _FRAME = {"polars", "parquet"}
 
 @dg.multi_asset(
     outs={
-        "plays": dg.AssetOut(description="One row per play-by-play line with outs, bases, runs, event type.",
+        "plays": dg.AssetOut(is_required=False, description="One row per play-by-play line with outs, bases, runs, event type.",
                              kinds=_FRAME),
-        "play_runners": dg.AssetOut(description="Every person moved or put out on a line (batter: start_base 0).",
+        "play_runners": dg.AssetOut(is_required=False, description="Every person moved or put out on a line (batter: start_base 0).",
                                     kinds=_FRAME),
-        "pbp_parse_report": dg.AssetOut(description="Per game: reconciled with the score column, or the first "
+        "pbp_parse_report": dg.AssetOut(is_required=False, description="Per game: reconciled with the score column, or the first "
                                                     "half inning that is not and why.", kinds=_FRAME),
-        "games": dg.AssetOut(description="One row per game: date, away and home team, final score, innings.",
+        "games": dg.AssetOut(is_required=False, description="One row per game: date, away and home team, final score, innings.",
                              kinds=_FRAME),
-        "pbp_parse_summary": dg.AssetOut(description="Per season: games reconciled and lines classified.",
+        "pbp_parse_summary": dg.AssetOut(is_required=False, description="Per season: games reconciled and lines classified.",
                                          kinds=_FRAME),
     },
     group_name="plays",
+    can_subset=True,
 )
 def ncaa_plays(context: dg.AssetExecutionContext, ncaa_pbp_lines: pl.DataFrame):
     tables = build_pbp_tables(
@@ -32,16 +34,18 @@ def ncaa_plays(context: dg.AssetExecutionContext, ncaa_pbp_lines: pl.DataFrame):
     reasons = (tables.parse_report.filter(pl.col("status") != "reconciled")
                .with_columns(pl.col("reason").str.replace_all(r"\d+", "N"))
                .group_by("reason").len().sort("len", descending=True))
-    yield dg.Output(tables.plays, "plays", metadata={
-        "by_season": dg.MetadataValue.md(markdown_table(summary)),
-        "event_types": dg.MetadataValue.md(markdown_table(
-            tables.plays.group_by("event_type").len().sort("len", descending=True), max_rows=40)),
+    yield from selected_outputs(context, {
+        "plays": (tables.plays, {
+            "by_season": dg.MetadataValue.md(markdown_table(summary)),
+            "event_types": dg.MetadataValue.md(markdown_table(
+                tables.plays.group_by("event_type").len().sort("len", descending=True), max_rows=40)),
+        }),
+        "play_runners": (tables.play_runners, {}),
+        "pbp_parse_report": (tables.parse_report, {
+            "games": tables.parse_report.height,
+            "reconciled": int((tables.parse_report["status"] == "reconciled").sum()),
+            "mismatch_reasons": dg.MetadataValue.md(markdown_table(reasons)),
+        }),
+        "games": (tables.games, {"games": tables.games.height}),
+        "pbp_parse_summary": (summary, {"by_season": dg.MetadataValue.md(markdown_table(summary))}),
     })
-    yield dg.Output(tables.play_runners, "play_runners")
-    yield dg.Output(tables.parse_report, "pbp_parse_report", metadata={
-        "games": tables.parse_report.height,
-        "reconciled": int((tables.parse_report["status"] == "reconciled").sum()),
-        "mismatch_reasons": dg.MetadataValue.md(markdown_table(reasons)),
-    })
-    yield dg.Output(tables.games, "games", metadata={"games": tables.games.height})
-    yield dg.Output(summary, "pbp_parse_summary", metadata={"by_season": dg.MetadataValue.md(markdown_table(summary))})

@@ -35,3 +35,14 @@ class LakeIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         return read_table(self.config.settings().lake, context.asset_key.path[-1])
+
+
+def selected_outputs(context: dg.AssetExecutionContext, outputs: dict[str, tuple]):
+    """Yield only the outputs selected in this run, so a multi-asset can be materialized in part.
+
+    outputs: name -> (value, metadata dict).
+    """
+    selected = context.op_execution_context.selected_output_names
+    for name, (value, metadata) in outputs.items():
+        if name in selected:
+            yield dg.Output(value, name, metadata=metadata)

@@ -1,0 +1,48 @@
+"""The configuration contract: one YAML file, relative paths resolved against it, clear errors."""
+
+import pytest
+
+from bsi_pipeline.config import ConfigError, load_settings
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REPO
+
+
+def test_repo_default_config_finds_the_embedded_sample(monkeypatch, tmp_path):
+    monkeypatch.delenv("BSI_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./bsi.yaml here: falls back to the repository's
+    settings = load_settings()
+    assert settings.config_path == REPO / "bsi.yaml"
+    assert settings.source_files("ncaa_baseball_pbp") == EMBEDDED_PBP
+    assert settings.workspace == (REPO / ".state" / "workspace").resolve()
+    assert len(settings.reference_files("ncaa_d1_teams")) == 4
+
+
+def test_env_variable_and_relative_paths(monkeypatch, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text("x")
+    (tmp_path / "in" / "b.csv.gz").write_bytes(b"x")
+    config = tmp_path / "my.yaml"
+    config.write_text("workspace: out\nsources:\n  ncaa_baseball_pbp: ['in/*.csv', 'in/*.gz', 'in/a.csv']\n")
+    monkeypatch.setenv("BSI_CONFIG", str(config))
+    settings = load_settings()
+    assert settings.workspace == tmp_path / "out"
+    assert [p.name for p in settings.source_files("ncaa_baseball_pbp")] == ["a.csv", "b.csv.gz"]
+    assert settings.warehouse_path == tmp_path / "out" / "warehouse.duckdb"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sources: {}\n", "missing required key 'workspace'"),
+    ("workspace: w\nsources:\n  soccer_games: [a.csv]\n", "unknown sources kind 'soccer_games'"),
+    ("workspace: w\nsources:\n  ncaa_baseball_pbp: 7\n", "must be a list of paths"),
+    ("workspace: [unclosed\n", "not valid YAML"),
+    ("- a\n- b\n", "expected a mapping"),
+])
+def test_bad_configs_say_what_is_wrong(tmp_path, text, message):
+    config = tmp_path / "bsi.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.yaml")
