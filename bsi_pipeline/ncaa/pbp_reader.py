@@ -62,13 +62,20 @@ def _read_text(path: Path) -> tuple[str, str | None]:
     data = path.read_bytes()
     note = None
     if path.suffix == ".gz":
-        decomp = zlib.decompressobj(wbits=31)
-        try:
-            data = decomp.decompress(data) + decomp.flush()
-        except zlib.error as exc:
-            raise SourceFormatError(f"{path}: not a readable gzip file ({exc})") from exc
-        if not decomp.eof:
-            note = "gzip stream truncated: the file ends before its end-of-stream marker"
+        parts, rest = [], data
+        while True:  # a gzip file may hold several members (`cat a.gz b.gz`): read them all
+            decomp = zlib.decompressobj(wbits=31)
+            try:
+                parts.append(decomp.decompress(rest) + decomp.flush())
+            except zlib.error as exc:
+                raise SourceFormatError(f"{path}: not a readable gzip file ({exc})") from exc
+            if not decomp.eof:
+                note = "gzip stream truncated: the file ends before its end-of-stream marker"
+                break
+            rest = decomp.unused_data.lstrip(b"\0")  # zero padding after a member is allowed
+            if not rest:
+                break
+        data = b"".join(parts)
     try:
         return data.decode("utf-8"), note
     except UnicodeDecodeError:
@@ -132,7 +139,7 @@ def _read_one(path: Path, result: PbpReadResult) -> None:
         if reason is not None:
             result.quarantine.append({
                 "source_file": path.name, "line_no": line_no,
-                "source_game_id": row[idx[0]] if len(row) == width else (row[0] if row else None),
+                "source_game_id": _printable(row[idx[0]] if len(row) == width else (row[0] if row else None)),
                 "reason": reason, "raw": _raw(row),
             })
             report.rows_quarantined += 1
@@ -156,8 +163,12 @@ def _read_one(path: Path, result: PbpReadResult) -> None:
 
 
 def _raw(row: list[str]) -> str:
-    text = ",".join(row)
-    return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return _printable(",".join(row))
+
+
+def _printable(text: str | None) -> str | None:
+    """Undecodable bytes (held as lone surrogates) as backslash escapes, so the text is valid UTF-8."""
+    return None if text is None else text.encode("utf-8", errors="backslashreplace").decode("utf-8")
 
 
 def _type_row(g, d, inn, half, score, bat, fld, desc, att):
