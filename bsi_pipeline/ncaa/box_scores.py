@@ -1,7 +1,7 @@
 """Box scores derived from parsed plays: per batter and per pitcher per game.
 
 Batting counts come from plate appearances (event_type), runs from who crossed the plate
-(play_runners end_base 4), steals from runner movements. AB excludes walks, hit-by-pitches and
+(plays.runners_scored), steals from runner movements (play_runners). AB excludes walks, hit-by-pitches and
 sacrifices, as in official scoring. Pitching lines exist only where the pitcher is known from the
 text; a pitcher is charged with every run scored while he was in (inherited runners are not
 re-assigned, which official earned-run accounting would do).
@@ -37,12 +37,17 @@ def box_batting(plays: pl.DataFrame, play_runners: pl.DataFrame) -> pl.DataFrame
         SF=_n(pl.col("sac") == "SF"),
         first_seq=pl.col("seq").min(),
     )
+    # Runs come from the same list that makes runs_on_play, so team runs always equal parsed runs.
+    scored = (plays.filter(pl.col("runners_scored").is_not_null())
+              .select("game_id", "season", pl.col("batting_team").alias("team"),
+                      pl.col("runners_scored").str.split("; ").alias("player"))
+              .explode("player").group_by(keys).agg(R=pl.len().cast(pl.Int16)))
     running = play_runners.rename({"runner": "player"}).group_by(keys).agg(
-        R=_n(pl.col("end_base") == 4),
         SB=_n(pl.col("stolen_base")),
         CS=_n(pl.col("caught_stealing")),
     )
-    box = batting.join(running, on=keys, how="full", coalesce=True).with_columns(
+    box = (batting.join(scored, on=keys, how="full", coalesce=True)
+           .join(running, on=keys, how="full", coalesce=True)).with_columns(
         pl.col(c).fill_null(0) for c in ("PA", "H", "2B", "3B", "HR", "RBI", "BB", "IBB", "HBP", "K", "SH", "SF",
                                          "R", "SB", "CS")
     )
