@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STATE := .state
 STAMP := $(VENV)/.installed
-export DAGSTER_HOME := $(CURDIR)/$(STATE)/dagster_home
-export BSI_CONFIG ?= $(CURDIR)/bsi.yaml
+DAGSTER_HOME_DIR := $(CURDIR)/$(STATE)/dagster_home
+BSI_CONFIG ?= $(CURDIR)/bsi.yaml
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
@@ -20,13 +20,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
-	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+$(DAGSTER_HOME_DIR)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME_DIR)
+	cp dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
 
 # Materialize every asset on the embedded data (bsi.yaml), then print where the results are.
-run: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/bsi materialize --config $(BSI_CONFIG)
+run: install $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/bsi materialize --config $(BSI_CONFIG)
 
 # The whole suite, slow real-data tests included (they skip when ../shared/data is absent).
 test: install
@@ -37,8 +37,8 @@ test-fast: install
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 # Dagster UI (webserver and daemon) on $(HOST):$(PORT), instance state under .state/.
-ui: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
+ui: install $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) BSI_CONFIG=$(BSI_CONFIG) $(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
 
 bench: install
 	$(BIN)/python bench/bench_pbp_parse.py

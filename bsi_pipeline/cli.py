@@ -23,7 +23,10 @@ def _materialize(args) -> int:
 
     settings = load_settings(args.config)
     os.environ["BSI_CONFIG"] = str(settings.config_path)  # so anything resolving config agrees
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        os.makedirs(home, exist_ok=True)  # a fresh checkout has no instance folder yet
+    instance = dg.DagsterInstance.get() if home else dg.DagsterInstance.ephemeral()
     print(f"config:    {settings.config_path}\nworkspace: {settings.workspace}", flush=True)
     try:
         result = dg.materialize(

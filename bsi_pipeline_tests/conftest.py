@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EMBEDDED_PBP = sorted((REPO / "data" / "ncaa_baseball_pbp").glob("*.csv.gz"))
 REGISTRY_GLOB = str(REPO / "data" / "ncaa_baseball_teams" / "ncaa_d1_teams_*.csv")
-SHARED_DATA = REPO.parent / "shared" / "data"
+# The shared real data beside the checkout (../shared/data), or wherever BSI_SHARED_DATA points.
+SHARED_DATA = Path(os.environ.get("BSI_SHARED_DATA", REPO.parent / "shared" / "data"))
 SHARED_PBP = SHARED_DATA / "ncaa_baseball_pbp"
 
 
@@ -38,3 +40,9 @@ def write_config(folder: Path, pbp_files: list[Path | str], workspace: Path | No
 @pytest.fixture
 def embedded_config(tmp_path: Path) -> Path:
     return write_config(tmp_path, EMBEDDED_PBP)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_dagster_home(monkeypatch):
+    """Tests never touch a developer's Dagster instance: ephemeral or test instances only."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
