@@ -11,7 +11,9 @@ file and the problem. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -78,3 +80,63 @@ def quarantine_frame(rows: list[dict]) -> pl.DataFrame:
 
 def files_frame(rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame([{k: r.get(k) for k in FILES_SCHEMA} for r in rows], schema=FILES_SCHEMA)
+
+
+TRUNCATED_GZIP_NOTE = "gzip stream truncated: the file ends before its end-of-stream marker"
+
+
+def read_text(path: Path) -> tuple[str, str | None]:
+    """A file's text (plain or gzip, by `.gz` suffix or gzip magic bytes), and a note when it was cut short.
+
+    Every member of a multi-member gzip (`cat a.gz b.gz`) is read. A truncated gzip stream gives the text
+    decompressed so far and the note TRUNCATED_GZIP_NOTE: the caller should quarantine the last row, which
+    may be cut. Bytes that are not UTF-8 are kept as lone surrogates (errors="surrogateescape"), so callers
+    can quarantine just the rows holding them (see `has_bad_bytes`). An unreadable gzip raises
+    SourceFormatError.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceFormatError(f"{path}: cannot read the file ({exc})") from exc
+    note = None
+    if path.suffix.lower() == ".gz" or data[:2] == b"\x1f\x8b":
+        parts, rest = [], data
+        while True:
+            decomp = zlib.decompressobj(wbits=31)
+            try:
+                parts.append(decomp.decompress(rest) + decomp.flush())
+            except zlib.error as exc:
+                raise SourceFormatError(f"{path}: not a readable gzip file ({exc})") from exc
+            if not decomp.eof:
+                note = TRUNCATED_GZIP_NOTE
+                break
+            rest = decomp.unused_data.lstrip(b"\0")  # zero padding after a member is allowed
+            if not rest:
+                break
+        data = b"".join(parts)
+    try:
+        return data.decode("utf-8"), note
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="surrogateescape"), note
+
+
+def has_bad_bytes(text: str) -> bool:
+    """True when text read by `read_text` holds bytes that were not valid UTF-8."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def printable(text: str | None) -> str | None:
+    """Undecodable bytes (held as lone surrogates by `read_text`) as `\\xNN` escapes: valid UTF-8 text."""
+    if text is None:
+        return None
+    try:
+        return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+    except UnicodeEncodeError:  # a surrogate not made by surrogateescape
+        return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
