@@ -1,0 +1,395 @@
+"""Men's college basketball results in Kaggle March Mania "compact results" format (source kind `kaggle_mm_compact`).
+
+`read_kaggle_mm_compact(paths)` takes the files the config names (typically every file of a folder,
+`data/ncaa_mbb/*.csv`) and recognises them by file name:
+
+- `M*CompactResults*.csv`: results, `Season,DayNum,WTeamID,WScore,LTeamID,LScore,WLoc,NumOT`;
+  `MRegularSeasonCompactResults*` are regular-season games, `MNCAATourneyCompactResults*` NCAA
+  tournament games (game_type "postseason", tournament "NCAA"), `MSecondaryTourneyCompactResults*`
+  other postseason tournaments (NIT, CBI, ...; tournament from its `SecondaryTourney` column);
+- `MTeams.csv` (TeamID -> TeamName), `MSeasons.csv` (Season -> DayZero): required beside any results;
+- `MTeamConferences.csv` (Season, TeamID -> ConfAbbrev) and `Conferences.csv` (ConfAbbrev ->
+  Description): optional, give the conferences;
+- `MNCAATourneySeeds.csv` (Season, Seed, TeamID): optional, gives the seeds of NCAA tournament games;
+- any other file (women's `W*` files, detailed results, ...) is listed in `files` with note "not used".
+
+Conventions:
+- `season` is Kaggle's Season, the calendar year in which the season ends (2018 = 2017-18);
+- `date` = MSeasons.DayZero + DayNum;
+- WLoc "H": the winner was at home; "A": the winner was away; "N": neutral site, `neutral` = True and,
+  since the source names no home team, the team with the LOWER TeamID is listed as home_team (a
+  stable, arbitrary choice; `details.wloc` keeps the source's flag);
+- team names are MTeams.TeamName, stable within the source (e.g. "Loyola-Chicago", "Abilene Chr");
+- conferences: MTeamConferences of that season mapped to the Conferences.csv description ("Big East
+  Conference"); the abbreviation when Conferences.csv does not describe it; null when not given;
+- seeds (`home_seed`, `away_seed`, e.g. "W01", "Y16a") only on NCAA tournament games;
+- `source_game_id` = f"{Season}-{DayNum}-{WTeamID}-{LTeamID}"; `location` is null (not given).
+
+Every data row of every file is accepted or quarantined with a reason (companion files too: a team
+listed twice, a season without a DayZero date, ...): per file rows_read == accepted + quarantined.
+Results rows are quarantined for: a wrong field count, a non-numeric field, WLoc not H/A/N, the same
+team on both sides, a winner score not above the loser score, a season missing from MSeasons.csv, an
+unknown TeamID, the same game read twice, a team already playing another game that day. Whole-file
+problems (an empty file, a required column missing, results without MTeams.csv or MSeasons.csv) raise
+SourceFormatError naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from bsi_pipeline.sources.common import (
+    SourceFormatError, SourceResult, files_frame, game_id, games_frame, quarantine_frame,
+)
+
+SOURCE = "kaggle_mm_compact"
+SPORT, LEAGUE = "basketball", "ncaam"
+
+RESULTS_COLUMNS = ("Season", "DayNum", "WTeamID", "WScore", "LTeamID", "LScore", "WLoc", "NumOT")
+_REFERENCE = {  # lower-case file name -> (kind, required columns)
+    "mteams.csv": ("teams", ("TeamID", "TeamName")),
+    "mseasons.csv": ("seasons", ("Season", "DayZero")),
+    "mteamconferences.csv": ("team_conferences", ("Season", "TeamID", "ConfAbbrev")),
+    "conferences.csv": ("conferences", ("ConfAbbrev", "Description")),
+    "mncaatourneyseeds.csv": ("seeds", ("Season", "Seed", "TeamID")),
+}
+_RESULTS_NAME = re.compile(r"^M.*CompactResults.*\.csv$", re.IGNORECASE)
+_MAX_DAYNUM = 366
+
+DETAILS_SCHEMA = {
+    "game_id": pl.String,
+    "season": pl.Int32,
+    "day_num": pl.Int16,
+    "home_team_id": pl.Int32,
+    "away_team_id": pl.Int32,
+    "winner_team_id": pl.Int32,
+    "wloc": pl.String,          # the source's H / A / N (winner's location)
+    "num_ot": pl.Int8,
+    "tournament": pl.String,    # null for the regular season; "NCAA"; a secondary tournament's code
+    "home_seed": pl.String,     # NCAA tournament seed, e.g. "W01", "Y16a" (only with MNCAATourneySeeds.csv)
+    "away_seed": pl.String,
+}
+
+
+@dataclass
+class _File:
+    path: Path
+    kind: str  # results_regular, results_ncaa, results_secondary, teams, seasons, ..., unused
+    report: dict = field(default_factory=dict)
+
+
+def _classify(path: Path) -> str:
+    name = path.name
+    ref = _REFERENCE.get(name.lower())
+    if ref:
+        return ref[0]
+    if _RESULTS_NAME.match(name):
+        lower = name.lower()
+        if "regularseason" in lower:
+            return "results_regular"
+        if "ncaatourney" in lower:
+            return "results_ncaa"
+        if "secondarytourney" in lower:
+            return "results_secondary"
+    return "unused"
+
+
+def _raw(row: list[str]) -> str:
+    """The row as one CSV line, quoted where needed, so it reads back as the same fields."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(row)
+    return out.getvalue()
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise SourceFormatError(f"{path}: cannot be read ({exc})") from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise SourceFormatError(f"{path}: empty file (no header row)") from None
+    return header, list(reader)
+
+
+def _require(path: Path, header: list[str], required: tuple[str, ...]) -> list[int]:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise SourceFormatError(
+            f"{path}: missing required column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}")
+    return [header.index(c) for c in required]
+
+
+def _int(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if re.fullmatch(r"-?\d+", text) else None
+
+
+def _parse_day_zero(text: str) -> date | None:
+    text = text.strip()
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    try:
+        if m:
+            return date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+        m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+        if m:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+    return None
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.quarantine: list[dict] = []
+        self.teams: dict[int, str] = {}
+        self.seasons: dict[int, date] = {}
+        self.team_conf: dict[tuple[int, int], str] = {}
+        self.conferences: dict[str, str] = {}
+        self.seeds: dict[tuple[int, int], str] = {}
+        self.games: list[dict] = []
+        self.details: list[dict] = []
+        self.seen_games: dict[str, tuple[str, int]] = {}
+        self.seen_team_days: dict[tuple[int, int, int], tuple[str, int]] = {}
+
+    def _quarantine(self, f: _File, line_no: int, row: list[str], reason: str, sgid: str | None = None) -> None:
+        self.quarantine.append({
+            "source": SOURCE, "source_file": f.path.name, "line_no": line_no, "source_game_id": sgid,
+            "reason": reason, "raw": _raw(row),
+        })
+        f.report["rows_quarantined"] += 1
+
+    # ---- companion (reference) files -------------------------------------------------------------
+    def read_reference(self, f: _File) -> None:
+        header, rows = _read_csv(f.path)
+        required = _REFERENCE[f.path.name.lower()][1]
+        idx = _require(f.path, header, required)
+        width = len(header)
+        seen: dict[tuple, int] = {}
+        for n, row in enumerate(rows, start=1):
+            line_no = n + 1
+            f.report["rows_read"] += 1
+            if len(row) != width:
+                self._quarantine(f, line_no, row, f"expected {width} fields, found {len(row)}")
+                continue
+            values = [row[i].strip() for i in idx]
+            reason, key, value = self._reference_row(f.kind, values)
+            if reason is None and key in seen:
+                reason = f"{_describe_key(f.kind, key)} already listed at line {seen[key]}"
+            if reason is not None:
+                self._quarantine(f, line_no, row, reason)
+                continue
+            seen[key] = line_no
+            self._store(f.kind, key, value)
+            f.report["rows_accepted"] += 1
+
+    @staticmethod
+    def _reference_row(kind: str, v: list[str]):
+        """(reason, key, value): reason is None for a usable row."""
+        if kind == "teams":
+            team, name = _int(v[0]), v[1]
+            if team is None:
+                return f"TeamID {v[0]!r} is not a number", None, None
+            if not name:
+                return f"team {team} has no TeamName", None, None
+            return None, team, name
+        if kind == "seasons":
+            season, day_zero = _int(v[0]), _parse_day_zero(v[1])
+            if season is None:
+                return f"Season {v[0]!r} is not a number", None, None
+            if day_zero is None:
+                return f"DayZero {v[1]!r} is not a date (MM/DD/YYYY or YYYY-MM-DD)", None, None
+            return None, season, day_zero
+        if kind == "team_conferences":
+            season, team, conf = _int(v[0]), _int(v[1]), v[2]
+            if season is None or team is None:
+                return f"Season {v[0]!r} or TeamID {v[1]!r} is not a number", None, None
+            if not conf:
+                return f"team {team} has no ConfAbbrev in {season}", None, None
+            return None, (season, team), conf
+        if kind == "conferences":
+            if not v[0] or not v[1]:
+                return "ConfAbbrev or Description is empty", None, None
+            return None, v[0], v[1]
+        if kind == "seeds":
+            season, seed, team = _int(v[0]), v[1], _int(v[2])
+            if season is None or team is None:
+                return f"Season {v[0]!r} or TeamID {v[2]!r} is not a number", None, None
+            if not re.fullmatch(r"[WXYZ]\d{2}[ab]?", seed):
+                return f"Seed {seed!r} is not a region letter and two digits (e.g. W01, Y16a)", None, None
+            return None, (season, team), seed
+        raise AssertionError(kind)
+
+    def _store(self, kind: str, key, value) -> None:
+        {"teams": self.teams, "seasons": self.seasons, "team_conferences": self.team_conf,
+         "conferences": self.conferences, "seeds": self.seeds}[kind][key] = value
+
+    # ---- results files ---------------------------------------------------------------------------
+    def read_results(self, f: _File) -> None:
+        header, rows = _read_csv(f.path)
+        idx = _require(f.path, header, RESULTS_COLUMNS)
+        secondary_idx = header.index("SecondaryTourney") if "SecondaryTourney" in header else None
+        width = len(header)
+        game_type = "regular" if f.kind == "results_regular" else "postseason"
+        for n, row in enumerate(rows, start=1):
+            line_no = n + 1
+            f.report["rows_read"] += 1
+            if len(row) != width:
+                self._quarantine(f, line_no, row, f"expected {width} fields, found {len(row)}")
+                continue
+            values = [row[i].strip() for i in idx]
+            season, day, w_id, w_score, l_id, l_score, wloc, num_ot = values
+            sgid = f"{season}-{day}-{w_id}-{l_id}"
+            reason = self._check(values)
+            if reason is not None:
+                self._quarantine(f, line_no, row, reason, sgid)
+                continue
+            season, day, w_id, w_score, l_id, l_score, num_ot = (
+                int(season), int(day), int(w_id), int(w_score), int(l_id), int(l_score), int(num_ot))
+            sgid = f"{season}-{day}-{w_id}-{l_id}"
+            reason = self._check_duplicates(f, line_no, season, day, w_id, l_id, sgid)
+            if reason is not None:
+                self._quarantine(f, line_no, row, reason, sgid)
+                continue
+            self.seen_games[sgid] = (f.path.name, line_no)
+            for team in (w_id, l_id):
+                self.seen_team_days[(season, day, team)] = (f.path.name, line_no)
+
+            if wloc == "H":
+                home, away, neutral = w_id, l_id, False
+            elif wloc == "A":
+                home, away, neutral = l_id, w_id, False
+            else:  # "N": no home team in the source; the lower TeamID is listed as home
+                home, away, neutral = min(w_id, l_id), max(w_id, l_id), True
+            score = {w_id: w_score, l_id: l_score}
+            gid = game_id(SPORT, LEAGUE, season, sgid)
+            if f.kind == "results_regular":
+                tournament = None
+            elif f.kind == "results_ncaa":
+                tournament = "NCAA"
+            else:
+                tournament = (row[secondary_idx].strip() or None) if secondary_idx is not None else None
+            self.games.append({
+                "game_id": gid, "sport": SPORT, "league": LEAGUE, "season": season,
+                "date": self.seasons[season] + timedelta(days=day),
+                "away_team": self.teams[away], "home_team": self.teams[home],
+                "away_score": score[away], "home_score": score[home], "neutral": neutral,
+                "away_conference": self._conference(season, away),
+                "home_conference": self._conference(season, home),
+                "game_type": game_type, "location": None, "source": SOURCE, "source_game_id": sgid,
+            })
+            ncaa = f.kind == "results_ncaa"
+            self.details.append({
+                "game_id": gid, "season": season, "day_num": day, "home_team_id": home, "away_team_id": away,
+                "winner_team_id": w_id, "wloc": wloc, "num_ot": num_ot, "tournament": tournament,
+                "home_seed": self.seeds.get((season, home)) if ncaa else None,
+                "away_seed": self.seeds.get((season, away)) if ncaa else None,
+            })
+            f.report["rows_accepted"] += 1
+
+    def _check(self, values: list[str]) -> str | None:
+        for name, text in zip(RESULTS_COLUMNS, values):
+            if name != "WLoc" and _int(text) is None:
+                return f"{name} {text!r} is not a number"
+        season, day, w_id, w_score, l_id, l_score, wloc, num_ot = values
+        if wloc not in ("H", "A", "N"):
+            return f"WLoc {wloc!r} is not H, A or N"
+        season, day, w_id, w_score, l_id, l_score, num_ot = (
+            int(season), int(day), int(w_id), int(w_score), int(l_id), int(l_score), int(num_ot))
+        if not 0 <= day <= _MAX_DAYNUM:
+            return f"DayNum {day} is not between 0 and {_MAX_DAYNUM}"
+        if num_ot < 0:
+            return f"NumOT {num_ot} is negative"
+        if w_score < 0 or l_score < 0:
+            return f"negative score {w_score}-{l_score}"
+        if w_id == l_id:
+            return f"team {w_id} on both sides"
+        if w_score <= l_score:
+            return f"winner score {w_score} is not above loser score {l_score}"
+        if season not in self.seasons:
+            return f"season {season} is not in MSeasons.csv (no DayZero to date the game)"
+        unknown = [str(t) for t in (w_id, l_id) if t not in self.teams]
+        if unknown:
+            return f"unknown TeamID {', '.join(unknown)} (not in MTeams.csv)"
+        return None
+
+    def _check_duplicates(self, f: _File, line_no: int, season: int, day: int, w_id: int, l_id: int,
+                          sgid: str) -> str | None:
+        if sgid in self.seen_games:
+            where = self.seen_games[sgid]
+            return f"duplicate game: {sgid} already read from {where[0]} line {where[1]}"
+        for team in (w_id, l_id):
+            where = self.seen_team_days.get((season, day, team))
+            if where:
+                return (f"team {team} ({self.teams[team]}) already has a game on day {day} of {season} "
+                        f"({where[0]} line {where[1]})")
+        return None
+
+    def _conference(self, season: int, team: int) -> str | None:
+        abbrev = self.team_conf.get((season, team))
+        if abbrev is None:
+            return None
+        return self.conferences.get(abbrev, abbrev)
+
+
+def _describe_key(kind: str, key) -> str:
+    if kind in ("team_conferences", "seeds"):
+        return f"season {key[0]} team {key[1]}"
+    return {"teams": "TeamID", "seasons": "Season", "conferences": "ConfAbbrev"}[kind] + f" {key}"
+
+
+_NOTES = {
+    "results_regular": "results: regular season",
+    "results_ncaa": "results: NCAA tournament",
+    "results_secondary": "results: secondary tournaments",
+    "teams": "reference: team names",
+    "seasons": "reference: DayZero by season",
+    "team_conferences": "reference: team conferences by season",
+    "conferences": "reference: conference names",
+    "seeds": "reference: NCAA tournament seeds",
+    "unused": "not used",
+}
+
+
+def read_kaggle_mm_compact(paths: list[Path]) -> SourceResult:
+    """Read Kaggle March Mania men's compact results with their companion files (see the module docstring)."""
+    files = [_File(Path(p), _classify(Path(p))) for p in paths]
+    for f in files:
+        f.report = {"source": SOURCE, "source_file": f.path.name, "rows_read": 0, "rows_accepted": 0,
+                    "rows_quarantined": 0, "note": _NOTES[f.kind]}
+    results = [f for f in files if f.kind.startswith("results_")]
+    present = {f.kind for f in files}
+    if results:
+        missing = [name for kind, name in (("teams", "MTeams.csv (team names)"),
+                                           ("seasons", "MSeasons.csv (DayZero, to date the games)"))
+                   if kind not in present]
+        if missing:
+            raise SourceFormatError(
+                f"{results[0].path}: results need the companion file(s) {' and '.join(missing)}, "
+                f"which are not among the given files")
+    reader = _Reader()
+    for f in files:  # companions first, whatever order the config lists the files in
+        if f.kind in _REFERENCE_KINDS:
+            reader.read_reference(f)
+    for f in results:
+        reader.read_results(f)
+    games = games_frame(reader.games)
+    details = pl.DataFrame(reader.details, schema=DETAILS_SCHEMA) if reader.details else pl.DataFrame(
+        schema=DETAILS_SCHEMA)
+    return SourceResult(
+        games=games, details=details,
+        quarantine=quarantine_frame(reader.quarantine),
+        files=files_frame([f.report for f in files]),
+    )
+
+
+_REFERENCE_KINDS = {kind for kind, _ in _REFERENCE.values()}

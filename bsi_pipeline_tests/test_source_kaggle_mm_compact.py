@@ -1,0 +1,281 @@
+"""Kaggle March Mania compact results: real 2018 games, the neutral-site convention, accounting, bad rows.
+
+Expected values were checked by hand against the raw rows in fixtures/kaggle_mm_compact (2018 DayZero
+is 10/30/2017 in MSeasons.csv).
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from bsi_pipeline.sources.common import FILES_SCHEMA, GAMES_SCHEMA, QUARANTINE_SCHEMA, SourceFormatError
+from bsi_pipeline.sources.kaggle_mm_compact import DETAILS_SCHEMA, read_kaggle_mm_compact
+from bsi_pipeline_tests.conftest import FIXTURES, SHARED_DATA
+
+FIXTURE = FIXTURES / "kaggle_mm_compact"
+REGULAR = "MRegularSeasonCompactResults_2018.csv"
+TOURNEY = "MNCAATourneyCompactResults_2018.csv"
+HEADER = "Season,DayNum,WTeamID,WScore,LTeamID,LScore,WLoc,NumOT"
+
+
+def fixture_paths() -> list[Path]:
+    return sorted(FIXTURE.iterdir())
+
+
+@pytest.fixture(scope="module")
+def result():
+    return read_kaggle_mm_compact(fixture_paths())
+
+
+def game(result, source_game_id: str) -> dict:
+    rows = result.games.filter(pl.col("source_game_id") == source_game_id).to_dicts()
+    assert len(rows) == 1, source_game_id
+    return rows[0]
+
+
+def detail(result, source_game_id: str) -> dict:
+    gid = game(result, source_game_id)["game_id"]
+    rows = result.details.filter(pl.col("game_id") == gid).to_dicts()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def check_accounting(res, data_rows: dict[str, int]) -> None:
+    files = {r["source_file"]: r for r in res.files.to_dicts()}
+    for name, rows in data_rows.items():
+        f = files[name]
+        assert f["rows_read"] == rows, name
+        assert f["rows_accepted"] + f["rows_quarantined"] == f["rows_read"], name
+        assert res.quarantine.filter(pl.col("source_file") == name).height == f["rows_quarantined"], name
+    results = [f for f in files.values() if f["note"].startswith("results")]
+    assert sum(f["rows_accepted"] for f in results) == res.games.height == res.details.height
+    assert res.games.get_column("game_id").is_unique().all()
+    assert res.games.get_column("game_id").sort().to_list() == res.details.get_column("game_id").sort().to_list()
+
+
+def test_schemas(result):
+    assert result.games.schema == pl.Schema(GAMES_SCHEMA)
+    assert result.details.schema == pl.Schema(DETAILS_SCHEMA)
+    assert result.quarantine.schema == pl.Schema(QUARANTINE_SCHEMA)
+    assert result.files.schema == pl.Schema(FILES_SCHEMA)
+
+
+def test_home_win_butler_beats_villanova(result):
+    # raw: 2018,61,1139,101,1437,93,H,0 -> Butler (1139) won at home, 10/30/2017 + 61 days
+    g = game(result, "2018-61-1139-1437")
+    assert g == {
+        "game_id": "basketball:ncaam:2018:game:2018-61-1139-1437", "sport": "basketball", "league": "ncaam",
+        "season": 2018, "date": date(2017, 12, 30), "away_team": "Villanova", "home_team": "Butler",
+        "away_score": 93, "home_score": 101, "neutral": False, "away_conference": "Big East Conference",
+        "home_conference": "Big East Conference", "game_type": "regular", "location": None,
+        "source": "kaggle_mm_compact", "source_game_id": "2018-61-1139-1437",
+    }
+    d = detail(result, "2018-61-1139-1437")
+    assert (d["season"], d["day_num"], d["home_team_id"], d["away_team_id"], d["winner_team_id"]) == (
+        2018, 61, 1139, 1437, 1139)
+    assert (d["wloc"], d["num_ot"], d["tournament"], d["home_seed"], d["away_seed"]) == ("H", 0, None, None, None)
+
+
+def test_away_win_seton_hall_at_butler(result):
+    # raw: 2018,68,1371,90,1139,87,A,0 -> Seton Hall (1371) won away, so Butler was at home
+    g = game(result, "2018-68-1371-1139")
+    assert (g["date"], g["home_team"], g["home_score"], g["away_team"], g["away_score"], g["neutral"]) == (
+        date(2018, 1, 6), "Butler", 87, "Seton Hall", 90, False)
+    assert detail(result, "2018-68-1371-1139")["winner_team_id"] == 1371
+
+
+def test_neutral_site_lower_team_id_is_home(result):
+    # raw: 2018,137,1420,74,1438,54,N,0 -> UMBC (1420) over Virginia (1438); 1420 < 1438, UMBC listed home
+    g = game(result, "2018-137-1420-1438")
+    assert (g["date"], g["home_team"], g["home_score"], g["away_team"], g["away_score"]) == (
+        date(2018, 3, 16), "UMBC", 74, "Virginia", 54)
+    assert g["neutral"] is True and g["game_type"] == "postseason"
+    assert (g["home_conference"], g["away_conference"]) == ("America East Conference", "Atlantic Coast Conference")
+    d = detail(result, "2018-137-1420-1438")
+    assert (d["home_seed"], d["away_seed"], d["tournament"], d["wloc"]) == ("Y16", "Y01", "NCAA", "N")
+    # the final, raw 2018,154,1437,79,1276,62,N,0: the loser Michigan (1276) has the lower id -> home
+    g = game(result, "2018-154-1437-1276")
+    assert (g["date"], g["home_team"], g["home_score"], g["away_team"], g["away_score"]) == (
+        date(2018, 4, 2), "Michigan", 62, "Villanova", 79)
+    d = detail(result, "2018-154-1437-1276")
+    assert (d["home_team_id"], d["away_team_id"], d["winner_team_id"]) == (1276, 1437, 1437)
+    assert (d["home_seed"], d["away_seed"]) == ("Z03", "W01")
+
+
+def test_big_east_final_in_overtime(result):
+    # raw: 2018,131,1437,76,1344,66,N,1 -> Villanova over Providence in OT, in the regular-season file
+    g = game(result, "2018-131-1437-1344")
+    assert (g["date"], g["home_team"], g["away_team"], g["neutral"], g["game_type"]) == (
+        date(2018, 3, 10), "Providence", "Villanova", True, "regular")
+    d = detail(result, "2018-131-1437-1344")
+    assert d["num_ot"] == 1 and d["home_seed"] is None  # seeds only on NCAA tournament games
+
+
+def test_accounting_and_file_roles(result):
+    check_accounting(result, {REGULAR: 35, TOURNEY: 5, "MTeams.csv": 11, "MSeasons.csv": 2,
+                              "MTeamConferences.csv": 11, "Conferences.csv": 6, "MNCAATourneySeeds.csv": 11})
+    assert result.quarantine.height == 0
+    assert result.games.height == 40
+    counts = dict(result.games.group_by("game_type").len().iter_rows())
+    assert counts == {"regular": 35, "postseason": 5}
+    notes = dict(result.files.select("source_file", "note").iter_rows())
+    assert notes["README.md"] == "not used"
+    assert notes[REGULAR] == "results: regular season" and notes[TOURNEY] == "results: NCAA tournament"
+    assert notes["MTeams.csv"].startswith("reference")
+
+
+def test_file_order_does_not_matter(result):
+    again = read_kaggle_mm_compact(list(reversed(fixture_paths())))
+    assert again.games.sort("game_id").equals(result.games.sort("game_id"))
+
+
+def copy_fixture(tmp_path: Path, skip: tuple[str, ...] = ()) -> Path:
+    folder = tmp_path / "mbb"
+    folder.mkdir()
+    for p in FIXTURE.glob("*.csv"):
+        if p.name not in skip:
+            shutil.copy(p, folder / p.name)
+    return folder
+
+
+@pytest.mark.parametrize("missing", ["MTeams.csv", "MSeasons.csv"])
+def test_results_without_companion_file(tmp_path, missing):
+    folder = copy_fixture(tmp_path, skip=(missing,))
+    with pytest.raises(SourceFormatError, match=missing):
+        read_kaggle_mm_compact(sorted(folder.iterdir()))
+
+
+def test_optional_companions_absent(tmp_path):
+    folder = copy_fixture(tmp_path, skip=("MTeamConferences.csv", "Conferences.csv", "MNCAATourneySeeds.csv"))
+    res = read_kaggle_mm_compact(sorted(folder.iterdir()))
+    assert res.games.height == 40
+    assert res.games.get_column("home_conference").null_count() == 40
+    assert res.details.get_column("home_seed").null_count() == 40
+
+
+def test_conference_abbreviation_when_not_described(tmp_path):
+    folder = copy_fixture(tmp_path, skip=("Conferences.csv",))
+    res = read_kaggle_mm_compact(sorted(folder.iterdir()))
+    assert game(res, "2018-61-1139-1437")["home_conference"] == "big_east"
+
+
+def test_bad_rows_are_quarantined_with_reasons(tmp_path):
+    folder = copy_fixture(tmp_path)
+    real = (FIXTURE / REGULAR).read_text().splitlines()
+    assert real[2] == "2018,61,1139,101,1437,93,H,0"
+    damaged = [
+        "2018,61,9999,101,1437,93,H,0",       # unknown TeamID
+        "2018,61,1139,93,1437,101,H,0",       # winner score below loser score
+        "2018,61,1139,93,1437,93,H,0",        # equal scores
+        "2018,61,1139,101,1437,93,X,0",       # bad WLoc
+        "2019,61,1139,101,1437,93,H,0",       # season not in MSeasons.csv
+        "2018,61,1139,101,1437,93,H",         # a field short
+        "2018,61,1139,abc,1437,93,H,0",       # non-numeric score
+        "2018,61,1139,101,1139,93,H,0",       # same team on both sides
+        real[2],                               # duplicate of line 3
+        "2018,61,1139,80,1166,70,H,0",        # Butler already played that day
+    ]
+    (folder / REGULAR).write_text("\n".join(real + damaged) + "\n")
+    res = read_kaggle_mm_compact(sorted(folder.iterdir()))
+    q = res.quarantine.filter(pl.col("source_file") == REGULAR).sort("line_no")
+    assert q.get_column("line_no").to_list() == list(range(37, 47))
+    reasons = q.get_column("reason").to_list()
+    expected = [
+        "unknown TeamID 9999 (not in MTeams.csv)",
+        "winner score 93 is not above loser score 101",
+        "winner score 93 is not above loser score 93",
+        "WLoc 'X' is not H, A or N",
+        "season 2019 is not in MSeasons.csv",
+        "expected 8 fields, found 7",
+        "WScore 'abc' is not a number",
+        "team 1139 on both sides",
+        f"duplicate game: 2018-61-1139-1437 already read from {REGULAR} line 3",
+        "team 1139 (Butler) already has a game on day 61 of 2018",
+    ]
+    for reason, want in zip(reasons, expected, strict=True):
+        assert reason.startswith(want), (reason, want)
+    assert q.get_column("raw").to_list() == damaged
+    assert q.get_column("source_game_id")[0] == "2018-61-9999-1437"
+    check_accounting(res, {REGULAR: 45, TOURNEY: 5})
+    assert res.games.height == 40
+
+
+def test_bad_companion_rows_are_quarantined(tmp_path):
+    folder = copy_fixture(tmp_path)
+    teams = (folder / "MTeams.csv").read_text()
+    (folder / "MTeams.csv").write_text(teams + "1139,Butler Again,1985,2025\nx,Nobody,1985,2025\n")
+    seasons = (folder / "MSeasons.csv").read_text()
+    (folder / "MSeasons.csv").write_text(seasons + "2019,31/31/2018,East,West,Midwest,South\n")
+    res = read_kaggle_mm_compact(sorted(folder.iterdir()))
+    q = res.quarantine.sort("source_file", "line_no").select("source_file", "line_no", "reason").rows()
+    assert q == [
+        ("MSeasons.csv", 4, "DayZero '31/31/2018' is not a date (MM/DD/YYYY or YYYY-MM-DD)"),
+        ("MTeams.csv", 13, "TeamID 1139 already listed at line 2"),
+        ("MTeams.csv", 14, "TeamID 'x' is not a number"),
+    ]
+    assert game(res, "2018-61-1139-1437")["home_team"] == "Butler"  # the first listing wins
+    check_accounting(res, {"MTeams.csv": 13, "MSeasons.csv": 3, REGULAR: 35})
+
+
+def test_whole_file_problems(tmp_path):
+    folder = copy_fixture(tmp_path)
+    (folder / REGULAR).write_text(HEADER.replace(",WLoc", "") + "\n2018,61,1139,101,1437,93,0\n")
+    with pytest.raises(SourceFormatError, match=f"{REGULAR}: missing required column.*WLoc"):
+        read_kaggle_mm_compact(sorted(folder.iterdir()))
+    (folder / REGULAR).write_text("")
+    with pytest.raises(SourceFormatError, match="empty file"):
+        read_kaggle_mm_compact(sorted(folder.iterdir()))
+    (folder / REGULAR).unlink()
+    (folder / "MTeams.csv").write_text("TeamID,Name\n1139,Butler\n")
+    with pytest.raises(SourceFormatError, match="MTeams.csv: missing required column.*TeamName"):
+        read_kaggle_mm_compact(sorted(folder.iterdir()))
+
+
+def test_other_files_are_listed_not_used(tmp_path):
+    folder = copy_fixture(tmp_path)
+    (folder / "WRegularSeasonCompactResults.csv").write_text(HEADER + "\n2018,61,3139,70,3437,60,H,0\n")
+    (folder / "MRegularSeasonDetailedResults.csv").write_text("Season,DayNum\n2018,61\n")
+    res = read_kaggle_mm_compact(sorted(folder.iterdir()))
+    notes = dict(res.files.select("source_file", "note").iter_rows())
+    assert notes["WRegularSeasonCompactResults.csv"] == "not used"
+    assert notes["MRegularSeasonDetailedResults.csv"] == "not used"
+    assert res.games.height == 40
+
+
+SHARED_MBB = SHARED_DATA / "ncaa_mbb"
+
+
+@pytest.mark.slow
+def test_full_shared_files():
+    paths = sorted(SHARED_MBB.glob("*.csv"))
+    names = {p.name for p in paths}
+    needed = {"MRegularSeasonCompactResults_2017_2018.csv", "MNCAATourneyCompactResults_1985_2018.csv",
+              "MTeams.csv", "MSeasons.csv"}
+    if not needed <= names:
+        pytest.skip(f"shared real data not present: {SHARED_MBB}")
+    res = read_kaggle_mm_compact(paths)
+    check_accounting(res, {"MRegularSeasonCompactResults_2017_2018.csv": 10800,
+                           "MNCAATourneyCompactResults_1985_2018.csv": 2184})
+    assert res.quarantine.height == 0
+    by = {(s, t): n for s, t, n in res.games.group_by("season", "game_type").len().iter_rows()}
+    assert by[(2017, "regular")] == 5395 and by[(2018, "regular")] == 5405
+    assert all(by[(s, "postseason")] == 67 for s in range(2011, 2019))  # First Four from 2011
+    assert all(by[(s, "postseason")] == 63 for s in range(1985, 2001))  # 64 teams, no play-in game
+    g = res.games
+    assert g.filter(pl.col("game_type") == "postseason").get_column("neutral").all()  # all NCAA games are N
+    regular = g.filter(pl.col("game_type") == "regular")
+    assert regular.get_column("neutral").sum() == 1216  # WLoc N in the 2017-18 regular seasons
+    assert g.get_column("home_conference").null_count() == 0 and g.get_column("away_conference").null_count() == 0
+    d = res.details.filter(pl.col("tournament") == "NCAA")
+    assert d.get_column("home_seed").null_count() == 0 and d.get_column("away_seed").null_count() == 0
+    # 2018 title game: Villanova 79, Michigan 62 on 2 April 2018
+    final = g.filter(pl.col("source_game_id") == "2018-154-1437-1276").row(0, named=True)
+    assert (final["date"], final["away_team"], final["away_score"], final["home_score"]) == (
+        date(2018, 4, 2), "Villanova", 79, 62)
+    assert g.filter(pl.col("game_type") == "regular").get_column("date").is_between(
+        date(2016, 11, 1), date(2018, 3, 12)).all()
