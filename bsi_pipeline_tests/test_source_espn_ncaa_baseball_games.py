@@ -1,0 +1,316 @@
+"""ESPN college baseball results: real games mapped to stats.ncaa.org short names, accounting, bad rows.
+
+Expected values were checked by hand against the raw rows of fixtures/espn_ncaa_baseball_games and the
+shipped data/ncaa_baseball_teams/canonical_teams_2026.csv and ncaa_d1_teams_20*.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from bsi_pipeline.sources.common import FILES_SCHEMA, GAMES_SCHEMA, QUARANTINE_SCHEMA, SourceFormatError
+from bsi_pipeline.sources.espn_ncaa_baseball_games import DETAILS_SCHEMA, read_espn_ncaa_baseball_games
+from bsi_pipeline_tests.conftest import FIXTURES, REPO, SHARED_DATA
+
+SAMPLE = FIXTURES / "espn_ncaa_baseball_games" / "espn_games_sample.csv"
+TEAMS_DIR = REPO / "data" / "ncaa_baseball_teams"
+CANONICAL = TEAMS_DIR / "canonical_teams_2026.csv"
+REGISTRIES = sorted(TEAMS_DIR.glob("ncaa_d1_teams_20*.csv"))
+
+
+def read(paths, canonical=CANONICAL, registries=REGISTRIES):
+    return read_espn_ncaa_baseball_games([Path(p) for p in paths], canonical, registries)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return read([SAMPLE])
+
+
+def game(res, event_id: str) -> dict:
+    rows = res.games.filter(pl.col("source_game_id") == event_id).to_dicts()
+    assert len(rows) == 1, event_id
+    return rows[0]
+
+
+def detail(res, event_id: str) -> dict:
+    gid = game(res, event_id)["game_id"]
+    rows = res.details.filter(pl.col("game_id") == gid).to_dicts()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def check_accounting(res, data_rows: dict[str, int]) -> None:
+    files = {r["source_file"]: r for r in res.files.to_dicts()}
+    assert set(files) == set(data_rows)
+    for name, rows in data_rows.items():
+        f = files[name]
+        assert f["rows_read"] == rows
+        assert f["rows_accepted"] + f["rows_quarantined"] == rows
+        assert res.quarantine.filter(pl.col("source_file") == name).height == f["rows_quarantined"]
+    assert sum(f["rows_accepted"] for f in files.values()) == res.games.height == res.details.height
+    assert res.games.get_column("game_id").is_unique().all()
+    assert res.games.get_column("game_id").to_list() == res.details.get_column("game_id").to_list()
+
+
+def sample_rows() -> tuple[str, list[str]]:
+    lines = SAMPLE.read_text().splitlines()
+    return lines[0], lines[1:]
+
+
+def field_edit(line: str, **changes: str) -> str:
+    """The real CSV line with some fields replaced (quoting kept right)."""
+    header = sample_rows()[0].split(",")
+    row = next(csv.reader([line]))
+    for name, value in changes.items():
+        row[header.index(name)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(row)
+    return out.getvalue()
+
+
+def test_schemas(result):
+    assert result.games.schema == pl.Schema(GAMES_SCHEMA)
+    assert result.details.schema == pl.Schema(DETAILS_SCHEMA)
+    assert result.quarantine.schema == pl.Schema(QUARANTINE_SCHEMA)
+    assert result.files.schema == pl.Schema(FILES_SCHEMA)
+
+
+def test_lsu_vmi_mapped_to_short_names(result):
+    # raw line 5: 401631919,2024-02-16,2024,LSU Tigers,VMI Keydets,BSB_LSU,NCAA_614805,11,8,true,
+    #             "Alex Box Stadium, Skip Bertman Field",Baton Rouge,Louisiana,false,59858,60427,Thatcher Hurd,...
+    assert game(result, "401631919") == {
+        "game_id": "baseball:ncaa:2024:game:401631919", "sport": "baseball", "league": "ncaa", "season": 2024,
+        "date": date(2024, 2, 16), "away_team": "VMI", "home_team": "LSU", "away_score": 8, "home_score": 11,
+        "neutral": False, "away_conference": "SoCon", "home_conference": "SEC", "game_type": None,
+        "location": "Alex Box Stadium, Skip Bertman Field", "source": "espn_ncaa_baseball_games",
+        "source_game_id": "401631919",
+    }
+    assert detail(result, "401631919") == {
+        "game_id": "baseball:ncaa:2024:game:401631919", "home_name_espn": "LSU Tigers",
+        "away_name_espn": "VMI Keydets", "home_canonical_id": "BSB_LSU", "away_canonical_id": "NCAA_614805",
+        "home_name_source": "canonical_id", "away_name_source": "canonical_id", "name_note": None,
+        "registry_year": 2024, "home_pitcher_espn_id": "59858", "home_pitcher_name": "Thatcher Hurd",
+        "away_pitcher_espn_id": "60427", "away_pitcher_name": "Trey Morgan", "venue_city": "Baton Rouge",
+        "venue_state": "Louisiana", "has_run_events": True, "has_boxscore": True,
+    }
+
+
+def test_registry_names_are_unescaped(result):
+    # the registries spell "Texas A&amp;M" and "St. John&#39;s (NY)"; the conferences still join
+    g = game(result, "401675640")  # Texas A&M 3, Florida 2 in Omaha, 2024-06-16
+    assert (g["home_team"], g["home_conference"], g["away_team"], g["away_conference"]) == (
+        "Texas A&M", "SEC", "Florida", "SEC")
+    g = game(result, "401628171")  # Florida 5, St. John's 9
+    assert (g["away_team"], g["away_conference"], g["away_score"], g["home_score"]) == (
+        "St. John's (NY)", "Big East", 9, 5)
+
+
+def test_conference_is_that_seasons_registry(result):
+    # Oregon State: independent in 2025 (registry 2025), the final 2025 games in Omaha
+    g = game(result, "401778093")
+    assert (g["home_team"], g["home_conference"], g["away_team"], g["away_conference"]) == (
+        "Oregon St.", "DI Independent", "Coastal Carolina", "Sun Belt")
+    assert detail(result, "401778093")["registry_year"] == 2025
+
+
+def test_id_trusted_when_mascot_agrees(result):
+    # App State Mountaineers carry NCAA_614852, whose map espn_name is "Appalachian State Mountaineers"
+    g, d = game(result, "401627907"), detail(result, "401627907")
+    assert (g["home_team"], g["away_team"], g["home_score"], g["away_score"]) == ("Duke", "App State", 28, 2)
+    assert d["away_name_source"] == "canonical_id" and d["name_note"] is None
+
+
+def test_wrong_canonical_id_is_not_trusted(result):
+    # Purdue Fort Wayne Mastodons carry BSB_PURDUE (Purdue Boilermakers) in the source
+    g, d = game(result, "401750050"), detail(result, "401750050")
+    assert (g["home_team"], g["away_team"], g["away_conference"]) == ("LSU", "Purdue Fort Wayne Mastodons", None)
+    assert d["away_name_source"] == "espn" and d["away_canonical_id"] == "BSB_PURDUE"
+    assert "BSB_PURDUE is Purdue" in d["name_note"] and d["name_note"].startswith("away: ")
+    # Pacific Lutheran Lutes (a Division III school) carry Pacific's id
+    g, d = game(result, "401751997"), detail(result, "401751997")
+    assert (g["away_team"], d["away_name_source"]) == ("Pacific Lutheran Lutes", "espn")
+
+
+def test_unmapped_teams_keep_espn_names(result):
+    g, d = game(result, "401635299"), detail(result, "401635299")  # no canonical id; the map says "CSU Bakersfield"
+    assert (g["home_team"], g["home_conference"], d["home_name_source"]) == (
+        "Cal State Bakersfield Roadrunners", None, "espn")
+    assert (g["away_team"], g["away_conference"]) == ("Minnesota", "Big Ten")
+    g, d = game(result, "401641168"), detail(result, "401641168")  # Iowa 20, Loras College (non-D1) 6
+    assert (g["away_team"], g["away_conference"], d["away_name_source"]) == ("Loras College Duhawks", None, "espn")
+    assert d["name_note"].startswith("away: Loras College Duhawks: no canonical_id")
+
+
+def test_starting_pitchers_lose_position_marker(result):
+    d = detail(result, "401675638")  # raw: 72905,74196,Chris - P Stamos,Jamie Arnold
+    assert (d["home_pitcher_espn_id"], d["home_pitcher_name"], d["away_pitcher_espn_id"], d["away_pitcher_name"]) == (
+        "72905", "Chris Stamos", "74196", "Jamie Arnold")
+    assert detail(result, "401750050")["home_pitcher_name"] == "Anthony Eyanson"  # raw "Anthony Eyanson - P"
+    d = detail(result, "401631896")  # Wake Forest - Fordham: no starters given
+    assert d["home_pitcher_espn_id"] is None and d["away_pitcher_name"] is None and d["has_run_events"] is False
+
+
+def test_college_world_series_2025_finals(result):
+    g1, g2 = game(result, "401778103"), game(result, "401778104")
+    assert (g1["date"], g1["home_team"], g1["home_score"], g1["away_team"], g1["away_score"]) == (
+        date(2025, 6, 21), "LSU", 1, "Coastal Carolina", 0)
+    assert (g2["date"], g2["home_team"], g2["home_score"], g2["away_team"], g2["away_score"]) == (
+        date(2025, 6, 22), "Coastal Carolina", 3, "LSU", 5)
+    # Omaha is neutral, but the source flags every game neutral_site=false: the reader keeps the source's word
+    assert g1["location"] == "Charles Schwab Field" and g1["neutral"] is False
+    assert detail(result, "401778103")["venue_city"] == "Omaha"
+
+
+def test_missing_venue_is_null(result):
+    g, d = game(result, "401750514"), detail(result, "401750514")
+    assert g["location"] is None and d["venue_city"] is None and d["venue_state"] is None
+
+
+def test_real_quarantine_and_accounting(result):
+    check_accounting(result, {SAMPLE.name: 40})
+    q = result.quarantine.select("line_no", "source_game_id", "reason").rows()
+    assert q == [
+        (7, "401636963", "tied final score 3-3 (baseball has no ties: not a final result)"),
+        (11, "401633225", f"duplicate event_id 401633225: already read from {SAMPLE.name} line 10 (identical row)"),
+        (35, "401778095", f"duplicate event_id 401778095: already read from {SAMPLE.name} line 34 (identical row)"),
+    ]
+    assert result.games.height == 37
+    assert result.games.group_by("season").len().sort("season").rows() == [(2024, 21), (2025, 16)]
+
+
+def test_bad_rows_are_quarantined_with_reasons(tmp_path):
+    header, rows = sample_rows()
+    lsu = rows[3]
+    assert lsu.startswith("401631919,")
+    damaged = [
+        field_edit(lsu, event_id="900000001", home_score=""),                       # no final score
+        field_edit(lsu, event_id="900000002", away_score="X"),                      # non-numeric
+        field_edit(lsu, event_id="900000003", away_score="11"),                     # tie
+        field_edit(lsu, event_id="900000004", winner_home="false"),                 # winner_home contradicts
+        field_edit(lsu, event_id="900000005", game_date="02/16/2024"),              # bad date format
+        field_edit(lsu, event_id="900000006", game_date="2024-02-30"),              # not a calendar date
+        field_edit(lsu, event_id="900000007", game_date="2025-02-16"),              # date outside its season
+        field_edit(lsu, home_score="12"),                                           # duplicate id, different row
+        field_edit(lsu, event_id=""),                                               # missing event id
+        field_edit(lsu, event_id="900000010", away_name=""),                        # missing team
+        field_edit(lsu, event_id="900000011", winner_home="maybe"),                 # bad flag
+        "900000012,2024-02-16,2024,LSU Tigers",                                     # short row
+    ]
+    path = tmp_path / "espn_bad.csv"
+    path.write_text("\n".join([header, *rows, *damaged]) + "\n")
+    res = read([path])
+    q = res.quarantine.filter(pl.col("line_no") > 41).sort("line_no")
+    assert q.get_column("line_no").to_list() == list(range(42, 54))
+    expected = [
+        "no final score (home_score '', away_score '8')",
+        "no final score (home_score '11', away_score 'X')",
+        "tied final score 11-11",
+        "winner_home false contradicts the score (home 11, away 8)",
+        "bad date: game_date '02/16/2024' is not YYYY-MM-DD",
+        "bad date: game_date '2024-02-30' is not a calendar date",
+        "bad date: game_date 2025-02-16 is not in season 2024",
+        "duplicate event_id 401631919: already read from espn_bad.csv line 5 (the rows differ)",
+        "missing event_id",
+        "missing team name",
+        "winner_home 'maybe' is not true or false",
+        "expected 20 fields, found 4",
+    ]
+    for reason, want in zip(q.get_column("reason").to_list(), expected, strict=True):
+        assert reason.startswith(want), (reason, want)
+    assert q.get_column("raw").to_list() == damaged
+    assert q.get_column("source_game_id")[-1] == "900000012"
+    check_accounting(res, {"espn_bad.csv": 52})
+    assert res.games.height == 37
+
+
+def test_neutral_site_flag_is_read(tmp_path):
+    # the source never says true; a real row with the flag set shows the reader passes it on
+    header, rows = sample_rows()
+    path = tmp_path / "espn_neutral.csv"
+    path.write_text("\n".join([header, field_edit(rows[10], neutral_site="true")]) + "\n")  # Auburn in Montgomery
+    res = read([path])
+    g = res.games.row(0, named=True)
+    assert (g["home_team"], g["away_team"], g["neutral"], g["location"]) == (
+        "Auburn", "South Alabama", True, "Riverwalk Stadium")
+
+
+def test_espn_name_fallback_and_no_map(tmp_path):
+    header, rows = sample_rows()
+    path = tmp_path / "espn_noid.csv"
+    path.write_text("\n".join([header, field_edit(rows[3], home_canonical_id="", away_canonical_id="NCAA_1")]) + "\n")
+    d = read([path]).details.row(0, named=True)
+    assert (d["home_name_source"], d["away_name_source"]) == ("espn_name", "espn_name")  # "LSU Tigers" -> LSU
+    res = read([SAMPLE], canonical=None)
+    assert set(res.details.get_column("home_name_source")) == {"espn"}
+    assert res.games.get_column("home_conference").null_count() == res.games.height
+    assert game(res, "401631919")["home_team"] == "LSU Tigers"
+
+
+def test_nearest_registry_year(tmp_path):
+    res = read([SAMPLE], registries=[TEAMS_DIR / "ncaa_d1_teams_2024.csv"])
+    assert detail(res, "401778093")["registry_year"] == 2024
+    assert game(res, "401778093")["home_conference"] == "Pac-12"  # Oregon State's 2024 conference
+
+
+def test_whole_file_problems(tmp_path):
+    header, rows = sample_rows()
+    path = tmp_path / "espn_cols.csv"
+    path.write_text(header.replace("home_score", "home_runs") + "\n" + rows[0] + "\n")
+    with pytest.raises(SourceFormatError, match="espn_cols.csv: missing required column.*home_score"):
+        read([path])
+    path.write_text("")
+    with pytest.raises(SourceFormatError, match="empty file"):
+        read([path])
+    bad_map = tmp_path / "canonical.csv"
+    bad_map.write_text("canonical_id,team_name\nBSB_LSU,LSU\n")
+    with pytest.raises(SourceFormatError, match="canonical.csv: missing required column.*espn_name"):
+        read([SAMPLE], canonical=bad_map)
+    bad_registry = tmp_path / "ncaa_d1_teams_2024.csv"
+    bad_registry.write_text("academic_year,team_name\n2024,LSU\n")
+    with pytest.raises(SourceFormatError, match="missing required column"):
+        read([SAMPLE], registries=[bad_registry])
+
+
+SHARED_ESPN = SHARED_DATA / "ncaa_baseball_teams" / "espn_games_2024_2025.csv"
+
+
+@pytest.mark.slow
+def test_full_shared_file():
+    if not SHARED_ESPN.exists():
+        pytest.skip(f"shared real data not present: {SHARED_ESPN}")
+    res = read([SHARED_ESPN])
+    check_accounting(res, {SHARED_ESPN.name: 6099})
+    reasons = res.quarantine.get_column("reason")
+    assert res.quarantine.height == 28
+    assert reasons.str.starts_with("tied final score").sum() == 3
+    assert reasons.str.starts_with("duplicate event_id").sum() == 25
+    assert reasons.str.ends_with("(identical row)").sum() == 25
+    assert res.games.group_by("season").len().sort("season").rows() == [(2024, 3076), (2025, 2995)]
+    sides = pl.concat([
+        res.games.select("season", team="home_team", conference="home_conference").with_columns(
+            source=res.details.get_column("home_name_source")),
+        res.games.select("season", team="away_team", conference="away_conference").with_columns(
+            source=res.details.get_column("away_name_source")),
+    ])
+    share = dict(sides.group_by("season").agg((pl.col("source") != "espn").mean()).iter_rows())
+    assert share[2024] > 0.995 and share[2025] > 0.996  # 6,124 of 6,152 and 5,972 of 5,990 team sides
+    mapped = sides.filter(pl.col("source") != "espn")
+    assert mapped.get_column("conference").null_count() == 0  # every mapped team is in its season's registry
+    assert mapped.filter(pl.col("season") == 2024).get_column("team").n_unique() == 292
+    assert mapped.filter(pl.col("season") == 2025).get_column("team").n_unique() == 294
+    unmapped = set(sides.filter(pl.col("source") == "espn").get_column("team"))
+    d1_unmapped = {"Cal State Bakersfield Roadrunners", "Purdue Fort Wayne Mastodons", "Fairleigh Dickinson Knights"}
+    assert d1_unmapped <= unmapped
+    assert len(unmapped) == 10
+    assert not res.games.get_column("neutral").any()  # the source never flags a neutral site
+    lsu = res.games.filter((pl.col("home_team") == "LSU") | (pl.col("away_team") == "LSU"))
+    assert lsu.height > 80
+    pitchers = res.details.get_column("home_pitcher_name").drop_nulls()
+    assert not pitchers.str.contains(" - P").any()
