@@ -116,11 +116,67 @@ def _place(bases: list, base: int, name: str, scorers: list) -> None:
             _place(bases, base + 1, occupant, scorers)
 
 
+class ReplayColumns:
+    """What the replay works out, one list per column, appended to game after game.
+
+    The replay writes straight into these lists instead of making a dict per play: for a season of
+    800,000 lines that is most of the difference between a dict per line and a column per table. The
+    columns that only copy an input line (inning, teams, score, description, ...) are not here: the
+    caller has them already.
+    """
+
+    __slots__ = (
+        "line_kind", "event_type", "is_plate_appearance", "batter", "pitcher", "outs_before", "outs_after",
+        "bases_before", "bases_after", "runs_on_play", "rbi", "balls", "strikes", "pitch_sequence", "sac",
+        "runners_scored",
+        # play_runners: one row per person moved or put out; `team` is the batting team of the line.
+        "r_seq", "r_team", "r_runner", "r_start_base", "r_end_base", "r_stolen_base", "r_caught_stealing",
+    )
+
+    def __init__(self):
+        for name in self.__slots__:
+            setattr(self, name, [])
+
+
 def replay_game(lines: list[GameLine]) -> GameResult:
     """Replay one game's lines in order; returns plays, runner movements and the reconciliation verdict."""
+    cols = ReplayColumns()
+    result = replay_columns(
+        [gl.inning for gl in lines], [gl.half for gl in lines], [gl.away_score for gl in lines],
+        [gl.home_score for gl in lines], [gl.batting for gl in lines], [gl.fielding for gl in lines],
+        [gl.description for gl in lines], cols,
+    )
+    for seq, gl in enumerate(lines, start=1):
+        k = seq - 1
+        result.plays.append({
+            "seq": seq, "line_no": gl.line_no, "inning": gl.inning, "half": gl.half,
+            "batting_team": gl.batting, "fielding_team": gl.fielding, "line_kind": cols.line_kind[k],
+            "event_type": cols.event_type[k], "is_plate_appearance": cols.is_plate_appearance[k],
+            "batter": cols.batter[k], "pitcher": cols.pitcher[k], "outs_before": cols.outs_before[k],
+            "bases_before": cols.bases_before[k], "runs_on_play": cols.runs_on_play[k], "rbi": cols.rbi[k],
+            "balls": cols.balls[k], "strikes": cols.strikes[k], "pitch_sequence": cols.pitch_sequence[k],
+            "sac": cols.sac[k], "runners_scored": cols.runners_scored[k], "away_score": gl.away_score,
+            "home_score": gl.home_score, "description": gl.description, "outs_after": cols.outs_after[k],
+            "bases_after": cols.bases_after[k],
+        })
+    result.runners = [
+        {"seq": seq, "runner": runner, "start_base": start, "end_base": end, "stolen_base": sb, "caught_stealing": cs}
+        for seq, runner, start, end, sb, cs in zip(cols.r_seq, cols.r_runner, cols.r_start_base, cols.r_end_base,
+                                                   cols.r_stolen_base, cols.r_caught_stealing)
+    ]
+    return result
+
+
+def replay_columns(inning: list, half: list, away_score: list, home_score: list, batting: list, fielding: list,
+                   description: list, out: ReplayColumns) -> GameResult:
+    """Replay one game given as parallel lists (one item per line, in order), appending to `out`.
+
+    Returns the verdict (the GameResult's plays and runners stay empty: they are in `out`). Row
+    indexes in `out` keep counting across games, so one ReplayColumns can collect a whole season.
+    """
     result = GameResult()
     pitcher: dict[str, str | None] = {}
-    unknown_pitcher_plays: dict[str, list[dict]] = {}
+    unknown_pitcher_rows: dict[str, list[int]] = {}  # team -> rows of out.pitcher waiting for a name
     last_sub: tuple[str, str | None] | None = None  # (team, position) of a sub whose "for Y" may follow
     state = _HalfState()
     half_key = None
@@ -128,62 +184,87 @@ def replay_game(lines: list[GameLine]) -> GameResult:
     prev_score = (0, 0)
     half_first_seq = 0
     halves: list[tuple] = []  # (inning, half, runs, outs, start_score, end_score, first_seq)
+    code = 0  # bases_code(state.bases), kept up to date
+    pitcher_col = out.pitcher
+    row = len(pitcher_col)  # index of this line in the out columns
+    (kind_append, event_append, pa_append, batter_append, pitcher_append, outs_before_append, outs_after_append,
+     bases_before_append, bases_after_append, runs_append, rbi_append, balls_append, strikes_append,
+     pitches_append, sac_append, scored_append) = (
+        out.line_kind.append, out.event_type.append, out.is_plate_appearance.append, out.batter.append,
+        pitcher_col.append, out.outs_before.append, out.outs_after.append, out.bases_before.append,
+        out.bases_after.append, out.runs_on_play.append, out.rbi.append, out.balls.append, out.strikes.append,
+        out.pitch_sequence.append, out.sac.append, out.runners_scored.append)
 
-    def close_half():
-        if half_key is not None:
-            halves.append((half_key[0], half_key[1], state.runs, state.outs_parsed, half_start_score, prev_score,
-                           half_first_seq))
-
-    for seq, gl in enumerate(lines, start=1):
-        parsed = parse_description(gl.description)
-        key = (gl.inning, gl.half)
+    seq = 0
+    for inn, hlf, away, home, bat, fld, text in zip(inning, half, away_score, home_score, batting, fielding,
+                                                    description):
+        seq += 1
+        parsed = parse_description(text)
+        kind = parsed.kind
         # Inning summaries ("H: 1 LOB: 2") are sometimes printed after the next half's first plays:
         # they never open a half inning.
-        if key != half_key and parsed.kind != KIND_SUMMARY:
-            close_half()
-            half_key, state = key, _HalfState()
+        if kind != KIND_SUMMARY and (inn, hlf) != half_key:
+            if half_key is not None:
+                halves.append((half_key[0], half_key[1], state.runs, state.outs_parsed, half_start_score,
+                               prev_score, half_first_seq))
+            half_key, state, code = (inn, hlf), _HalfState(), 0
             half_start_score, half_first_seq = prev_score, seq
-        outs_before, code_before = state.outs, bases_code(state.bases)
-        play = {
-            "seq": seq, "line_no": gl.line_no, "inning": gl.inning, "half": gl.half,
-            "batting_team": gl.batting, "fielding_team": gl.fielding, "line_kind": parsed.kind,
-            "event_type": parsed.event_type, "is_plate_appearance": False, "batter": None, "pitcher": None,
-            "outs_before": outs_before, "bases_before": BASE_LABELS[code_before],
-            "runs_on_play": 0, "rbi": 0, "balls": parsed.balls, "strikes": parsed.strikes,
-            "pitch_sequence": parsed.pitches, "sac": None, "runners_scored": None,
-            "away_score": gl.away_score, "home_score": gl.home_score, "description": gl.description,
-        }
-        if parsed.kind == KIND_PLAY:
-            scorers = _apply_play(parsed, state, result.runners, seq)
-            play.update(
-                event_type=parsed.event_type, is_plate_appearance=parsed.is_pa,
-                batter=parsed.batter.name if parsed.is_pa else None, runs_on_play=len(scorers),
-                rbi=parsed.rbi if parsed.is_pa else 0, sac=parsed.sac if parsed.is_pa else None,
-                runners_scored="; ".join(scorers) if scorers else None,
-            )
-            state.runs += len(scorers)
-        elif parsed.kind == KIND_SUB:
-            last_sub = _apply_substitution(parsed, gl.fielding, state, pitcher, unknown_pitcher_plays, last_sub)
-        if parsed.kind != KIND_SUB:
-            last_sub = None
-        play["outs_after"] = state.outs
-        play["bases_after"] = BASE_LABELS[bases_code(state.bases)]
-        if parsed.kind == KIND_PLAY:
-            current = pitcher.get(gl.fielding)
-            play["pitcher"] = current
+        outs = state.outs_parsed
+        outs_before_append(outs if outs < 3 else 3)
+        bases_before_append(BASE_LABELS[code])
+        if kind == KIND_PLAY:
+            scorers = _apply_play(parsed, state, out, seq, bat)
+            is_pa = parsed.is_pa
+            runs = len(scorers)
+            state.runs += runs
+            code = bases_code(state.bases)
+            kind_append(kind)
+            event_append(parsed.event_type)
+            pa_append(is_pa)
+            batter_append(parsed.batter.name if is_pa else None)
+            runs_append(runs)
+            rbi_append(parsed.rbi if is_pa else 0)
+            sac_append(parsed.sac if is_pa else None)
+            scored_append("; ".join(scorers) if scorers else None)
+            current = pitcher.get(fld)
+            pitcher_append(current)
             if current is None:
-                unknown_pitcher_plays.setdefault(gl.fielding, []).append(play)
-        if parsed.kind != KIND_SUMMARY:  # a summary may carry the score of a half not yet replayed
-            prev_score = (gl.away_score, gl.home_score)
-        result.plays.append(play)
-    close_half()
+                unknown_pitcher_rows.setdefault(fld, []).append(row)
+            last_sub = None
+        else:
+            if kind == KIND_SUB:
+                last_sub = _apply_substitution(parsed, fld, state, pitcher, pitcher_col, unknown_pitcher_rows,
+                                               last_sub)
+                code = bases_code(state.bases)
+            else:
+                last_sub = None
+            kind_append(kind)
+            event_append(parsed.event_type)
+            pa_append(False)
+            batter_append(None)
+            runs_append(0)
+            rbi_append(0)
+            sac_append(None)
+            scored_append(None)
+            pitcher_append(None)
+        balls_append(parsed.balls)
+        strikes_append(parsed.strikes)
+        pitches_append(parsed.pitches)
+        outs = state.outs_parsed
+        outs_after_append(outs if outs < 3 else 3)
+        bases_after_append(BASE_LABELS[code])
+        if kind != KIND_SUMMARY:  # a summary may carry the score of a half not yet replayed
+            prev_score = (away, home)
+        row += 1
+    if half_key is not None:
+        halves.append((half_key[0], half_key[1], state.runs, state.outs_parsed, half_start_score, prev_score,
+                       half_first_seq))
     _reconcile(result, halves)
     return result
 
 
-def _apply_play(parsed: ParsedLine, state: _HalfState, runner_log: list, seq: int) -> list[str]:
+def _apply_play(parsed: ParsedLine, state: _HalfState, out: ReplayColumns, seq: int, team: str) -> list[str]:
     bases = state.bases
-    claimed: set[int] = set()
     movers: list[tuple[int | None, Segment]] = []
     batter = parsed.batter
     if batter is not None and parsed.ambiguous_batter:
@@ -192,38 +273,52 @@ def _apply_play(parsed: ParsedLine, state: _HalfState, runner_log: list, seq: in
             parsed.is_pa, parsed.batter, parsed.event_type = False, None, _runner_event(" ".join(batter.actions))
             parsed.runners = [batter] + parsed.runners
             batter = None
-    for seg in parsed.runners:
-        if batter is not None and seg.name == batter.name:
-            if seg.dest is not None:  # the batter's own later movement, e.g. "X advanced to second on the throw"
-                batter.dest = seg.dest
-            continue
-        start = _find_runner(bases, claimed, seg)
-        if start is not None:
-            claimed.add(start)
-        movers.append((start, seg))
+    if parsed.runners:
+        claimed: set[int] = set()
+        for seg in parsed.runners:
+            if batter is not None and seg.name == batter.name:
+                if seg.dest is not None:  # the batter's own later movement, e.g. "X advanced to second on the throw"
+                    batter.dest = seg.dest
+                continue
+            start = _find_runner(bases, claimed, seg)
+            if start is not None:
+                claimed.add(start)
+            movers.append((start, seg))
     new_bases = list(bases)
-    for start, _ in movers:
-        if start is not None:
-            new_bases[start] = None
     scorers: list[str] = []
-    ordered = sorted(movers, key=lambda m: -(m[1].dest if m[1].dest is not None else (m[0] or 0)))
-    for start, seg in ordered:
-        dest = seg.dest if seg.dest is not None else start
-        name = bases[start] if start is not None else seg.name
-        if dest is None:
-            continue
-        runner_log.append({"seq": seq, "runner": name, "start_base": start, "end_base": dest,
-                           "stolen_base": seg.stole and dest != OUT, "caught_stealing": seg.caught})
-        if dest == OUT:
-            state.outs_parsed += 1
-        elif dest == HOME:
-            scorers.append(name)
-        else:
-            _place(new_bases, dest, name, scorers)
+    if movers:
+        for start, _ in movers:
+            if start is not None:
+                new_bases[start] = None
+        if len(movers) > 1:
+            movers.sort(key=_mover_order)  # stable, as sorted() was
+        for start, seg in movers:
+            dest = seg.dest if seg.dest is not None else start
+            name = bases[start] if start is not None else seg.name
+            if dest is None:
+                continue
+            out.r_seq.append(seq)
+            out.r_team.append(team)
+            out.r_runner.append(name)
+            out.r_start_base.append(start)
+            out.r_end_base.append(dest)
+            out.r_stolen_base.append(seg.stole and dest != OUT)
+            out.r_caught_stealing.append(seg.caught)
+            if dest == OUT:
+                state.outs_parsed += 1
+            elif dest == HOME:
+                scorers.append(name)
+            else:
+                _place(new_bases, dest, name, scorers)
     if batter is not None:
         dest = batter.dest if batter.dest is not None else OUT
-        runner_log.append({"seq": seq, "runner": batter.name, "start_base": 0, "end_base": dest,
-                           "stolen_base": False, "caught_stealing": False})
+        out.r_seq.append(seq)
+        out.r_team.append(team)
+        out.r_runner.append(batter.name)
+        out.r_start_base.append(0)
+        out.r_end_base.append(dest)
+        out.r_stolen_base.append(False)
+        out.r_caught_stealing.append(False)
         if dest == OUT:
             state.outs_parsed += 1
         elif dest == HOME:
@@ -234,6 +329,12 @@ def _apply_play(parsed: ParsedLine, state: _HalfState, runner_log: list, seq: in
     return scorers
 
 
+def _mover_order(mover: tuple[int | None, Segment]) -> int:
+    """Runners furthest along move first (by destination, else by start), so nobody is forced by mistake."""
+    start, seg = mover
+    return -(seg.dest if seg.dest is not None else (start or 0))
+
+
 def _find_exact(bases: list, name: str) -> int | None:
     for b in (1, 2, 3):
         if bases[b] == name:
@@ -241,12 +342,12 @@ def _find_exact(bases: list, name: str) -> int | None:
     return None
 
 
-def _apply_substitution(parsed, fielding_team, state, pitcher, unknown_pitcher_plays, last_sub):
+def _apply_substitution(parsed, fielding_team, state, pitcher, pitcher_col, unknown_pitcher_rows, last_sub):
     """Pinch runners take the base; a new pitcher is recorded and the one he replaced is credited
     with the plays of his team that had no known pitcher yet. Returns the pending (team, position)."""
     if parsed.sub_new is None:  # "for Y." continuing the previous line's "X to p."
         if last_sub is not None and last_sub[1] == "p" and parsed.sub_old:
-            _credit_pitcher(last_sub[0], parsed.sub_old, unknown_pitcher_plays)
+            _credit_pitcher(last_sub[0], parsed.sub_old, pitcher_col, unknown_pitcher_rows)
         return None
     if parsed.sub_pos == "pr" and parsed.sub_old:
         start = _find_exact(state.bases, parsed.sub_old)
@@ -258,14 +359,14 @@ def _apply_substitution(parsed, fielding_team, state, pitcher, unknown_pitcher_p
             state.bases[start] = parsed.sub_new
     if parsed.sub_pos == "p":
         if parsed.sub_old:
-            _credit_pitcher(fielding_team, parsed.sub_old, unknown_pitcher_plays)
+            _credit_pitcher(fielding_team, parsed.sub_old, pitcher_col, unknown_pitcher_rows)
         pitcher[fielding_team] = parsed.sub_new
     return (fielding_team, parsed.sub_pos)
 
 
-def _credit_pitcher(team: str, name: str, unknown_pitcher_plays: dict) -> None:
-    for play in unknown_pitcher_plays.pop(team, []):
-        play["pitcher"] = name
+def _credit_pitcher(team: str, name: str, pitcher_col: list, unknown_pitcher_rows: dict) -> None:
+    for row in unknown_pitcher_rows.pop(team, []):
+        pitcher_col[row] = name
 
 
 def _reconcile(result: GameResult, halves: list[tuple]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from bsi_pipeline.ids import canonical_id
-from bsi_pipeline.ncaa.pbp_replay import GameLine, replay_game
+from bsi_pipeline.ncaa.pbp_replay import ReplayColumns, replay_columns
 
 SPORT, LEAGUE, SOURCE = "baseball", "ncaa", "ncaa_baseball_pbp"
 
@@ -58,89 +58,116 @@ def game_id(season: int, source_game_id: str) -> str:
     return canonical_id(SPORT, LEAGUE, season, "game", source_game_id)
 
 
+# plays columns that copy the input line as it is (one play per line, in the same order): taken from the
+# lines frame directly, never converted to Python objects and back.
+_COPIED_FROM_LINES = {
+    "source_game_id": "source_game_id", "season": "season", "date": "date", "source_file": "source_file",
+    "line_no": "line_no", "inning": "inning", "half": "half", "batting_team": "batting",
+    "fielding_team": "fielding", "away_score": "away_score", "home_score": "home_score",
+    "description": "description",
+}
+
+
 def build_pbp_tables(lines: pl.DataFrame, progress=None) -> PbpTables:
     """Replay every game of `lines` (ordered as read; a game's lines are contiguous).
 
     `progress(done_games, total_games)` is called every 1,000 games when given.
     """
-    plays = {name: [] for name in PLAYS_SCHEMA}
-    runners = {name: [] for name in RUNNERS_SCHEMA}
+    n = lines.height
+    get = lines.get_column
+    # Only the columns the replay reads become Python lists.
+    inning, half = get("inning").to_list(), get("half").to_list()
+    away_score, home_score = get("away_score").to_list(), get("home_score").to_list()
+    batting, fielding = get("batting").to_list(), get("fielding").to_list()
+    description = get("description").to_list()
+    bounds = _game_bounds(get("source_game_id"), n)
+    starts = pl.Series([s for s, _ in bounds], dtype=pl.UInt32)
+    first = {name: get(name).gather(starts).to_list()
+             for name in ("source_game_id", "season", "date", "location", "attendance")}
+
+    out = ReplayColumns()
+    game_ids, seq, runner_game, runner_season = [], [], [], []
     report, games = [], []
-    c = {name: lines.get_column(name).to_list() for name in lines.columns}
-    n = len(c["line_no"])
-    bounds = _game_bounds(c["source_game_id"], n)
-    for done, (start, end) in enumerate(bounds, start=1):
-        src_id, season, day = c["source_game_id"][start], c["season"][start], c["date"][start]
+    for g, (start, end) in enumerate(bounds):
+        src_id, season, day = first["source_game_id"][g], first["season"][g], first["date"][g]
         gid = game_id(season, src_id)
-        game_lines = [
-            GameLine(c["line_no"][k], c["inning"][k], c["half"][k], c["away_score"][k], c["home_score"][k],
-                     c["batting"][k], c["fielding"][k], c["description"][k])
-            for k in range(start, end)
-        ]
-        result = replay_game(game_lines)
-        for play in result.plays:
-            for key, value in play.items():
-                plays[key].append(value)
-        count = len(result.plays)
-        plays["game_id"].extend([gid] * count)
-        plays["source_game_id"].extend([src_id] * count)
-        plays["season"].extend([season] * count)
-        plays["date"].extend([day] * count)
-        plays["source_file"].extend(c["source_file"][start:end])
-        team_of_seq = {p["seq"]: p["batting_team"] for p in result.plays}
-        for move in result.runners:
-            runners["game_id"].append(gid)
-            runners["season"].append(season)
-            runners["team"].append(team_of_seq[move["seq"]])
-            for key, value in move.items():
-                runners[key].append(value)
-        away_score = max(c["away_score"][start:end])
-        home_score = max(c["home_score"][start:end])
+        runners_before = len(out.r_seq)
+        result = replay_columns(inning[start:end], half[start:end], away_score[start:end], home_score[start:end],
+                                batting[start:end], fielding[start:end], description[start:end], out)
+        count = end - start
+        game_ids.append(gid)
+        seq.extend(range(1, count + 1))
+        moves = len(out.r_seq) - runners_before
+        runner_game.extend([gid] * moves)
+        runner_season.extend([season] * moves)
+        game_away = max(away_score[start:end])
+        game_home = max(home_score[start:end])
         report.append({
             "game_id": gid, "source_game_id": src_id, "season": season, "date": day, "status": result.status,
             "reason": result.reason, "mismatch_inning": result.mismatch_inning,
             "mismatch_half": result.mismatch_half, "lines": count, "half_innings": result.half_innings,
             "parsed_away_runs": result.parsed_away_runs, "parsed_home_runs": result.parsed_home_runs,
-            "away_score": away_score, "home_score": home_score,
+            "away_score": game_away, "home_score": game_home,
         })
-        away, home = _teams(c, start, end)
+        away, home = _teams(half, batting, fielding, start, end)
         games.append({
             "game_id": gid, "sport": SPORT, "league": LEAGUE, "season": season, "date": day,
-            "away_team": away, "home_team": home, "away_score": away_score, "home_score": home_score,
-            "innings": max(c["inning"][start:end]), "location": c["location"][start],
-            "attendance": c["attendance"][start], "source": SOURCE, "source_game_id": src_id,
+            "away_team": away, "home_team": home, "away_score": game_away, "home_score": game_home,
+            "innings": max(inning[start:end]), "location": first["location"][g],
+            "attendance": first["attendance"][g], "source": SOURCE, "source_game_id": src_id,
             "reconciled": result.status == "reconciled",
         })
-        if progress is not None and done % 1000 == 0:
-            progress(done, len(bounds))
+        if progress is not None and (g + 1) % 1000 == 0:
+            progress(g + 1, len(bounds))
+
+    counts = pl.Series([end - start for start, end in bounds], dtype=pl.UInt32)
+    computed = {
+        "game_id": pl.Series(game_ids, dtype=pl.String).repeat_by(counts).explode() if n else [],
+        "seq": seq,
+        **{name: getattr(out, name) for name in (
+            "line_kind", "event_type", "is_plate_appearance", "batter", "pitcher", "outs_before", "outs_after",
+            "bases_before", "bases_after", "runs_on_play", "rbi", "balls", "strikes", "pitch_sequence", "sac",
+            "runners_scored")},
+    }
+    plays = pl.DataFrame([
+        get(_COPIED_FROM_LINES[name]).cast(dtype, strict=False).alias(name) if name in _COPIED_FROM_LINES
+        else _series(name, computed[name], dtype)
+        for name, dtype in PLAYS_SCHEMA.items()
+    ])
+    runners = {"game_id": runner_game, "season": runner_season, "seq": out.r_seq, "team": out.r_team,
+               "runner": out.r_runner, "start_base": out.r_start_base, "end_base": out.r_end_base,
+               "stolen_base": out.r_stolen_base, "caught_stealing": out.r_caught_stealing}
     return PbpTables(
-        plays=_frame(plays, PLAYS_SCHEMA),
-        play_runners=_frame(runners, RUNNERS_SCHEMA),
+        plays=plays,
+        play_runners=pl.DataFrame([_series(name, runners[name], dtype) for name, dtype in RUNNERS_SCHEMA.items()]),
         parse_report=pl.DataFrame(report, schema=REPORT_SCHEMA),
         games=pl.DataFrame(games, schema=GAMES_SCHEMA),
     )
 
 
-def _frame(columns: dict[str, list], schema: dict) -> pl.DataFrame:
-    return pl.DataFrame({name: pl.Series(name, columns[name], dtype=dtype, strict=False)
-                         for name, dtype in schema.items()})
+def _series(name: str, values, dtype) -> pl.Series:
+    if isinstance(values, pl.Series):
+        return values.cast(dtype, strict=False).alias(name)
+    return pl.Series(name, values, dtype=dtype, strict=False)
 
 
-def _game_bounds(game_ids: list[str], n: int) -> list[tuple[int, int]]:
-    bounds, start = [], 0
-    for k in range(1, n + 1):
-        if k == n or game_ids[k] != game_ids[start]:
-            bounds.append((start, k))
-            start = k
-    return bounds
+def _game_bounds(source_game_id: pl.Series, n: int) -> list[tuple[int, int]]:
+    """(start, end) of each run of lines with the same game id, found by polars, not a Python loop."""
+    if n == 0:
+        return []
+    changed = source_game_id.ne_missing(source_game_id.shift(1)).fill_null(True)
+    starts = changed.arg_true().to_list()
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    return list(zip(starts, starts[1:] + [n]))
 
 
-def _teams(c: dict, start: int, end: int) -> tuple[str | None, str | None]:
+def _teams(half: list, batting: list, fielding: list, start: int, end: int) -> tuple[str | None, str | None]:
     """Away team bats in the top half, home team in the bottom half."""
     for k in range(start, end):
-        if c["half"][k] == "top":
-            return c["batting"][k], c["fielding"][k]
-    return c["fielding"][start], c["batting"][start]
+        if half[k] == "top":
+            return batting[k], fielding[k]
+    return fielding[start], batting[start]
 
 
 def parse_summary(parse_report: pl.DataFrame, plays: pl.DataFrame) -> pl.DataFrame:

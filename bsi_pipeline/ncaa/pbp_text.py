@@ -31,21 +31,45 @@ HIT_EVENTS = frozenset({"single", "double", "triple", "home_run"})
 KIND_PLAY, KIND_SUB, KIND_SUMMARY, KIND_NOTE, KIND_OTHER, KIND_EMPTY = (
     "play", "substitution", "summary", "note", "other", "empty")
 
-_COUNT = re.compile(r"\s*\((\d)-(\d)(?:\s+([A-Za-z]*))?\s*\)")
+# A pitch count "(3-2 BBFKB)". Searched as `\s*` + _COUNT_AT_PAREN; the search starts at the
+# literal "(", so the regex engine jumps from one "(" to the next, and the whitespace before the match
+# is cut with rstrip (the same characters `\s*` would take).
+_COUNT_AT_PAREN = re.compile(r"\((\d)-(\d)(?:\s+([A-Za-z]*))?\s*\)")
 _SUMMARY = re.compile(r"^(?:(?:R|H|E|LOB):\s*\d+\s*)+\.?$")
-_VERB = re.compile(
-    r"(?:^|\s)((?:was )?(?:intentionally walked|walked|hit by pitch|struck out|singled|doubled|tripled|homered"
-    r"|(?:grounded|hit|lined|flied|popped|fouled|bunted) into (?:a )?(?:double|triple) play"
-    r"|grounded out|flied out|lined out|popped out|popped up|fouled out|infield fly|out on batters interference"
-    r"|reached|advanced|stole|scored|out at|out on the play|caught stealing|picked off|no advance|placed on"
-    r"|failed pickoff attempt))\b"
+_SUMMARY_FIRST = frozenset("RHEL")  # a summary starts with R:, H:, E: or LOB: (cheap check before the regex)
+# The action verbs, each at the start of the text or after whitespace. The parser runs this on " " + text
+# (the leading `\s` stands in for `(?:^|\s)`: the engine then jumps from one whitespace character to the
+# next instead of trying every position), so match positions are one more than in the text. The
+# alternatives are grouped by their first words; none is a prefix of another, so at most one can match
+# at a position and the grouping does not change what matches.
+_VERB_ALTERNATIVES = (
+    r"i(?:ntentionally walked|nfield fly)|walked|hit by pitch|s(?:truck out|ingled|tole|cored)|doubled|tripled"
+    r"|homered|(?:grounded|hit|lined|flied|popped|fouled|bunted) into (?:a )?(?:double|triple) play"
+    r"|grounded out|flied out|lined out|popped (?:out|up)|fouled out|out (?:on batters interference|at|on the play)"
+    r"|reached|advanced|caught stealing|picked off|no advance|placed on|failed pickoff attempt"
 )
+_VERB = re.compile(r"\s(was (?:" + _VERB_ALTERNATIVES + r")|(?:" + _VERB_ALTERNATIVES + r"))\b")
 # Notes about the game, not plays: replay reviews and challenges, mound visits, delays, "No play.",
 # a dropped foul fly (an error that moves nobody). They can contain
 # play words ("replayed call of out at 2nd base, was overturned") that must not move runners.
 _NOTE = re.compile(
     r"\b(?:replay(?:ed)?|review(?:ed)?|challenge[ds]?|overturned|call stands|call (?:was )?confirmed"
     r"|mound visit|visit to (?:the )?mound|coaching visit|delay(?:ed)?|no play|dropped foul)\b", re.IGNORECASE)
+
+
+def _may_be_note(text: str) -> bool:
+    """Cheap pre-check for _NOTE (whose search costs more than the rest of a typical line's parse).
+
+    An ASCII text can only match if its lower case holds one of these words. Non-ASCII text always
+    goes to the regex, as IGNORECASE also matches a few non-ASCII letters to ASCII ones.
+    """
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return ("play" in low or "review" in low or "challenge" in low or "overturned" in low or "call" in low
+            or "visit" in low or "delay" in low or "dropped foul" in low)
+
+
 _SUB = re.compile(
     r"^(?P<new>.+?)\s+(?:to (?P<pos>p|c|1b|2b|3b|ss|lf|cf|rf|dh|pr|ph)|pinch (?P<pinch>hit|ran))"
     r"(?:\s+for\s+(?P<old>.+?))?\.?$"
@@ -120,7 +144,8 @@ class ParsedLine:
 
 def is_summary_line(text: str) -> bool:
     """`R: 1 H: 2 E: 0 LOB: 1`: an inning summary, not a play (it may carry the next half's score)."""
-    return bool(_SUMMARY.match(text.strip()))
+    text = text.strip()
+    return text[:1] in _SUMMARY_FIRST and _SUMMARY.match(text) is not None
 
 
 def _base_named(action: str) -> int | None:
@@ -156,6 +181,57 @@ def _action_effect(action: str) -> int | None:
     return None
 
 
+class _ActionInfo:
+    """What a person's action text says, whoever the person is; cached by the text.
+
+    Names make most lines unique, but the action texts after the names repeat (about 8,500 distinct
+    ones in a season of 950,000), so the work that depends only on them is done once per distinct text.
+    """
+
+    __slots__ = ("actions", "dest", "stole", "caught", "target", "is_batter", "out_at", "batter_if_count",
+                 "batter_if_no_count", "rbi", "sac", "event_type")
+
+    def __init__(self, raw: str):
+        actions = [a.strip() for a in raw.rstrip(".").split(",") if a.strip()]
+        seg = Segment("", actions)
+        self.actions = tuple(actions)
+        self.dest, self.stole, self.caught, self.target = seg.dest, seg.stole, seg.caught, seg.target
+        # As the first person of a line: is he the batter, and what did he do?
+        verb, mods = actions[0], actions[1:]
+        self.is_batter = verb.startswith(_BATTER_VERBS) or verb.startswith("was ") or " into " in verb
+        self.out_at = verb.startswith("out at")
+        self.batter_if_count = self.out_at and _looks_like_batter(seg, True)
+        self.batter_if_no_count = self.out_at and _looks_like_batter(seg, False)
+        self.rbi = _rbi(mods)
+        self.sac = _sacrifice(verb, mods)
+        self.event_type = _batter_event(verb, mods, self.sac)
+
+
+_ACTION_INFO: dict[str, _ActionInfo] = {}
+_ACTION_INFO_MAX = 100_000  # cleared when full: a bound on memory for endless odd inputs
+
+
+def _action_info(raw: str) -> _ActionInfo:
+    info = _ACTION_INFO.get(raw)
+    if info is None:
+        if len(_ACTION_INFO) >= _ACTION_INFO_MAX:
+            _ACTION_INFO.clear()
+        info = _ACTION_INFO[raw] = _ActionInfo(raw)
+    return info
+
+
+def _segment(name: str, info: _ActionInfo) -> Segment:
+    """Segment(name, actions) from cached action info, without recomputing it."""
+    seg = _new_segment(Segment)
+    seg.name = name
+    seg.actions = list(info.actions)
+    seg.dest, seg.stole, seg.caught, seg.target = info.dest, info.stole, info.caught, info.target
+    return seg
+
+
+_new_segment = object.__new__
+
+
 def parse_description(text: str | None) -> ParsedLine:
     """Parse one description. Never raises: what it cannot read comes back as kind 'other'."""
     if text is None:
@@ -163,19 +239,20 @@ def parse_description(text: str | None) -> ParsedLine:
     text = text.strip()
     if not text:
         return ParsedLine(KIND_EMPTY)
-    if _SUMMARY.match(text):
+    if text[0] in _SUMMARY_FIRST and _SUMMARY.match(text):
         return ParsedLine(KIND_SUMMARY, "other")
-    if _NOTE.search(text):
+    if _may_be_note(text) and _NOTE.search(text):
         return ParsedLine(KIND_NOTE)
 
     balls = strikes = pitches = None
-    count = _COUNT.search(text)
+    count = _COUNT_AT_PAREN.search(text)
     if count:
         balls, strikes = int(count.group(1)), int(count.group(2))
         pitches = count.group(3) or ""
-        text = text[: count.start()] + text[count.end():]
+        text = text[: count.start()].rstrip() + text[count.end():]
 
     segments: list[Segment] = []
+    first_info = None
     for raw in text.split(";"):
         raw = raw.strip().rstrip(".").strip()
         if not raw:
@@ -186,26 +263,27 @@ def parse_description(text: str | None) -> ParsedLine:
                 return _substitution_or_other(raw, balls, strikes, pitches)
             continue
         for name, actions in pieces:
-            segments.append(Segment(name, [a.strip() for a in actions.rstrip(".").split(",") if a.strip()]))
+            info = _ACTION_INFO.get(actions) or _action_info(actions)
+            if first_info is None:
+                first_info = info
+            segments.append(_segment(name, info))
     if not segments:
         return ParsedLine(KIND_OTHER)
 
     first = segments[0]
-    verb = first.actions[0]
     line = ParsedLine(KIND_PLAY)
     line.balls, line.strikes, line.pitches = balls, strikes, pitches
-    is_batter = verb.startswith(_BATTER_VERBS) or verb.startswith("was ") or " into " in verb
-    if not is_batter and verb.startswith("out at") and _looks_like_batter(first, count is not None):
-        is_batter = True
+    is_batter = first_info.is_batter
+    if not is_batter and (first_info.batter_if_count if count else first_info.batter_if_no_count):
+        is_batter = True  # "X out at first ...": see _looks_like_batter
         line.ambiguous_batter = count is None
     if is_batter:
         line.is_pa = True
         line.batter = first
         line.runners = segments[1:]
-        mods = first.actions[1:]
-        line.rbi = _rbi(mods)
-        line.sac = _sacrifice(verb, mods)
-        line.event_type = _batter_event(verb, mods, line.sac)
+        line.rbi = first_info.rbi
+        line.sac = first_info.sac
+        line.event_type = first_info.event_type
         # A batter action that leaves him on base after an out verb ("struck out, reached first on a
         # wild pitch") is already folded into Segment.dest.
     else:
@@ -222,19 +300,23 @@ def _split_people(raw: str) -> list[tuple[str, str]]:
     Action words are lower case (plus a few upper-case tags such as RBI), so a capitalized word
     between two verbs starts the next person's name.
     """
-    matches = list(_VERB.finditer(raw))
-    if not matches:
+    # Positions in " " + raw are one more than in raw (see _VERB).
+    spans = [(m.start(1) - 1, m.end(1) - 1) for m in _VERB.finditer(" " + raw)]
+    if not spans:
         return []
+    if len(spans) == 1:  # the usual case: one person, one verb
+        start = spans[0][0]
+        return [(raw[:start].strip().rstrip(","), raw[start:])]
     pieces = []
     name_start = 0
-    for i, match in enumerate(matches):
+    for i, (verb_start, _) in enumerate(spans):
         if i > 0:
-            boundary = _next_name_start(raw, matches[i - 1].end(1), match.start(1))
+            boundary = _next_name_start(raw, spans[i - 1][1], verb_start)
             if boundary is None:
                 continue  # a further action of the same person ("advanced to third, out at home")
             pieces.append((raw[name_start:pieces_start].strip().rstrip(","), raw[pieces_start:boundary]))
             name_start = boundary
-        pieces_start = match.start(1)
+        pieces_start = verb_start
     pieces.append((raw[name_start:pieces_start].strip().rstrip(","), raw[pieces_start:]))
     return pieces
 
