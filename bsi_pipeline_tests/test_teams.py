@@ -21,6 +21,7 @@ def test_conferences_from_the_nearest_registry_and_non_d1_flagged():
     registry = load_registry(REGISTRY_FILES)
     table = teams_table(games([
         (2021, "LSU", "Texas"), (2021, "Saint Martin's", "Utah Tech"), (2025, "Texas", "LSU"),
+        (2021, "Texas A&M", "St. John's (NY)"),
     ]), registry)
     rows = {(r["season"], r["team_name"]): r for r in table.iter_rows(named=True)}
     assert rows[(2021, "LSU")]["conference"] == "SEC" and rows[(2021, "LSU")]["registry_year"] == 2023
@@ -31,6 +32,9 @@ def test_conferences_from_the_nearest_registry_and_non_d1_flagged():
     assert "not in the 2023 D1 registry" in st_martins["note"]
     assert rows[(2021, "LSU")]["team_id"] == "baseball:ncaa:2021:team:lsu"
     assert rows[(2021, "LSU")]["games"] == 1
+    # the registry spells these with HTML entities; they must still match the play-by-play names
+    assert rows[(2021, "Texas A&M")]["conference"] == "SEC"
+    assert rows[(2021, "St. John's (NY)")]["conference"] == "Big East"
 
 
 def test_registry_missing_a_column_or_listing_a_team_twice(tmp_path):

@@ -9,6 +9,7 @@ note saying so, never dropped.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import polars as pl
@@ -34,7 +35,9 @@ def load_registry(paths: list[Path]) -> pl.DataFrame:
         return pl.DataFrame(schema={c: pl.String for c in REGISTRY_COLUMNS}).with_columns(
             pl.col("academic_year").cast(pl.Int32))
     registry = pl.concat(frames).with_columns(
-        pl.col("academic_year").cast(pl.Int32), pl.col("team_name").str.strip_chars())
+        pl.col("academic_year").cast(pl.Int32),
+        # The published registries carry HTML entities ("Texas A&amp;M", "St. John&#39;s (NY)").
+        pl.col("team_name", "conference").map_elements(lambda v: html.unescape(v).strip(), return_dtype=pl.String))
     duplicated = registry.filter(pl.struct("academic_year", "team_name").is_duplicated())
     if duplicated.height:
         row = duplicated.row(0, named=True)
