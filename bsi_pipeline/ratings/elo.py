@@ -1,0 +1,139 @@
+"""Elo ratings as one sequential replay over games in date order.
+
+A team's strength is its own rating plus, optionally, its conference's rating (a two-level Elo):
+conference ratings move only in games between conferences, so a whole conference learns from its
+members' non-conference results. That lets a college team's early-season rating borrow strength
+from its conference instead of starting every team at the mean.
+
+Every probability is computed before the game from ratings built only from earlier games, so the
+replay is walk-forward by construction. Settings are data (EloSettings), one per sport.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class EloSettings:
+    k: float = 20.0
+    home_advantage: float = 0.0          # Elo points for the home team; none on a neutral site
+    mov: str = "none"                    # margin-of-victory multiplier: none, log, fte (see mov_multiplier)
+    reversion: float = 0.0               # share of the way back to the mean between seasons
+    mean: float = 1500.0
+    new_team: float = 1500.0             # first rating of a team never seen before
+    new_team_unaffiliated: float | None = None  # first rating of a team with no conference (e.g. non-D1)
+    conference_k: float = 0.0            # 0 = no conference layer
+    conference_reversion: float = 0.0
+    early_k_multiplier: float = 1.0      # K for a team's first `early_games` games of a season
+    early_games: int = 0
+
+    def with_(self, **changes) -> "EloSettings":
+        return replace(self, **changes)
+
+
+def win_probability(rating_diff: float) -> float:
+    """P(win) for a side `rating_diff` Elo points better."""
+    return 1.0 / (1.0 + 10.0 ** (-rating_diff / 400.0))
+
+
+def mov_multiplier(kind: str, margin: int, winner_lead: float) -> float:
+    """How much more a win by `margin` counts than a close one.
+
+    log: ln(|margin| + 1). fte: FiveThirtyEight's NFL form, ln(|margin| + 1) x 2.2 / (0.001 x the
+    winner's pre-game Elo lead + 2.2), which damps the autocorrelation of favourites winning big.
+    """
+    if kind == "none" or margin == 0:
+        return 1.0
+    base = math.log(abs(margin) + 1.0)
+    if kind == "log":
+        return base
+    if kind == "fte":
+        return base * 2.2 / (winner_lead * 0.001 + 2.2)
+    raise ValueError(f"unknown margin-of-victory multiplier {kind!r} (none, log, fte)")
+
+
+@dataclass
+class EloGame:
+    season: int
+    home: str
+    away: str
+    home_score: int
+    away_score: int
+    neutral: bool = False
+    home_conference: str | None = None
+    away_conference: str | None = None
+    adjustment: float = 0.0  # extra Elo points for the home side known before the game (e.g. pitchers)
+
+
+@dataclass
+class EloReplay:
+    """Per game, in input order: pre- and post-game ratings and the pre-game home-win probability."""
+
+    home_pre: list[float] = field(default_factory=list)
+    away_pre: list[float] = field(default_factory=list)
+    home_post: list[float] = field(default_factory=list)
+    away_post: list[float] = field(default_factory=list)
+    home_conf_pre: list[float] = field(default_factory=list)
+    away_conf_pre: list[float] = field(default_factory=list)
+    p_home: list[float] = field(default_factory=list)
+    ratings: dict[str, float] = field(default_factory=dict)
+    conference_ratings: dict[str, float] = field(default_factory=dict)
+
+
+def replay(games: list[EloGame], settings: EloSettings) -> EloReplay:
+    """Replay games in the order given (sort by date first); ties count as half a win."""
+    s = settings
+    out = EloReplay()
+    rating, conf = out.ratings, out.conference_ratings
+    season_of: dict[str, int] = {}
+    games_in_season: dict[str, int] = {}
+    use_conf = s.conference_k > 0
+    current_season = None
+    for g in games:
+        if g.season != current_season:
+            if current_season is not None:
+                _revert(rating, conf, s)
+            current_season = g.season
+            games_in_season.clear()
+        for team, team_conf in ((g.home, g.home_conference), (g.away, g.away_conference)):
+            if team not in rating:
+                rating[team] = s.new_team_unaffiliated if (
+                    team_conf is None and s.new_team_unaffiliated is not None) else s.new_team
+            season_of[team] = g.season
+        h_conf = conf.get(g.home_conference, 0.0) if use_conf and g.home_conference else 0.0
+        a_conf = conf.get(g.away_conference, 0.0) if use_conf and g.away_conference else 0.0
+        h, a = rating[g.home], rating[g.away]
+        diff = (h + h_conf) - (a + a_conf) + (0.0 if g.neutral else s.home_advantage) + g.adjustment
+        p = win_probability(diff)
+        result = 1.0 if g.home_score > g.away_score else 0.0 if g.home_score < g.away_score else 0.5
+        margin = g.home_score - g.away_score
+        mult = mov_multiplier(s.mov, margin, diff if margin > 0 else -diff)
+        k_home = s.k * (s.early_k_multiplier if games_in_season.get(g.home, 0) < s.early_games else 1.0)
+        k_away = s.k * (s.early_k_multiplier if games_in_season.get(g.away, 0) < s.early_games else 1.0)
+        surprise = result - p
+        rating[g.home] = h + k_home * mult * surprise
+        rating[g.away] = a - k_away * mult * surprise
+        if use_conf and g.home_conference and g.away_conference and g.home_conference != g.away_conference:
+            conf[g.home_conference] = h_conf + s.conference_k * mult * surprise
+            conf[g.away_conference] = a_conf - s.conference_k * mult * surprise
+        games_in_season[g.home] = games_in_season.get(g.home, 0) + 1
+        games_in_season[g.away] = games_in_season.get(g.away, 0) + 1
+        out.home_pre.append(h)
+        out.away_pre.append(a)
+        out.home_conf_pre.append(h_conf)
+        out.away_conf_pre.append(a_conf)
+        out.home_post.append(rating[g.home])
+        out.away_post.append(rating[g.away])
+        out.p_home.append(p)
+    return out
+
+
+def _revert(rating: dict[str, float], conf: dict[str, float], s: EloSettings) -> None:
+    if s.reversion:
+        for team, r in rating.items():
+            rating[team] = r + s.reversion * (s.mean - r)
+    if s.conference_reversion:
+        for name, r in conf.items():
+            conf[name] = r * (1.0 - s.conference_reversion)
