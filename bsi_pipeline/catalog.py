@@ -4,6 +4,8 @@ The warehouse creates a view for each, with the description as its comment; the 
 catalog says the same. Keep names stable: analysts' queries depend on them.
 """
 
+from bsi_pipeline.defs.game_sources import GAME_SOURCE_TABLES
+
 TABLES: dict[str, str] = {
     "ncaa_pbp_lines": "Accepted rows of the NCAA play-by-play sources, typed (one per source row).",
     "pbp_quarantine": "Rejected source rows and games, with the reason.",
@@ -15,8 +17,11 @@ TABLES: dict[str, str] = {
                         "that is not and why.",
     "pbp_parse_summary": "Per season: games, games reconciled (%), lines, notes, lines classified (%), also over "
                          "all non-summary lines.",
-    "games": "One row per game: date, away and home team, final score, innings, source.",
+    "ncaa_pbp_games": "One row per play-by-play game: date, away and home team, final score, innings, reconciled.",
+    "games": "Every game of every source: sport, league, season, date, away/home team and score, neutral flag, "
+             "conferences when known, game type, location, source.",
     "teams": "Teams per season with conference from the NCAA D1 registry; non-D1 teams flagged with a note.",
     "box_batting": "Per batter per game: PA, AB, H, 2B, 3B, HR, R, RBI, BB, IBB, HBP, K, SB, CS, SH, SF.",
     "box_pitching": "Per known pitcher per game: BF, outs recorded, IP, H, R, BB, HBP, K, HR, pitches.",
 }
+TABLES.update(GAME_SOURCE_TABLES)

@@ -75,7 +75,7 @@ def _print_summary(settings) -> None:
         print(f"\nwarehouse: {path}\nlake:      {settings.lake}\n")
         print("tables (DuckDB views):")
         for view in views:
-            print(f"  {view:<20} {con.execute(f'SELECT count(*) FROM {view}').fetchall()[0][0]:>10,} rows")
+            print(f"  {view:<36} {con.execute(f'SELECT count(*) FROM {view}').fetchall()[0][0]:>10,} rows")
         if "pbp_parse_summary" in views:
             print("\nplay-by-play parsing, per season:")
             print(con.sql("""

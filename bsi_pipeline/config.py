@@ -19,8 +19,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_NAME = "bsi.yaml"
 
 # Source kinds this version understands; later stages add theirs here.
-SOURCE_KINDS = ("ncaa_baseball_pbp",)
-REFERENCE_KINDS = ("ncaa_d1_teams",)
+SOURCE_KINDS = (
+    "ncaa_baseball_pbp",         # stats.ncaa.org play-by-play CSV (plain or .gz)
+    "retrosheet_gamelogs",       # MLB game logs GL*.TXT (plain or .gz), 161 fields
+    "nfl_spreadspoke",           # NFL results with closing spread and total
+    "cfbd_games",                # college football results (CollegeFootballData)
+    "kaggle_mm_compact",         # men's college basketball, Kaggle March Mania files (results + companions)
+    "espn_ncaa_baseball_games",  # ESPN college baseball results with starting pitchers
+)
+REFERENCE_KINDS = (
+    "ncaa_d1_teams",             # NCAA D1 baseball team -> conference registries, one per academic year
+    "canonical_teams",           # canonical team registry: stats.ncaa.org names <-> ESPN names
+)
 
 
 class ConfigError(ValueError):

@@ -5,12 +5,14 @@ import dagster as dg
 
 from bsi_pipeline.defs.box_scores import box_batting, box_pitching, teams
 from bsi_pipeline.defs.checks import CHECKS
+from bsi_pipeline.defs.game_sources import GAME_SOURCE_ASSETS
+from bsi_pipeline.defs.games import games
 from bsi_pipeline.defs.ingest import ncaa_pbp_ingest
 from bsi_pipeline.defs.plays import ncaa_plays
 from bsi_pipeline.defs.resources import BsiConfig, LakeIOManager
 from bsi_pipeline.defs.warehouse import warehouse
 
-ASSETS = [ncaa_pbp_ingest, ncaa_plays, box_batting, box_pitching, teams, warehouse]
+ASSETS = [ncaa_pbp_ingest, ncaa_plays, box_batting, box_pitching, teams, *GAME_SOURCE_ASSETS, games, warehouse]
 
 
 def build_resources(config_path: str = "") -> dict:

@@ -106,7 +106,9 @@ def games_suite() -> list:
         e.ExpectColumnValuesToNotBeNull(column="date"),
         e.ExpectColumnValuesToBeBetween(column="away_score", min_value=0),
         e.ExpectColumnValuesToBeBetween(column="home_score", min_value=0),
-        e.ExpectColumnValuesToBeBetween(column="innings", min_value=1, max_value=30),
+        e.ExpectColumnValuesToBeInSet(column="sport", value_set=["baseball", "football", "basketball"]),
+        e.ExpectColumnValuesToNotBeNull(column="season"),
+        e.ExpectColumnValuesToNotBeNull(column="source"),
     ]
 
 

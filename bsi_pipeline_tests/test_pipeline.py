@@ -61,7 +61,8 @@ def test_everything_materializes_and_every_check_passes(run):
 def test_warehouse_has_a_view_per_table(con):
     views = {r[0] for r in q(con, "SELECT view_name FROM duckdb_views() WHERE NOT internal")}
     assert set(TABLES) <= views
-    assert q(con, "SELECT count(*) FROM games")[0][0] == 524
+    assert q(con, "SELECT count(*) FROM ncaa_pbp_games")[0][0] == 524
+    assert q(con, "SELECT count(*) FROM games WHERE source = 'ncaa_baseball_pbp'")[0][0] == 524
 
 
 def test_counts_in_equal_accepted_plus_quarantined(con):
@@ -82,7 +83,7 @@ def test_box_score_runs_equal_final_score_for_reconciled_games(con):
     bad = q(con, """
         WITH runs AS (SELECT game_id, team, sum(R) AS r FROM box_batting GROUP BY ALL)
         SELECT g.game_id, g.away_score, a.r, g.home_score, h.r
-        FROM games g JOIN pbp_parse_report p USING (game_id)
+        FROM ncaa_pbp_games g JOIN pbp_parse_report p USING (game_id)
         LEFT JOIN runs a ON a.game_id = g.game_id AND a.team = g.away_team
         LEFT JOIN runs h ON h.game_id = g.game_id AND h.team = g.home_team
         WHERE p.status = 'reconciled'

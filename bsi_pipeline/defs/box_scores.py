@@ -25,10 +25,10 @@ def box_pitching(plays: pl.DataFrame) -> dg.Output:
 
 @dg.asset(group_name="plays", kinds={"polars", "parquet"},
           description="Teams per season with conference from the NCAA D1 registry; non-D1 teams flagged.")
-def teams(context: dg.AssetExecutionContext, bsi: BsiConfig, games: pl.DataFrame) -> dg.Output:
+def teams(context: dg.AssetExecutionContext, bsi: BsiConfig, ncaa_pbp_games: pl.DataFrame) -> dg.Output:
     settings = bsi.settings()
     registry = load_registry(settings.reference_files("ncaa_d1_teams"))
-    table = teams_table(games, registry)
+    table = teams_table(ncaa_pbp_games, registry)
     not_d1 = table.filter(~pl.col("is_d1"))
     context.log.info(f"{table.height} team-seasons, {not_d1.height} not in the D1 registry")
     return dg.Output(table, metadata={"team_seasons": table.height, "not_in_d1_registry": not_d1.height})

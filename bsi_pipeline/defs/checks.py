@@ -36,7 +36,7 @@ def plays_quality(plays: pl.DataFrame) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(asset="games", blocking=True,
-                description="GX: unique non-null game ids and teams, non-negative scores, innings 1..30.")
+                description="GX: unique non-null game ids, teams and dates, non-negative scores, sports in scope.")
 def games_quality(games: pl.DataFrame) -> dg.AssetCheckResult:
     return _result(quality.validate("games", games, quality.games_suite()))
 

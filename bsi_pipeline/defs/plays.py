@@ -19,8 +19,8 @@ _FRAME = {"polars", "parquet"}
                                     kinds=_FRAME),
         "pbp_parse_report": dg.AssetOut(is_required=False, description="Per game: reconciled with the score column, or the first "
                                                     "half inning that is not and why.", kinds=_FRAME),
-        "games": dg.AssetOut(is_required=False, description="One row per game: date, away and home team, final score, innings.",
-                             kinds=_FRAME),
+        "ncaa_pbp_games": dg.AssetOut(is_required=False, description="One row per play-by-play game: date, away "
+                                      "and home team, final score, innings, reconciled.", kinds=_FRAME),
         "pbp_parse_summary": dg.AssetOut(is_required=False, description="Per season: games reconciled and lines classified.",
                                          kinds=_FRAME),
     },
@@ -46,6 +46,6 @@ def ncaa_plays(context: dg.AssetExecutionContext, ncaa_pbp_lines: pl.DataFrame):
             "reconciled": int((tables.parse_report["status"] == "reconciled").sum()),
             "mismatch_reasons": dg.MetadataValue.md(markdown_table(reasons)),
         }),
-        "games": (tables.games, {"games": tables.games.height}),
+        "ncaa_pbp_games": (tables.games, {"games": tables.games.height}),
         "pbp_parse_summary": (summary, {"by_season": dg.MetadataValue.md(markdown_table(summary))}),
     })
