@@ -25,3 +25,10 @@ TABLES: dict[str, str] = {
     "box_pitching": "Per known pitcher per game: BF, outs recorded, IP, H, R, BB, HBP, K, HR, pitches.",
 }
 TABLES.update(GAME_SOURCE_TABLES)
+TABLES.update({
+    "game_forecasts": "Pre-game home-win probability of every game from every rating system (walk-forward).",
+    "team_ratings": "elo_fit rating of each team before and after every game (point in time).",
+    "elo_settings": "Elo settings per league, season and system, with the earlier-season Brier that chose them.",
+    "conference_strength": "Elo by conference and season, margin per game vs average, stat multiplier.",
+    "forecast_metrics": "Per sport, league, season (null = all) and system: games, Brier, log loss, accuracy, ECE.",
+})

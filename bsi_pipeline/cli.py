@@ -35,6 +35,7 @@ def _materialize(args) -> int:
             resources=build_resources(str(settings.config_path)),
             instance=instance,
             raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )
     except (dg.DagsterInvalidSubsetError, dg.DagsterInvalidDefinitionError) as exc:
         cause = exc.__cause__ or exc
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     mat = sub.add_parser("materialize", help="materialize assets headless, in-process")
     mat.add_argument("--config", help="config YAML (default: $BSI_CONFIG, ./bsi.yaml, the repo's bsi.yaml)")
     mat.add_argument("--select", help="Dagster asset selection, e.g. 'plays+' (default: everything)")
+    mat.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                     help="console log level of the run (default INFO)")
     mat.set_defaults(func=_materialize)
     summ = sub.add_parser("summary", help="print where the warehouse is and what it holds")
     summ.add_argument("--config")

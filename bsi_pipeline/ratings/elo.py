@@ -82,8 +82,12 @@ class EloReplay:
     conference_ratings: dict[str, float] = field(default_factory=dict)
 
 
-def replay(games: list[EloGame], settings: EloSettings) -> EloReplay:
-    """Replay games in the order given (sort by date first); ties count as half a win."""
+def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float] | None = None) -> EloReplay:
+    """Replay games in the order given (sort by date first); ties count as half a win.
+
+    adjustments: optional Elo points for the home side per game, used instead of each game's own
+    `adjustment` (lets a caller try several scalings without rebuilding the games).
+    """
     s = settings
     out = EloReplay()
     rating, conf = out.ratings, out.conference_ratings
@@ -91,7 +95,7 @@ def replay(games: list[EloGame], settings: EloSettings) -> EloReplay:
     games_in_season: dict[str, int] = {}
     use_conf = s.conference_k > 0
     current_season = None
-    for g in games:
+    for i, g in enumerate(games):
         if g.season != current_season:
             if current_season is not None:
                 _revert(rating, conf, s)
@@ -105,7 +109,8 @@ def replay(games: list[EloGame], settings: EloSettings) -> EloReplay:
         h_conf = conf.get(g.home_conference, 0.0) if use_conf and g.home_conference else 0.0
         a_conf = conf.get(g.away_conference, 0.0) if use_conf and g.away_conference else 0.0
         h, a = rating[g.home], rating[g.away]
-        diff = (h + h_conf) - (a + a_conf) + (0.0 if g.neutral else s.home_advantage) + g.adjustment
+        extra = adjustments[i] if adjustments is not None else g.adjustment
+        diff = (h + h_conf) - (a + a_conf) + (0.0 if g.neutral else s.home_advantage) + extra
         p = win_probability(diff)
         result = 1.0 if g.home_score > g.away_score else 0.0 if g.home_score < g.away_score else 0.5
         margin = g.home_score - g.away_score

@@ -1,0 +1,85 @@
+"""Ratings: walk-forward Elo per league, conference strength, forecasts and their scores."""
+
+import dagster as dg
+import polars as pl
+
+from bsi_pipeline import metrics
+from bsi_pipeline.defs.resources import selected_outputs
+from bsi_pipeline.markdown import markdown_table
+from bsi_pipeline.ratings.conference import conference_strength as build_conference_strength
+from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
+
+_FRAME = {"polars", "parquet"}
+
+
+@dg.multi_asset(
+    outs={
+        "game_forecasts": dg.AssetOut(is_required=False, kinds=_FRAME, description=(
+            "Pre-game home-win probability of every game from every rating system, walk-forward.")),
+        "team_ratings": dg.AssetOut(is_required=False, kinds=_FRAME, description=(
+            "elo_fit rating of each team before and after every game (point in time).")),
+        "elo_settings": dg.AssetOut(is_required=False, kinds=_FRAME, description=(
+            "Settings used per league, season and system, and the earlier-season Brier that chose them.")),
+    },
+    group_name="ratings",
+    can_subset=True,
+)
+def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
+                retrosheet_gamelogs_details: pl.DataFrame, nfl_spreadspoke_details: pl.DataFrame):
+    configs = load_league_configs()
+    starters = retrosheet_gamelogs_details.select(
+        "game_id", home_starter="home_starting_pitcher_id", away_starter="away_starting_pitcher_id")
+    spreads = nfl_spreadspoke_details.select("game_id", "home_spread")
+    forecasts, ratings, settings = [], [], []
+    for league, config in configs.items():
+        league_games = games.filter(pl.col("league") == league)
+        if league_games.height == 0:
+            continue
+        context.log.info(f"{league}: replaying {league_games.height:,} games over {len(config.grid)} settings")
+        result = forecast_league(league_games, config, starters=starters if league == "mlb" else None,
+                                 home_spread=spreads if league == "nfl" else None)
+        forecasts.append(result.forecasts)
+        ratings.append(result.team_ratings)
+        settings.append(result.settings)
+    game_forecasts = pl.concat(forecasts) if forecasts else pl.DataFrame()
+    yield from selected_outputs(context, {
+        "game_forecasts": (game_forecasts, {"rows": game_forecasts.height}),
+        "team_ratings": (pl.concat(ratings) if ratings else pl.DataFrame(), {}),
+        "elo_settings": (pl.concat(settings, how="diagonal_relaxed") if settings else pl.DataFrame(), {}),
+    })
+
+
+@dg.asset(group_name="ratings", kinds=_FRAME, description=(
+    "Elo by conference and season, in the sport's units, with a multiplier for player stats."))
+def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> dg.Output:
+    table = build_conference_strength(team_ratings, games)
+    latest = table.filter(pl.col("season") == pl.col("season").max().over("league"))
+    return dg.Output(table, metadata={"latest_season": dg.MetadataValue.md(markdown_table(
+        latest.select("league", "season", "conference", "teams", "strength_vs_average",
+                      "margin_per_game_vs_average", "stat_multiplier"), max_rows=60))})
+
+
+@dg.asset(group_name="ratings", kinds=_FRAME, description=(
+    "Per sport, league, season and system: games, Brier, log loss, accuracy, ECE (10 bins); "
+    "home_rate is the constant home-win-rate baseline."))
+def forecast_metrics(context: dg.AssetExecutionContext, game_forecasts: pl.DataFrame,
+                     games: pl.DataFrame) -> dg.Output:
+    scored = (game_forecasts.join(games.select("game_id", "home_score", "away_score"), on="game_id")
+              .filter(pl.col("home_score") != pl.col("away_score"))
+              .with_columns(home_won=(pl.col("home_score") > pl.col("away_score")).cast(pl.Int8)))
+    by_season = metrics.score_groups(scored, "p_home", "home_won", ["sport", "league", "season", "system"])
+    overall = metrics.score_groups(scored, "p_home", "home_won", ["sport", "league", "system"])
+    table = pl.concat([by_season, overall.with_columns(season=pl.lit(None, dtype=by_season["season"].dtype))
+                       .select(by_season.columns)])
+    metadata = {"all_seasons": dg.MetadataValue.md(markdown_table(overall, max_rows=60))}
+    for league in sorted(scored.get_column("league").unique().to_list()):
+        league_rows = scored.filter(pl.col("league") == league)
+        groups = {system: (part["p_home"].to_numpy(), part["home_won"].to_numpy())
+                  for (system,), part in league_rows.group_by("system") if system != "home_rate"}
+        png = metrics.reliability_plot_png(groups, f"{league}: reliability of pre-game forecasts")
+        metadata[f"reliability_{league}"] = dg.MetadataValue.md(metrics.png_to_markdown(png, league))
+    context.log.info(f"scored {scored.height:,} forecasts")
+    return dg.Output(table.sort("sport", "league", "season", "system", nulls_last=True), metadata=metadata)
+
+
+RATINGS_ASSETS = [elo_ratings, conference_strength, forecast_metrics]

@@ -1,0 +1,208 @@
+"""Rating systems per league, forecast walk-forward: every probability uses only earlier games.
+
+Systems:
+- elo_plain: the published-practice settings of elo_settings.yaml, fixed.
+- elo_fit: for each season, the grid settings with the lowest Brier score on all earlier seasons
+  (the first season is warm-up only; it is forecast with the plain settings).
+- elo_pitcher (MLB): elo_fit's search with the starting-pitcher adjustment's scale added to the grid.
+- market (where closing lines exist): the home-win probability implied by the closing spread.
+- home_rate: the constant home-win rate of all earlier seasons (the naive baseline).
+
+Each grid point is replayed once over the league's whole history; season s then takes its
+forecasts from the replay whose settings scored best before s. Selecting settings never looks at
+season s itself, so the forecasts of s are out of sample.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import yaml
+
+from bsi_pipeline.ratings.elo import EloGame, EloReplay, EloSettings, replay
+from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
+
+SETTINGS_FILE = Path(__file__).with_name("elo_settings.yaml")
+NFL_MARGIN_SIGMA = 13.45  # standard deviation of NFL home margin around the closing spread
+
+
+@dataclass
+class LeagueConfig:
+    league: str
+    sport: str
+    plain: EloSettings
+    grid: list[EloSettings]
+    aliases: dict[str, str] = field(default_factory=dict)
+    pitcher: PitcherSettings | None = None
+    pitcher_scales: list[float] = field(default_factory=list)
+
+
+def load_league_configs(path: Path = SETTINGS_FILE) -> dict[str, LeagueConfig]:
+    raw = yaml.safe_load(Path(path).read_text())
+    configs = {}
+    for league, spec in raw.items():
+        plain = EloSettings(**spec["plain"])
+        keys = list(spec["grid"])
+        grid = [plain.with_(**dict(zip(keys, values)))
+                for values in itertools.product(*(spec["grid"][k] for k in keys))]
+        pitcher = spec.get("pitcher")
+        configs[league] = LeagueConfig(
+            league=league, sport=spec["sport"], plain=plain, grid=grid, aliases=spec.get("aliases") or {},
+            pitcher=PitcherSettings(**{k: v for k, v in pitcher.items() if k != "elo_per_run"}) if pitcher else None,
+            pitcher_scales=list(pitcher["elo_per_run"]) if pitcher else [],
+        )
+    return configs
+
+
+@dataclass
+class LeagueForecasts:
+    forecasts: pl.DataFrame       # game_id, system, p_home (one row per game and system)
+    team_ratings: pl.DataFrame    # elo_fit ratings before and after every game, per team
+    settings: pl.DataFrame        # chosen settings per season and system, with the Brier that chose them
+    final_replay: EloReplay | None = None
+
+
+def forecast_league(games: pl.DataFrame, config: LeagueConfig, starters: pl.DataFrame | None = None,
+                    home_spread: pl.DataFrame | None = None) -> LeagueForecasts:
+    """Forecast every game of one league (games in the shared schema) with every system."""
+    games = games.sort("date", "game_id")
+    rows = games.to_dicts()
+    alias = config.aliases
+    seasons = np.array([r["season"] for r in rows])
+    outcome = np.array([1.0 if r["home_score"] > r["away_score"] else 0.0 for r in rows])
+    decided = np.array([r["home_score"] != r["away_score"] for r in rows])
+    base = [EloGame(r["season"], alias.get(r["home_team"], r["home_team"]), alias.get(r["away_team"], r["away_team"]),
+                    r["home_score"], r["away_score"], bool(r["neutral"]), r["home_conference"], r["away_conference"])
+            for r in rows]
+
+    frames, settings_rows = [], []
+    plain = replay(base, config.plain)
+    frames.append(_forecast_frame(games, "elo_plain", plain.p_home))
+    settings_rows += [_settings_row(config, season, "elo_plain", Candidate(
+        config.plain, plain, fit_seasons="none (published practice)")) for season in sorted(set(seasons.tolist()))]
+
+    chosen = _walk_forward([Candidate(s, replay(base, s)) for s in config.grid], Candidate(config.plain, plain),
+                           seasons, outcome, decided)
+    frames.append(_forecast_frame(games, "elo_fit", _stitch(chosen, seasons)))
+    settings_rows += [_settings_row(config, season, "elo_fit", c) for season, c in chosen.items()]
+    team_ratings = _team_ratings(games, base, chosen, seasons)
+
+    if config.pitcher is not None and starters is not None:
+        diffs = _starter_diffs(rows, starters, config)
+        candidates = []
+        for s, scale in itertools.product(config.grid, config.pitcher_scales):
+            candidates.append(Candidate(s, replay(base, s, [scale * d for d in diffs]), pitcher_scale=scale))
+        chosen_p = _walk_forward(candidates, Candidate(config.plain, plain, pitcher_scale=0.0),
+                                 seasons, outcome, decided)
+        frames.append(_forecast_frame(games, "elo_pitcher", _stitch(chosen_p, seasons)))
+        settings_rows += [_settings_row(config, season, "elo_pitcher", c) for season, c in chosen_p.items()]
+
+    if home_spread is not None:
+        market = games.join(home_spread, on="game_id", how="left").get_column("home_spread").to_list()
+        p = [None if v is None else 0.5 * (1 + math.erf(-v / (NFL_MARGIN_SIGMA * math.sqrt(2)))) for v in market]
+        frames.append(_forecast_frame(games, "market", p))
+
+    frames.append(_forecast_frame(games, "home_rate", _home_rate(seasons, outcome, decided)))
+    forecasts = pl.concat(frames).filter(pl.col("p_home").is_not_null())
+    return LeagueForecasts(forecasts, team_ratings, pl.DataFrame(settings_rows), plain)
+
+
+@dataclass
+class Candidate:
+    """One setting of a system, its replay over the whole history, and (once chosen) why."""
+
+    settings: EloSettings
+    replay: EloReplay
+    pitcher_scale: float | None = None
+    fit_brier: float | None = None
+    fit_seasons: str = "none (warm-up season: plain settings)"
+
+
+def _walk_forward(candidates: list[Candidate], fallback: Candidate, seasons, outcome, decided) -> dict:
+    """season -> the candidate with the lowest Brier on earlier seasons (the first season is warm-up only:
+    the second season is fitted on it, later seasons on everything after it)."""
+    order = sorted(set(seasons.tolist()))
+    errors = [(np.asarray(c.replay.p_home) - outcome) ** 2 for c in candidates]
+    chosen = {order[0]: fallback}
+    for i, season in enumerate(order[1:], start=1):
+        past = decided & (seasons < season) & ((seasons > order[0]) if i > 1 else True)
+        scores = [float(e[past].mean()) for e in errors]
+        best = int(np.argmin(scores))
+        used = sorted(set(seasons[past].tolist()))
+        chosen[season] = replace(candidates[best], fit_brier=scores[best], fit_seasons=f"{used[0]}-{used[-1]}")
+    return chosen
+
+
+def _stitch(chosen: dict, seasons: np.ndarray) -> list[float]:
+    out = [0.0] * len(seasons)
+    for season, candidate in chosen.items():
+        p = candidate.replay.p_home
+        for i in np.flatnonzero(seasons == season):
+            out[i] = p[i]
+    return out
+
+
+def _forecast_frame(games: pl.DataFrame, system: str, p_home) -> pl.DataFrame:
+    return games.select("game_id", "sport", "league", "season", "date").with_columns(
+        system=pl.lit(system), p_home=pl.Series(p_home, dtype=pl.Float64, strict=False))
+
+
+def _home_rate(seasons, outcome, decided) -> list[float | None]:
+    out: list[float | None] = []
+    rate_by_season = {}
+    for season in sorted(set(seasons.tolist())):
+        past = decided & (seasons < season)
+        rate_by_season[season] = float(outcome[past].mean()) if past.any() else None
+    return [rate_by_season[s] for s in seasons.tolist()]
+
+
+def _settings_row(config: LeagueConfig, season: int, system: str, c: Candidate) -> dict:
+    s = c.settings
+    return {"sport": config.sport, "league": config.league, "season": season, "system": system,
+            "k": s.k, "home_advantage": s.home_advantage, "mov": s.mov, "reversion": s.reversion,
+            "conference_k": s.conference_k, "new_team_unaffiliated": s.new_team_unaffiliated,
+            "pitcher_elo_per_run": c.pitcher_scale, "fit_brier": c.fit_brier, "fit_seasons": c.fit_seasons,
+            "settings": json.dumps(asdict(s), sort_keys=True)}
+
+
+def _starter_diffs(rows: list[dict], starters: pl.DataFrame, config: LeagueConfig) -> list[float]:
+    by_game = {r["game_id"]: r for r in starters.iter_rows(named=True)}
+    alias = config.aliases
+    games = []
+    for r in rows:
+        s = by_game.get(r["game_id"], {})
+        games.append({"home": alias.get(r["home_team"], r["home_team"]),
+                      "away": alias.get(r["away_team"], r["away_team"]),
+                      "home_score": r["home_score"], "away_score": r["away_score"],
+                      "home_starter": s.get("home_starter"), "away_starter": s.get("away_starter")})
+    return starter_differences(games, config.pitcher)
+
+
+def _team_ratings(games: pl.DataFrame, base: list[EloGame], chosen: dict, seasons: np.ndarray) -> pl.DataFrame:
+    """Two rows per game (home and away team): the elo_fit rating before and after it."""
+    out = {k: [] for k in ("game_id", "team", "opponent", "is_home", "conference", "rating_pre", "rating_post",
+                           "conference_rating_pre")}
+    ids = games.get_column("game_id").to_list()
+    for i, g in enumerate(base):
+        r = chosen[int(seasons[i])].replay
+        for is_home in (True, False):
+            out["game_id"].append(ids[i])
+            out["team"].append(g.home if is_home else g.away)
+            out["opponent"].append(g.away if is_home else g.home)
+            out["is_home"].append(is_home)
+            out["conference"].append(g.home_conference if is_home else g.away_conference)
+            out["rating_pre"].append(r.home_pre[i] if is_home else r.away_pre[i])
+            out["rating_post"].append(r.home_post[i] if is_home else r.away_post[i])
+            out["conference_rating_pre"].append(r.home_conf_pre[i] if is_home else r.away_conf_pre[i])
+    keys = games.select("game_id", "sport", "league", "season", "date")
+    schema = {"game_id": pl.String, "team": pl.String, "opponent": pl.String, "is_home": pl.Boolean,
+              "conference": pl.String, "rating_pre": pl.Float64, "rating_post": pl.Float64,
+              "conference_rating_pre": pl.Float64}
+    return keys.join(pl.DataFrame(out, schema=schema, strict=False), on="game_id", how="inner").sort(
+        "date", "game_id", "is_home")

@@ -1,0 +1,65 @@
+"""The default configuration (every source kind, the embedded samples) through ratings and forecasts."""
+
+import dagster as dg
+import duckdb
+import pytest
+import yaml
+
+from bsi_pipeline.config import load_settings
+from bsi_pipeline.definitions import ASSETS, CHECKS, build_resources
+from bsi_pipeline_tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("full")
+    config = yaml.safe_load((REPO / "bsi.yaml").read_text())
+    config["workspace"] = str(folder / "workspace")
+    for section in ("sources", "reference"):
+        config[section] = {kind: [str(REPO / p) for p in paths] for kind, paths in config[section].items()}
+    path = folder / "bsi.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([*ASSETS, *CHECKS], instance=instance, resources=build_resources(str(path)),
+                                raise_on_error=False)
+    assert result.success
+    con = duckdb.connect(str(load_settings(path).warehouse_path), read_only=True)
+    yield con
+    con.close()
+
+
+def q(con, sql):
+    return con.execute(sql).fetchall()
+
+
+def test_games_from_every_source(warehouse):
+    sources = dict(q(warehouse, "SELECT source, count(*) FROM games GROUP BY source"))
+    assert set(sources) == {"ncaa_baseball_pbp", "retrosheet_gamelogs", "nfl_spreadspoke", "cfbd_games",
+                            "kaggle_mm_compact", "espn_ncaa_baseball_games"}
+    assert sources["retrosheet_gamelogs"] == 4858  # every game of 2008 and 2009
+    assert q(warehouse, "SELECT count(*) - count(DISTINCT game_id) FROM games")[0][0] == 0
+
+
+def test_every_league_is_forecast_and_scored(warehouse):
+    leagues = {r[0] for r in q(warehouse, "SELECT DISTINCT league FROM forecast_metrics")}
+    assert leagues == {"mlb", "nfl", "ncaa", "ncaaf", "ncaam"}
+    assert q(warehouse, "SELECT count(*) FROM game_forecasts WHERE p_home <= 0 OR p_home >= 1")[0][0] == 0
+    # every league's Elo beats the constant home-win-rate baseline over its scored seasons
+    rows = q(warehouse, """
+        SELECT f.league, f.brier, b.brier FROM forecast_metrics f JOIN forecast_metrics b
+          ON b.league = f.league AND b.season IS NOT DISTINCT FROM f.season AND b.system = 'home_rate'
+        WHERE f.system = 'elo_fit' AND f.season IS NOT NULL AND f.season > (
+            SELECT min(season) FROM forecast_metrics m WHERE m.league = f.league)""")
+    assert rows and all(elo < base for _, elo, base in rows)
+
+
+def test_mlb_pitcher_system_and_nfl_market_exist(warehouse):
+    systems = set(q(warehouse, "SELECT DISTINCT league || ':' || system FROM game_forecasts"))
+    assert {("mlb:elo_pitcher",), ("nfl:market",)} <= systems
+
+
+def test_conference_strength_and_point_in_time_ratings(warehouse):
+    top = q(warehouse, """SELECT conference FROM conference_strength WHERE league = 'ncaa' AND season = 2021
+                          ORDER BY strength_vs_average DESC LIMIT 1""")[0][0]
+    assert top in ("SEC", "Big 12")  # the sample is SEC and Big 12 games
+    assert q(warehouse, """SELECT count(*) FROM team_ratings GROUP BY game_id HAVING count(*) <> 2""") == []

@@ -1,0 +1,87 @@
+"""Rating systems on real fixture games: walk-forward selection, point-in-time ratings, conference strength."""
+
+import polars as pl
+import pytest
+
+from bsi_pipeline.ratings.conference import conference_strength
+from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
+from bsi_pipeline.sources.kaggle_mm_compact import read_kaggle_mm_compact
+from bsi_pipeline.sources.nfl_spreadspoke import read_nfl_spreadspoke
+from bsi_pipeline_tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def nfl():
+    result = read_nfl_spreadspoke(sorted((REPO / "data" / "nfl_games").glob("*.csv")))
+    config = load_league_configs()["nfl"]
+    return result, forecast_league(result.games, config, home_spread=result.details.select("game_id", "home_spread"))
+
+
+@pytest.fixture(scope="module")
+def ncaam():
+    result = read_kaggle_mm_compact(sorted((REPO / "data" / "ncaa_mbb").glob("*.csv")))
+    return result, forecast_league(result.games, load_league_configs()["ncaam"])
+
+
+def test_every_game_has_every_system(nfl):
+    result, forecasts = nfl
+    counts = forecasts.forecasts.group_by("system").len()
+    per_system = dict(counts.iter_rows())
+    assert per_system["elo_plain"] == per_system["elo_fit"] == result.games.height
+    assert per_system["market"] == result.details.filter(pl.col("home_spread").is_not_null()).height
+    first_season = result.games["season"].min()
+    assert per_system["home_rate"] == result.games.filter(pl.col("season") > first_season).height
+
+
+def test_settings_are_chosen_on_earlier_seasons_only(nfl):
+    _, forecasts = nfl
+    fit = forecasts.settings.filter(pl.col("system") == "elo_fit").sort("season")
+    first = fit.row(0, named=True)
+    assert first["fit_brier"] is None and "warm-up" in first["fit_seasons"]
+    for row in list(fit.iter_rows(named=True))[1:]:
+        last_used = int(row["fit_seasons"].split("-")[-1])
+        assert last_used < row["season"]
+
+
+def test_forecasts_do_not_change_when_a_later_season_changes(nfl):
+    result, forecasts = nfl
+    config = load_league_configs()["nfl"]
+    last = result.games["season"].max()
+    altered = result.games.with_columns(
+        home_score=pl.when(pl.col("season") == last).then(pl.col("away_score") + 30).otherwise(pl.col("home_score")))
+    again = forecast_league(altered, config)
+    before = forecasts.forecasts.filter((pl.col("season") < last) & (pl.col("system") != "market")).sort(
+        "game_id", "system")
+    after = again.forecasts.filter(pl.col("season") < last).sort("game_id", "system")
+    assert before["p_home"].to_list() == pytest.approx(after["p_home"].to_list())
+
+
+def test_team_ratings_are_point_in_time(nfl):
+    _, forecasts = nfl
+    ratings = forecasts.team_ratings.sort("date", "game_id")
+    patriots = ratings.filter(pl.col("team") == "New England Patriots")
+    season = patriots.filter(pl.col("season") == 2015)
+    pre, post = season["rating_pre"].to_list(), season["rating_post"].to_list()
+    assert pre[1:] == pytest.approx(post[:-1])  # each game starts where the previous one ended
+    assert ratings.group_by("game_id").len()["len"].unique().to_list() == [2]
+
+
+def test_elo_beats_the_home_rate_baseline_and_market_beats_elo(nfl):
+    result, forecasts = nfl
+    scored = forecasts.forecasts.join(result.games.select("game_id", "home_score", "away_score"), on="game_id")
+    scored = scored.filter((pl.col("home_score") != pl.col("away_score")) & (pl.col("season") >= 2007))
+    brier = scored.group_by("system").agg(
+        ((pl.col("p_home") - (pl.col("home_score") > pl.col("away_score")).cast(pl.Float64)) ** 2).mean())
+    b = dict(brier.iter_rows())
+    assert b["market"] < b["elo_fit"] < b["home_rate"]
+
+
+def test_conference_strength_ranks_power_conferences_first(ncaam):
+    result, forecasts = ncaam
+    table = conference_strength(forecasts.team_ratings, result.games)
+    season = table.filter(pl.col("season") == 2018).sort("strength_vs_average", descending=True)
+    top = season["conference"].head(8).to_list()
+    assert "Big 12 Conference" in top or "Big 12" in top
+    assert abs(season["strength_vs_average"].mean()) < 60  # centred on the average conference team
+    strong = season.row(0, named=True)
+    assert strong["stat_multiplier"] > 1 and strong["expected_win_pct_vs_average"] > 0.5
