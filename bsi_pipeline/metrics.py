@@ -383,7 +383,9 @@ def score_groups(
         (pl.col("__y").sum() - pl.col("__p").sum()).abs().alias("__gap"),
     )
     games = pl.col("__n").sum()
-    out = per_bin.group_by(keys).agg(
+    # Sort the partial sums so each group adds them in the same order every run: float addition is not
+    # associative, and group_by returns rows in no fixed order.
+    out = per_bin.sort([*keys, "__bin"], nulls_last=True).group_by(keys, maintain_order=True).agg(
         games.cast(pl.Int64).alias("games"),
         (pl.col("__sq").sum() / games).alias("brier"),
         (pl.col("__ll").sum() / games).alias("log_loss"),

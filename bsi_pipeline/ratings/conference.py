@@ -23,7 +23,8 @@ def elo_per_margin_unit(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.D
     home = team_ratings.filter(pl.col("is_home")).join(
         team_ratings.filter(~pl.col("is_home")).select("game_id", away_pre="rating_pre",
                                                         away_conf_pre="conference_rating_pre"), on="game_id")
-    joined = home.join(games.select("game_id", "home_score", "away_score"), on="game_id")
+    # sorted so the sums below add in one fixed order (joins return rows in no particular order)
+    joined = home.join(games.select("game_id", "home_score", "away_score"), on="game_id").sort("game_id")
     diff = (pl.col("rating_pre") + pl.col("conference_rating_pre") - pl.col("away_pre") - pl.col("away_conf_pre"))
     margin = (pl.col("home_score") - pl.col("away_score")).cast(pl.Float64)
     return joined.group_by("league").agg(
@@ -36,11 +37,13 @@ def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.D
             .agg(pl.col("conference").drop_nulls().last(), rating=pl.col("rating_post").last(),
                  conference_rating=pl.col("conference_rating_pre").last()))
     teams = last.filter(pl.col("conference").is_not_null()).with_columns(
-        strength=pl.col("rating") + pl.col("conference_rating"))
+        strength=pl.col("rating") + pl.col("conference_rating")).sort("league", "season", "conference", "team")
     scoring = (pl.concat([games.select("league", "season", points=pl.col("home_score")),
                           games.select("league", "season", points=pl.col("away_score"))])
-               .group_by("league", "season").agg(league_scoring=pl.col("points").cast(pl.Float64).mean()))
-    table = (teams.group_by("sport", "league", "season", "conference")
+               .sort("league", "season", "points")
+               .group_by("league", "season", maintain_order=True)
+               .agg(league_scoring=pl.col("points").cast(pl.Float64).mean()))
+    table = (teams.group_by("sport", "league", "season", "conference", maintain_order=True)
              .agg(teams=pl.len().cast(pl.Int32), team_elo=pl.col("rating").mean(),
                   conference_elo=pl.col("conference_rating").mean(), strength=pl.col("strength").mean())
              .with_columns(strength_vs_average=pl.col("strength") - pl.col("strength").mean().over(
