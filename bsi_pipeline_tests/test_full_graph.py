@@ -63,3 +63,20 @@ def test_conference_strength_and_point_in_time_ratings(warehouse):
                           ORDER BY strength_vs_average DESC LIMIT 1""")[0][0]
     assert top in ("SEC", "Big 12")  # the sample is SEC and Big 12 games
     assert q(warehouse, """SELECT count(*) FROM team_ratings GROUP BY game_id HAVING count(*) <> 2""") == []
+
+
+def test_betting_backtest_accounts_for_every_bet(warehouse):
+    rows = q(warehouse, """SELECT market, bets, wins, losses, pushes, hit_rate, disclaimer, closing_line_value, note
+                           FROM betting_backtest ORDER BY market""")
+    by_market = {r[0]: r for r in rows}
+    assert set(by_market) == {"all", "spread", "total"}
+    for market, bets, wins, losses, pushes, hit_rate, disclaimer, clv, note in rows:
+        assert bets == wins + losses and bets > 100
+        assert hit_rate == pytest.approx(wins / bets)
+        assert "not betting advice" in disclaimer
+        assert clv is None and "closing line" in note
+    assert by_market["all"][1] == by_market["spread"][1] + by_market["total"][1]
+    placed = q(warehouse, "SELECT count(*) FROM betting_bets WHERE result <> 'push'")[0][0]
+    assert placed == by_market["all"][1]
+    assert q(warehouse, "SELECT max(stake / bankroll_before) FROM betting_bets")[0][0] <= 0.02 + 1e-12
+    assert q(warehouse, "SELECT min(edge) FROM betting_bets")[0][0] >= 0.03 - 1e-12

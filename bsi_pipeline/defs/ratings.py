@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from bsi_pipeline import metrics
+from bsi_pipeline import betting, metrics
 from bsi_pipeline.defs.resources import selected_outputs
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.ratings.conference import conference_strength as build_conference_strength
@@ -82,4 +82,39 @@ def forecast_metrics(context: dg.AssetExecutionContext, game_forecasts: pl.DataF
     return dg.Output(table.sort("sport", "league", "season", "system", nulls_last=True), metadata=metadata)
 
 
-RATINGS_ASSETS = [elo_ratings, conference_strength, forecast_metrics]
+
+
+@dg.multi_asset(
+    outs={
+        "betting_backtest": dg.AssetOut(is_required=False, kinds=_FRAME, description=(
+            "NFL spread and total bets against the closing line: bets, ROI, hit rate, max drawdown, Sharpe, "
+            "CLV note and disclaimer (analysis, not advice).")),
+        "betting_bets": dg.AssetOut(is_required=False, kinds=_FRAME, description=(
+            "Every bet of the NFL backtest: side, model probability, edge, stake, profit, bankroll.")),
+    },
+    group_name="ratings",
+    can_subset=True,
+)
+def nfl_betting_backtest(context: dg.AssetExecutionContext, game_forecasts: pl.DataFrame, games: pl.DataFrame,
+                         nfl_spreadspoke_details: pl.DataFrame):
+    """Quarter-Kelly, capped at 2% of bankroll, only with a 3-point edge; pushes excluded as a book does."""
+    nfl = games.filter(pl.col("league") == "nfl").sort("date", "game_id")
+    elo = game_forecasts.filter((pl.col("league") == "nfl") & (pl.col("system") == "elo_fit")).select(
+        "game_id", "p_home")
+    nfl = nfl.join(elo, on="game_id", how="left")
+    # the Elo difference (home advantage included) behind each probability, then points at 25 Elo a point
+    elo_diff = 400 * (nfl["p_home"] / (1 - nfl["p_home"])).log(10)
+    nfl = nfl.with_columns(predicted_margin=pl.Series(betting.elo_margin(elo_diff.to_numpy())))
+    nfl = nfl.with_columns(predicted_total=betting.rolling_total_prediction(nfl))
+    candidates = betting.nfl_candidates(nfl, nfl_spreadspoke_details, "predicted_margin", "predicted_total")
+    if candidates.height == 0:
+        context.log.warning("no NFL games with closing lines: the backtest is empty")
+    bets, summary = betting.backtest(candidates)
+    yield from selected_outputs(context, {
+        "betting_backtest": (summary, {"summary": dg.MetadataValue.md(markdown_table(summary.drop(
+            "disclaimer", "note"))), "disclaimer": betting.DISCLAIMER}),
+        "betting_bets": (bets, {"bets": bets.height}),
+    })
+
+
+RATINGS_ASSETS = [elo_ratings, conference_strength, forecast_metrics, nfl_betting_backtest]
