@@ -10,12 +10,15 @@ quarantine every row of that game with the reason.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import re
 import zlib
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from operator import eq, lt
 from pathlib import Path
 
 import polars as pl
@@ -93,16 +96,39 @@ def _has_bad_bytes(row: list[str]) -> bool:
     return False
 
 
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while millions of small lists and tuples are made.
+
+    They hold no reference cycles, but each batch of new containers triggers a collection that walks
+    all of them again: on a season that was half of the CSV parsing time. Restores the previous state.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def read_pbp_files(paths: list[Path]) -> PbpReadResult:
     """Read files in order; the first copy of a game wins, later copies are quarantined."""
     result = PbpReadResult()
-    for path in paths:
-        _read_one(Path(path), result)
-    _quarantine_bad_games(result)
+    with gc_paused():
+        for path in paths:
+            _read_one(Path(path), result)
+        _quarantine_bad_games(result)
     return result
 
 
 def _read_one(path: Path, result: PbpReadResult) -> None:
+    """Check and type one file's rows, a column at a time.
+
+    Every check of _type_row is first made on the distinct values of a column (a season has a few
+    hundred dates, scores and teams), which flags the rows that may fail. Only flagged rows go through
+    _type_row itself, which gives their reason; the others are typed from the per-value results.
+    """
     text, note = _read_text(path)
     report = FileReport(path.name, note=note)
     result.files.append(report)
@@ -119,47 +145,167 @@ def _read_one(path: Path, result: PbpReadResult) -> None:
         )
     idx = [header.index(c) for c in REQUIRED_COLUMNS]
     width = len(header)
-    cols = result.columns
     rows = list(reader)
-    last_physical = len(rows)
-    for n, row in enumerate(rows, start=1):
-        line_no = n + 1  # 1-based, counting the header
-        report.rows_read += 1
-        if note and n == last_physical:
-            reason = f"last row of a truncated file ({note})"
-        elif len(row) != width:
-            reason = f"expected {width} fields, found {len(row)}"
-        elif _has_bad_bytes(row):
-            reason = "row holds bytes that are not valid UTF-8"
-        else:
-            reason = None
-        if reason is None:
-            g, d, loc, att, inn, half, score, bat, fld, desc = (row[i] for i in idx)
-            reason, typed = _type_row(g, d, inn, half, score, bat, fld, desc, att)
+    n_rows = len(rows)
+    report.rows_read = n_rows
+    # Rows unusable as rows, by index into `rows` (line_no = index + 2, counting the header).
+    rejected: dict[int, str] = {}
+    if note and rows:
+        rejected[n_rows - 1] = f"last row of a truncated file ({note})"
+    for k in [k for k, row in enumerate(rows) if len(row) != width]:
+        rejected.setdefault(k, f"expected {width} fields, found {len(rows[k])}")
+    if not text.isascii() and _holds_surrogates(text):  # only then can a row hold undecodable bytes
+        for k, row in enumerate(rows):
+            if k not in rejected and _has_bad_bytes(row):
+                rejected[k] = "row holds bytes that are not valid UTF-8"
+    good = [k for k in range(n_rows) if k not in rejected] if rejected else range(n_rows)
+    good_rows = [rows[k] for k in good] if rejected else rows
+    fields = list(zip(*good_rows)) if good_rows else [()] * width
+    g, d, loc, att, inn, half, score, bat, fld, desc = (fields[i] for i in idx)
+
+    # Per distinct value: the typed value, or None (_BAD for attendance) when the row needs _type_row.
+    game_ids, bad_ids = _by_value(g, _game_id_value)
+    dates, bad_dates = _by_value(d, _date_value)
+    innings, bad_innings = _by_value(inn, _inning_value)
+    halves, bad_halves = _by_value(half, _half_value)
+    scores, bad_scores = _by_value(score, _score_value)
+    batting, bad_bat = _by_value(bat, _team_value)
+    fielding, bad_fld = _by_value(fld, _team_value)
+    attendance, bad_att = _by_value(att, _attendance_value, invalid=_BAD)
+    descriptions = [v.strip() for v in desc]
+    flagged = set()
+    for column, bad_values in ((g, bad_ids), (d, bad_dates), (inn, bad_innings), (half, bad_halves),
+                               (score, bad_scores), (bat, bad_bat), (fld, bad_fld), (att, bad_att)):
+        if bad_values:
+            flagged.update(k for k, v in enumerate(column) if v in bad_values)
+    if any(map(eq, batting, fielding)):
+        flagged.update(k for k, (b, f) in enumerate(zip(batting, fielding)) if b == f)
+    if "" in descriptions:
+        flagged.update(k for k, v in enumerate(descriptions) if not v)
+    for k in sorted(flagged):
+        reason, _ = _type_row(g[k], d[k], inn[k], half[k], score[k], bat[k], fld[k], desc[k], att[k])
         if reason is not None:
-            result.quarantine.append({
-                "source_file": path.name, "line_no": line_no,
-                "source_game_id": _printable(row[idx[0]] if len(row) == width else (row[0] if row else None)),
-                "reason": reason, "raw": _raw(row),
-            })
-            report.rows_quarantined += 1
-            continue
-        season, game_date, inning, away, home, attendance = typed
-        cols["source_file"].append(path.name)
-        cols["line_no"].append(line_no)
-        cols["source_game_id"].append(g.strip())
-        cols["season"].append(season)
-        cols["date"].append(game_date)
-        cols["location"].append(loc.strip() or None)
-        cols["attendance"].append(attendance)
-        cols["inning"].append(inning)
-        cols["half"].append(half)
-        cols["away_score"].append(away)
-        cols["home_score"].append(home)
-        cols["batting"].append(bat.strip())
-        cols["fielding"].append(fld.strip())
-        cols["description"].append(desc.strip())
-        report.rows_accepted += 1
+            rejected[good[k]] = reason
+        # else: the per-value results already hold this row's values (the same functions made them)
+    keep = [k for k in range(len(good_rows)) if good[k] not in rejected] if flagged else None
+
+    for k in sorted(rejected):
+        row = rows[k]
+        result.quarantine.append({
+            "source_file": path.name, "line_no": k + 2,
+            "source_game_id": _printable(row[idx[0]] if len(row) == width else (row[0] if row else None)),
+            "reason": rejected[k], "raw": _raw(row),
+        })
+    report.rows_quarantined = len(rejected)
+    report.rows_accepted = n_rows - len(rejected)
+
+    def take(values) -> list:
+        return [values[k] for k in keep] if keep is not None else list(values)
+
+    cols = result.columns
+    cols["source_file"].extend([path.name] * report.rows_accepted)
+    cols["line_no"].extend(take([k + 2 for k in good]))
+    cols["source_game_id"].extend(take(game_ids))
+    cols["season"].extend(take(_by_value(d, _season_value)[0]))
+    cols["date"].extend(take(dates))
+    cols["location"].extend(take(_by_value(loc, _location_value)[0]))
+    cols["attendance"].extend(take(attendance))
+    cols["inning"].extend(take(innings))
+    cols["half"].extend(take(half))  # as written: _type_row checks the stripped value but keeps this one
+    cols["away_score"].extend(take(_by_value(score, _away_value)[0]))
+    cols["home_score"].extend(take(_by_value(score, _home_value)[0]))
+    cols["batting"].extend(take(batting))
+    cols["fielding"].extend(take(fielding))
+    cols["description"].extend(take(descriptions))
+
+
+_BAD = object()  # attendance that _type_row must look at (None is a valid attendance)
+
+
+def _by_value(values, fn, invalid=None) -> tuple[list, set]:
+    """fn applied once per distinct value: (the result for every value, the values it finds invalid)."""
+    results = {v: fn(v) for v in set(values)}
+    bad = {v for v, r in results.items() if r is invalid}
+    return list(map(results.__getitem__, values)), bad
+
+
+# The checks of _type_row, one field at a time; None means "not valid", and they never raise (a row
+# whose value would make _type_row raise is flagged, and _type_row raises as it always did).
+def _game_id_value(g: str) -> str | None:
+    g = g.strip()
+    return g if g.isdigit() else None
+
+
+def _date_value(d: str) -> date | None:
+    m = _DATE.match(d.strip())
+    if not m:
+        return None
+    try:
+        return date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+    except ValueError:
+        return None
+
+
+def _season_value(d: str) -> int | None:
+    day = _date_value(d)
+    return None if day is None else day.year
+
+
+def _inning_value(inn: str) -> int | None:
+    inn = inn.strip()
+    if not inn.isdigit():
+        return None
+    try:
+        value = int(inn)
+    except ValueError:
+        return None
+    return value if 1 <= value <= _MAX_INNING else None
+
+
+def _half_value(half: str) -> str | None:
+    return half if half.strip() in ("top", "bot") else None
+
+
+def _score_value(score: str) -> tuple[int, int] | None:
+    s = _SCORE.match(score.strip())
+    return (int(s.group(1)), int(s.group(2))) if s else None
+
+
+def _away_value(score: str) -> int | None:
+    s = _score_value(score)
+    return None if s is None else s[0]
+
+
+def _home_value(score: str) -> int | None:
+    s = _score_value(score)
+    return None if s is None else s[1]
+
+
+def _team_value(team: str) -> str | None:
+    return team.strip() or None
+
+
+def _location_value(loc: str) -> str | None:
+    return loc.strip() or None
+
+
+def _attendance_value(att: str):
+    att = att.strip().replace(",", "")
+    if not att.isdigit():
+        return None
+    try:
+        return int(att)
+    except ValueError:
+        return _BAD
+
+
+def _holds_surrogates(text: str) -> bool:
+    """Whether _read_text kept undecodable bytes (as lone surrogates) in the text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _raw(row: list[str]) -> str:

@@ -220,16 +220,38 @@ def _action_info(raw: str) -> _ActionInfo:
     return info
 
 
+_TAIL_PIECES: dict[str, tuple] = {}
+_TAIL_PIECES_MAX = 100_000
+
+
+def _tail_pieces(tail: str) -> tuple[tuple[str, _ActionInfo], ...]:
+    """The people in a segment from its first verb on, cached by that text: ("", info) for the first
+    person's actions, then (name, info) for anyone run in with spaces (see _split_people).
+
+    The split after the first verb depends only on the text from there on, and that text repeats
+    when it is just one person's action ("singled to left field, RBI"), while the name before it
+    does not.
+    """
+    pieces = _TAIL_PIECES.get(tail)
+    if pieces is None:
+        pieces = tuple((name, _action_info(actions)) for name, actions in _split_people(tail))
+        if len(pieces) == 1:  # more people means more names: such texts hardly repeat, so are not kept
+            if len(_TAIL_PIECES) >= _TAIL_PIECES_MAX:
+                _TAIL_PIECES.clear()
+            _TAIL_PIECES[tail] = pieces
+    return pieces
+
+
 def _segment(name: str, info: _ActionInfo) -> Segment:
     """Segment(name, actions) from cached action info, without recomputing it."""
-    seg = _new_segment(Segment)
+    seg = _new(Segment)
     seg.name = name
     seg.actions = list(info.actions)
     seg.dest, seg.stole, seg.caught, seg.target = info.dest, info.stole, info.caught, info.target
     return seg
 
 
-_new_segment = object.__new__
+_new = object.__new__  # an instance without running __init__, for the parser's own fast construction
 
 
 def parse_description(text: str | None) -> ParsedLine:
@@ -247,8 +269,8 @@ def parse_description(text: str | None) -> ParsedLine:
     balls = strikes = pitches = None
     count = _COUNT_AT_PAREN.search(text)
     if count:
-        balls, strikes = int(count.group(1)), int(count.group(2))
-        pitches = count.group(3) or ""
+        balls, strikes, pitches = count.groups()
+        balls, strikes, pitches = int(balls), int(strikes), pitches or ""
         text = text[: count.start()].rstrip() + text[count.end():]
 
     segments: list[Segment] = []
@@ -257,29 +279,41 @@ def parse_description(text: str | None) -> ParsedLine:
         raw = raw.strip().rstrip(".").strip()
         if not raw:
             continue
-        pieces = _split_people(raw)
-        if not pieces:
+        verb = _VERB.search(" " + raw)  # the first verb; positions in " " + raw are one more than in raw
+        if verb is None:
             if not segments:
                 return _substitution_or_other(raw, balls, strikes, pitches)
             continue
-        for name, actions in pieces:
-            info = _ACTION_INFO.get(actions) or _action_info(actions)
-            if first_info is None:
-                first_info = info
-            segments.append(_segment(name, info))
+        start = verb.start(1) - 1
+        tail = raw[start:] if start else raw
+        pieces = _TAIL_PIECES.get(tail) or _tail_pieces(tail)
+        info = pieces[0][1]
+        if first_info is None:
+            first_info = info
+        # The first person's name is what comes before the first verb, as in _split_people.
+        seg = _new(Segment)
+        seg.name = raw[:start].strip().rstrip(",")
+        seg.actions = list(info.actions)
+        seg.dest, seg.stole, seg.caught, seg.target = info.dest, info.stole, info.caught, info.target
+        segments.append(seg)
+        if len(pieces) > 1:
+            segments.extend(_segment(name, info) for name, info in pieces[1:])
     if not segments:
         return ParsedLine(KIND_OTHER)
 
-    first = segments[0]
-    line = ParsedLine(KIND_PLAY)
+    # ParsedLine(KIND_PLAY) with every field set once.
+    line = _new(ParsedLine)
+    line.kind = KIND_PLAY
     line.balls, line.strikes, line.pitches = balls, strikes, pitches
+    line.sub_new = line.sub_pos = line.sub_old = None
+    line.ambiguous_batter = False
     is_batter = first_info.is_batter
     if not is_batter and (first_info.batter_if_count if count else first_info.batter_if_no_count):
         is_batter = True  # "X out at first ...": see _looks_like_batter
         line.ambiguous_batter = count is None
     if is_batter:
         line.is_pa = True
-        line.batter = first
+        line.batter = segments[0]
         line.runners = segments[1:]
         line.rbi = first_info.rbi
         line.sac = first_info.sac
@@ -287,7 +321,11 @@ def parse_description(text: str | None) -> ParsedLine:
         # A batter action that leaves him on base after an out verb ("struck out, reached first on a
         # wild pitch") is already folded into Segment.dest.
     else:
+        line.is_pa = False
+        line.batter = None
         line.runners = segments
+        line.rbi = 0
+        line.sac = None
         line.event_type = _runner_event(text)
     return line
 
