@@ -5,6 +5,12 @@ reason, per file `rows_read == rows_accepted + rows_quarantined`. Problems that 
 unusable (a required column missing) raise SourceFormatError naming the file and the column.
 Problems that make a whole game unusable (the same game read twice, a score that goes backwards)
 quarantine every row of that game with the reason.
+
+Speed (a season is 800,000 rows): the rows are split by polars' CSV reader, and every row is checked
+against what Python's csv module makes of it (see _fields_by_polars), so the result is the csv
+module's. Fields are checked and typed once per distinct value (a season has a few hundred dates,
+scores and teams) and the lines are kept as a polars frame; the row-by-row checks (_type_row,
+_check_game) run only on the rows and games those per-value checks flag.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ import re
 import zlib
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from operator import eq, lt
+from itertools import compress
+from operator import ne
 from pathlib import Path
 
 import polars as pl
@@ -32,6 +39,8 @@ REQUIRED_COLUMNS = (
 _SCORE = re.compile(r"^(\d{1,3})-(\d{1,3})$")
 _DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _MAX_INNING = 30
+# What str.strip() strips (str.isspace), for polars' strip_chars: the same result without Python calls.
+_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 
 
 class SourceFormatError(ValueError):
@@ -47,21 +56,37 @@ class FileReport:
     note: str | None = None
 
 
-@dataclass
-class PbpReadResult:
-    columns: dict[str, list] = field(default_factory=lambda: {c: [] for c in LINE_COLUMNS})
-    quarantine: list[dict] = field(default_factory=list)
-    files: list[FileReport] = field(default_factory=list)
-
-
 LINE_COLUMNS = (
     "source_file", "line_no", "source_game_id", "season", "date", "location", "attendance", "inning", "half",
     "away_score", "home_score", "batting", "fielding", "description",
 )
 
 
-def _read_text(path: Path) -> tuple[str, str | None]:
-    """File text, and a note when the file was cut short (a truncated gzip stream)."""
+class PbpReadResult:
+    """The accepted lines, the quarantined rows (dicts) and a FileReport per file.
+
+    The reader keeps the accepted lines as a polars frame, which lines_frame returns. `columns` gives
+    the same rows as Python lists, one per column of LINE_COLUMNS, made on first use; from then on the
+    lists are the lines (lines_frame builds its frame from them).
+    """
+
+    def __init__(self, columns: dict[str, list] | None = None, quarantine: list[dict] | None = None,
+                 files: list[FileReport] | None = None):
+        self._frame: pl.DataFrame | None = None
+        self._columns = columns if columns is not None else {c: [] for c in LINE_COLUMNS}
+        self.quarantine = quarantine if quarantine is not None else []
+        self.files = files if files is not None else []
+
+    @property
+    def columns(self) -> dict[str, list]:
+        if self._frame is not None:
+            self._columns = {name: self._frame.get_column(name).to_list() for name in LINE_COLUMNS}
+            self._frame = None
+        return self._columns
+
+
+def _read_bytes(path: Path) -> tuple[bytes, str | None]:
+    """File bytes (gunzipped), and a note when the file was cut short (a truncated gzip stream)."""
     data = path.read_bytes()
     note = None
     if path.suffix == ".gz":
@@ -78,12 +103,23 @@ def _read_text(path: Path) -> tuple[str, str | None]:
             rest = decomp.unused_data.lstrip(b"\0")  # zero padding after a member is allowed
             if not rest:
                 break
-        data = b"".join(parts)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+    return data, note
+
+
+def _read_text(path: Path) -> tuple[str, str | None]:
+    """File text, and a note when the file was cut short (a truncated gzip stream)."""
+    data, note = _read_bytes(path)
+    return _decode(data)[0], note
+
+
+def _decode(data: bytes) -> tuple[str, bool]:
+    """The text, and whether it decoded cleanly (else undecodable bytes are kept as lone surrogates)."""
     try:
-        return data.decode("utf-8"), note
+        return data.decode("utf-8"), True
     except UnicodeDecodeError:
         # Keep the readable rows; rows holding undecodable bytes are quarantined one by one.
-        return data.decode("utf-8", errors="surrogateescape"), note
+        return data.decode("utf-8", errors="surrogateescape"), False
 
 
 def _has_bad_bytes(row: list[str]) -> bool:
@@ -116,20 +152,16 @@ def read_pbp_files(paths: list[Path]) -> PbpReadResult:
     """Read files in order; the first copy of a game wins, later copies are quarantined."""
     result = PbpReadResult()
     with gc_paused():
-        for path in paths:
-            _read_one(Path(path), result)
-        _quarantine_bad_games(result)
+        frames = [_read_one(Path(path), result) for path in paths]
+        lines = pl.concat(frames) if frames else pl.DataFrame(schema=LINES_SCHEMA)
+        result._frame = _quarantine_bad_games(lines, result)
     return result
 
 
-def _read_one(path: Path, result: PbpReadResult) -> None:
-    """Check and type one file's rows, a column at a time.
-
-    Every check of _type_row is first made on the distinct values of a column (a season has a few
-    hundred dates, scores and teams), which flags the rows that may fail. Only flagged rows go through
-    _type_row itself, which gives their reason; the others are typed from the per-value results.
-    """
-    text, note = _read_text(path)
+def _read_one(path: Path, result: PbpReadResult) -> pl.DataFrame:
+    """One file's accepted lines as a frame; its quarantined rows go to result.quarantine."""
+    data, note = _read_bytes(path)
+    text, clean = _decode(data)
     report = FileReport(path.name, note=note)
     result.files.append(report)
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -145,92 +177,179 @@ def _read_one(path: Path, result: PbpReadResult) -> None:
         )
     idx = [header.index(c) for c in REQUIRED_COLUMNS]
     width = len(header)
-    rows = list(reader)
-    n_rows = len(rows)
-    report.rows_read = n_rows
-    # Rows unusable as rows, by index into `rows` (line_no = index + 2, counting the header).
-    rejected: dict[int, str] = {}
-    if note and rows:
-        rejected[n_rows - 1] = f"last row of a truncated file ({note})"
-    for k in [k for k, row in enumerate(rows) if len(row) != width]:
-        rejected.setdefault(k, f"expected {width} fields, found {len(rows[k])}")
-    if not text.isascii() and _holds_surrogates(text):  # only then can a row hold undecodable bytes
-        for k, row in enumerate(rows):
-            if k not in rejected and _has_bad_bytes(row):
-                rejected[k] = "row holds bytes that are not valid UTF-8"
-    good = [k for k in range(n_rows) if k not in rejected] if rejected else range(n_rows)
-    good_rows = [rows[k] for k in good] if rejected else rows
-    fields = list(zip(*good_rows)) if good_rows else [()] * width
-    g, d, loc, att, inn, half, score, bat, fld, desc = (fields[i] for i in idx)
 
-    # Per distinct value: the typed value, or None (_BAD for attendance) when the row needs _type_row.
-    game_ids, bad_ids = _by_value(g, _game_id_value)
-    dates, bad_dates = _by_value(d, _date_value)
-    innings, bad_innings = _by_value(inn, _inning_value)
-    halves, bad_halves = _by_value(half, _half_value)
-    scores, bad_scores = _by_value(score, _score_value)
-    batting, bad_bat = _by_value(bat, _team_value)
-    fielding, bad_fld = _by_value(fld, _team_value)
-    attendance, bad_att = _by_value(att, _attendance_value, invalid=_BAD)
-    descriptions = [v.strip() for v in desc]
-    flagged = set()
-    for column, bad_values in ((g, bad_ids), (d, bad_dates), (inn, bad_innings), (half, bad_halves),
-                               (score, bad_scores), (bat, bad_bat), (fld, bad_fld), (att, bad_att)):
-        if bad_values:
-            flagged.update(k for k, v in enumerate(column) if v in bad_values)
-    if any(map(eq, batting, fielding)):
-        flagged.update(k for k, (b, f) in enumerate(zip(batting, fielding)) if b == f)
-    if "" in descriptions:
-        flagged.update(k for k, v in enumerate(descriptions) if not v)
-    for k in sorted(flagged):
-        reason, _ = _type_row(g[k], d[k], inn[k], half[k], score[k], bat[k], fld[k], desc[k], att[k])
-        if reason is not None:
-            rejected[good[k]] = reason
-        # else: the per-value results already hold this row's values (the same functions made them)
-    keep = [k for k in range(len(good_rows)) if good[k] not in rejected] if flagged else None
+    fields = None
+    # polars splits the rows when nothing can make them differ from the csv module's rows: no
+    # undecodable bytes or cut-off last row (checked row by row below), no "\r" (a line end for the
+    # csv module), and a header that is exactly the first line.
+    if clean and note is None and "\r" not in text and '"' not in text[:text.find("\n") + 1 or len(text)]:
+        fields = _fields_by_polars(data, text, width)
+    if fields is None:
+        fields = _fields_by_csv(reader, note, width, clean)
+    raw, rejected, n_rows = fields  # rejected: row index -> (reason, fields of the row)
 
+    lines = _typed_lines(raw, idx, rejected, path.name)
     for k in sorted(rejected):
-        row = rows[k]
+        reason, row = rejected[k]
         result.quarantine.append({
-            "source_file": path.name, "line_no": k + 2,
+            "source_file": path.name, "line_no": k + 2,  # 1-based, counting the header
             "source_game_id": _printable(row[idx[0]] if len(row) == width else (row[0] if row else None)),
-            "reason": rejected[k], "raw": _raw(row),
+            "reason": reason, "raw": _raw(row),
         })
+    report.rows_read = n_rows
     report.rows_quarantined = len(rejected)
     report.rows_accepted = n_rows - len(rejected)
-
-    def take(values) -> list:
-        return [values[k] for k in keep] if keep is not None else list(values)
-
-    cols = result.columns
-    cols["source_file"].extend([path.name] * report.rows_accepted)
-    cols["line_no"].extend(take([k + 2 for k in good]))
-    cols["source_game_id"].extend(take(game_ids))
-    cols["season"].extend(take(_by_value(d, _season_value)[0]))
-    cols["date"].extend(take(dates))
-    cols["location"].extend(take(_by_value(loc, _location_value)[0]))
-    cols["attendance"].extend(take(attendance))
-    cols["inning"].extend(take(innings))
-    cols["half"].extend(take(half))  # as written: _type_row checks the stripped value but keeps this one
-    cols["away_score"].extend(take(_by_value(score, _away_value)[0]))
-    cols["home_score"].extend(take(_by_value(score, _home_value)[0]))
-    cols["batting"].extend(take(batting))
-    cols["fielding"].extend(take(fielding))
-    cols["description"].extend(take(descriptions))
+    return lines
 
 
-_BAD = object()  # attendance that _type_row must look at (None is a valid attendance)
+_FIELD = "f{}".format  # raw frames: column "k" (row index, 0 = first row after the header), then f0, f1, ...
 
 
-def _by_value(values, fn, invalid=None) -> tuple[list, set]:
-    """fn applied once per distinct value: (the result for every value, the values it finds invalid)."""
-    results = {v: fn(v) for v in set(values)}
-    bad = {v for v, r in results.items() if r is invalid}
-    return list(map(results.__getitem__, values)), bad
+def _fields_by_polars(data: bytes, text: str, width: int) -> tuple[pl.DataFrame, dict, int] | None:
+    """The rows after the header, split by polars and checked line by line against the csv module.
+
+    polars writes its rows back with minimal quoting; a line that comes out as it was written in the
+    file is a row the csv module reads to the same fields (it reads that quoting back exactly). Lines
+    that come out differently (quoted without need, too few fields, ...) are read by the csv module
+    itself. Returns None when the rows cannot be matched to lines one to one (a quoted field that
+    spans lines, more fields than the header, a field over the csv module's size limit): the caller
+    then reads the whole file with the csv module.
+    """
+    lines = text.split("\n")
+    del lines[0]  # the header
+    if lines and lines[-1] == "":
+        lines.pop()  # the csv module makes no row of the end of the text
+    if not lines:
+        return pl.DataFrame({"k": pl.Series([], dtype=pl.Int64)}), {}, 0
+    if max(map(len, lines)) > csv.field_size_limit():
+        return None  # a field may be over the limit: the csv module says so
+    schema = {_FIELD(i): pl.String for i in range(width)}
+    try:
+        frame = pl.read_csv(data, has_header=False, skip_lines=1, schema=schema, infer_schema=False, quote_char='"',
+                            empty_string_is_null=True)
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.height != len(lines):
+        return None
+    written = frame.write_csv(include_header=False, quote_style="necessary").split("\n")
+    written.pop()
+    if len(written) != len(lines):
+        return None
+    # An empty field is "" to the csv module.
+    frame = frame.with_columns(pl.col(c).fill_null("") for c in frame.columns if frame.get_column(c).has_nulls())
+    rejected: dict[int, tuple[str, list[str]]] = {}
+    fixed: dict[int, list[str]] = {}
+    for k in compress(range(len(lines)), map(ne, lines, written)):
+        parsed = list(csv.reader([lines[k] + "\n", "end\n"]))
+        if parsed[1:] != [["end"]]:
+            return None  # the csv module's row goes on past this line
+        row = parsed[0]
+        if len(row) != width:
+            rejected[k] = (f"expected {width} fields, found {len(row)}", row)
+        else:
+            fixed[k] = row
+    if fixed:
+        at = pl.Series(list(fixed), dtype=pl.UInt32)
+        frame = frame.with_columns(
+            frame.get_column(_FIELD(i)).scatter(at, [row[i] for row in fixed.values()]) for i in range(width))
+    frame = frame.with_row_index("k").with_columns(pl.col("k").cast(pl.Int64))
+    if rejected:
+        frame = frame.filter(~pl.col("k").is_in(list(rejected)))
+    return frame, rejected, len(lines)
 
 
-# The checks of _type_row, one field at a time; None means "not valid", and they never raise (a row
-# whose value would make _type_row raise is flagged, and _type_row raises as it always did).
+def _fields_by_csv(reader, note: str | None, width: int, clean: bool) -> tuple[pl.DataFrame, dict, int]:
+    """The rows after the header, read by the csv module, with the rows that are not rows rejected."""
+    rows = list(reader)
+    rejected: dict[int, tuple[str, list[str]]] = {}
+    if note and rows:
+        rejected[len(rows) - 1] = (f"last row of a truncated file ({note})", rows[-1])
+    for k, row in enumerate(rows):
+        if k in rejected:
+            continue
+        if len(row) != width:
+            rejected[k] = (f"expected {width} fields, found {len(row)}", row)
+        elif not clean and _has_bad_bytes(row):
+            rejected[k] = ("row holds bytes that are not valid UTF-8", row)
+    good = [k for k in range(len(rows)) if k not in rejected]
+    columns = list(zip(*(rows[k] for k in good))) if good else [()] * width
+    frame = pl.DataFrame({"k": pl.Series(good, dtype=pl.Int64),
+                          **{_FIELD(i): pl.Series(columns[i], dtype=pl.String) for i in range(width)}})
+    return frame, rejected, len(rows)
+
+
+def _typed_lines(raw: pl.DataFrame, idx: list[int], rejected: dict, source_file: str) -> pl.DataFrame:
+    """Check and type the rows of a raw frame as _type_row does; rows it rejects go to `rejected`.
+
+    Each check runs once per distinct value of its column and flags the rows whose value fails it.
+    Only flagged rows go through _type_row, which gives the reason; the others are typed from the
+    per-value results, made by the same checks.
+    """
+    if raw.height == 0:
+        return pl.DataFrame(schema=LINES_SCHEMA)
+    g, d, loc, att, inn, half, score, bat, fld, desc = (raw.get_column(_FIELD(i)) for i in idx)
+    game_id = _per_value(g, _game_id_value, pl.String)
+    day = _per_value(d, _date_value, pl.Date)
+    inning = _per_value(inn, _inning_value, pl.Int16)
+    half_ok = _per_value(half, _half_value, pl.String)
+    away = _per_value(score, _away_value, pl.Int16)
+    home = _per_value(score, _home_value, pl.Int16)
+    batting = _per_value(bat, _team_value, pl.String)
+    fielding = _per_value(fld, _team_value, pl.String)
+    attendance = _per_value(att, _attendance_value, pl.Int32)
+    location = _per_value(loc, _location_value, pl.String)
+    description = desc.str.strip_chars(_WHITESPACE)
+    flagged = (game_id.is_null() | day.is_null() | inning.is_null() | half_ok.is_null() | away.is_null()
+               | batting.is_null() | fielding.is_null() | (batting == fielding).fill_null(True) | (description == ""))
+    flagged = flagged | _per_value(att, _attendance_unreadable, pl.Boolean)
+    keep = ~flagged
+    positions = flagged.arg_true().to_list()
+    if positions:
+        ks = raw.get_column("k").gather(positions).to_list()
+        rows = raw.select(_FIELD(i) for i in range(raw.width - 1))[positions].rows()
+        accepted = []
+        for position, k, row in zip(positions, ks, rows):
+            values = [row[i] for i in idx]
+            reason, _ = _type_row(*values[:2], values[4], values[5], values[6], values[7], values[8], values[9],
+                                  values[3])
+            if reason is None:
+                accepted.append(position)  # (not expected: the per-value checks are _type_row's checks)
+            else:
+                rejected[k] = (reason, list(row))
+        if accepted:
+            keep = keep.scatter(accepted, True)
+    return pl.DataFrame({
+        "source_file": pl.Series([source_file], dtype=pl.String).extend_constant(source_file, raw.height - 1),
+        "line_no": raw.get_column("k") + 2,
+        "source_game_id": game_id,
+        "season": day.dt.year().cast(pl.Int32),
+        "date": day,
+        "location": location,
+        "attendance": attendance,
+        "inning": inning,
+        "half": half,  # as written: _type_row checks the stripped value but keeps this one
+        "away_score": away,
+        "home_score": home,
+        "batting": batting,
+        "fielding": fielding,
+        "description": description,
+    }).filter(keep)
+
+
+def _per_value(values: pl.Series, fn, dtype) -> pl.Series:
+    """fn(value) for every row, called once per distinct value.
+
+    The lines of a game come together, so most columns change value only now and then: fn runs on
+    the first value of each run of equal values (from a cache), and polars spreads the results.
+    """
+    runs = values.rle().struct.field("value").to_list()
+    cache: dict = {}
+    results = [cache[v] if v in cache else cache.setdefault(v, fn(v)) for v in runs]
+    return pl.Series(results, dtype=dtype).gather(values.rle_id())
+
+
+# The checks of _type_row, one field at a time; None means "not valid". They never raise: a value
+# that would make _type_row raise is flagged, and _type_row raises as it always did.
 def _game_id_value(g: str) -> str | None:
     g = g.strip()
     return g if g.isdigit() else None
@@ -244,11 +363,6 @@ def _date_value(d: str) -> date | None:
         return date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
     except ValueError:
         return None
-
-
-def _season_value(d: str) -> int | None:
-    day = _date_value(d)
-    return None if day is None else day.year
 
 
 def _inning_value(inn: str) -> int | None:
@@ -266,19 +380,14 @@ def _half_value(half: str) -> str | None:
     return half if half.strip() in ("top", "bot") else None
 
 
-def _score_value(score: str) -> tuple[int, int] | None:
-    s = _SCORE.match(score.strip())
-    return (int(s.group(1)), int(s.group(2))) if s else None
-
-
 def _away_value(score: str) -> int | None:
-    s = _score_value(score)
-    return None if s is None else s[0]
+    s = _SCORE.match(score.strip())
+    return int(s.group(1)) if s else None
 
 
 def _home_value(score: str) -> int | None:
-    s = _score_value(score)
-    return None if s is None else s[1]
+    s = _SCORE.match(score.strip())
+    return int(s.group(2)) if s else None
 
 
 def _team_value(team: str) -> str | None:
@@ -289,23 +398,15 @@ def _location_value(loc: str) -> str | None:
     return loc.strip() or None
 
 
-def _attendance_value(att: str):
+def _attendance_value(att: str) -> int | None:
     att = att.strip().replace(",", "")
-    if not att.isdigit():
-        return None
-    try:
-        return int(att)
-    except ValueError:
-        return _BAD
+    return int(att) if att.isdecimal() else None
 
 
-def _holds_surrogates(text: str) -> bool:
-    """Whether _read_text kept undecodable bytes (as lone surrogates) in the text."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+def _attendance_unreadable(att: str) -> bool:
+    """Digits that int() rejects ("²"): _type_row raises on them (and on this row it must)."""
+    att = att.strip().replace(",", "")
+    return att.isdigit() and not att.isdecimal()
 
 
 def _raw(row: list[str]) -> str:
@@ -352,43 +453,62 @@ def _type_row(g, d, inn, half, score, bat, fld, desc, att):
     return None, (game_date.year, game_date, int(inn), int(s.group(1)), int(s.group(2)), attendance)
 
 
-def _quarantine_bad_games(result: PbpReadResult) -> None:
-    """Quarantine repeated copies of a game, rows naming a third team, and games whose score goes backwards."""
-    cols = result.columns
-    n = len(cols["line_no"])
+def _quarantine_bad_games(lines: pl.DataFrame, result: PbpReadResult) -> pl.DataFrame:
+    """Quarantine repeated copies of a game, rows naming a third team, and games whose score goes backwards.
+
+    A game is a run of lines with the same game id from the same file. Only games that name other
+    than two teams or whose score drops from one line to the next go through _check_game.
+    """
+    n = lines.height
+    if n == 0:
+        return lines
+    gid, src, line_no = lines.get_column("source_game_id"), lines.get_column("source_file"), lines.get_column("line_no")
+    starts_mask = ((gid != gid.shift(1)) | (src != src.shift(1))).fill_null(True)
+    block = starts_mask.cum_sum().alias("block")
+    starts = starts_mask.arg_true().to_list()
+    ends = starts[1:] + [n]
+    teams = (pl.concat([pl.DataFrame([block, lines.get_column("batting").alias("team")]),
+                        pl.DataFrame([block, lines.get_column("fielding").alias("team")])])
+             .unique().group_by("block").len())
+    suspect = set(teams.filter(pl.col("len") != 2).get_column("block").to_list())
+    away, home = lines.get_column("away_score"), lines.get_column("home_score")
+    drops = ((away < away.shift(1)) | (home < home.shift(1))) & (block == block.shift(1))
+    suspect.update(block.filter(drops.fill_null(False)).to_list())
+
     drop: dict[int, str] = {}
     first_block: dict[str, tuple[str, int]] = {}
-    i = 0
-    while i < n:
-        gid, src = cols["source_game_id"][i], cols["source_file"][i]
-        j = i
-        while j < n and cols["source_game_id"][j] == gid and cols["source_file"][j] == src:
-            j += 1
-        if gid in first_block:
-            where = first_block[gid]
-            reason = f"duplicate game: game {gid} was already read from {where[0]} line {where[1]}"
+    block_gid, block_src, block_line = (s.gather(starts).to_list() for s in (gid, src, line_no))
+    for b, (i, j) in enumerate(zip(starts, ends), start=1):
+        g = block_gid[b - 1]
+        if g in first_block:
+            where = first_block[g]
+            reason = f"duplicate game: game {g} was already read from {where[0]} line {where[1]}"
             for k in range(i, j):
                 drop[k] = reason
         else:
-            first_block[gid] = (src, cols["line_no"][i])
-            _check_game(cols, i, j, drop)
-        i = j
+            first_block[g] = (block_src[b - 1], block_line[b - 1])
+            if b in suspect:
+                game = lines.slice(i, j - i)
+                cols = {c: game.get_column(c).to_list()
+                        for c in ("batting", "fielding", "description", "away_score", "home_score", "line_no")}
+                game_drop: dict[int, str] = {}
+                _check_game(cols, 0, j - i, game_drop)
+                drop.update((i + k, reason) for k, reason in game_drop.items())
     if not drop:
-        return
-    keep = [k for k in range(n) if k not in drop]
+        return lines
+    order = sorted(drop)
+    dropped = lines.select("source_file", "line_no", "source_game_id", "description")[order].rows()
     reports = {f.source_file: f for f in result.files}
-    for k, reason in sorted(drop.items()):
+    for k, (source_file, line, game, description) in zip(order, dropped):
         result.quarantine.append({
-            "source_file": cols["source_file"][k], "line_no": cols["line_no"][k],
-            "source_game_id": cols["source_game_id"][k], "reason": reason,
-            "raw": cols["description"][k],
+            "source_file": source_file, "line_no": line, "source_game_id": game, "reason": drop[k],
+            "raw": description,
         })
-        report = reports[cols["source_file"][k]]
+        report = reports[source_file]
         report.rows_accepted -= 1
         report.rows_quarantined += 1
-    for name in LINE_COLUMNS:
-        values = cols[name]
-        cols[name] = [values[k] for k in keep]
+    keep = pl.Series([True], dtype=pl.Boolean).extend_constant(True, n - 1).scatter(order, False)
+    return lines.filter(keep)
 
 
 def _check_game(cols: dict, start: int, end: int, drop: dict[int, str]) -> None:
@@ -433,7 +553,9 @@ FILE_REPORT_SCHEMA = {
 
 
 def lines_frame(result: PbpReadResult) -> pl.DataFrame:
-    return pl.DataFrame(result.columns, schema=LINES_SCHEMA)
+    if result._frame is not None:
+        return result._frame
+    return pl.DataFrame(result._columns, schema=LINES_SCHEMA)
 
 
 def quarantine_frame(result: PbpReadResult) -> pl.DataFrame:
