@@ -27,23 +27,26 @@ from the header raises SourceFormatError naming the file and the column.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
 
 from bsi_pipeline.sources.common import (
+    EMPTY_LINE,
+    FileState,
     SourceFormatError,
     SourceResult,
     files_frame,
     game_id,
     games_frame,
+    parse_bool,
     quarantine_frame,
+    raw_csv_line,
+    read_csv_records,
+    require_columns,
+    whole_number,
 )
 
 SOURCE = "cfbd_games"
@@ -83,23 +86,7 @@ DETAILS_SCHEMA = {
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
-_TRUE, _FALSE = {"true", "t", "1", "yes"}, {"false", "f", "0", "no"}
 _MAX_POINTS = 300
-
-
-@dataclass
-class _FileState:
-    source_file: str
-    rows_read: int = 0
-    rows_accepted: int = 0
-    rows_quarantined: int = 0
-    notes: Counter = field(default_factory=Counter)
-    examples: dict = field(default_factory=lambda: defaultdict(list))
-
-    def note(self, key: str, line_no: int) -> None:
-        self.notes[key] += 1
-        if len(self.examples[key]) < 3:
-            self.examples[key].append(line_no)
 
 
 def read_cfbd_games(paths) -> SourceResult:
@@ -107,17 +94,17 @@ def read_cfbd_games(paths) -> SourceResult:
     games: list[dict] = []
     details: list[dict] = []
     quarantine: list[dict] = []
-    states: list[_FileState] = []
+    states: list[FileState] = []
     seen: dict[str, tuple[str, int]] = {}
     for path in paths:
-        state = _FileState(Path(path).name)
+        state = FileState(SOURCE, Path(path).name)
         states.append(state)
         _read_one(Path(path), state, games, details, quarantine, seen)
     return SourceResult(
         games=games_frame(games),
         details=pl.DataFrame(details, schema=DETAILS_SCHEMA),
         quarantine=quarantine_frame(quarantine).sort("source_file", "line_no", maintain_order=True),
-        files=files_frame([_file_row(s) for s in states]),
+        files=files_frame([s.row() for s in states]),
     )
 
 
@@ -127,50 +114,21 @@ def _column_name(name: str) -> str:
     return _ALIASES.get(name, name)
 
 
-def _read_one(path: Path, state: _FileState, games: list, details: list, quarantine: list, seen: dict) -> None:
+def _read_one(path: Path, state: FileState, games: list, details: list, quarantine: list, seen: dict) -> None:
     try:
         text = path.read_bytes().decode("utf-8", errors="surrogateescape")
     except OSError as exc:
         raise SourceFormatError(f"{path}: cannot read file ({exc})") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise SourceFormatError(f"{path}: empty file (no header row)") from None
-    except csv.Error as exc:
-        raise SourceFormatError(f"{path}: header is not readable CSV ({exc})") from exc
+    header, records = read_csv_records(path, text)
     header = [_column_name(h) for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise SourceFormatError(
-            f"{path}: missing required column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}"
-        )
+    require_columns(path, header, REQUIRED_COLUMNS)
     col = {c: header.index(c) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in header}
-    width = len(header)
-    start = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            state.rows_read += 1
-            _quarantine(quarantine, state, path, start, None, f"unreadable CSV row ({exc})", "")
-            start = reader.line_num + 1
-            continue
-        line_no, start = start, reader.line_num + 1
+    gid_at = col["game_id"]
+    for line_no, row, reason in records:
         state.rows_read += 1
-        if not any(v.strip() for v in row):
-            _quarantine(quarantine, state, path, line_no, None, "empty line", _raw(row))
-            continue
-        if len(row) != width:
-            gid_at = col["game_id"]
-            _quarantine(quarantine, state, path, line_no, row[gid_at].strip() if len(row) > gid_at else None,
-                        f"expected {width} fields, found {len(row)}", _raw(row))
-            continue
-        if any(_has_bad_bytes(v) for v in row):
-            _quarantine(quarantine, state, path, line_no, row[col["game_id"]].strip(),
-                        "row holds bytes that are not valid UTF-8", _raw(row))
+        if reason is not None:  # the game id as far as the row gives one; none for an unreadable or empty line
+            gid = row[gid_at].strip() if len(row) > gid_at and reason != EMPTY_LINE else None
+            state.quarantine(quarantine, line_no, gid, reason, raw_csv_line(row))
             continue
         v = {c: row[i].strip() for c, i in col.items()}
         reason, typed = _type_row(v, state, line_no)
@@ -179,7 +137,7 @@ def _read_one(path: Path, state: _FileState, games: list, details: list, quarant
             where = seen[gid]
             reason = f"duplicate game: game_id {gid} was already read from {where[0]} line {where[1]}"
         if reason is not None:
-            _quarantine(quarantine, state, path, line_no, gid or None, reason, _raw(row))
+            state.quarantine(quarantine, line_no, gid or None, reason, raw_csv_line(row))
             continue
         seen[gid] = (path.name, line_no)
         state.rows_accepted += 1
@@ -187,14 +145,14 @@ def _read_one(path: Path, state: _FileState, games: list, details: list, quarant
         details.append(typed[1])
 
 
-def _type_row(v: dict, state: _FileState, line_no: int) -> tuple[str | None, tuple | None]:
+def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, tuple | None]:
     """(reason, None) for a row that cannot be a game, else (None, (game row, details row))."""
     gid = v["game_id"]
     if not gid.isdigit():
         return f"bad id: game_id {gid!r} is not a whole number", None
     ids = []
     for side in ("home", "away"):
-        value = _whole_number(v[f"{side}_id"])
+        value = whole_number(v[f"{side}_id"])
         if value is None or not 0 < value <= 2**31 - 1:
             return f"bad id: {side}_id {v[f'{side}_id']!r} is not a team id", None
         ids.append(value)
@@ -216,12 +174,12 @@ def _type_row(v: dict, state: _FileState, line_no: int) -> tuple[str | None, tup
         return "no final score", None
     points = []
     for side in ("home", "away"):
-        value = _whole_number(v[f"{side}_points"])
+        value = whole_number(v[f"{side}_points"])
         if value is None or not 0 <= value <= _MAX_POINTS:
             return (f"{side}_points {v[f'{side}_points']!r} is not a score "
                     f"(a whole number from 0 to {_MAX_POINTS})"), None
         points.append(value)
-    neutral = _boolean(v["neutral_site"]) if v["neutral_site"] else None
+    neutral = parse_bool(v["neutral_site"]) if v["neutral_site"] else None
     if v["neutral_site"] and neutral is None:
         return f"neutral_site {v['neutral_site']!r} is not True or False", None
 
@@ -236,7 +194,7 @@ def _type_row(v: dict, state: _FileState, line_no: int) -> tuple[str | None, tup
     }
     conference_game = None
     if v["conference_game"]:
-        conference_game = _boolean(v["conference_game"])
+        conference_game = parse_bool(v["conference_game"])
         if conference_game is None:
             state.note("conference_game not True or False (kept null)", line_no)
     detail = {
@@ -274,33 +232,17 @@ def _parse_start(text: str) -> tuple[date | None, datetime | None]:
     return day, stamp
 
 
-def _boolean(text: str) -> bool | None:
-    t = text.strip().lower()
-    return True if t in _TRUE else False if t in _FALSE else None
-
-
-def _whole_number(text: str) -> int | None:
-    """'45' or '45.0' -> 45; blank, '45.5', 'x' -> None."""
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    if value != value or value in (float("inf"), float("-inf")) or not value.is_integer():
-        return None
-    return int(value)
-
-
-def _integer(text: str, name: str, state: _FileState, line_no: int, low: int, high: int) -> int | None:
+def _integer(text: str, name: str, state: FileState, line_no: int, low: int, high: int) -> int | None:
     if not text:
         return None
-    value = _whole_number(text)
+    value = whole_number(text)
     if value is None or not low <= value <= high:
         state.note(f"{name} not a whole number from {low} to {high} (kept null)", line_no)
         return None
     return value
 
 
-def _float(text: str, name: str, state: _FileState, line_no: int) -> float | None:
+def _float(text: str, name: str, state: FileState, line_no: int) -> float | None:
     if not text:
         return None
     try:
@@ -313,50 +255,9 @@ def _float(text: str, name: str, state: _FileState, line_no: int) -> float | Non
     return value
 
 
-def _probability(text: str, name: str, state: _FileState, line_no: int) -> float | None:
+def _probability(text: str, name: str, state: FileState, line_no: int) -> float | None:
     value = _float(text, name, state, line_no)
     if value is not None and not 0.0 <= value <= 1.0:
         state.note(f"{name} outside 0..1 (kept null)", line_no)
         return None
     return value
-
-
-def _file_row(s: _FileState) -> dict:
-    parts = []
-    for key, n in s.notes.items():
-        lines = s.examples.get(key) or []
-        where = f" (lines {', '.join(map(str, lines))}{', ...' if n > len(lines) else ''})" if lines else ""
-        parts.append(f"{key}: {n} game{'s' if n != 1 else ''}{where}")
-    return {"source": SOURCE, "source_file": s.source_file, "rows_read": s.rows_read,
-            "rows_accepted": s.rows_accepted, "rows_quarantined": s.rows_quarantined,
-            "note": "; ".join(parts) or None}
-
-
-def _quarantine(quarantine: list[dict], state: _FileState, path: Path, line_no: int, gid: str | None,
-                reason: str, raw: str) -> None:
-    state.rows_quarantined += 1
-    quarantine.append({"source": SOURCE, "source_file": path.name, "line_no": line_no,
-                       "source_game_id": _printable(gid), "reason": reason, "raw": raw})
-
-
-def _has_bad_bytes(value: str) -> bool:
-    if value.isascii():
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _printable(text: str | None) -> str | None:
-    """Undecodable bytes (held as lone surrogates) as backslash escapes such as \\xe6: valid UTF-8 text."""
-    if text is None:
-        return None
-    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
-
-
-def _raw(row: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(row)
-    return _printable(out.getvalue())

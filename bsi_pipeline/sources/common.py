@@ -11,7 +11,11 @@ file and the problem. Nothing is dropped silently.
 
 from __future__ import annotations
 
+import csv
+import io
 import zlib
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,3 +144,141 @@ def printable(text: str | None) -> str | None:
         return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
     except UnicodeEncodeError:  # a surrogate not made by surrogateescape
         return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+
+
+# ------------------------------------------------------------------------------------ CSV rows and accounting
+
+BAD_BYTES_REASON = "row holds bytes that are not valid UTF-8"
+EMPTY_LINE = "empty line"
+_TRUE, _FALSE = {"true", "t", "1", "yes"}, {"false", "f", "0", "no"}
+
+
+def raw_csv_line(row: list[str]) -> str:
+    """The row as one CSV line, quoted where needed so it reads back as the same fields; valid UTF-8
+    (undecodable bytes as `\\xNN` escapes, see `printable`)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(row)
+    return printable(out.getvalue())
+
+
+def require_columns(path: Path, header: list[str], required) -> list[int]:
+    """The positions of the required columns in the header; SourceFormatError naming the file and the
+    missing columns when one is absent."""
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise SourceFormatError(
+            f"{path}: missing required column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}")
+    return [header.index(c) for c in required]
+
+
+def row_problem(row: list[str], width: int) -> str | None:
+    """Why a data row cannot be read as a row of its file (a field count other than the header's, bytes
+    that are not UTF-8), or None."""
+    if len(row) != width:
+        return f"expected {width} fields, found {len(row)}"
+    if any(has_bad_bytes(v) for v in row):
+        return BAD_BYTES_REASON
+    return None
+
+
+def _csv_header(path: Path, reader) -> list[str]:
+    try:
+        return next(reader)
+    except StopIteration:
+        raise SourceFormatError(f"{path}: empty file (no header row)") from None
+    except csv.Error as exc:
+        raise SourceFormatError(f"{path}: header is not readable CSV ({exc})") from exc
+
+
+def read_csv_records(path: Path, text: str) -> tuple[list[str], Iterator[tuple[int, list[str], str | None]]]:
+    """The header of CSV text (as written) and its data records, read one at a time.
+
+    Each record is (line_no, fields, reason): line_no is the file line the record starts on (the header
+    is line 1; a quoted field may span lines), reason is None for a row to check further, else why the
+    record is not a row of the file: unreadable CSV (fields [] then), EMPTY_LINE (no field holds more than
+    blanks), or a `row_problem`.
+    An empty file or an unreadable header raises SourceFormatError naming the file.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = _csv_header(path, reader)
+    return header, _records(reader, len(header))
+
+
+def _records(reader, width: int) -> Iterator[tuple[int, list[str], str | None]]:
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over the csv module's size limit
+            yield start, [], f"unreadable CSV row ({exc})"
+            start = reader.line_num + 1
+            continue
+        line_no, start = start, reader.line_num + 1
+        if not any(v.strip() for v in row):
+            yield line_no, row, EMPTY_LINE
+        else:
+            yield line_no, row, row_problem(row, width)
+
+
+def parse_bool(text: str | None) -> bool | None:
+    """True / False for true, t, 1, yes / false, f, 0, no (any case, blanks around); else None."""
+    if text is None:
+        return None
+    t = text.strip().lower()
+    return True if t in _TRUE else False if t in _FALSE else None
+
+
+def whole_number(text: str) -> int | None:
+    """'45' or '45.0' -> 45; blank, '45.5', 'x', 'nan', 'inf' -> None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if value != value or value in (float("inf"), float("-inf")) or not value.is_integer():
+        return None
+    return int(value)
+
+
+@dataclass
+class FileState:
+    """One source file's accounting, kept while it is read; `row()` is its row of the files frame.
+
+    `notes` counts what was kept null (per game, with up to three example lines, see `note`); `remarks`
+    are whole-file notes, listed after the counted ones.
+    """
+
+    source: str
+    source_file: str
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    notes: Counter = field(default_factory=Counter)
+    examples: dict = field(default_factory=lambda: defaultdict(list))
+    remarks: list[str] = field(default_factory=list)
+
+    def note(self, key: str, line_no: int) -> None:
+        self.notes[key] += 1
+        if len(self.examples[key]) < 3:
+            self.examples[key].append(line_no)
+
+    def quarantine(self, rows: list[dict], line_no: int, source_game_id: str | None, reason: str,
+                   raw: str) -> None:
+        """Count a quarantined row of this file and add it to `rows` (QUARANTINE_SCHEMA keys, valid UTF-8)."""
+        self.rows_quarantined += 1
+        rows.append({"source": self.source, "source_file": self.source_file, "line_no": line_no,
+                     "source_game_id": printable(source_game_id), "reason": printable(reason),
+                     "raw": printable(raw)})
+
+    def row(self) -> dict:
+        parts = []
+        for key, n in self.notes.items():
+            if n:
+                lines = self.examples.get(key)
+                where = f" (lines {', '.join(map(str, lines))}{', ...' if n > len(lines) else ''})" if lines else ""
+                parts.append(f"{key}: {n} game{'s' if n != 1 else ''}{where}")
+        parts.extend(self.remarks)
+        return {"source": self.source, "source_file": self.source_file, "rows_read": self.rows_read,
+                "rows_accepted": self.rows_accepted, "rows_quarantined": self.rows_quarantined,
+                "note": "; ".join(parts) or None}

@@ -30,11 +30,9 @@ from the header raises SourceFormatError naming the file and the column.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -42,12 +40,18 @@ import polars as pl
 
 from bsi_pipeline.ids import slug
 from bsi_pipeline.sources.common import (
+    FileState,
     SourceFormatError,
     SourceResult,
     files_frame,
     game_id,
     games_frame,
+    parse_bool,
     quarantine_frame,
+    raw_csv_line,
+    read_csv_records,
+    require_columns,
+    whole_number,
 )
 
 SOURCE = "nfl_spreadspoke"
@@ -135,7 +139,6 @@ TEAM_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_TRUE, _FALSE = {"true", "t", "1", "yes"}, {"false", "f", "0", "no"}
 _MAX_SCORE = 200
 
 
@@ -153,30 +156,14 @@ class _Game:
     weather: tuple
 
 
-@dataclass
-class _FileState:
-    source_file: str
-    rows_read: int = 0
-    rows_accepted: int = 0
-    rows_quarantined: int = 0
-    notes: Counter = field(default_factory=Counter)
-    examples: dict = field(default_factory=lambda: defaultdict(list))
-    remarks: list[str] = field(default_factory=list)
-
-    def note(self, key: str, line_no: int) -> None:
-        self.notes[key] += 1
-        if len(self.examples[key]) < 3:
-            self.examples[key].append(line_no)
-
-
 def read_nfl_spreadspoke(paths) -> SourceResult:
     """Read spreadspoke score files in order; the first copy of a game wins, later copies are quarantined."""
     games: list[_Game] = []
     quarantine: list[dict] = []
-    states: list[_FileState] = []
+    states: list[FileState] = []
     seen: dict[str, tuple[str, int]] = {}
     for path in paths:
-        state = _FileState(Path(path).name)
+        state = FileState(SOURCE, Path(path).name)
         states.append(state)
         _read_one(Path(path), state, games, quarantine, seen)
 
@@ -193,58 +180,24 @@ def read_nfl_spreadspoke(paths) -> SourceResult:
         games=games_frame([g.game for g in games]),
         details=pl.DataFrame(details, schema=DETAILS_SCHEMA),
         quarantine=quarantine_frame(quarantine).sort("source_file", "line_no", maintain_order=True),
-        files=files_frame([_file_row(s) for s in states]),
+        files=files_frame([s.row() for s in states]),
     )
 
 
-def _decode(path: Path) -> str:
+def _read_one(path: Path, state: FileState, games: list[_Game], quarantine: list[dict], seen: dict) -> None:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceFormatError(f"{path}: cannot read file ({exc})") from exc
     # Undecodable bytes are kept as lone surrogates; rows holding them are quarantined one by one.
-    return data.decode("utf-8", errors="surrogateescape")
-
-
-def _read_one(path: Path, state: _FileState, games: list[_Game], quarantine: list[dict], seen: dict) -> None:
-    reader = csv.reader(io.StringIO(_decode(path), newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise SourceFormatError(f"{path}: empty file (no header row)") from None
-    except csv.Error as exc:
-        raise SourceFormatError(f"{path}: header is not readable CSV ({exc})") from exc
+    header, records = read_csv_records(path, data.decode("utf-8", errors="surrogateescape"))
     header = [h.strip().lstrip("\ufeff") for h in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise SourceFormatError(
-            f"{path}: missing required column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}"
-        )
+    require_columns(path, header, REQUIRED_COLUMNS)
     col = {c: header.index(c) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in header}
-    width = len(header)
-    start = reader.line_num + 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:  # e.g. an unterminated quote running to the end of the file
-            state.rows_read += 1
-            _quarantine(quarantine, state, path, start, None, f"unreadable CSV row ({exc})", "")
-            start = reader.line_num + 1
-            continue
-        line_no, start = start, reader.line_num + 1
+    for line_no, row, reason in records:
         state.rows_read += 1
-        if not any(v.strip() for v in row):
-            _quarantine(quarantine, state, path, line_no, None, "empty line", _raw(row))
-            continue
-        if len(row) != width:
-            _quarantine(quarantine, state, path, line_no, None,
-                        f"expected {width} fields, found {len(row)}", _raw(row))
-            continue
-        if any(_has_bad_bytes(v) for v in row):
-            _quarantine(quarantine, state, path, line_no, None,
-                        "row holds bytes that are not valid UTF-8", _raw(row))
+        if reason is not None:
+            state.quarantine(quarantine, line_no, None, reason, raw_csv_line(row))
             continue
         values = {c: row[i].strip() for c, i in col.items()}
         reason, typed = _type_row(values, state, line_no)
@@ -253,7 +206,7 @@ def _read_one(path: Path, state: _FileState, games: list[_Game], quarantine: lis
             where = seen[sgid]
             reason = f"duplicate game: {sgid} was already read from {where[0]} line {where[1]}"
         if reason is not None:
-            _quarantine(quarantine, state, path, line_no, sgid, reason, _raw(row))
+            state.quarantine(quarantine, line_no, sgid, reason, raw_csv_line(row))
             continue
         seen[sgid] = (path.name, line_no)
         state.rows_accepted += 1
@@ -261,7 +214,7 @@ def _read_one(path: Path, state: _FileState, games: list[_Game], quarantine: lis
                            typed["favorite_id"], typed["spread"], typed["over_under"], typed["weather"]))
 
 
-def _type_row(v: dict, state: _FileState, line_no: int) -> tuple[str | None, dict | None]:
+def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, dict | None]:
     """(reason, None) for a row that cannot be a game, else (None, typed values)."""
     home, away = v["team_home"], v["team_away"]
     game_date, date_reason = _parse_date(v["schedule_date"])
@@ -287,14 +240,14 @@ def _type_row(v: dict, state: _FileState, line_no: int) -> tuple[str | None, dic
         return "no final score", typed_id
     scores = []
     for name in ("score_home", "score_away"):
-        n = _whole_number(v[name])
+        n = whole_number(v[name])
         if n is None or not 0 <= n <= _MAX_SCORE:
             return f"{name} {v[name]!r} is not a score (a whole number from 0 to {_MAX_SCORE})", typed_id
         scores.append(n)
-    playoff = _boolean(v["schedule_playoff"])
+    playoff = parse_bool(v["schedule_playoff"])
     if playoff is None:
         return f"schedule_playoff {v['schedule_playoff']!r} is not TRUE or FALSE", typed_id
-    neutral = _boolean(v["stadium_neutral"]) if v["stadium_neutral"] else None
+    neutral = parse_bool(v["stadium_neutral"]) if v["stadium_neutral"] else None
     if v["stadium_neutral"] and neutral is None:
         return f"stadium_neutral {v['stadium_neutral']!r} is not TRUE or FALSE", typed_id
 
@@ -333,23 +286,7 @@ def _parse_date(text: str) -> tuple[date | None, str | None]:
         return None, f"bad date: schedule_date {text!r} is not a calendar date"
 
 
-def _boolean(text: str) -> bool | None:
-    t = text.strip().lower()
-    return True if t in _TRUE else False if t in _FALSE else None
-
-
-def _whole_number(text: str) -> int | None:
-    """'24' or '24.0' -> 24; anything else (blank, '24.5', 'x') -> None."""
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    if value != value or value in (float("inf"), float("-inf")) or not value.is_integer():
-        return None
-    return int(value)
-
-
-def _number(text: str, name: str, state: _FileState, line_no: int) -> float | None:
+def _number(text: str, name: str, state: FileState, line_no: int) -> float | None:
     """A float, or None for blank; an unparseable value is None and counted in the file's note."""
     if not text:
         return None
@@ -364,10 +301,10 @@ def _number(text: str, name: str, state: _FileState, line_no: int) -> float | No
     return value
 
 
-def _integer(text: str, name: str, state: _FileState, line_no: int) -> int | None:
+def _integer(text: str, name: str, state: FileState, line_no: int) -> int | None:
     if not text:
         return None
-    value = _whole_number(text)
+    value = whole_number(text)
     if value is None or not -32768 <= value <= 32767:
         state.note(f"{name} not a whole number (kept null)", line_no)
         return None
@@ -404,7 +341,7 @@ def _learn_abbreviations(games: list[_Game], aliases: dict[str, set[str]]) -> di
     return learned
 
 
-def _details_row(g: _Game, aliases: dict[str, set[str]], state: _FileState) -> dict:
+def _details_row(g: _Game, aliases: dict[str, set[str]], state: FileState) -> dict:
     home, away = g.game["home_team"], g.game["away_team"]
     fav, spread = g.favorite_id, g.spread
     favorite_team = home_spread = None
@@ -439,46 +376,3 @@ def _details_row(g: _Game, aliases: dict[str, set[str]], state: _FileState) -> d
         "home_spread": home_spread, "over_under_line": g.over_under, "weather_temperature": t,
         "weather_wind_mph": w, "weather_humidity": h, "weather_detail": d,
     }
-
-
-def _file_row(s: _FileState) -> dict:
-    parts = []
-    for key, n in s.notes.items():
-        if n:
-            lines = s.examples.get(key)
-            where = f" (lines {', '.join(map(str, lines))}{', ...' if n > len(lines) else ''})" if lines else ""
-            parts.append(f"{key}: {n} game{'s' if n != 1 else ''}{where}")
-    parts.extend(s.remarks)
-    return {"source": SOURCE, "source_file": s.source_file, "rows_read": s.rows_read,
-            "rows_accepted": s.rows_accepted, "rows_quarantined": s.rows_quarantined,
-            "note": "; ".join(parts) or None}
-
-
-def _quarantine(quarantine: list[dict], state: _FileState, path: Path, line_no: int, sgid: str | None,
-                reason: str, raw: str) -> None:
-    state.rows_quarantined += 1
-    quarantine.append({"source": SOURCE, "source_file": path.name, "line_no": line_no,
-                       "source_game_id": _printable(sgid), "reason": reason, "raw": raw})
-
-
-def _has_bad_bytes(value: str) -> bool:
-    if value.isascii():
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _printable(text: str | None) -> str | None:
-    """Undecodable bytes (held as lone surrogates) as backslash escapes such as \\xe6: valid UTF-8 text."""
-    if text is None:
-        return None
-    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
-
-
-def _raw(row: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(row)
-    return _printable(out.getvalue())
