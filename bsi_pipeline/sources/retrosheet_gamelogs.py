@@ -37,13 +37,13 @@ import polars as pl
 
 from bsi_pipeline.sources.common import (
     GAMES_SCHEMA,
-    QUARANTINE_SCHEMA,
+    FileState,
     SourceFormatError,
     SourceResult,
     files_frame,
     game_id,
     has_bad_bytes,
-    printable,
+    quarantine_frame,
     read_text,
 )
 
@@ -126,7 +126,7 @@ DETAILS_SCHEMA = {
 def read_retrosheet_gamelogs(paths: list[Path]) -> SourceResult:
     """Read game-log files in order; the first copy of a game wins, later copies are quarantined."""
     accepted = _Accepted()
-    quarantine: dict[str, list] = {k: [] for k in QUARANTINE_SCHEMA}
+    quarantine: list[dict] = []
     file_rows: list[dict] = []
     seen: dict[str, tuple[str, int]] = {}
     for path in paths:
@@ -135,7 +135,7 @@ def read_retrosheet_gamelogs(paths: list[Path]) -> SourceResult:
     return SourceResult(
         games=games,
         details=details,
-        quarantine=pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA),
+        quarantine=quarantine_frame(quarantine),
         files=files_frame(file_rows),
     )
 
@@ -238,7 +238,7 @@ def _lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def _read_one(path: Path, accepted: _Accepted, quarantine: dict, seen: dict) -> dict:
+def _read_one(path: Path, accepted: _Accepted, quarantine: list[dict], seen: dict) -> dict:
     text, truncated = read_text(path)
     lines = _lines(text)
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
@@ -255,8 +255,7 @@ def _read_one(path: Path, accepted: _Accepted, quarantine: dict, seen: dict) -> 
     notes = [truncated] if truncated else []
     if blank:
         notes.append(f"{blank} blank line(s) skipped")
-    report = {"source": SOURCE, "source_file": path.name, "rows_read": len(rows), "rows_accepted": 0,
-              "rows_quarantined": 0, "note": "; ".join(notes) or None}
+    state = FileState(SOURCE, path.name, rows_read=len(rows), remarks=notes)
 
     for k, (line_no, line, row) in enumerate(rows):
         sid = _source_game_id(row)
@@ -273,18 +272,12 @@ def _read_one(path: Path, accepted: _Accepted, quarantine: dict, seen: dict) -> 
                 first_file, first_line = seen[sid]
                 reason = f"duplicate game: {sid} was already read from {first_file} line {first_line}"
         if reason is not None:
-            quarantine["source"].append(SOURCE)
-            quarantine["source_file"].append(path.name)
-            quarantine["line_no"].append(line_no)
-            quarantine["source_game_id"].append(printable(sid))
-            quarantine["reason"].append(printable(reason))
-            quarantine["raw"].append(printable(line))
-            report["rows_quarantined"] += 1
+            state.quarantine(quarantine, line_no, sid, reason, line)
             continue
         seen[sid] = (path.name, line_no)
         accepted.add(row, sid, game_date, path.name, line_no)
-        report["rows_accepted"] += 1
-    return report
+        state.rows_accepted += 1
+    return state.row()
 
 
 def _source_game_id(row: list[str]) -> str | None:
