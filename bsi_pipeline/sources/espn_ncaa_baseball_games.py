@@ -47,7 +47,8 @@ import polars as pl
 
 from bsi_pipeline.ncaa.teams import RegistryError, load_registry
 from bsi_pipeline.sources.common import (
-    SourceFormatError, SourceResult, files_frame, game_id, games_frame, quarantine_frame,
+    FileState, SourceFormatError, SourceResult, files_frame, game_id, games_frame, parse_bool, quarantine_frame,
+    raw_csv_line, require_columns,
 )
 
 SOURCE = "espn_ncaa_baseball_games"
@@ -83,14 +84,6 @@ DETAILS_SCHEMA = {
 
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _POSITION_MARKER = re.compile(r"\s+-\s+P(?=\s|$)")
-_TRUE, _FALSE = {"true", "t", "1", "yes"}, {"false", "f", "0", "no"}
-
-
-def _bool(text: str | None) -> bool | None:
-    if text is None:
-        return None
-    t = text.strip().lower()
-    return True if t in _TRUE else False if t in _FALSE else None
 
 
 def _text(text: str | None) -> str | None:
@@ -181,13 +174,6 @@ class _Conferences:
         return None if year is None else self.by_year[year].get(team)
 
 
-def _raw(row: list[str]) -> str:
-    """The row as one CSV line, quoted where needed, so it reads back as the same fields."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(row)
-    return out.getvalue()
-
-
 def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     try:
         text = path.read_bytes().decode("utf-8-sig", errors="replace")
@@ -198,10 +184,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise SourceFormatError(f"{path}: empty file (no header row)") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise SourceFormatError(
-            f"{path}: missing required column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}")
+    require_columns(path, header, REQUIRED_COLUMNS)
     return header, list(reader)
 
 
@@ -237,7 +220,7 @@ def _check(v: dict[str, str | None]) -> tuple[str | None, tuple | None]:
         return f"tied final score {home_score}-{away_score} (baseball has no ties: not a final result)", None
     winner = v["winner_home"]
     if winner:
-        flag = _bool(winner)
+        flag = parse_bool(winner)
         if flag is None:
             return f"winner_home {winner!r} is not true or false", None
         if flag != (home_score > away_score):
@@ -254,19 +237,18 @@ def read_espn_ncaa_baseball_games(
     games: list[dict] = []
     details: list[dict] = []
     quarantine: list[dict] = []
-    reports: list[dict] = []
+    states: list[FileState] = []
     seen: dict[str, tuple[str, int, list[str]]] = {}
     for path in paths:
         path = Path(path)
         header, rows = _read_csv(path)
-        report = {"source": SOURCE, "source_file": path.name, "rows_read": 0, "rows_accepted": 0,
-                  "rows_quarantined": 0, "note": None}
-        reports.append(report)
+        state = FileState(SOURCE, path.name)
+        states.append(state)
         width = len(header)
         col = {c: header.index(c) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in header}
         for n, row in enumerate(rows, start=1):
             line_no = n + 1
-            report["rows_read"] += 1
+            state.rows_read += 1
             event = None
             if len(row) != width:
                 reason = f"expected {width} fields, found {len(row)}"
@@ -280,11 +262,7 @@ def read_espn_ncaa_baseball_games(
                     same = "identical row" if first_row == row else "the rows differ"
                     reason = f"duplicate event_id {event}: already read from {first_file} line {first_line} ({same})"
             if reason is not None:
-                quarantine.append({
-                    "source": SOURCE, "source_file": path.name, "line_no": line_no, "source_game_id": event,
-                    "reason": reason, "raw": _raw(row),
-                })
-                report["rows_quarantined"] += 1
+                state.quarantine(quarantine, line_no, event, reason, raw_csv_line(row))
                 continue
             seen[event] = (path.name, line_no, row)
             season, game_date, home_score, away_score = typed
@@ -295,7 +273,7 @@ def read_espn_ncaa_baseball_games(
             games.append({
                 "game_id": gid, "sport": SPORT, "league": LEAGUE, "season": season, "date": game_date,
                 "away_team": away, "home_team": home, "away_score": away_score, "home_score": home_score,
-                "neutral": _bool(v["neutral_site"]),
+                "neutral": parse_bool(v["neutral_site"]),
                 "away_conference": conferences.get(year, away) if away_source != "espn" else None,
                 "home_conference": conferences.get(year, home) if home_source != "espn" else None,
                 "game_type": None, "location": v["venue_name"], "source": SOURCE, "source_game_id": event,
@@ -311,12 +289,12 @@ def read_espn_ncaa_baseball_games(
                 "away_pitcher_espn_id": v["away_pitcher_espn_id"],
                 "away_pitcher_name": _pitcher_name(v["away_pitcher_name"]),
                 "venue_city": v["venue_city"], "venue_state": v["venue_state"],
-                "has_run_events": _bool(v["has_run_events"]), "has_boxscore": _bool(v["has_boxscore"]),
+                "has_run_events": parse_bool(v["has_run_events"]), "has_boxscore": parse_bool(v["has_boxscore"]),
             })
-            report["rows_accepted"] += 1
+            state.rows_accepted += 1
     return SourceResult(
         games=games_frame(games),
         details=pl.DataFrame(details, schema=DETAILS_SCHEMA) if details else pl.DataFrame(schema=DETAILS_SCHEMA),
         quarantine=quarantine_frame(quarantine),
-        files=files_frame(reports),
+        files=files_frame([s.row() for s in states]),
     )

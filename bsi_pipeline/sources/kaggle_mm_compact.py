@@ -46,7 +46,8 @@ from pathlib import Path
 import polars as pl
 
 from bsi_pipeline.sources.common import (
-    SourceFormatError, SourceResult, files_frame, game_id, games_frame, quarantine_frame,
+    FileState, SourceFormatError, SourceResult, files_frame, game_id, games_frame, quarantine_frame, raw_csv_line,
+    require_columns,
 )
 
 SOURCE = "kaggle_mm_compact"
@@ -82,7 +83,10 @@ DETAILS_SCHEMA = {
 class _File:
     path: Path
     kind: str  # results_regular, results_ncaa, results_secondary, teams, seasons, ..., unused
-    report: dict = field(default_factory=dict)
+    state: FileState = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state = FileState(SOURCE, self.path.name, remarks=[_NOTES[self.kind]])
 
 
 def _classify(path: Path) -> str:
@@ -101,13 +105,6 @@ def _classify(path: Path) -> str:
     return "unused"
 
 
-def _raw(row: list[str]) -> str:
-    """The row as one CSV line, quoted where needed, so it reads back as the same fields."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(row)
-    return out.getvalue()
-
-
 def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     try:
         text = path.read_bytes().decode("utf-8-sig", errors="replace")
@@ -119,14 +116,6 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     except StopIteration:
         raise SourceFormatError(f"{path}: empty file (no header row)") from None
     return header, list(reader)
-
-
-def _require(path: Path, header: list[str], required: tuple[str, ...]) -> list[int]:
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise SourceFormatError(
-            f"{path}: missing required column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}")
-    return [header.index(c) for c in required]
 
 
 def _int(text: str) -> int | None:
@@ -162,22 +151,18 @@ class _Reader:
         self.seen_team_days: dict[tuple[int, int, int], tuple[str, int]] = {}
 
     def _quarantine(self, f: _File, line_no: int, row: list[str], reason: str, sgid: str | None = None) -> None:
-        self.quarantine.append({
-            "source": SOURCE, "source_file": f.path.name, "line_no": line_no, "source_game_id": sgid,
-            "reason": reason, "raw": _raw(row),
-        })
-        f.report["rows_quarantined"] += 1
+        f.state.quarantine(self.quarantine, line_no, sgid, reason, raw_csv_line(row))
 
     # ---- companion (reference) files -------------------------------------------------------------
     def read_reference(self, f: _File) -> None:
         header, rows = _read_csv(f.path)
         required = _REFERENCE[f.path.name.lower()][1]
-        idx = _require(f.path, header, required)
+        idx = require_columns(f.path, header, required)
         width = len(header)
         seen: dict[tuple, int] = {}
         for n, row in enumerate(rows, start=1):
             line_no = n + 1
-            f.report["rows_read"] += 1
+            f.state.rows_read += 1
             if len(row) != width:
                 self._quarantine(f, line_no, row, f"expected {width} fields, found {len(row)}")
                 continue
@@ -190,7 +175,7 @@ class _Reader:
                 continue
             seen[key] = line_no
             self._store(f.kind, key, value)
-            f.report["rows_accepted"] += 1
+            f.state.rows_accepted += 1
 
     @staticmethod
     def _reference_row(kind: str, v: list[str]):
@@ -236,13 +221,13 @@ class _Reader:
     # ---- results files ---------------------------------------------------------------------------
     def read_results(self, f: _File) -> None:
         header, rows = _read_csv(f.path)
-        idx = _require(f.path, header, RESULTS_COLUMNS)
+        idx = require_columns(f.path, header, RESULTS_COLUMNS)
         secondary_idx = header.index("SecondaryTourney") if "SecondaryTourney" in header else None
         width = len(header)
         game_type = "regular" if f.kind == "results_regular" else "postseason"
         for n, row in enumerate(rows, start=1):
             line_no = n + 1
-            f.report["rows_read"] += 1
+            f.state.rows_read += 1
             if len(row) != width:
                 self._quarantine(f, line_no, row, f"expected {width} fields, found {len(row)}")
                 continue
@@ -294,7 +279,7 @@ class _Reader:
                 "home_seed": self.seeds.get((season, home)) if ncaa else None,
                 "away_seed": self.seeds.get((season, away)) if ncaa else None,
             })
-            f.report["rows_accepted"] += 1
+            f.state.rows_accepted += 1
 
     def _check(self, values: list[str]) -> str | None:
         for name, text in zip(RESULTS_COLUMNS, values):
@@ -363,9 +348,6 @@ _NOTES = {
 def read_kaggle_mm_compact(paths: list[Path]) -> SourceResult:
     """Read Kaggle March Mania men's compact results with their companion files (see the module docstring)."""
     files = [_File(Path(p), _classify(Path(p))) for p in paths]
-    for f in files:
-        f.report = {"source": SOURCE, "source_file": f.path.name, "rows_read": 0, "rows_accepted": 0,
-                    "rows_quarantined": 0, "note": _NOTES[f.kind]}
     results = [f for f in files if f.kind.startswith("results_")]
     present = {f.kind for f in files}
     if results:
@@ -388,7 +370,7 @@ def read_kaggle_mm_compact(paths: list[Path]) -> SourceResult:
     return SourceResult(
         games=games, details=details,
         quarantine=quarantine_frame(reader.quarantine),
-        files=files_frame([f.report for f in files]),
+        files=files_frame([f.state.row() for f in files]),
     )
 
 
