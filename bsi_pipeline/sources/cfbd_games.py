@@ -34,7 +34,6 @@ from pathlib import Path
 import polars as pl
 
 from bsi_pipeline.sources.common import (
-    EMPTY_LINE,
     FileState,
     SourceFormatError,
     SourceResult,
@@ -124,12 +123,11 @@ def _read_one(path: Path, state: FileState, games: list, details: list, quaranti
     require_columns(path, header, REQUIRED_COLUMNS)
     col = {c: header.index(c) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in header}
     gid_at = col["game_id"]
-    for line_no, row, reason in records:
-        state.rows_read += 1
-        if reason is not None:  # the game id as far as the row gives one; none for an unreadable or empty line
-            gid = row[gid_at].strip() if len(row) > gid_at and reason != EMPTY_LINE else None
-            state.quarantine(quarantine, line_no, gid, reason, raw_csv_line(row))
-            continue
+
+    def row_gid(row: list[str]) -> str | None:  # none for an unreadable or empty line
+        return row[gid_at].strip() if len(row) > gid_at and any(v.strip() for v in row) else None
+
+    for line_no, row in state.readable_rows(records, quarantine, row_gid):
         v = {c: row[i].strip() for c, i in col.items()}
         reason, typed = _type_row(v, state, line_no)
         gid = v["game_id"]

@@ -15,7 +15,7 @@ import csv
 import io
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,6 +270,20 @@ class FileState:
         rows.append({"source": self.source, "source_file": self.source_file, "line_no": line_no,
                      "source_game_id": printable(source_game_id), "reason": printable(reason),
                      "raw": printable(raw)})
+
+    def readable_rows(self, records, quarantine: list[dict],
+                      source_game_id: Callable[[list[str]], str | None] | None = None,
+                      ) -> Iterator[tuple[int, list[str]]]:
+        """(line_no, row) for each record without a reason, to check further; each record counts as read,
+        and one with a reason (see `read_csv_records`) is quarantined with that reason
+        and the id `source_game_id(row)` gives (none without it)."""
+        for line_no, row, reason in records:
+            self.rows_read += 1
+            if reason is None:
+                yield line_no, row
+            else:
+                gid = source_game_id(row) if source_game_id else None
+                self.quarantine(quarantine, line_no, gid, reason, raw_csv_line(row))
 
     def row(self) -> dict:
         parts = []

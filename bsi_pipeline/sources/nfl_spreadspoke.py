@@ -194,11 +194,7 @@ def _read_one(path: Path, state: FileState, games: list[_Game], quarantine: list
     header = [h.strip().lstrip("\ufeff") for h in header]
     require_columns(path, header, REQUIRED_COLUMNS)
     col = {c: header.index(c) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in header}
-    for line_no, row, reason in records:
-        state.rows_read += 1
-        if reason is not None:
-            state.quarantine(quarantine, line_no, None, reason, raw_csv_line(row))
-            continue
+    for line_no, row in state.readable_rows(records, quarantine):
         values = {c: row[i].strip() for c, i in col.items()}
         reason, typed = _type_row(values, state, line_no)
         sgid = typed["source_game_id"] if typed else None
