@@ -7,14 +7,18 @@ shipped data/ncaa_baseball_teams/canonical_teams_2026.csv and ncaa_d1_teams_20*.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import zlib
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from bsi_pipeline.sources.common import FILES_SCHEMA, GAMES_SCHEMA, QUARANTINE_SCHEMA, SourceFormatError
+from bsi_pipeline.sources.common import (
+    FILES_SCHEMA, GAMES_SCHEMA, QUARANTINE_SCHEMA, TRUNCATED_GZIP_NOTE, SourceFormatError,
+)
 from bsi_pipeline.sources.espn_ncaa_baseball_games import DETAILS_SCHEMA, read_espn_ncaa_baseball_games
 from bsi_pipeline_tests.conftest import FIXTURES, REPO, SHARED_DATA
 
@@ -228,6 +232,46 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     assert q.get_column("source_game_id")[-1] == "900000012"
     check_accounting(res, {"espn_bad.csv": 52})
     assert res.games.height == 37
+
+
+def test_undecodable_bytes_quarantine_the_row(tmp_path):
+    # real line 5 (LSU - VMI) with a byte that is not UTF-8 in the venue name: it used to be decoded as
+    # U+FFFD and the game accepted with a made-up venue; now the row is quarantined, as the other readers do
+    lines = SAMPLE.read_bytes().split(b"\n")
+    assert lines[4].startswith(b"401631919,")
+    lines[4] = lines[4].replace(b"Alex Box Stadium", b"Alex Box Stad\xffium")
+    path = tmp_path / "espn_bytes.csv"
+    path.write_bytes(b"\n".join(lines))
+    res = read([path])
+    check_accounting(res, {"espn_bytes.csv": 40})
+    (q,) = res.quarantine.filter(pl.col("line_no") == 5).to_dicts()
+    assert (q["source_game_id"], q["reason"]) == ("401631919", "row holds bytes that are not valid UTF-8")
+    assert q["raw"] == (lines[4].decode("utf-8", errors="backslashreplace")), q["raw"]
+    assert "Alex Box Stad\\xffium" in q["raw"]
+    assert res.quarantine.height == 4 and res.games.height == 36
+    assert res.games.filter(pl.col("source_game_id") == "401631919").height == 0
+
+
+def test_gzip_file_and_truncated_gzip(tmp_path, result):
+    packed = gzip.compress(SAMPLE.read_bytes())
+    whole = tmp_path / "espn_sample.csv.gz"
+    whole.write_bytes(packed)
+    res = read([whole])
+    assert res.games.equals(result.games) and res.details.equals(result.details)
+    assert res.files.get_column("note").to_list() == [None]
+    # cut short: the rows read so far are kept, the last one (it may be cut) is quarantined
+    cut = tmp_path / "espn_cut.csv.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    text = zlib.decompressobj(wbits=31).decompress(packed[: len(packed) // 2]).decode("utf-8", "surrogateescape")
+    n_rows = len(list(csv.reader(io.StringIO(text, newline="")))) - 1
+    assert 5 < n_rows < 40
+    res = read([cut])
+    check_accounting(res, {"espn_cut.csv.gz": n_rows})
+    assert res.files.get_column("note").to_list() == [TRUNCATED_GZIP_NOTE]
+    last = res.quarantine.sort("line_no").row(-1, named=True)
+    assert last["line_no"] == n_rows + 1
+    assert last["reason"] == f"last row of a truncated file ({TRUNCATED_GZIP_NOTE})"
+    assert set(res.games.get_column("game_id")) < set(result.games.get_column("game_id"))
 
 
 def test_neutral_site_flag_is_read(tmp_path):

@@ -6,14 +6,18 @@ is 10/30/2017 in MSeasons.csv).
 
 from __future__ import annotations
 
+import gzip
 import shutil
+import zlib
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from bsi_pipeline.sources.common import FILES_SCHEMA, GAMES_SCHEMA, QUARANTINE_SCHEMA, SourceFormatError
+from bsi_pipeline.sources.common import (
+    FILES_SCHEMA, GAMES_SCHEMA, QUARANTINE_SCHEMA, TRUNCATED_GZIP_NOTE, SourceFormatError,
+)
 from bsi_pipeline.sources.kaggle_mm_compact import DETAILS_SCHEMA, read_kaggle_mm_compact
 from bsi_pipeline_tests.conftest import FIXTURES, SHARED_DATA
 
@@ -220,6 +224,53 @@ def test_bad_companion_rows_are_quarantined(tmp_path):
     ]
     assert game(res, "2018-61-1139-1437")["home_team"] == "Butler"  # the first listing wins
     check_accounting(res, {"MTeams.csv": 13, "MSeasons.csv": 3, REGULAR: 35})
+
+
+def test_undecodable_bytes_quarantine_the_row(tmp_path):
+    # Real rows with a byte that is not UTF-8. The Big East description used to be decoded with U+FFFD and
+    # accepted, so the games showed a made-up conference name; now the row is quarantined (the games fall
+    # back to the abbreviation), as the other readers do. A results row is quarantined the same way.
+    folder = copy_fixture(tmp_path)
+    conferences = (FIXTURE / "Conferences.csv").read_bytes().split(b"\n")
+    assert conferences[3] == b"big_east,Big East Conference"
+    conferences[3] = b"big_east,Big East Conf\xffrence"
+    (folder / "Conferences.csv").write_bytes(b"\n".join(conferences))
+    results = (FIXTURE / REGULAR).read_bytes().split(b"\n")
+    assert results[2] == b"2018,61,1139,101,1437,93,H,0"
+    results[2] = b"2018,61,1139,101,1437,93,H\xff,0"
+    (folder / REGULAR).write_bytes(b"\n".join(results))
+    res = read_kaggle_mm_compact(sorted(folder.iterdir()))
+    bad = "row holds bytes that are not valid UTF-8"
+    assert res.quarantine.sort("source_file").select("source_file", "line_no", "reason", "raw").rows() == [
+        ("Conferences.csv", 4, bad, "big_east,Big East Conf\\xffrence"),
+        (REGULAR, 3, bad, "2018,61,1139,101,1437,93,H\\xff,0"),
+    ]
+    check_accounting(res, {"Conferences.csv": 6, REGULAR: 35, TOURNEY: 5})
+    files = {r["source_file"]: r for r in res.files.to_dicts()}
+    assert (files["Conferences.csv"]["rows_accepted"], files[REGULAR]["rows_accepted"]) == (5, 34)
+    assert res.games.height == 39
+    assert game(res, "2018-68-1371-1139")["home_conference"] == "big_east"  # Butler, description quarantined
+
+
+def test_gzip_file_and_truncated_gzip(tmp_path, result):
+    folder = copy_fixture(tmp_path)
+    packed = gzip.compress((FIXTURE / REGULAR).read_bytes())
+    (folder / REGULAR).write_bytes(packed)  # gzip content under the usual name
+    res = read_kaggle_mm_compact(sorted(folder.iterdir()))
+    assert res.games.sort("game_id").equals(result.games.sort("game_id"))
+    # cut short: the rows read so far are kept, the last one (it may be cut) is quarantined
+    (folder / REGULAR).write_bytes(packed[: len(packed) // 2])
+    text = zlib.decompressobj(wbits=31).decompress(packed[: len(packed) // 2]).decode()
+    n_rows = len(text.splitlines()) - 1
+    assert 5 < n_rows < 35
+    res = read_kaggle_mm_compact(sorted(folder.iterdir()))
+    check_accounting(res, {REGULAR: n_rows, TOURNEY: 5})
+    f = res.files.filter(pl.col("source_file") == REGULAR).row(0, named=True)
+    assert f["note"] == f"results: regular season; {TRUNCATED_GZIP_NOTE}"
+    assert (f["rows_accepted"], f["rows_quarantined"]) == (n_rows - 1, 1)
+    (q,) = res.quarantine.to_dicts()
+    assert (q["line_no"], q["reason"]) == (n_rows + 1, f"last row of a truncated file ({TRUNCATED_GZIP_NOTE})")
+    assert res.games.height == n_rows - 1 + 5
 
 
 def test_whole_file_problems(tmp_path):

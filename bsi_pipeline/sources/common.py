@@ -167,7 +167,7 @@ def require_columns(path: Path, header: list[str], required) -> list[int]:
     missing = [c for c in required if c not in header]
     if missing:
         raise SourceFormatError(
-            f"{path}: missing required column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}")
+            f"{path}: missing required column(s) {', '.join(missing)}; found {printable(', '.join(header)) or 'none'}")
     return [header.index(c) for c in required]
 
 
@@ -220,6 +220,40 @@ def _records(reader, width: int) -> Iterator[tuple[int, list[str], str | None]]:
             yield line_no, row, EMPTY_LINE
         else:
             yield line_no, row, row_problem(row, width)
+
+
+@dataclass
+class CsvRows:
+    """A CSV file read whole by `read_csv_rows`."""
+
+    header: list[str]        # the column names, stripped
+    rows: list[list[str]]    # the data rows, as the csv module splits them
+    truncated: str | None    # TRUNCATED_GZIP_NOTE when the file is a gzip stream cut short, else None
+
+    def records(self) -> Iterator[tuple[int, list[str], str | None]]:
+        """(line_no, row, reason) per data row: line_no counts rows (the header is line 1); reason is None
+        for a row to check further, else why it is not a row of the file: the last row of a truncated file
+        (it may be cut short), or a `row_problem`."""
+        width, last = len(self.header), len(self.rows) - 1
+        for k, row in enumerate(self.rows):
+            if self.truncated and k == last:
+                reason = f"last row of a truncated file ({self.truncated})"
+            else:
+                reason = row_problem(row, width)
+            yield k + 2, row, reason
+
+
+def read_csv_rows(path: Path) -> CsvRows:
+    """A CSV file (plain or gzip, read by `read_text`) read whole: its header, without a leading byte-order
+    mark, and its rows. Bytes that are not UTF-8 are kept as lone surrogates, so that `row_problem` can
+    quarantine just the rows holding them. An unreadable file, an empty one or an unreadable header
+    raises SourceFormatError naming the file.
+    """
+    path = Path(path)
+    text, truncated = read_text(path)
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = [h.strip() for h in _csv_header(path, reader)]
+    return CsvRows(header, list(reader), truncated)
 
 
 def parse_bool(text: str | None) -> bool | None:
@@ -275,7 +309,7 @@ class FileState:
                       source_game_id: Callable[[list[str]], str | None] | None = None,
                       ) -> Iterator[tuple[int, list[str]]]:
         """(line_no, row) for each record without a reason, to check further; each record counts as read,
-        and one with a reason (see `read_csv_records`) is quarantined with that reason
+        and one with a reason (see `read_csv_records`, `CsvRows.records`) is quarantined with that reason
         and the id `source_game_id(row)` gives (none without it)."""
         for line_no, row, reason in records:
             self.rows_read += 1

@@ -27,18 +27,17 @@ conference. game_type is null (the source does not say); location is venue_name;
 neutral_site (note: every row of espn_games_2024_2025.csv says false, even College World Series games
 in Omaha). Starting pitcher names lose ESPN's position marker ("Chris - P Stamos" -> "Chris Stamos").
 
-Every data row is accepted or quarantined with a reason: a wrong field count, a missing or bad event
-id, a bad date or season (or a date outside its season's year), a missing team name or the same team
-on both sides, "no final score" (missing or non-numeric scores), "tied final score" (baseball has no
-ties), winner_home contradicting the scores, a duplicate event_id (the first copy wins). Whole-file
-problems raise SourceFormatError naming the file.
+Files are plain or gzip CSV (bsi_pipeline.sources.common.read_csv_rows). Every data row is accepted or
+quarantined with a reason: a wrong field count, bytes that are not valid UTF-8, the last row of a
+truncated gzip file (the file's note says so), a missing or bad event id, a bad date or season (or a date
+outside its season's year), a missing team name or the same team on both sides, "no final score" (missing
+or non-numeric scores), "tied final score" (baseball has no ties), winner_home contradicting the scores,
+a duplicate event_id (the first copy wins). Whole-file problems raise SourceFormatError naming the file.
 """
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
 from datetime import date
 from pathlib import Path
@@ -48,7 +47,7 @@ import polars as pl
 from bsi_pipeline.ncaa.teams import RegistryError, load_registry
 from bsi_pipeline.sources.common import (
     FileState, SourceFormatError, SourceResult, files_frame, game_id, games_frame, parse_bool, quarantine_frame,
-    raw_csv_line, require_columns,
+    raw_csv_line, read_csv_rows, require_columns,
 )
 
 SOURCE = "espn_ncaa_baseball_games"
@@ -174,20 +173,6 @@ class _Conferences:
         return None if year is None else self.by_year[year].get(team)
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError as exc:
-        raise SourceFormatError(f"{path}: cannot be read ({exc})") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise SourceFormatError(f"{path}: empty file (no header row)") from None
-    require_columns(path, header, REQUIRED_COLUMNS)
-    return header, list(reader)
-
-
 def _check(v: dict[str, str | None]) -> tuple[str | None, tuple | None]:
     """(reason, None) for a row that cannot be used, else (None, (season, date, home_score, away_score))."""
     event = v["event_id"] or ""
@@ -241,26 +226,21 @@ def read_espn_ncaa_baseball_games(
     seen: dict[str, tuple[str, int, list[str]]] = {}
     for path in paths:
         path = Path(path)
-        header, rows = _read_csv(path)
-        state = FileState(SOURCE, path.name)
+        table = read_csv_rows(path)
+        header = table.header
+        require_columns(path, header, REQUIRED_COLUMNS)
+        state = FileState(SOURCE, path.name, remarks=[table.truncated] if table.truncated else [])
         states.append(state)
-        width = len(header)
         col = {c: header.index(c) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in header}
-        for n, row in enumerate(rows, start=1):
-            line_no = n + 1
-            state.rows_read += 1
-            event = None
-            if len(row) != width:
-                reason = f"expected {width} fields, found {len(row)}"
-                event = _text(row[0]) if row and header[0] == "event_id" else None
-            else:
-                v = {c: (_text(row[col[c]]) if c in col else None) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
-                event = v["event_id"]
-                reason, typed = _check(v)
-                if reason is None and event in seen:
-                    first_file, first_line, first_row = seen[event]
-                    same = "identical row" if first_row == row else "the rows differ"
-                    reason = f"duplicate event_id {event}: already read from {first_file} line {first_line} ({same})"
+        event_of = (lambda row: _text(row[0]) if row else None) if header[0] == "event_id" else None
+        for line_no, row in state.readable_rows(table.records(), quarantine, event_of):
+            v = {c: (_text(row[col[c]]) if c in col else None) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
+            event = v["event_id"]
+            reason, typed = _check(v)
+            if reason is None and event in seen:
+                first_file, first_line, first_row = seen[event]
+                same = "identical row" if first_row == row else "the rows differ"
+                reason = f"duplicate event_id {event}: already read from {first_file} line {first_line} ({same})"
             if reason is not None:
                 state.quarantine(quarantine, line_no, event, reason, raw_csv_line(row))
                 continue

@@ -25,20 +25,21 @@ Conventions:
 - seeds (`home_seed`, `away_seed`, e.g. "W01", "Y16a") only on NCAA tournament games;
 - `source_game_id` = f"{Season}-{DayNum}-{WTeamID}-{LTeamID}"; `location` is null (not given).
 
-Every data row of every file is accepted or quarantined with a reason (companion files too: a team
-listed twice, a season without a DayZero date, ...): per file rows_read == accepted + quarantined.
-Results rows are quarantined for: a wrong field count, a non-numeric field, WLoc not H/A/N, the same
-team on both sides, a winner score not above the loser score, a season missing from MSeasons.csv, an
-unknown TeamID, the same game read twice, a team already playing another game that day. Whole-file
-problems (an empty file, a required column missing, results without MTeams.csv or MSeasons.csv) raise
-SourceFormatError naming the file.
+Every data row of every file is accepted or quarantined with a reason (companion files too: a team listed
+twice, a season without a DayZero date, ...): per file rows_read == accepted + quarantined. Files are
+read with bsi_pipeline.sources.common.read_csv_rows (gzip content, under the names above, is unpacked).
+In every file a row with a wrong field count, bytes that are not valid UTF-8, or the last row of a
+truncated gzip stream (the file's note says so) is quarantined. Results rows are quarantined too for: a
+non-numeric field, WLoc not H/A/N, the same team on both sides, a winner score not above the loser score,
+a season missing from MSeasons.csv, an unknown TeamID, the same game read twice, a team already playing
+another game that day. Whole-file problems (an empty file, a required column missing, results without
+MTeams.csv or MSeasons.csv) raise SourceFormatError naming the file.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -47,7 +48,7 @@ import polars as pl
 
 from bsi_pipeline.sources.common import (
     FileState, SourceFormatError, SourceResult, files_frame, game_id, games_frame, quarantine_frame, raw_csv_line,
-    require_columns,
+    read_csv_rows, require_columns,
 )
 
 SOURCE = "kaggle_mm_compact"
@@ -105,19 +106,6 @@ def _classify(path: Path) -> str:
     return "unused"
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError as exc:
-        raise SourceFormatError(f"{path}: cannot be read ({exc})") from exc
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise SourceFormatError(f"{path}: empty file (no header row)") from None
-    return header, list(reader)
-
-
 def _int(text: str) -> int | None:
     text = text.strip()
     return int(text) if re.fullmatch(r"-?\d+", text) else None
@@ -153,19 +141,20 @@ class _Reader:
     def _quarantine(self, f: _File, line_no: int, row: list[str], reason: str, sgid: str | None = None) -> None:
         f.state.quarantine(self.quarantine, line_no, sgid, reason, raw_csv_line(row))
 
+    def _read(self, f: _File, required: tuple[str, ...]) -> tuple[list[str], list[int], Iterator]:
+        """The file's header, the positions of the required columns, and its (line_no, row) to check
+        further; rows that are not rows of the file are quarantined as they come."""
+        table = read_csv_rows(f.path)
+        idx = require_columns(f.path, table.header, required)
+        if table.truncated:
+            f.state.remarks.append(table.truncated)
+        return table.header, idx, f.state.readable_rows(table.records(), self.quarantine)
+
     # ---- companion (reference) files -------------------------------------------------------------
     def read_reference(self, f: _File) -> None:
-        header, rows = _read_csv(f.path)
-        required = _REFERENCE[f.path.name.lower()][1]
-        idx = require_columns(f.path, header, required)
-        width = len(header)
+        _, idx, rows = self._read(f, _REFERENCE[f.path.name.lower()][1])
         seen: dict[tuple, int] = {}
-        for n, row in enumerate(rows, start=1):
-            line_no = n + 1
-            f.state.rows_read += 1
-            if len(row) != width:
-                self._quarantine(f, line_no, row, f"expected {width} fields, found {len(row)}")
-                continue
+        for line_no, row in rows:
             values = [row[i].strip() for i in idx]
             reason, key, value = self._reference_row(f.kind, values)
             if reason is None and key in seen:
@@ -220,17 +209,10 @@ class _Reader:
 
     # ---- results files ---------------------------------------------------------------------------
     def read_results(self, f: _File) -> None:
-        header, rows = _read_csv(f.path)
-        idx = require_columns(f.path, header, RESULTS_COLUMNS)
+        header, idx, rows = self._read(f, RESULTS_COLUMNS)
         secondary_idx = header.index("SecondaryTourney") if "SecondaryTourney" in header else None
-        width = len(header)
         game_type = "regular" if f.kind == "results_regular" else "postseason"
-        for n, row in enumerate(rows, start=1):
-            line_no = n + 1
-            f.state.rows_read += 1
-            if len(row) != width:
-                self._quarantine(f, line_no, row, f"expected {width} fields, found {len(row)}")
-                continue
+        for line_no, row in rows:
             values = [row[i].strip() for i in idx]
             season, day, w_id, w_score, l_id, l_score, wloc, num_ot = values
             sgid = f"{season}-{day}-{w_id}-{l_id}"
