@@ -205,7 +205,7 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, tupl
         "home_id": ids[0], "away_id": ids[1],
         "home_post_win_prob": _probability(v.get("home_post_win_prob", ""), "home_post_win_prob", state, line_no),
         "away_post_win_prob": _probability(v.get("away_post_win_prob", ""), "away_post_win_prob", state, line_no),
-        "excitement_index": _float(v.get("excitement_index", ""), "excitement_index", state, line_no),
+        "excitement_index": state.number(v.get("excitement_index", ""), "excitement_index", line_no),
         "start_date": start,
     }
     return None, (game, detail)
@@ -240,21 +240,8 @@ def _integer(text: str, name: str, state: FileState, line_no: int, low: int, hig
     return value
 
 
-def _float(text: str, name: str, state: FileState, line_no: int) -> float | None:
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if value != value or value in (float("inf"), float("-inf")):
-        state.note(f"{name} not a number (kept null)", line_no)
-        return None
-    return value
-
-
 def _probability(text: str, name: str, state: FileState, line_no: int) -> float | None:
-    value = _float(text, name, state, line_no)
+    value = state.number(text, name, line_no)
     if value is not None and not 0.0 <= value <= 1.0:
         state.note(f"{name} outside 0..1 (kept null)", line_no)
         return None

@@ -297,6 +297,19 @@ class FileState:
         if len(self.examples[key]) < 3:
             self.examples[key].append(line_no)
 
+    def number(self, text: str, name: str, line_no: int) -> float | None:
+        """A float, None for blank; a value that is not a finite number is None and counted in the notes."""
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if value != value or value in (float("inf"), float("-inf")):
+            self.note(f"{name} not a number (kept null)", line_no)
+            return None
+        return value
+
     def quarantine(self, rows: list[dict], line_no: int, source_game_id: str | None, reason: str,
                    raw: str) -> None:
         """Count a quarantined row of this file and add it to `rows` (QUARANTINE_SCHEMA keys, valid UTF-8)."""

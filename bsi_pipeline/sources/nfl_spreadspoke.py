@@ -248,8 +248,8 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, dict
         return f"stadium_neutral {v['stadium_neutral']!r} is not TRUE or FALSE", typed_id
 
     favorite_id = v["team_favorite_id"].upper() or None
-    spread = _number(v["spread_favorite"], "spread_favorite", state, line_no)
-    over_under = _number(v["over_under_line"], "over_under_line", state, line_no)
+    spread = state.number(v["spread_favorite"], "spread_favorite", line_no)
+    over_under = state.number(v["over_under_line"], "over_under_line", line_no)
     weather = (
         _integer(v.get("weather_temperature", ""), "weather_temperature", state, line_no),
         _integer(v.get("weather_wind_mph", ""), "weather_wind_mph", state, line_no),
@@ -280,21 +280,6 @@ def _parse_date(text: str) -> tuple[date | None, str | None]:
         return date(year, month, day), None
     except ValueError:
         return None, f"bad date: schedule_date {text!r} is not a calendar date"
-
-
-def _number(text: str, name: str, state: FileState, line_no: int) -> float | None:
-    """A float, or None for blank; an unparseable value is None and counted in the file's note."""
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        state.note(f"{name} not a number (kept null)", line_no)
-        return None
-    if value != value or value in (float("inf"), float("-inf")):
-        state.note(f"{name} not a number (kept null)", line_no)
-        return None
-    return value
 
 
 def _integer(text: str, name: str, state: FileState, line_no: int) -> int | None:
