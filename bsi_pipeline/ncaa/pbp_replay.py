@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bsi_pipeline.ncaa.pbp_text import (
-    FIRST, HOME, KIND_PLAY, KIND_SUB, KIND_SUMMARY, OUT, ParsedLine, Segment, _runner_event, parse_description,
-)
+from bsi_pipeline.ncaa.pbp_text import HOME, KIND_PLAY, KIND_SUB, KIND_SUMMARY, OUT, _runner_event, parse_fields
 
 BASE_LABELS = ("empty", "1", "2", "1-2", "3", "1-3", "2-3", "1-2-3")
 
@@ -57,20 +55,20 @@ def _surname(name: str) -> str:
     return parts[-1] if parts else ""
 
 
-def _find_runner(bases: list, claimed: set, seg: Segment) -> int | None:
-    """Which base the runner named by `seg` starts from: by name, then by surname, then by what he did."""
+def _find_runner(bases: list, claimed: set, name: str, dest: int | None, target: int | None) -> int | None:
+    """Which base the runner `name` starts from: by name, then by surname, then by what he did (his
+    destination `dest` and the first base his actions name, `target`)."""
     occupied = [b for b in (3, 2, 1) if bases[b] is not None and b not in claimed]
     if not occupied:
         return None
     for b in occupied:
-        if bases[b] == seg.name:
+        if bases[b] == name:
             return b
-    surname = _surname(seg.name)
+    surname = _surname(name)
     if surname:
         hits = [b for b in occupied if _surname(bases[b]) == surname]
         if len(hits) == 1:
             return hits[0]
-    dest, target = seg.dest, seg.target
     if dest == HOME:
         return occupied[0]
     if dest is not None and dest > OUT:
@@ -84,25 +82,6 @@ def _find_runner(bases: list, claimed: set, seg: Segment) -> int | None:
             return below[0] if below else occupied[-1]
         return occupied[-1]
     return None
-
-
-class _HalfState:
-    """Bases, outs and runs of the half inning being replayed.
-
-    `outs` stays in 0..3 as the plays table reports it; `outs_parsed` keeps counting so that a
-    parse that finds a fourth out is reported as a mismatch instead of hidden.
-    """
-
-    __slots__ = ("bases", "outs_parsed", "runs")
-
-    def __init__(self):
-        self.bases: list[str | None] = [None, None, None, None]
-        self.outs_parsed = 0
-        self.runs = 0
-
-    @property
-    def outs(self) -> int:
-        return min(self.outs_parsed, 3)
 
 
 def _place(bases: list, base: int, name: str, scorers: list) -> None:
@@ -167,24 +146,32 @@ def replay_game(lines: list[GameLine]) -> GameResult:
     return result
 
 
+_NO_HALF = object()  # the half inning before the first line of a game
+
+
 def replay_columns(inning: list, half: list, away_score: list, home_score: list, batting: list, fielding: list,
                    description: list, out: ReplayColumns) -> GameResult:
     """Replay one game given as parallel lists (one item per line, in order), appending to `out`.
 
     Returns the verdict (the GameResult's plays and runners stay empty: they are in `out`). Row
     indexes in `out` keep counting across games, so one ReplayColumns can collect a whole season.
+
+    State of the half inning being replayed: who is on which base (`bases[1..3]`, by name), outs
+    (`outs` keeps counting past 3, so that a parse that finds a fourth out is reported as a mismatch
+    instead of hidden; the plays table shows at most 3) and runs.
     """
     result = GameResult()
     pitcher: dict[str, str | None] = {}
     unknown_pitcher_rows: dict[str, list[int]] = {}  # team -> rows of out.pitcher waiting for a name
     last_sub: tuple[str, str | None] | None = None  # (team, position) of a sub whose "for Y" may follow
-    state = _HalfState()
-    half_key = None
+    bases: list[str | None] = [None, None, None, None]
+    outs = runs = 0
+    code = 0  # bases_code(bases)
+    cur_inning, cur_half = None, _NO_HALF
     half_start_score = (0, 0)
     prev_score = (0, 0)
     half_first_seq = 0
     halves: list[tuple] = []  # (inning, half, runs, outs, start_score, end_score, first_seq)
-    code = 0  # bases_code(state.bases), kept up to date
     pitcher_col = out.pitcher
     row = len(pitcher_col)  # index of this line in the out columns
     (kind_append, event_append, pa_append, batter_append, pitcher_append, outs_before_append, outs_after_append,
@@ -194,37 +181,61 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
         pitcher_col.append, out.outs_before.append, out.outs_after.append, out.bases_before.append,
         out.bases_after.append, out.runs_on_play.append, out.rbi.append, out.balls.append, out.strikes.append,
         out.pitch_sequence.append, out.sac.append, out.runners_scored.append)
+    r_seq_append, r_team_append, r_runner_append, r_start_append, r_end_append, r_sb_append, r_cs_append = (
+        out.r_seq.append, out.r_team.append, out.r_runner.append, out.r_start_base.append, out.r_end_base.append,
+        out.r_stolen_base.append, out.r_caught_stealing.append)
 
     seq = 0
     for inn, hlf, away, home, bat, fld, text in zip(inning, half, away_score, home_score, batting, fielding,
                                                     description):
         seq += 1
-        parsed = parse_description(text)
-        kind = parsed.kind
+        (kind, event_type, is_pa, batter, runners, rbi, balls, strikes, pitches, sac, sub_new, sub_pos, sub_old,
+         ambiguous) = parse_fields(text)
         # Inning summaries ("H: 1 LOB: 2") are sometimes printed after the next half's first plays:
         # they never open a half inning.
-        if kind != KIND_SUMMARY and (inn, hlf) != half_key:
-            if half_key is not None:
-                halves.append((half_key[0], half_key[1], state.runs, state.outs_parsed, half_start_score,
-                               prev_score, half_first_seq))
-            half_key, state, code = (inn, hlf), _HalfState(), 0
+        if kind != KIND_SUMMARY and (hlf != cur_half or inn != cur_inning):
+            if cur_half is not _NO_HALF:
+                halves.append((cur_inning, cur_half, runs, outs, half_start_score, prev_score, half_first_seq))
+            cur_inning, cur_half = inn, hlf
+            bases, outs, runs, code = [None, None, None, None], 0, 0, 0
             half_start_score, half_first_seq = prev_score, seq
-        outs = state.outs_parsed
         outs_before_append(outs if outs < 3 else 3)
         bases_before_append(BASE_LABELS[code])
         if kind == KIND_PLAY:
-            scorers = _apply_play(parsed, state, out, seq, bat)
-            is_pa = parsed.is_pa
-            runs = len(scorers)
-            state.runs += runs
-            code = bases_code(state.bases)
+            if ambiguous and _find_exact(bases, batter[0]) is not None:
+                # "X out at first ..." where X is a runner: a pickoff-like out, not a plate appearance
+                is_pa, event_type = False, _runner_event(" ".join(batter[1].actions))
+                runners, batter = [batter, *runners], None
+            if runners:
+                bases, scorers, outs = _move_runners(bases, batter, runners, outs, seq, bat, out)
+                code = bases_code(bases)
+            else:  # the batter alone, the usual line: out, on base, or home
+                name, info = batter
+                dest = info.dest if info.dest is not None else OUT
+                r_seq_append(seq)
+                r_team_append(bat)
+                r_runner_append(name)
+                r_start_append(0)
+                r_end_append(dest)
+                r_sb_append(False)
+                r_cs_append(False)
+                if dest == OUT:
+                    outs += 1
+                    scorers = ()
+                elif dest == HOME:
+                    scorers = [name]
+                else:
+                    bases, scorers = list(bases), []
+                    _place(bases, dest, name, scorers)
+                    code = bases_code(bases)
+            runs += len(scorers)
             kind_append(kind)
-            event_append(parsed.event_type)
+            event_append(event_type)
             pa_append(is_pa)
-            batter_append(parsed.batter.name if is_pa else None)
-            runs_append(runs)
-            rbi_append(parsed.rbi if is_pa else 0)
-            sac_append(parsed.sac if is_pa else None)
+            batter_append(batter[0] if is_pa else None)
+            runs_append(len(scorers))
+            rbi_append(rbi if is_pa else 0)
+            sac_append(sac if is_pa else None)
             scored_append("; ".join(scorers) if scorers else None)
             current = pitcher.get(fld)
             pitcher_append(current)
@@ -233,13 +244,13 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
             last_sub = None
         else:
             if kind == KIND_SUB:
-                last_sub = _apply_substitution(parsed, fld, state, pitcher, pitcher_col, unknown_pitcher_rows,
-                                               last_sub)
-                code = bases_code(state.bases)
+                last_sub = _apply_substitution(sub_new, sub_pos, sub_old, fld, bases, pitcher, pitcher_col,
+                                               unknown_pitcher_rows, last_sub)
+                code = bases_code(bases)
             else:
                 last_sub = None
             kind_append(kind)
-            event_append(parsed.event_type)
+            event_append(event_type)
             pa_append(False)
             batter_append(None)
             runs_append(0)
@@ -247,92 +258,87 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
             sac_append(None)
             scored_append(None)
             pitcher_append(None)
-        balls_append(parsed.balls)
-        strikes_append(parsed.strikes)
-        pitches_append(parsed.pitches)
-        outs = state.outs_parsed
+        balls_append(balls)
+        strikes_append(strikes)
+        pitches_append(pitches)
         outs_after_append(outs if outs < 3 else 3)
         bases_after_append(BASE_LABELS[code])
         if kind != KIND_SUMMARY:  # a summary may carry the score of a half not yet replayed
             prev_score = (away, home)
         row += 1
-    if half_key is not None:
-        halves.append((half_key[0], half_key[1], state.runs, state.outs_parsed, half_start_score, prev_score,
-                       half_first_seq))
+    if cur_half is not _NO_HALF:
+        halves.append((cur_inning, cur_half, runs, outs, half_start_score, prev_score, half_first_seq))
     _reconcile(result, halves)
     return result
 
 
-def _apply_play(parsed: ParsedLine, state: _HalfState, out: ReplayColumns, seq: int, team: str) -> list[str]:
-    bases = state.bases
-    movers: list[tuple[int | None, Segment]] = []
-    batter = parsed.batter
-    if batter is not None and parsed.ambiguous_batter:
-        start = _find_exact(bases, batter.name)
-        if start is not None:  # "X out at first ..." where X is a runner: a pickoff-like out, not a PA
-            parsed.is_pa, parsed.batter, parsed.event_type = False, None, _runner_event(" ".join(batter.actions))
-            parsed.runners = [batter] + parsed.runners
-            batter = None
-    if parsed.runners:
-        claimed: set[int] = set()
-        for seg in parsed.runners:
-            if batter is not None and seg.name == batter.name:
-                if seg.dest is not None:  # the batter's own later movement, e.g. "X advanced to second on the throw"
-                    batter.dest = seg.dest
-                continue
-            start = _find_runner(bases, claimed, seg)
-            if start is not None:
-                claimed.add(start)
-            movers.append((start, seg))
-    new_bases = list(bases)
-    scorers: list[str] = []
-    if movers:
-        for start, _ in movers:
-            if start is not None:
-                new_bases[start] = None
-        if len(movers) > 1:
-            movers.sort(key=_mover_order)  # stable, as sorted() was
-        for start, seg in movers:
-            dest = seg.dest if seg.dest is not None else start
-            name = bases[start] if start is not None else seg.name
-            if dest is None:
-                continue
-            out.r_seq.append(seq)
-            out.r_team.append(team)
-            out.r_runner.append(name)
-            out.r_start_base.append(start)
-            out.r_end_base.append(dest)
-            out.r_stolen_base.append(seg.stole and dest != OUT)
-            out.r_caught_stealing.append(seg.caught)
-            if dest == OUT:
-                state.outs_parsed += 1
-            elif dest == HOME:
-                scorers.append(name)
-            else:
-                _place(new_bases, dest, name, scorers)
+def _move_runners(bases: list, batter: tuple | None, runners: list, outs: int, seq: int, team: str,
+                  out: ReplayColumns) -> tuple[list, list[str], int]:
+    """A play with runners: (bases after it, who scored, outs), runner movements logged to `out`.
+
+    `batter` and `runners` are parse_fields persons, (name, action info).
+    """
+    batter_name = batter_dest = None
     if batter is not None:
-        dest = batter.dest if batter.dest is not None else OUT
+        batter_name, batter_dest = batter[0], batter[1].dest
+    claimed: set[int] = set()
+    movers: list[tuple[int | None, str, object]] = []
+    for name, info in runners:
+        if batter is not None and name == batter_name:
+            if info.dest is not None:  # the batter's own later movement, e.g. "X advanced to second on the throw"
+                batter_dest = info.dest
+            continue
+        start = _find_runner(bases, claimed, name, info.dest, info.target)
+        if start is not None:
+            claimed.add(start)
+        movers.append((start, name, info))
+    new_bases = list(bases)
+    for start, _, _ in movers:
+        if start is not None:
+            new_bases[start] = None
+    if len(movers) > 1:
+        movers.sort(key=_mover_order)  # stable, as sorted() was
+    scorers: list[str] = []
+    for start, name, info in movers:
+        dest = info.dest if info.dest is not None else start
+        if dest is None:
+            continue
+        who = bases[start] if start is not None else name
         out.r_seq.append(seq)
         out.r_team.append(team)
-        out.r_runner.append(batter.name)
+        out.r_runner.append(who)
+        out.r_start_base.append(start)
+        out.r_end_base.append(dest)
+        out.r_stolen_base.append(info.stole and dest != OUT)
+        out.r_caught_stealing.append(info.caught)
+        if dest == OUT:
+            outs += 1
+        elif dest == HOME:
+            scorers.append(who)
+        else:
+            _place(new_bases, dest, who, scorers)
+    if batter is not None:
+        dest = batter_dest if batter_dest is not None else OUT
+        out.r_seq.append(seq)
+        out.r_team.append(team)
+        out.r_runner.append(batter_name)
         out.r_start_base.append(0)
         out.r_end_base.append(dest)
         out.r_stolen_base.append(False)
         out.r_caught_stealing.append(False)
         if dest == OUT:
-            state.outs_parsed += 1
+            outs += 1
         elif dest == HOME:
-            scorers.append(batter.name)
+            scorers.append(batter_name)
         else:
-            _place(new_bases, dest, batter.name, scorers)
-    state.bases = new_bases
-    return scorers
+            _place(new_bases, dest, batter_name, scorers)
+    return new_bases, scorers, outs
 
 
-def _mover_order(mover: tuple[int | None, Segment]) -> int:
+def _mover_order(mover: tuple) -> int:
     """Runners furthest along move first (by destination, else by start), so nobody is forced by mistake."""
-    start, seg = mover
-    return -(seg.dest if seg.dest is not None else (start or 0))
+    start, _, info = mover
+    return -(info.dest if info.dest is not None else (start or 0))
 
 
 def _find_exact(bases: list, name: str) -> int | None:
@@ -342,26 +348,27 @@ def _find_exact(bases: list, name: str) -> int | None:
     return None
 
 
-def _apply_substitution(parsed, fielding_team, state, pitcher, pitcher_col, unknown_pitcher_rows, last_sub):
+def _apply_substitution(sub_new, sub_pos, sub_old, fielding_team, bases, pitcher, pitcher_col, unknown_pitcher_rows,
+                        last_sub):
     """Pinch runners take the base; a new pitcher is recorded and the one he replaced is credited
     with the plays of his team that had no known pitcher yet. Returns the pending (team, position)."""
-    if parsed.sub_new is None:  # "for Y." continuing the previous line's "X to p."
-        if last_sub is not None and last_sub[1] == "p" and parsed.sub_old:
-            _credit_pitcher(last_sub[0], parsed.sub_old, pitcher_col, unknown_pitcher_rows)
+    if sub_new is None:  # "for Y." continuing the previous line's "X to p."
+        if last_sub is not None and last_sub[1] == "p" and sub_old:
+            _credit_pitcher(last_sub[0], sub_old, pitcher_col, unknown_pitcher_rows)
         return None
-    if parsed.sub_pos == "pr" and parsed.sub_old:
-        start = _find_exact(state.bases, parsed.sub_old)
+    if sub_pos == "pr" and sub_old:
+        start = _find_exact(bases, sub_old)
         if start is None:
-            surname = _surname(parsed.sub_old)
-            hits = [b for b in (1, 2, 3) if state.bases[b] and _surname(state.bases[b]) == surname]
+            surname = _surname(sub_old)
+            hits = [b for b in (1, 2, 3) if bases[b] and _surname(bases[b]) == surname]
             start = hits[0] if len(hits) == 1 else None
         if start is not None:
-            state.bases[start] = parsed.sub_new
-    if parsed.sub_pos == "p":
-        if parsed.sub_old:
-            _credit_pitcher(fielding_team, parsed.sub_old, pitcher_col, unknown_pitcher_rows)
-        pitcher[fielding_team] = parsed.sub_new
-    return (fielding_team, parsed.sub_pos)
+            bases[start] = sub_new
+    if sub_pos == "p":
+        if sub_old:
+            _credit_pitcher(fielding_team, sub_old, pitcher_col, unknown_pitcher_rows)
+        pitcher[fielding_team] = sub_new
+    return (fielding_team, sub_pos)
 
 
 def _credit_pitcher(team: str, name: str, pitcher_col: list, unknown_pitcher_rows: dict) -> None:

@@ -36,6 +36,7 @@ KIND_PLAY, KIND_SUB, KIND_SUMMARY, KIND_NOTE, KIND_OTHER, KIND_EMPTY = (
 # is cut with rstrip (the same characters `\s*` would take).
 _COUNT_AT_PAREN = re.compile(r"\((\d)-(\d)(?:\s+([A-Za-z]*))?\s*\)")
 _SUMMARY = re.compile(r"^(?:(?:R|H|E|LOB):\s*\d+\s*)+\.?$")
+_DIGIT = {str(d): d for d in range(10)}
 _SUMMARY_FIRST = frozenset("RHEL")  # a summary starts with R:, H:, E: or LOB: (cheap check before the regex)
 # The action verbs, each at the start of the text or after whitespace. The parser runs this on " " + text
 # (the leading `\s` stands in for `(?:^|\s)`: the engine then jumps from one whitespace character to the
@@ -57,19 +58,6 @@ _NOTE = re.compile(
     r"|mound visit|visit to (?:the )?mound|coaching visit|delay(?:ed)?|no play|dropped foul)\b", re.IGNORECASE)
 
 
-def _may_be_note(text: str) -> bool:
-    """Cheap pre-check for _NOTE (whose search costs more than the rest of a typical line's parse).
-
-    An ASCII text can only match if its lower case holds one of these words. Non-ASCII text always
-    goes to the regex, as IGNORECASE also matches a few non-ASCII letters to ASCII ones.
-    """
-    if not text.isascii():
-        return True
-    low = text.lower()
-    return ("play" in low or "review" in low or "challenge" in low or "overturned" in low or "call" in low
-            or "visit" in low or "delay" in low or "dropped foul" in low)
-
-
 _SUB = re.compile(
     r"^(?P<new>.+?)\s+(?:to (?P<pos>p|c|1b|2b|3b|ss|lf|cf|rf|dh|pr|ph)|pinch (?P<pinch>hit|ran))"
     r"(?:\s+for\s+(?P<old>.+?))?\.?$"
@@ -88,6 +76,7 @@ _FIRST_ONLY_OUTS = ("caught stealing", "grounded into", "hit into", "lined into"
 _THROWN_OUT = re.compile(r"\bout at (?:first|second|third|home) (c|p)\b")
 _PICKOFF_ERROR = re.compile(r"\badvanced to (?:second|third|home) on (?:a|an) (?:throwing |fielding )?error by (?:p|1b)\b")
 _TOKEN = re.compile(r"\S+")
+_CAPITAL_TOKEN = re.compile(r"(?<!\S)[A-Z]\S*")  # a token that starts with an ASCII capital
 _UPPER_ACTION_WORDS = frozenset({"RBI", "SAC", "SF", "SH", "DP", "TP", "KS", "KL", "FC", "BB", "HBP", "IBB"})
 _ERROR_CODE = re.compile(r"^E\d")
 
@@ -256,78 +245,92 @@ _new = object.__new__  # an instance without running __init__, for the parser's 
 
 def parse_description(text: str | None) -> ParsedLine:
     """Parse one description. Never raises: what it cannot read comes back as kind 'other'."""
+    (kind, event_type, is_pa, batter, runners, rbi, balls, strikes, pitches, sac, sub_new, sub_pos, sub_old,
+     ambiguous_batter) = parse_fields(text)
+    line = _new(ParsedLine)
+    line.kind, line.event_type, line.is_pa, line.rbi, line.sac = kind, event_type, is_pa, rbi, sac
+    line.balls, line.strikes, line.pitches = balls, strikes, pitches
+    line.sub_new, line.sub_pos, line.sub_old, line.ambiguous_batter = sub_new, sub_pos, sub_old, ambiguous_batter
+    line.batter = None if batter is None else _segment(*batter)
+    line.runners = [_segment(name, info) for name, info in runners]
+    return line
+
+
+# parse_fields results that do not depend on the text.
+_EMPTY_FIELDS = (KIND_EMPTY, "other", False, None, (), 0, None, None, None, None, None, None, None, False)
+_SUMMARY_FIELDS = (KIND_SUMMARY, "other", False, None, (), 0, None, None, None, None, None, None, None, False)
+_NOTE_FIELDS = (KIND_NOTE, "other", False, None, (), 0, None, None, None, None, None, None, None, False)
+_OTHER_FIELDS = (KIND_OTHER, "other", False, None, (), 0, None, None, None, None, None, None, None, False)
+
+
+def parse_fields(text: str | None) -> tuple:
+    """parse_description as a plain tuple, for the replay, which reads every line once and fast.
+
+    The tuple holds ParsedLine's fields in its __slots__ order (kind, event_type, is_pa, batter,
+    runners, rbi, balls, strikes, pitches, sac, sub_new, sub_pos, sub_old, ambiguous_batter), with
+    each person (the batter, each runner) as (name, _ActionInfo) instead of a Segment: the action
+    info is shared between lines and must not be changed.
+    """
     if text is None:
-        return ParsedLine(KIND_EMPTY)
+        return _EMPTY_FIELDS
     text = text.strip()
     if not text:
-        return ParsedLine(KIND_EMPTY)
+        return _EMPTY_FIELDS
     if text[0] in _SUMMARY_FIRST and _SUMMARY.match(text):
-        return ParsedLine(KIND_SUMMARY, "other")
-    if _may_be_note(text) and _NOTE.search(text):
-        return ParsedLine(KIND_NOTE)
+        return _SUMMARY_FIELDS
+    # _NOTE costs more than the rest of a typical line: an ASCII text can only match if its lower case
+    # holds one of these words (non-ASCII text always goes to the regex: IGNORECASE also matches a few
+    # non-ASCII letters to ASCII ones).
+    if text.isascii():
+        low = text.lower()
+        maybe_note = ("play" in low or "review" in low or "challenge" in low or "overturned" in low
+                      or "call" in low or "visit" in low or "delay" in low or "dropped foul" in low)
+    else:
+        maybe_note = True
+    if maybe_note and _NOTE.search(text):
+        return _NOTE_FIELDS
 
     balls = strikes = pitches = None
     count = _COUNT_AT_PAREN.search(text)
     if count:
         balls, strikes, pitches = count.groups()
-        balls, strikes, pitches = int(balls), int(strikes), pitches or ""
+        balls = _DIGIT.get(balls) if balls in _DIGIT else int(balls)  # \d may be a non-ASCII digit
+        strikes = _DIGIT.get(strikes) if strikes in _DIGIT else int(strikes)
+        pitches = pitches or ""
         text = text[: count.start()].rstrip() + text[count.end():]
 
-    segments: list[Segment] = []
-    first_info = None
+    persons: list[tuple[str, _ActionInfo]] = []
     for raw in text.split(";"):
         raw = raw.strip().rstrip(".").strip()
         if not raw:
             continue
         verb = _VERB.search(" " + raw)  # the first verb; positions in " " + raw are one more than in raw
         if verb is None:
-            if not segments:
+            if not persons:
                 return _substitution_or_other(raw, balls, strikes, pitches)
             continue
         start = verb.start(1) - 1
         tail = raw[start:] if start else raw
         pieces = _TAIL_PIECES.get(tail) or _tail_pieces(tail)
-        info = pieces[0][1]
-        if first_info is None:
-            first_info = info
         # The first person's name is what comes before the first verb, as in _split_people.
-        seg = _new(Segment)
-        seg.name = raw[:start].strip().rstrip(",")
-        seg.actions = list(info.actions)
-        seg.dest, seg.stole, seg.caught, seg.target = info.dest, info.stole, info.caught, info.target
-        segments.append(seg)
+        persons.append((raw[:start].strip().rstrip(","), pieces[0][1]))
         if len(pieces) > 1:
-            segments.extend(_segment(name, info) for name, info in pieces[1:])
-    if not segments:
-        return ParsedLine(KIND_OTHER)
+            persons.extend(pieces[1:])
+    if not persons:
+        return _OTHER_FIELDS
 
-    # ParsedLine(KIND_PLAY) with every field set once.
-    line = _new(ParsedLine)
-    line.kind = KIND_PLAY
-    line.balls, line.strikes, line.pitches = balls, strikes, pitches
-    line.sub_new = line.sub_pos = line.sub_old = None
-    line.ambiguous_batter = False
-    is_batter = first_info.is_batter
-    if not is_batter and (first_info.batter_if_count if count else first_info.batter_if_no_count):
-        is_batter = True  # "X out at first ...": see _looks_like_batter
-        line.ambiguous_batter = count is None
-    if is_batter:
-        line.is_pa = True
-        line.batter = segments[0]
-        line.runners = segments[1:]
-        line.rbi = first_info.rbi
-        line.sac = first_info.sac
-        line.event_type = first_info.event_type
-        # A batter action that leaves him on base after an out verb ("struck out, reached first on a
-        # wild pitch") is already folded into Segment.dest.
+    first = persons[0][1]
+    if first.is_batter:
+        ambiguous = False
+    elif first.batter_if_count if count else first.batter_if_no_count:
+        ambiguous = count is None  # "X out at first ...": see _looks_like_batter
     else:
-        line.is_pa = False
-        line.batter = None
-        line.runners = segments
-        line.rbi = 0
-        line.sac = None
-        line.event_type = _runner_event(text)
-    return line
+        return (KIND_PLAY, _runner_event(text), False, None, persons, 0, balls, strikes, pitches, None, None, None,
+                None, False)
+    # A batter action that leaves him on base after an out verb ("struck out, reached first on a wild
+    # pitch") is already folded into his destination.
+    return (KIND_PLAY, first.event_type, True, persons[0], persons[1:], first.rbi, balls, strikes, pitches, first.sac,
+            None, None, None, ambiguous)
 
 
 def _split_people(raw: str) -> list[tuple[str, str]]:
@@ -360,6 +363,13 @@ def _split_people(raw: str) -> list[tuple[str, str]]:
 
 
 def _next_name_start(raw: str, start: int, end: int) -> int | None:
+    window = raw[start:end]
+    if window.isascii():  # the same search, made only on the tokens that start with a capital
+        for token in _CAPITAL_TOKEN.finditer(window):
+            word = token.group(0)
+            if word.rstrip(".,") not in _UPPER_ACTION_WORDS and not _ERROR_CODE.match(word):
+                return start + token.start()
+        return None
     for token in _TOKEN.finditer(raw, start, end):
         word = token.group(0)
         if word[0].isupper() and word.rstrip(".,") not in _UPPER_ACTION_WORDS and not _ERROR_CODE.match(word):
@@ -376,22 +386,18 @@ def _looks_like_batter(segment: Segment, has_count: bool) -> bool:
     return segment.actions[0].startswith("out at first")
 
 
-def _substitution_or_other(raw: str, balls, strikes, pitches) -> ParsedLine:
+def _substitution_or_other(raw: str, balls, strikes, pitches) -> tuple:
     sub = _SUB.match(raw)
     if sub:
-        line = ParsedLine(KIND_SUB, "substitution")
-        line.sub_new = sub.group("new").strip()
-        line.sub_pos = sub.group("pos") or ("ph" if sub.group("pinch") == "hit" else "pr")
-        line.sub_old = (sub.group("old") or "").strip() or None
-        return line
+        pos = sub.group("pos") or ("ph" if sub.group("pinch") == "hit" else "pr")
+        old = (sub.group("old") or "").strip() or None
+        return (KIND_SUB, "substitution", False, None, (), 0, None, None, None, None, sub.group("new").strip(), pos,
+                old, False)
     cont = _FOR_CONTINUATION.match(raw)
     if cont:  # the second half of a substitution split over two lines: "X to p." then "for Y."
-        line = ParsedLine(KIND_SUB, "substitution")
-        line.sub_old = cont.group("old").strip()
-        return line
-    line = ParsedLine(KIND_OTHER)
-    line.balls, line.strikes, line.pitches = balls, strikes, pitches
-    return line
+        return (KIND_SUB, "substitution", False, None, (), 0, None, None, None, None, None, None,
+                cont.group("old").strip(), False)
+    return (KIND_OTHER, "other", False, None, (), 0, balls, strikes, pitches, None, None, None, None, False)
 
 
 def _rbi(mods: list[str]) -> int:
