@@ -5,35 +5,19 @@ Expected values below were checked by hand against the raw fixture rows (see fix
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from bsi_pipeline.sources.cfbd_games import DETAILS_SCHEMA, read_cfbd_games
-from bsi_pipeline.sources.common import GAMES_SCHEMA, QUARANTINE_SCHEMA, SourceFormatError
+from bsi_pipeline.sources.common import SourceFormatError
 from bsi_pipeline_tests.conftest import FIXTURES, SHARED_DATA
+from bsi_pipeline_tests.source_helpers import check_schemas, csv_rows, game_with_details, write_csv
 
 FIXTURE = FIXTURES / "cfbd_games" / "cfb_games_sample.csv"
 SHARED_FILE = SHARED_DATA / "cfb_games" / "cfb_games_2001_2014.csv"
 N_FIXTURE_ROWS = 38
-
-
-def _rows() -> tuple[list[str], list[list[str]]]:
-    rows = list(csv.reader(FIXTURE.open(newline="")))
-    return rows[0], rows[1:]
-
-
-def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    path.write_text(out.getvalue())
-    return path
 
 
 def _row(rows: list[list[str]], gid: str) -> list[str]:
@@ -42,9 +26,7 @@ def _row(rows: list[list[str]], gid: str) -> list[str]:
 
 
 def _game(result, gid: str) -> dict:
-    (g,) = result.games.filter(pl.col("source_game_id") == gid).to_dicts()
-    (d,) = result.details.filter(pl.col("game_id") == g["game_id"]).to_dicts()
-    return {**g, **{f"d_{k}": v for k, v in d.items()}}
+    return game_with_details(result, pl.col("source_game_id") == gid)
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +39,7 @@ def fixture_result():
 
 def test_every_fixture_row_is_accepted_and_accounted(fixture_result):
     r = fixture_result
-    assert dict(r.games.schema) == GAMES_SCHEMA
-    assert dict(r.details.schema) == DETAILS_SCHEMA
-    assert dict(r.quarantine.schema) == QUARANTINE_SCHEMA
+    check_schemas(r, DETAILS_SCHEMA)  # games, details, quarantine and files, columns in order
     (f,) = r.files.to_dicts()
     assert f["source"] == "cfbd_games" and f["source_file"] == FIXTURE.name
     assert f["rows_read"] == N_FIXTURE_ROWS == f["rows_accepted"] + f["rows_quarantined"]
@@ -154,7 +134,7 @@ def test_neutral_flag_follows_the_source(fixture_result):
 
 
 def test_bad_rows_are_quarantined_with_reasons(tmp_path):
-    header, rows = _rows()
+    header, rows = csv_rows(FIXTURE)
     ix = {c: i for i, c in enumerate(header)}
     good = _row(rows, "400548461")
     no_points = _row(rows, "400609098"); no_points[ix["home_points"]] = no_points[ix["away_points"]] = ""
@@ -168,7 +148,7 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     neutral = _row(rows, "400548169"); neutral[ix["neutral_site"]] = "maybe"
     negative = _row(rows, "400548257"); negative[ix["home_points"]] = "-3.0"
     bad = [no_points, half, bad_gid, bad_home_id, no_team, bad_date, outside, short, neutral, negative]
-    path = _write(tmp_path / "bad.csv", header, [good, *bad, good])
+    path = write_csv(tmp_path / "bad.csv", header, [good, *bad, good])
 
     r = read_cfbd_games([path])
     (f,) = r.files.to_dicts()
@@ -192,9 +172,9 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
 
 
 def test_duplicate_game_id_across_files_keeps_the_first(tmp_path):
-    header, rows = _rows()
-    a = _write(tmp_path / "a.csv", header, rows[:10])
-    b = _write(tmp_path / "b.csv", header, rows[8:15])
+    header, rows = csv_rows(FIXTURE)
+    a = write_csv(tmp_path / "a.csv", header, rows[:10])
+    b = write_csv(tmp_path / "b.csv", header, rows[8:15])
     r = read_cfbd_games([a, b])
     assert r.games.height == 15
     files = {f["source_file"]: f for f in r.files.to_dicts()}
@@ -205,12 +185,12 @@ def test_duplicate_game_id_across_files_keeps_the_first(tmp_path):
 
 def test_postseason_and_detail_values(tmp_path):
     """Derived from real rows: a season_type 'postseason' row (the file has none) and unreadable details."""
-    header, rows = _rows()
+    header, rows = csv_rows(FIXTURE)
     ix = {c: i for i, c in enumerate(header)}
     bowl = _row(rows, "400609076"); bowl[ix["season_type"]] = "postseason"
     odd = _row(rows, "400548461"); odd[ix["attendance"]] = "n/a"; odd[ix["home_post_win_prob"]] = "1.7"
     odd[ix["conference_game"]] = "sometimes"
-    path = _write(tmp_path / "derived.csv", header, [bowl, odd])
+    path = write_csv(tmp_path / "derived.csv", header, [bowl, odd])
     r = read_cfbd_games([path])
     assert r.quarantine.height == 0
     b = _game(r, "400609076")
@@ -225,23 +205,23 @@ def test_postseason_and_detail_values(tmp_path):
 
 
 def test_camel_case_api_header_is_accepted(tmp_path):
-    header, rows = _rows()
+    header, rows = csv_rows(FIXTURE)
     camel = {"game_id": "id", "season_type": "seasonType", "start_date": "startDate", "neutral_site": "neutralSite",
              "conference_game": "conferenceGame", "venue_id": "venueId", "home_id": "homeId",
              "home_team": "homeTeam", "home_conference": "homeConference", "home_points": "homePoints",
              "home_post_win_prob": "homePostgameWinProbability", "away_id": "awayId", "away_team": "awayTeam",
              "away_conference": "awayConference", "away_points": "awayPoints",
              "away_post_win_prob": "awayPostgameWinProbability", "excitement_index": "excitementIndex"}
-    path = _write(tmp_path / "camel.csv", [camel.get(h, h) for h in header], rows)
+    path = write_csv(tmp_path / "camel.csv", [camel.get(h, h) for h in header], rows)
     r = read_cfbd_games([path])
     base = read_cfbd_games([FIXTURE])
     assert r.games.equals(base.games) and r.details.equals(base.details)
 
 
 def test_missing_required_column_raises_naming_file_and_column(tmp_path):
-    header, rows = _rows()
+    header, rows = csv_rows(FIXTURE)
     i = header.index("away_points")
-    path = _write(tmp_path / "no_points.csv", header[:i] + header[i + 1:], [r[:i] + r[i + 1:] for r in rows])
+    path = write_csv(tmp_path / "no_points.csv", header[:i] + header[i + 1:], [r[:i] + r[i + 1:] for r in rows])
     with pytest.raises(SourceFormatError, match=r"no_points\.csv: missing required column\(s\) away_points"):
         read_cfbd_games([path])
 

@@ -16,11 +16,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bsi_pipeline.sources.common import (
-    FILES_SCHEMA, GAMES_SCHEMA, QUARANTINE_SCHEMA, TRUNCATED_GZIP_NOTE, SourceFormatError,
-)
+from bsi_pipeline.sources.common import TRUNCATED_GZIP_NOTE, SourceFormatError
 from bsi_pipeline.sources.espn_ncaa_baseball_games import DETAILS_SCHEMA, read_espn_ncaa_baseball_games
 from bsi_pipeline_tests.conftest import FIXTURES, REPO, SHARED_DATA
+from bsi_pipeline_tests.source_helpers import check_file_accounting, check_schemas, detail, game
 
 SAMPLE = FIXTURES / "espn_ncaa_baseball_games" / "espn_games_sample.csv"
 TEAMS_DIR = REPO / "data" / "ncaa_baseball_teams"
@@ -37,27 +36,10 @@ def result():
     return read([SAMPLE])
 
 
-def game(res, event_id: str) -> dict:
-    rows = res.games.filter(pl.col("source_game_id") == event_id).to_dicts()
-    assert len(rows) == 1, event_id
-    return rows[0]
-
-
-def detail(res, event_id: str) -> dict:
-    gid = game(res, event_id)["game_id"]
-    rows = res.details.filter(pl.col("game_id") == gid).to_dicts()
-    assert len(rows) == 1
-    return rows[0]
-
-
 def check_accounting(res, data_rows: dict[str, int]) -> None:
     files = {r["source_file"]: r for r in res.files.to_dicts()}
     assert set(files) == set(data_rows)
-    for name, rows in data_rows.items():
-        f = files[name]
-        assert f["rows_read"] == rows
-        assert f["rows_accepted"] + f["rows_quarantined"] == rows
-        assert res.quarantine.filter(pl.col("source_file") == name).height == f["rows_quarantined"]
+    check_file_accounting(res, data_rows)
     assert sum(f["rows_accepted"] for f in files.values()) == res.games.height == res.details.height
     assert res.games.get_column("game_id").is_unique().all()
     assert res.games.get_column("game_id").to_list() == res.details.get_column("game_id").to_list()
@@ -80,10 +62,7 @@ def field_edit(line: str, **changes: str) -> str:
 
 
 def test_schemas(result):
-    assert result.games.schema == pl.Schema(GAMES_SCHEMA)
-    assert result.details.schema == pl.Schema(DETAILS_SCHEMA)
-    assert result.quarantine.schema == pl.Schema(QUARANTINE_SCHEMA)
-    assert result.files.schema == pl.Schema(FILES_SCHEMA)
+    check_schemas(result, DETAILS_SCHEMA)
 
 
 def test_lsu_vmi_mapped_to_short_names(result):

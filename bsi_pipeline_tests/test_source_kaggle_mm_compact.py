@@ -15,11 +15,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bsi_pipeline.sources.common import (
-    FILES_SCHEMA, GAMES_SCHEMA, QUARANTINE_SCHEMA, TRUNCATED_GZIP_NOTE, SourceFormatError,
-)
+from bsi_pipeline.sources.common import TRUNCATED_GZIP_NOTE, SourceFormatError
 from bsi_pipeline.sources.kaggle_mm_compact import DETAILS_SCHEMA, read_kaggle_mm_compact
 from bsi_pipeline_tests.conftest import FIXTURES, SHARED_DATA
+from bsi_pipeline_tests.source_helpers import check_file_accounting, check_schemas, detail, game
 
 FIXTURE = FIXTURES / "kaggle_mm_compact"
 REGULAR = "MRegularSeasonCompactResults_2018.csv"
@@ -36,26 +35,9 @@ def result():
     return read_kaggle_mm_compact(fixture_paths())
 
 
-def game(result, source_game_id: str) -> dict:
-    rows = result.games.filter(pl.col("source_game_id") == source_game_id).to_dicts()
-    assert len(rows) == 1, source_game_id
-    return rows[0]
-
-
-def detail(result, source_game_id: str) -> dict:
-    gid = game(result, source_game_id)["game_id"]
-    rows = result.details.filter(pl.col("game_id") == gid).to_dicts()
-    assert len(rows) == 1
-    return rows[0]
-
-
 def check_accounting(res, data_rows: dict[str, int]) -> None:
     files = {r["source_file"]: r for r in res.files.to_dicts()}
-    for name, rows in data_rows.items():
-        f = files[name]
-        assert f["rows_read"] == rows, name
-        assert f["rows_accepted"] + f["rows_quarantined"] == f["rows_read"], name
-        assert res.quarantine.filter(pl.col("source_file") == name).height == f["rows_quarantined"], name
+    check_file_accounting(res, data_rows)
     results = [f for f in files.values() if f["note"].startswith("results")]
     assert sum(f["rows_accepted"] for f in results) == res.games.height == res.details.height
     assert res.games.get_column("game_id").is_unique().all()
@@ -63,10 +45,7 @@ def check_accounting(res, data_rows: dict[str, int]) -> None:
 
 
 def test_schemas(result):
-    assert result.games.schema == pl.Schema(GAMES_SCHEMA)
-    assert result.details.schema == pl.Schema(DETAILS_SCHEMA)
-    assert result.quarantine.schema == pl.Schema(QUARANTINE_SCHEMA)
-    assert result.files.schema == pl.Schema(FILES_SCHEMA)
+    check_schemas(result, DETAILS_SCHEMA)
 
 
 def test_home_win_butler_beats_villanova(result):

@@ -5,35 +5,19 @@ Expected values below were checked by hand against the raw fixture rows (see fix
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import pytest
 
-from bsi_pipeline.sources.common import GAMES_SCHEMA, QUARANTINE_SCHEMA, SourceFormatError, game_id
+from bsi_pipeline.sources.common import SourceFormatError, game_id
 from bsi_pipeline.sources.nfl_spreadspoke import DETAILS_SCHEMA, TEAM_ABBREVIATIONS, read_nfl_spreadspoke
 from bsi_pipeline_tests.conftest import FIXTURES, SHARED_DATA
+from bsi_pipeline_tests.source_helpers import check_schemas, csv_rows, game_with_details, write_csv
 
 FIXTURE = FIXTURES / "nfl_spreadspoke" / "spreadspoke_scores_sample.csv"
 SHARED_FILE = SHARED_DATA / "nfl_games" / "spreadspoke_scores_1966_2015.csv"
 N_FIXTURE_ROWS = 38
-
-
-def _rows() -> tuple[list[str], list[list[str]]]:
-    rows = list(csv.reader(FIXTURE.open(newline="")))
-    return rows[0], rows[1:]
-
-
-def _write(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    path.write_text(out.getvalue())
-    return path
 
 
 def _row(rows: list[list[str]], day: str, home: str) -> list[str]:
@@ -43,11 +27,7 @@ def _row(rows: list[list[str]], day: str, home: str) -> list[str]:
 
 
 def _game(result, day: date, home: str) -> dict:
-    games = result.games.filter((pl.col("date") == day) & (pl.col("home_team") == home))
-    assert games.height == 1, games
-    g = games.row(0, named=True)
-    (d,) = result.details.filter(pl.col("game_id") == g["game_id"]).to_dicts()
-    return {**g, **{f"d_{k}": v for k, v in d.items()}}
+    return game_with_details(result, (pl.col("date") == day) & (pl.col("home_team") == home))
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +40,7 @@ def fixture_result():
 
 def test_every_fixture_row_is_accepted_and_accounted(fixture_result):
     r = fixture_result
-    assert dict(r.games.schema) == GAMES_SCHEMA
-    assert dict(r.details.schema) == DETAILS_SCHEMA
-    assert dict(r.quarantine.schema) == QUARANTINE_SCHEMA
+    check_schemas(r, DETAILS_SCHEMA)  # games, details, quarantine and files, columns in order
     (f,) = r.files.to_dicts()
     assert f["source"] == "nfl_spreadspoke" and f["source_file"] == FIXTURE.name
     assert f["rows_read"] == N_FIXTURE_ROWS == f["rows_accepted"] + f["rows_quarantined"]
@@ -204,7 +182,7 @@ def test_abbreviation_table_covers_every_name_in_the_fixture(fixture_result):
 
 
 def test_bad_rows_are_quarantined_with_reasons(tmp_path):
-    header, rows = _rows()
+    header, rows = csv_rows(FIXTURE)
     sb50 = _row(rows, "2/7/2016", "Denver Broncos")
     unplayed = list(sb50); unplayed[5] = unplayed[6] = ""                                  # future game
     letters = _row(rows, "9/10/2015", "New England Patriots"); letters[5] = "2x8"
@@ -217,7 +195,7 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     playoff = _row(rows, "11/1/2015", "Kansas City Chiefs"); playoff[3] = "MAYBE"
     good = _row(rows, "1/9/2016", "Cincinnati Bengals")
     bad = [unplayed, letters, bad_date, not_date, no_team, short, season, same, playoff]
-    path = _write(tmp_path / "bad.csv", header, [good, *bad, good, []])
+    path = write_csv(tmp_path / "bad.csv", header, [good, *bad, good, []])
 
     r = read_nfl_spreadspoke([path])
     (f,) = r.files.to_dicts()
@@ -244,9 +222,9 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
 
 
 def test_duplicate_game_across_files_keeps_the_first(tmp_path):
-    header, rows = _rows()
-    a = _write(tmp_path / "a.csv", header, rows[:5])
-    b = _write(tmp_path / "b.csv", header, rows[3:8])
+    header, rows = csv_rows(FIXTURE)
+    a = write_csv(tmp_path / "a.csv", header, rows[:5])
+    b = write_csv(tmp_path / "b.csv", header, rows[3:8])
     r = read_nfl_spreadspoke([a, b])
     assert r.games.height == 8
     files = {f["source_file"]: f for f in r.files.to_dicts()}
@@ -257,11 +235,11 @@ def test_duplicate_game_across_files_keeps_the_first(tmp_path):
 
 
 def test_unmatched_favorite_is_kept_null_and_counted(tmp_path):
-    header, rows = _rows()
+    header, rows = csv_rows(FIXTURE)
     wrong = _row(rows, "9/10/2015", "New England Patriots"); wrong[8] = "MIA"   # neither team is Miami
     positive = _row(rows, "9/13/2015", "Buffalo Bills"); positive[9] = "1"
     garbage = _row(rows, "9/13/2015", "Arizona Cardinals"); garbage[10] = "n/a"; garbage[15] = "71%"
-    path = _write(tmp_path / "lines.csv", header, [wrong, positive, garbage])
+    path = write_csv(tmp_path / "lines.csv", header, [wrong, positive, garbage])
     r = read_nfl_spreadspoke([path])
     assert r.games.height == 3 and r.quarantine.height == 0
     d = {row["game_id"].rsplit(":", 1)[1]: row for row in r.details.to_dicts()}
@@ -281,9 +259,9 @@ def test_unmatched_favorite_is_kept_null_and_counted(tmp_path):
 def test_unknown_team_name_learns_its_abbreviation_from_the_data(tmp_path):
     """Real rows with the Chiefs renamed to a name the table does not know: two games against known teams
     whose ids are not the favorite's (KC over the Baltimore Colts, KC over the Houston Texans) teach KC."""
-    header, rows = _rows()
+    header, rows = csv_rows(FIXTURE)
     renamed = [[("Kansas City Wolves" if v == "Kansas City Chiefs" else v) for v in r] for r in rows]
-    path = _write(tmp_path / "renamed.csv", header, renamed)
+    path = write_csv(tmp_path / "renamed.csv", header, renamed)
     r = read_nfl_spreadspoke([path])
     assert r.games.height == N_FIXTURE_ROWS
     g = _game(r, date(2015, 9, 13), "Houston Texans")
@@ -295,7 +273,7 @@ def test_unknown_team_name_learns_its_abbreviation_from_the_data(tmp_path):
 
 
 def test_undecodable_bytes_quarantine_the_row(tmp_path):
-    header, rows = _rows()
+    header, rows = csv_rows(FIXTURE)
     text = FIXTURE.read_bytes().split(b"\n")
     text[2] = text[2].replace(b"Green Bay", b"Green B\xe6y")
     path = tmp_path / "bytes.csv"
@@ -308,9 +286,9 @@ def test_undecodable_bytes_quarantine_the_row(tmp_path):
 
 
 def test_missing_required_column_raises_naming_file_and_column(tmp_path):
-    header, rows = _rows()
+    header, rows = csv_rows(FIXTURE)
     i = header.index("score_home")
-    path = _write(tmp_path / "no_score.csv", header[:i] + header[i + 1:], [r[:i] + r[i + 1:] for r in rows])
+    path = write_csv(tmp_path / "no_score.csv", header[:i] + header[i + 1:], [r[:i] + r[i + 1:] for r in rows])
     with pytest.raises(SourceFormatError, match=r"no_score\.csv: missing required column\(s\) score_home"):
         read_nfl_spreadspoke([path])
 
@@ -323,8 +301,8 @@ def test_empty_file_raises(tmp_path):
 
 
 def test_weather_columns_are_optional(tmp_path):
-    header, rows = _rows()
-    path = _write(tmp_path / "no_weather.csv", header[:13], [r[:13] for r in rows])
+    header, rows = csv_rows(FIXTURE)
+    path = write_csv(tmp_path / "no_weather.csv", header[:13], [r[:13] for r in rows])
     r = read_nfl_spreadspoke([path])
     assert r.games.height == N_FIXTURE_ROWS
     assert r.details["weather_temperature"].null_count() == N_FIXTURE_ROWS
