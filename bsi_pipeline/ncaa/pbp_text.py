@@ -213,22 +213,50 @@ _TAIL_PIECES: dict[str, tuple] = {}
 _TAIL_PIECES_MAX = 100_000
 
 
-def _tail_pieces(tail: str) -> tuple[tuple[str, _ActionInfo], ...]:
+def _tail_pieces(tail: str) -> tuple[bool, tuple[tuple[str, _ActionInfo], ...]]:
     """The people in a segment from its first verb on, cached by that text: ("", info) for the first
-    person's actions, then (name, info) for anyone run in with spaces (see _split_people).
+    person's actions, then (name, info) for anyone run in with spaces (see _split_people); and
+    _may_be_note(tail).
 
     The split after the first verb depends only on the text from there on, and that text repeats
     when it is just one person's action ("singled to left field, RBI"), while the name before it
     does not.
     """
-    pieces = _TAIL_PIECES.get(tail)
-    if pieces is None:
-        pieces = tuple((name, _action_info(actions)) for name, actions in _split_people(tail))
-        if len(pieces) == 1:  # more people means more names: such texts hardly repeat, so are not kept
+    entry = _TAIL_PIECES.get(tail)
+    if entry is None:
+        entry = (_may_be_note(tail),
+                 tuple((name, _action_info(actions)) for name, actions in _split_people(tail)))
+        if len(entry[1]) == 1:  # more people means more names: such texts hardly repeat, so are not kept
             if len(_TAIL_PIECES) >= _TAIL_PIECES_MAX:
                 _TAIL_PIECES.clear()
-            _TAIL_PIECES[tail] = pieces
-    return pieces
+            _TAIL_PIECES[tail] = entry
+    return entry
+
+
+def _may_be_note(text: str) -> bool:
+    """Cheap pre-check for _NOTE (whose search costs more than the rest of a typical line's parse).
+
+    An ASCII text can only match if its lower case holds one of these words. Non-ASCII text always
+    goes to the regex, as IGNORECASE also matches a few non-ASCII letters to ASCII ones.
+    """
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return ("play" in low or "review" in low or "challenge" in low or "overturned" in low or "call" in low
+            or "visit" in low or "delay" in low or "dropped foul" in low)
+
+
+_MAY_BE_NOTE: dict[str, bool] = {}  # _may_be_note of names and pitch sequences, which repeat
+_MAY_BE_NOTE_MAX = 100_000
+
+
+def _may_be_note_cached(text: str) -> bool:
+    maybe = _MAY_BE_NOTE.get(text)
+    if maybe is None:
+        if len(_MAY_BE_NOTE) >= _MAY_BE_NOTE_MAX:
+            _MAY_BE_NOTE.clear()
+        maybe = _MAY_BE_NOTE[text] = _may_be_note(text)
+    return maybe
 
 
 def _segment(name: str, info: _ActionInfo) -> Segment:
@@ -278,25 +306,25 @@ def parse_fields(text: str | None) -> tuple:
         return _EMPTY_FIELDS
     if text[0] in _SUMMARY_FIRST and _SUMMARY.match(text):
         return _SUMMARY_FIELDS
-    # _NOTE costs more than the rest of a typical line: an ASCII text can only match if its lower case
-    # holds one of these words (non-ASCII text always goes to the regex: IGNORECASE also matches a few
-    # non-ASCII letters to ASCII ones).
-    if text.isascii():
-        low = text.lower()
-        maybe_note = ("play" in low or "review" in low or "challenge" in low or "overturned" in low
-                      or "call" in low or "visit" in low or "delay" in low or "dropped foul" in low)
-    else:
-        maybe_note = True
-    if maybe_note and _NOTE.search(text):
-        return _NOTE_FIELDS
-
+    # A note ("replay review", "mound visit", ...) is a note whatever else the text says. _NOTE is
+    # searched on the whole text, but only when a piece of it passes _may_be_note: the pitch letters
+    # of the count, each person's name, and each text from a first verb on (cached, as those repeat).
+    # A match cannot run from one piece into the next: it holds only letters and single spaces, so it
+    # stays clear of the count's parentheses and of ";", and no note word runs on into a verb.
+    whole = text
     balls = strikes = pitches = None
+    maybe_note = False
     count = _COUNT_AT_PAREN.search(text)
     if count:
         balls, strikes, pitches = count.groups()
         balls = _DIGIT.get(balls) if balls in _DIGIT else int(balls)  # \d may be a non-ASCII digit
         strikes = _DIGIT.get(strikes) if strikes in _DIGIT else int(strikes)
-        pitches = pitches or ""
+        if pitches:
+            maybe_note = _MAY_BE_NOTE.get(pitches)
+            if maybe_note is None:
+                maybe_note = _may_be_note_cached(pitches)
+        else:
+            pitches = ""
         text = text[: count.start()].rstrip() + text[count.end():]
 
     persons: list[tuple[str, _ActionInfo]] = []
@@ -307,17 +335,27 @@ def parse_fields(text: str | None) -> tuple:
         verb = _VERB.search(" " + raw)  # the first verb; positions in " " + raw are one more than in raw
         if verb is None:
             if not persons:
+                if _may_be_note(whole) and _NOTE.search(whole):
+                    return _NOTE_FIELDS
                 return _substitution_or_other(raw, balls, strikes, pitches)
+            maybe_note = maybe_note or _may_be_note(raw)
             continue
         start = verb.start(1) - 1
         tail = raw[start:] if start else raw
-        pieces = _TAIL_PIECES.get(tail) or _tail_pieces(tail)
+        tail_maybe_note, pieces = _TAIL_PIECES.get(tail) or _tail_pieces(tail)
         # The first person's name is what comes before the first verb, as in _split_people.
-        persons.append((raw[:start].strip().rstrip(","), pieces[0][1]))
+        name = raw[:start].strip().rstrip(",")
+        if not maybe_note:
+            maybe_note = tail_maybe_note or _MAY_BE_NOTE.get(name)
+            if maybe_note is None:
+                maybe_note = _may_be_note_cached(name)
+        persons.append((name, pieces[0][1]))
         if len(pieces) > 1:
             persons.extend(pieces[1:])
     if not persons:
-        return _OTHER_FIELDS
+        return _NOTE_FIELDS if _may_be_note(whole) and _NOTE.search(whole) else _OTHER_FIELDS
+    if maybe_note and _NOTE.search(whole):
+        return _NOTE_FIELDS
 
     first = persons[0][1]
     if first.is_batter:
