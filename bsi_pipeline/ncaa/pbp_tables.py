@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from bsi_pipeline.ids import canonical_id
+from bsi_pipeline.ncaa.pbp_reader import gc_paused
 from bsi_pipeline.ncaa.pbp_replay import ReplayColumns, replay_columns
 
 SPORT, LEAGUE, SOURCE = "baseball", "ncaa", "ncaa_baseball_pbp"
@@ -73,6 +74,11 @@ def build_pbp_tables(lines: pl.DataFrame, progress=None) -> PbpTables:
 
     `progress(done_games, total_games)` is called every 1,000 games when given.
     """
+    with gc_paused():  # millions of short-lived tuples and a few huge lists: see gc_paused
+        return _build_pbp_tables(lines, progress)
+
+
+def _build_pbp_tables(lines: pl.DataFrame, progress) -> PbpTables:
     n = lines.height
     get = lines.get_column
     # Only the columns the replay reads become Python lists.
