@@ -4,6 +4,7 @@ The warehouse creates a view for each, with the description as its comment; the 
 catalog says the same. Keep names stable: analysts' queries depend on them.
 """
 
+from bsi_pipeline.defs.analytics import ANALYTICS_TABLES
 from bsi_pipeline.defs.game_sources import GAME_SOURCE_TABLES
 
 TABLES: dict[str, str] = {
@@ -35,3 +36,4 @@ TABLES.update({
     "betting_bets": "Every bet of the NFL backtest with model probability, edge, stake, profit and bankroll.",
     "forecast_metrics": "Per sport, league, season (null = all) and system: games, Brier, log loss, accuracy, ECE.",
 })
+TABLES.update(ANALYTICS_TABLES)

@@ -26,6 +26,8 @@ SOURCE_KINDS = (
     "cfbd_games",                # college football results (CollegeFootballData)
     "kaggle_mm_compact",         # men's college basketball, Kaggle March Mania files (results + companions)
     "espn_ncaa_baseball_games",  # ESPN college baseball results with starting pitchers
+    "retrosheet_cwevent",        # MLB play-by-play, Chadwick cwevent CSV (with or without header) or Parquet
+    "statcast_csv",              # Baseball Savant exports: short balls-in-play format or the full column set
 )
 REFERENCE_KINDS = (
     "ncaa_d1_teams",             # NCAA D1 baseball team -> conference registries, one per academic year

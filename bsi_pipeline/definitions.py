@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from bsi_pipeline.defs.analytics import ANALYTICS_ASSETS
 from bsi_pipeline.defs.box_scores import box_batting, box_pitching, teams
 from bsi_pipeline.defs.checks import CHECKS
 from bsi_pipeline.defs.game_sources import GAME_SOURCE_ASSETS
@@ -14,7 +15,7 @@ from bsi_pipeline.defs.resources import BsiConfig, LakeIOManager
 from bsi_pipeline.defs.warehouse import warehouse
 
 ASSETS = [ncaa_pbp_ingest, ncaa_plays, box_batting, box_pitching, teams, *GAME_SOURCE_ASSETS, games, *RATINGS_ASSETS,
-          warehouse]
+          *ANALYTICS_ASSETS, warehouse]
 
 
 def build_resources(config_path: str = "") -> dict:

@@ -80,3 +80,31 @@ def test_betting_backtest_accounts_for_every_bet(warehouse):
     assert placed == by_market["all"][1]
     assert q(warehouse, "SELECT max(stake / bankroll_before) FROM betting_bets")[0][0] <= 0.02 + 1e-12
     assert q(warehouse, "SELECT min(edge) FROM betting_bets")[0][0] >= 0.03 - 1e-12
+
+
+def test_play_analytics_per_league(warehouse):
+    leagues = dict(q(warehouse, "SELECT league, count(*) FROM run_expectancy GROUP BY league"))
+    assert leagues == {"mlb": 24, "ncaa": 48}  # 24 states per league-season (ncaa: 2019 and 2021)
+    # expected runs grow with runners and fall with outs, in both run environments
+    for league in ("mlb", "ncaa"):
+        empty0, loaded0, empty2 = (q(warehouse, f"""SELECT avg(re_mean_runs) FROM run_expectancy
+            WHERE league = '{league}' AND outs = {o} AND bases = '{b}'""")[0][0]
+                                   for o, b in ((0, "empty"), (0, "1-2-3"), (2, "empty")))
+        assert loaded0 > empty0 > empty2 > 0
+    w = dict(q(warehouse, "SELECT league, wHR FROM woba_weights WHERE season IN (2016, 2021)"))
+    assert 1.7 < w["mlb"] < 2.3 and 1.5 < w["ncaa"] < 2.3
+
+
+def test_player_value_is_conference_adjusted_for_college_only(warehouse):
+    adjusted = dict(q(warehouse, """SELECT league, count(wOBA_conf_adj) FROM player_season_hitting
+                                    GROUP BY league"""))
+    assert adjusted["ncaa"] > 0 and adjusted["mlb"] == 0
+
+
+def test_batted_balls_and_statcast_accounting(warehouse):
+    read, accepted, quarantined, skipped = q(warehouse, """SELECT sum(rows_read), sum(rows_accepted),
+        sum(rows_quarantined), sum(rows_skipped_not_in_play) FROM statcast_files""")[0]
+    assert read == accepted + quarantined + skipped
+    assert accepted == q(warehouse, "SELECT count(*) FROM batted_balls")[0][0]
+    assert q(warehouse, "SELECT count(*) FROM batted_balls WHERE is_barrel AND launch_speed < 98")[0][0] == 0
+    assert q(warehouse, "SELECT count(*) FROM batted_balls WHERE launch_speed > 125 OR launch_speed < 0")[0][0] == 0

@@ -1,0 +1,124 @@
+"""Play-by-play analytics: MLB events and Statcast ingest, RE24, run values, wOBA weights, player value,
+batted-ball features."""
+
+import dagster as dg
+import polars as pl
+
+from bsi_pipeline.analytics import analytic_plays, play_analytics
+from bsi_pipeline.batted_ball import batted_ball_features, load_woba_weights
+from bsi_pipeline.defs.resources import BsiConfig, selected_outputs
+from bsi_pipeline.linear_weights import player_season_value as build_player_season_value
+from bsi_pipeline.markdown import markdown_table
+from bsi_pipeline.sources.retrosheet_cwevent import read_retrosheet_cwevent
+from bsi_pipeline.sources.statcast_csv import read_statcast_csv
+
+_FRAME = {"polars", "parquet"}
+
+
+def _out(description: str) -> dg.AssetOut:
+    return dg.AssetOut(is_required=False, kinds=_FRAME, description=description)
+
+
+@dg.multi_asset(
+    outs={
+        "mlb_events": _out("MLB play-by-play from Retrosheet cwevent files, in the plays schema."),
+        "retrosheet_cwevent_quarantine": _out("Rejected cwevent rows with the reason."),
+        "retrosheet_cwevent_files": _out("Rows read, accepted and quarantined per cwevent file."),
+    },
+    group_name="ingest", can_subset=True,
+)
+def retrosheet_cwevent_ingest(context: dg.AssetExecutionContext, bsi: BsiConfig):
+    result = read_retrosheet_cwevent(bsi.settings().source_files("retrosheet_cwevent"))
+    yield from selected_outputs(context, {
+        "mlb_events": (result.events, {"events": result.events.height}),
+        "retrosheet_cwevent_quarantine": (result.quarantine, {"rows": result.quarantine.height}),
+        "retrosheet_cwevent_files": (result.files, {"files": dg.MetadataValue.md(markdown_table(result.files))}),
+    })
+
+
+@dg.multi_asset(
+    outs={
+        "statcast_batted_balls": _out("Statcast balls in play as read (short or full Savant format)."),
+        "statcast_quarantine": _out("Rejected Statcast rows (impossible exit velocity or angle, ids in numeric "
+                                    "columns, ...) with the reason."),
+        "statcast_files": _out("Rows read, accepted, quarantined and skipped (not in play) per Statcast file."),
+    },
+    group_name="ingest", can_subset=True,
+)
+def statcast_ingest(context: dg.AssetExecutionContext, bsi: BsiConfig):
+    result = read_statcast_csv(bsi.settings().source_files("statcast_csv"))
+    reasons = result.quarantine.group_by("reason").len().sort("len", descending=True)
+    yield from selected_outputs(context, {
+        "statcast_batted_balls": (result.batted_balls, {"rows": result.batted_balls.height}),
+        "statcast_quarantine": (result.quarantine, {"rows": result.quarantine.height,
+                                                    "reasons": dg.MetadataValue.md(markdown_table(reasons))}),
+        "statcast_files": (result.files, {"files": dg.MetadataValue.md(markdown_table(result.files))}),
+    })
+
+
+@dg.asset(group_name="analytics", kinds=_FRAME, description=(
+    "Batted-ball features and labels: exit velocity, launch angle, spray angle, barrel (Savant rule), hard-hit, "
+    "launch-angle bucket, is_home_run, is_extra_base_hit, is_hit, woba_value_fg (season weights)."))
+def batted_balls(statcast_batted_balls: pl.DataFrame) -> dg.Output:
+    table = batted_ball_features(statcast_batted_balls, load_woba_weights())
+    per_season = table.group_by("season").agg(
+        balls=pl.len(), home_runs=pl.col("is_home_run").sum(), barrels=pl.col("is_barrel").sum()).sort("season")
+    return dg.Output(table, metadata={"by_season": dg.MetadataValue.md(markdown_table(per_season))})
+
+
+@dg.multi_asset(
+    outs={
+        "run_expectancy": _out("RE24: expected runs to the end of the half inning in the 24 base-out states, per "
+                               "league and season, with counts and P(at least one run)."),
+        "event_run_values": _out("Mean run value per event type per league and season, and the out value."),
+        "woba_weights": _out("wOBA weights derived from run values per league and season, scaled to league OBP."),
+    },
+    group_name="analytics", can_subset=True,
+)
+def linear_weights(context: dg.AssetExecutionContext, plays: pl.DataFrame, pbp_parse_report: pl.DataFrame,
+                   mlb_events: pl.DataFrame):
+    result = play_analytics(analytic_plays(plays, pbp_parse_report, mlb_events))
+    re24_wide = result.run_expectancy.pivot(on="outs", index=["league", "season", "bases"],
+                                            values="re_mean_runs").sort("league", "season", "bases")
+    yield from selected_outputs(context, {
+        "run_expectancy": (result.run_expectancy, {"re24": dg.MetadataValue.md(markdown_table(re24_wide, 48))}),
+        "event_run_values": (result.event_run_values, {}),
+        "woba_weights": (result.woba_weights, {"weights": dg.MetadataValue.md(markdown_table(result.woba_weights))}),
+    })
+
+
+@dg.multi_asset(
+    outs={
+        "player_season_hitting": _out("Per hitter and season: PA, wOBA, wRAA, wRC+-style index, K%, BB%; college "
+                                      "rows also conference-adjusted."),
+        "player_season_pitching": _out("Per pitcher and season: BF, IP, K, BB, HR, RA9, FIP-style value, K-BB%; "
+                                       "college rows also conference-adjusted."),
+    },
+    group_name="analytics", can_subset=True,
+)
+def player_season_value(context: dg.AssetExecutionContext, plays: pl.DataFrame, pbp_parse_report: pl.DataFrame,
+                        mlb_events: pl.DataFrame, woba_weights: pl.DataFrame, conference_strength: pl.DataFrame,
+                        teams: pl.DataFrame):
+    value = build_player_season_value(analytic_plays(plays, pbp_parse_report, mlb_events), woba_weights,
+                                      conference_strength=conference_strength, teams=teams)
+    yield from selected_outputs(context, {
+        "player_season_hitting": (value.hitting, {"hitters": value.hitting.height}),
+        "player_season_pitching": (value.pitching, {"pitchers": value.pitching.height}),
+    })
+
+
+ANALYTICS_ASSETS = [retrosheet_cwevent_ingest, statcast_ingest, batted_balls, linear_weights, player_season_value]
+ANALYTICS_TABLES = {
+    "mlb_events": "MLB play-by-play (Retrosheet cwevent) in the plays schema.",
+    "retrosheet_cwevent_quarantine": "Rejected cwevent rows with the reason.",
+    "retrosheet_cwevent_files": "Rows read, accepted and quarantined per cwevent file.",
+    "statcast_batted_balls": "Statcast balls in play as read.",
+    "statcast_quarantine": "Rejected Statcast rows with the reason.",
+    "statcast_files": "Rows read, accepted, quarantined and skipped per Statcast file.",
+    "batted_balls": "Batted-ball features and labels (barrel, hard-hit, spray angle, buckets, HR/XBH/hit, wOBA value).",
+    "run_expectancy": "RE24 per league and season: 24 base-out states, expected runs, P(runs >= 1), counts.",
+    "event_run_values": "Mean run value per event type per league and season.",
+    "woba_weights": "Derived wOBA weights per league and season, scaled to league OBP.",
+    "player_season_hitting": "Per hitter-season wOBA, wRAA, wRC+, K%, BB% (college also conference-adjusted).",
+    "player_season_pitching": "Per pitcher-season BF, IP, K, BB, HR, RA9, FIP (college also conference-adjusted).",
+}
