@@ -215,32 +215,33 @@ def _fields_by_polars(data: bytes, text: str, width: int) -> tuple[pl.DataFrame,
     spans lines, more fields than the header, a field over the csv module's size limit): the caller
     then reads the whole file with the csv module.
     """
-    lines = text.split("\n")
-    del lines[0]  # the header
-    if lines and lines[-1] == "":
-        lines.pop()  # the csv module makes no row of the end of the text
-    if not lines:
+    start = text.find("\n") + 1  # the first line is the header
+    if start == 0:
         return pl.DataFrame({"k": pl.Series([], dtype=pl.Int64)}), {}, 0
-    if max(map(len, lines)) > csv.field_size_limit():
-        return None  # a field may be over the limit: the csv module says so
+    # The csv module makes a row of each line, none of the end of the text.
+    n_lines = text.count("\n", start) + (0 if text.endswith("\n") else 1)
+    if n_lines == 0:
+        return pl.DataFrame({"k": pl.Series([], dtype=pl.Int64)}), {}, 0
     schema = {_FIELD(i): pl.String for i in range(width)}
     try:
         frame = pl.read_csv(data, has_header=False, skip_lines=1, schema=schema, infer_schema=False, quote_char='"',
                             empty_string_is_null=True)
     except pl.exceptions.PolarsError:
         return None
-    if frame.height != len(lines):
+    if frame.height != n_lines:
         return None
-    written = frame.write_csv(include_header=False, quote_style="necessary").split("\n")
-    written.pop()
-    if len(written) != len(lines):
-        return None
+    limit = csv.field_size_limit()
+    if any((frame.get_column(c).str.len_bytes().max() or 0) > limit for c in frame.columns):
+        return None  # a field may be over the limit: the csv module says so
+    written = frame.write_csv(include_header=False, quote_style="necessary")
+    if written.count("\n") != n_lines:
+        return None  # a field holds a line break: rows and lines do not match one to one
     # An empty field is "" to the csv module.
     frame = frame.with_columns(pl.col(c).fill_null("") for c in frame.columns if frame.get_column(c).has_nulls())
     rejected: dict[int, tuple[str, list[str]]] = {}
     fixed: dict[int, list[str]] = {}
-    for k in compress(range(len(lines)), map(ne, lines, written)):
-        parsed = list(csv.reader([lines[k] + "\n", "end\n"]))
+    for k, line in _differing_lines(text, start, written).items():
+        parsed = list(csv.reader([line + "\n", "end\n"]))
         if parsed[1:] != [["end"]]:
             return None  # the csv module's row goes on past this line
         row = parsed[0]
@@ -255,7 +256,41 @@ def _fields_by_polars(data: bytes, text: str, width: int) -> tuple[pl.DataFrame,
     frame = frame.with_row_index("k").with_columns(pl.col("k").cast(pl.Int64))
     if rejected:
         frame = frame.filter(~pl.col("k").is_in(list(rejected)))
-    return frame, rejected, len(lines)
+    return frame, rejected, n_lines
+
+
+def _differing_lines(text: str, start: int, written: str) -> dict[int, str]:
+    """{line index: line} of the lines of text[start:] that differ from the same line of `written`.
+
+    Both hold the same number of lines (`written` ends with "\n", the text may not). Equal stretches
+    are skipped in chunks that grow while they match, without splitting either text into lines.
+    """
+    differ: dict[int, str] = {}
+    i, j, k = start, 0, 0  # the same place in text and in written, and the index of its line
+    end = len(text)
+    written_after_end = 0 if text.endswith("\n") else 1  # what `written` has after the text's last line
+    step = 256
+    while i < end:
+        chunk = text[i:i + step]
+        if written.startswith(chunk, j) and (
+                i + len(chunk) < end or len(written) - (j + len(chunk)) == written_after_end):
+            k += chunk.count("\n")
+            i += len(chunk)
+            j += len(chunk)
+            step = min(2 * step, 1 << 20)
+            continue
+        step = 256
+        # Something differs in this chunk: compare the rest of the current line, then move to the next.
+        line_end = text.find("\n", i)
+        if line_end < 0:
+            line_end = end
+        written_end = written.find("\n", j)
+        if text[i:line_end] != written[j:written_end]:
+            line_start = text.rfind("\n", start, i) + 1 or start
+            differ[k] = text[line_start:line_end]
+        k += 1
+        i, j = line_end + 1, written_end + 1
+    return differ
 
 
 def _fields_by_csv(reader, note: str | None, width: int, clean: bool) -> tuple[pl.DataFrame, dict, int]:
@@ -341,7 +376,14 @@ def _per_value(values: pl.Series, fn, dtype) -> pl.Series:
 
     The lines of a game come together, so most columns change value only now and then: fn runs on
     the first value of each run of equal values (from a cache), and polars spreads the results.
+    A text column that fn either leaves as it is or turns to None (no spaces to strip) is returned
+    as it is, with nulls in place of the values that fn turns to None.
     """
+    if dtype == pl.String:
+        results = {v: fn(v) for v in values.unique().to_list()}
+        if all(r is None or r == v for v, r in results.items()):
+            dropped = [v for v, r in results.items() if r is None]
+            return values.scatter(values.is_in(dropped).arg_true(), None) if dropped else values
     runs = values.rle().struct.field("value").to_list()
     cache: dict = {}
     results = [cache[v] if v in cache else cache.setdefault(v, fn(v)) for v in runs]
