@@ -108,3 +108,16 @@ def test_batted_balls_and_statcast_accounting(warehouse):
     assert accepted == q(warehouse, "SELECT count(*) FROM batted_balls")[0][0]
     assert q(warehouse, "SELECT count(*) FROM batted_balls WHERE is_barrel AND launch_speed < 98")[0][0] == 0
     assert q(warehouse, "SELECT count(*) FROM batted_balls WHERE launch_speed > 125 OR launch_speed < 0")[0][0] == 0
+
+
+def test_win_expectancy_and_leverage_per_league(warehouse):
+    for league, mean_li in q(warehouse, """SELECT league, avg(leverage_index) FROM play_win_values
+                                           WHERE leverage_index IS NOT NULL GROUP BY league"""):
+        assert mean_li == pytest.approx(1.0, abs=0.02), league
+    # a bigger home lead never lowers home win expectancy in the same state
+    assert q(warehouse, """SELECT count(*) FROM (
+        SELECT we_home - lag(we_home) OVER (PARTITION BY league, inning, half, outs, bases ORDER BY score_diff) AS d
+        FROM win_expectancy) WHERE d < -1e-9""")[0][0] == 0
+    start = dict(q(warehouse, """SELECT league, we_home FROM win_expectancy
+                                 WHERE inning = 1 AND half = 'top' AND outs = 0 AND bases = 'empty' AND score_diff = 0"""))
+    assert 0.5 < start["mlb"] < 0.6 and 0.5 < start["ncaa"] < 0.7

@@ -11,6 +11,10 @@ from bsi_pipeline.linear_weights import player_season_value as build_player_seas
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.sources.retrosheet_cwevent import read_retrosheet_cwevent
 from bsi_pipeline.sources.statcast_csv import read_statcast_csv
+from bsi_pipeline.metrics import png_to_markdown
+from bsi_pipeline.win_expectancy import (
+    leverage_histogram_png, play_win_probability, we_curve_png, win_expectancy_table,
+)
 
 _FRAME = {"polars", "parquet"}
 
@@ -107,7 +111,36 @@ def player_season_value(context: dg.AssetExecutionContext, plays: pl.DataFrame, 
     })
 
 
-ANALYTICS_ASSETS = [retrosheet_cwevent_ingest, statcast_ingest, batted_balls, linear_weights, player_season_value]
+@dg.multi_asset(
+    outs={
+        "win_expectancy": _out("Home-win probability by inning, half, outs, bases and score difference per league, "
+                               "smoothed where cells are thin (see bsi_pipeline/win_expectancy.py)."),
+        "play_win_values": _out("Per play: win expectancy before and after, WPA (batting team and home), "
+                                "Tango's leverage index (mean 1.0 per league)."),
+    },
+    group_name="analytics", can_subset=True,
+)
+def win_expectancy(context: dg.AssetExecutionContext, plays: pl.DataFrame, pbp_parse_report: pl.DataFrame,
+                   mlb_events: pl.DataFrame):
+    all_plays = analytic_plays(plays, pbp_parse_report, mlb_events)
+    tables, values, metadata = [], [], {}
+    for (league,), league_plays in all_plays.group_by("league", maintain_order=True):
+        table = win_expectancy_table(league_plays, league)
+        per_play = play_win_probability(league_plays, table)
+        tables.append(table)
+        values.append(per_play)
+        metadata[f"we_curve_{league}"] = dg.MetadataValue.md(png_to_markdown(we_curve_png(table), league))
+        metadata[f"leverage_{league}"] = dg.MetadataValue.md(png_to_markdown(
+            leverage_histogram_png(per_play["leverage_index"].drop_nulls()), league))
+        context.log.info(f"{league}: {league_plays.height:,} plays")
+    yield from selected_outputs(context, {
+        "win_expectancy": (pl.concat(tables) if tables else pl.DataFrame(), metadata),
+        "play_win_values": (pl.concat(values, how="diagonal_relaxed") if values else pl.DataFrame(), {}),
+    })
+
+
+ANALYTICS_ASSETS = [retrosheet_cwevent_ingest, statcast_ingest, batted_balls, linear_weights, player_season_value,
+                    win_expectancy]
 ANALYTICS_TABLES = {
     "mlb_events": "MLB play-by-play (Retrosheet cwevent) in the plays schema.",
     "retrosheet_cwevent_quarantine": "Rejected cwevent rows with the reason.",
@@ -119,6 +152,8 @@ ANALYTICS_TABLES = {
     "run_expectancy": "RE24 per league and season: 24 base-out states, expected runs, P(runs >= 1), counts.",
     "event_run_values": "Mean run value per event type per league and season.",
     "woba_weights": "Derived wOBA weights per league and season, scaled to league OBP.",
+    "win_expectancy": "Home-win probability by inning, half, outs, bases, score difference per league (smoothed).",
+    "play_win_values": "Per play win expectancy before/after, WPA and leverage index.",
     "player_season_hitting": "Per hitter-season wOBA, wRAA, wRC+, K%, BB% (college also conference-adjusted).",
     "player_season_pitching": "Per pitcher-season BF, IP, K, BB, HR, RA9, FIP (college also conference-adjusted).",
 }
