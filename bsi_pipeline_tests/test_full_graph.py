@@ -118,6 +118,8 @@ def test_win_expectancy_and_leverage_per_league(warehouse):
     assert q(warehouse, """SELECT count(*) FROM (
         SELECT we_home - lag(we_home) OVER (PARTITION BY league, inning, half, outs, bases ORDER BY score_diff) AS d
         FROM win_expectancy) WHERE d < -1e-9""")[0][0] == 0
-    start = dict(q(warehouse, """SELECT league, we_home FROM win_expectancy
-                                 WHERE inning = 1 AND half = 'top' AND outs = 0 AND bases = 'empty' AND score_diff = 0"""))
-    assert 0.5 < start["mlb"] < 0.6 and 0.5 < start["ncaa"] < 0.7
+    # every game passes through the first pitch: that well-observed cell keeps its observed home-win rate
+    # (the embedded MLB sample is April 2016, when home teams won only 47%)
+    for league, n, raw, we in q(warehouse, """SELECT league, games_observed, raw_rate, we_home FROM win_expectancy
+            WHERE inning = 1 AND half = 'top' AND outs = 0 AND bases = 'empty' AND score_diff = 0"""):
+        assert n > 200 and we == pytest.approx(raw, abs=0.03), league
