@@ -101,7 +101,8 @@ class ReplayColumns:
     The replay writes straight into these lists instead of making a dict per play: for a season of
     800,000 lines that is most of the difference between a dict per line and a column per table. The
     columns that only copy an input line (inning, teams, score, description, ...) are not here: the
-    caller has them already.
+    caller has them already. bases_before and bases_after hold bases_code values (BASE_LABELS[code]
+    is the label), which become labels in one go when the table is made.
     """
 
     __slots__ = (
@@ -132,11 +133,11 @@ def replay_game(lines: list[GameLine]) -> GameResult:
             "batting_team": gl.batting, "fielding_team": gl.fielding, "line_kind": cols.line_kind[k],
             "event_type": cols.event_type[k], "is_plate_appearance": cols.is_plate_appearance[k],
             "batter": cols.batter[k], "pitcher": cols.pitcher[k], "outs_before": cols.outs_before[k],
-            "bases_before": cols.bases_before[k], "runs_on_play": cols.runs_on_play[k], "rbi": cols.rbi[k],
+            "bases_before": BASE_LABELS[cols.bases_before[k]], "runs_on_play": cols.runs_on_play[k], "rbi": cols.rbi[k],
             "balls": cols.balls[k], "strikes": cols.strikes[k], "pitch_sequence": cols.pitch_sequence[k],
             "sac": cols.sac[k], "runners_scored": cols.runners_scored[k], "away_score": gl.away_score,
             "home_score": gl.home_score, "description": gl.description, "outs_after": cols.outs_after[k],
-            "bases_after": cols.bases_after[k],
+            "bases_after": BASE_LABELS[cols.bases_after[k]],
         })
     result.runners = [
         {"seq": seq, "runner": runner, "start_base": start, "end_base": end, "stolen_base": sb, "caught_stealing": cs}
@@ -169,11 +170,11 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
     code = 0  # bases_code(bases)
     cur_inning, cur_half = None, _NO_HALF
     half_start_score = (0, 0)
-    prev_score = (0, 0)
+    prev_away = prev_home = 0  # the score after the last line that was not a summary
     half_first_seq = 0
     halves: list[tuple] = []  # (inning, half, runs, outs, start_score, end_score, first_seq)
     pitcher_col = out.pitcher
-    row = len(pitcher_col)  # index of this line in the out columns
+    row0 = len(pitcher_col) - 1  # row0 + seq: index of line `seq` in the out columns
     (kind_append, event_append, pa_append, batter_append, pitcher_append, outs_before_append, outs_after_append,
      bases_before_append, bases_after_append, runs_append, rbi_append, balls_append, strikes_append,
      pitches_append, sac_append, scored_append) = (
@@ -181,9 +182,9 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
         pitcher_col.append, out.outs_before.append, out.outs_after.append, out.bases_before.append,
         out.bases_after.append, out.runs_on_play.append, out.rbi.append, out.balls.append, out.strikes.append,
         out.pitch_sequence.append, out.sac.append, out.runners_scored.append)
-    r_seq_append, r_team_append, r_runner_append, r_start_append, r_end_append, r_sb_append, r_cs_append = (
-        out.r_seq.append, out.r_team.append, out.r_runner.append, out.r_start_base.append, out.r_end_base.append,
-        out.r_stolen_base.append, out.r_caught_stealing.append)
+    log = (out.r_seq.append, out.r_team.append, out.r_runner.append, out.r_start_base.append,
+           out.r_end_base.append, out.r_stolen_base.append, out.r_caught_stealing.append)
+    r_seq_append, r_team_append, r_runner_append, r_start_append, r_end_append, r_sb_append, r_cs_append = log
 
     seq = 0
     for inn, hlf, away, home, bat, fld, text in zip(inning, half, away_score, home_score, batting, fielding,
@@ -195,19 +196,20 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
         # they never open a half inning.
         if kind != KIND_SUMMARY and (hlf != cur_half or inn != cur_inning):
             if cur_half is not _NO_HALF:
-                halves.append((cur_inning, cur_half, runs, outs, half_start_score, prev_score, half_first_seq))
+                halves.append((cur_inning, cur_half, runs, outs, half_start_score, (prev_away, prev_home),
+                               half_first_seq))
             cur_inning, cur_half = inn, hlf
             bases, outs, runs, code = [None, None, None, None], 0, 0, 0
-            half_start_score, half_first_seq = prev_score, seq
+            half_start_score, half_first_seq = (prev_away, prev_home), seq
         outs_before_append(outs if outs < 3 else 3)
-        bases_before_append(BASE_LABELS[code])
+        bases_before_append(code)
         if kind == KIND_PLAY:
             if ambiguous and _find_exact(bases, batter[0]) is not None:
                 # "X out at first ..." where X is a runner: a pickoff-like out, not a plate appearance
                 is_pa, event_type = False, _runner_event(" ".join(batter[1].actions))
                 runners, batter = [batter, *runners], None
             if runners:
-                bases, scorers, outs = _move_runners(bases, batter, runners, outs, seq, bat, out)
+                bases, scorers, outs = _move_runners(bases, batter, runners, outs, seq, bat, log)
                 code = bases_code(bases)
             else:  # the batter alone, the usual line: out, on base, or home
                 name, info = batter
@@ -240,7 +242,7 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
             current = pitcher.get(fld)
             pitcher_append(current)
             if current is None:
-                unknown_pitcher_rows.setdefault(fld, []).append(row)
+                unknown_pitcher_rows.setdefault(fld, []).append(row0 + seq)
             last_sub = None
         else:
             if kind == KIND_SUB:
@@ -262,22 +264,23 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
         strikes_append(strikes)
         pitches_append(pitches)
         outs_after_append(outs if outs < 3 else 3)
-        bases_after_append(BASE_LABELS[code])
+        bases_after_append(code)
         if kind != KIND_SUMMARY:  # a summary may carry the score of a half not yet replayed
-            prev_score = (away, home)
-        row += 1
+            prev_away, prev_home = away, home
     if cur_half is not _NO_HALF:
-        halves.append((cur_inning, cur_half, runs, outs, half_start_score, prev_score, half_first_seq))
+        halves.append((cur_inning, cur_half, runs, outs, half_start_score, (prev_away, prev_home), half_first_seq))
     _reconcile(result, halves)
     return result
 
 
 def _move_runners(bases: list, batter: tuple | None, runners: list, outs: int, seq: int, team: str,
-                  out: ReplayColumns) -> tuple[list, list[str], int]:
-    """A play with runners: (bases after it, who scored, outs), runner movements logged to `out`.
+                  log: tuple) -> tuple[list, list[str], int]:
+    """A play with runners: (bases after it, who scored, outs), runner movements logged.
 
-    `batter` and `runners` are parse_fields persons, (name, action info).
+    `batter` and `runners` are parse_fields persons, (name, action info); `log` holds the append
+    methods of the play_runners columns of ReplayColumns (r_seq ... r_caught_stealing).
     """
+    seq_append, team_append, runner_append, start_append, end_append, sb_append, cs_append = log
     batter_name = batter_dest = None
     if batter is not None:
         batter_name, batter_dest = batter[0], batter[1].dest
@@ -304,13 +307,13 @@ def _move_runners(bases: list, batter: tuple | None, runners: list, outs: int, s
         if dest is None:
             continue
         who = bases[start] if start is not None else name
-        out.r_seq.append(seq)
-        out.r_team.append(team)
-        out.r_runner.append(who)
-        out.r_start_base.append(start)
-        out.r_end_base.append(dest)
-        out.r_stolen_base.append(info.stole and dest != OUT)
-        out.r_caught_stealing.append(info.caught)
+        seq_append(seq)
+        team_append(team)
+        runner_append(who)
+        start_append(start)
+        end_append(dest)
+        sb_append(info.stole and dest != OUT)
+        cs_append(info.caught)
         if dest == OUT:
             outs += 1
         elif dest == HOME:
@@ -319,13 +322,13 @@ def _move_runners(bases: list, batter: tuple | None, runners: list, outs: int, s
             _place(new_bases, dest, who, scorers)
     if batter is not None:
         dest = batter_dest if batter_dest is not None else OUT
-        out.r_seq.append(seq)
-        out.r_team.append(team)
-        out.r_runner.append(batter_name)
-        out.r_start_base.append(0)
-        out.r_end_base.append(dest)
-        out.r_stolen_base.append(False)
-        out.r_caught_stealing.append(False)
+        seq_append(seq)
+        team_append(team)
+        runner_append(batter_name)
+        start_append(0)
+        end_append(dest)
+        sb_append(False)
+        cs_append(False)
         if dest == OUT:
             outs += 1
         elif dest == HOME:

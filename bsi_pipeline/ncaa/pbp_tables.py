@@ -15,7 +15,7 @@ import polars as pl
 
 from bsi_pipeline.ids import canonical_id
 from bsi_pipeline.ncaa.pbp_reader import gc_paused
-from bsi_pipeline.ncaa.pbp_replay import ReplayColumns, replay_columns
+from bsi_pipeline.ncaa.pbp_replay import BASE_LABELS, ReplayColumns, replay_columns
 
 SPORT, LEAGUE, SOURCE = "baseball", "ncaa", "ncaa_baseball_pbp"
 
@@ -92,7 +92,7 @@ def _build_pbp_tables(lines: pl.DataFrame, progress) -> PbpTables:
              for name in ("source_game_id", "season", "date", "location", "attendance")}
 
     out = ReplayColumns()
-    game_ids, seq, runner_game, runner_season = [], [], [], []
+    game_ids, seasons, seq, runner_counts = [], [], [], []
     report, games = [], []
     for g, (start, end) in enumerate(bounds):
         src_id, season, day = first["source_game_id"][g], first["season"][g], first["date"][g]
@@ -102,10 +102,9 @@ def _build_pbp_tables(lines: pl.DataFrame, progress) -> PbpTables:
                                 batting[start:end], fielding[start:end], description[start:end], out)
         count = end - start
         game_ids.append(gid)
+        seasons.append(season)
         seq.extend(range(1, count + 1))
-        moves = len(out.r_seq) - runners_before
-        runner_game.extend([gid] * moves)
-        runner_season.extend([season] * moves)
+        runner_counts.append(len(out.r_seq) - runners_before)
         game_away = max(away_score[start:end])
         game_home = max(home_score[start:end])
         report.append({
@@ -126,21 +125,23 @@ def _build_pbp_tables(lines: pl.DataFrame, progress) -> PbpTables:
         if progress is not None and (g + 1) % 1000 == 0:
             progress(g + 1, len(bounds))
 
-    counts = pl.Series([end - start for start, end in bounds], dtype=pl.UInt32)
+    labels = pl.Series(BASE_LABELS, dtype=pl.String)
     computed = {
-        "game_id": pl.Series(game_ids, dtype=pl.String).repeat_by(counts).explode() if n else [],
+        "game_id": _per_game(game_ids, [end - start for start, end in bounds], pl.String),
         "seq": seq,
+        "bases_before": labels.gather(pl.Series(out.bases_before, dtype=pl.UInt8)),
+        "bases_after": labels.gather(pl.Series(out.bases_after, dtype=pl.UInt8)),
         **{name: getattr(out, name) for name in (
             "line_kind", "event_type", "is_plate_appearance", "batter", "pitcher", "outs_before", "outs_after",
-            "bases_before", "bases_after", "runs_on_play", "rbi", "balls", "strikes", "pitch_sequence", "sac",
-            "runners_scored")},
+            "runs_on_play", "rbi", "balls", "strikes", "pitch_sequence", "sac", "runners_scored")},
     }
     plays = pl.DataFrame([
         get(_COPIED_FROM_LINES[name]).cast(dtype, strict=False).alias(name) if name in _COPIED_FROM_LINES
         else _series(name, computed[name], dtype)
         for name, dtype in PLAYS_SCHEMA.items()
     ])
-    runners = {"game_id": runner_game, "season": runner_season, "seq": out.r_seq, "team": out.r_team,
+    runners = {"game_id": _per_game(game_ids, runner_counts, pl.String),
+               "season": _per_game(seasons, runner_counts, pl.Int32), "seq": out.r_seq, "team": out.r_team,
                "runner": out.r_runner, "start_base": out.r_start_base, "end_base": out.r_end_base,
                "stolen_base": out.r_stolen_base, "caught_stealing": out.r_caught_stealing}
     return PbpTables(
@@ -149,6 +150,13 @@ def _build_pbp_tables(lines: pl.DataFrame, progress) -> PbpTables:
         parse_report=pl.DataFrame(report, schema=REPORT_SCHEMA),
         games=pl.DataFrame(games, schema=GAMES_SCHEMA),
     )
+
+
+def _per_game(values: list, counts: list[int], dtype) -> pl.Series:
+    """Each game's value repeated for each of its rows (polars does the repeating)."""
+    games = pl.Series(range(len(counts)), dtype=pl.UInt32)
+    rows = games.repeat_by(pl.Series(counts, dtype=pl.UInt32)).explode(empty_as_null=False)
+    return pl.Series(values, dtype=dtype).gather(rows)
 
 
 def _series(name: str, values, dtype) -> pl.Series:
