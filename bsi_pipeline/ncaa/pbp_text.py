@@ -214,23 +214,43 @@ _TAIL_PIECES_MAX = 100_000
 
 
 def _tail_pieces(tail: str) -> tuple[bool, tuple[tuple[str, _ActionInfo], ...]]:
-    """The people in a segment from its first verb on, cached by that text: ("", info) for the first
-    person's actions, then (name, info) for anyone run in with spaces (see _split_people); and
-    _may_be_note(tail).
+    """The people in a segment from its first verb on, and _may_be_note(tail); cached by that text.
 
-    The split after the first verb depends only on the text from there on, and that text repeats
-    when it is just one person's action ("singled to left field, RBI"), while the name before it
-    does not.
+    People: ("", info) for the first person's actions, then (name, info) for anyone run in with
+    spaces. Most games separate people with `;`, but some run them together:
+    `Wiley, Z. hit by pitch Mulcahy, J. advanced to second Phillips, A. advanced to third`.
+    Action words are lower case (plus a few upper-case tags such as RBI), so a capitalized word
+    between two verbs starts the next person's name (_next_name_start); a verb with no such word
+    before it is a further action of the same person ("advanced to third, out at home").
+
+    The split depends only on the text from the first verb on, and that text repeats when it is
+    one person's action ("singled to left field, RBI"); such tails are kept. A tail with more
+    people holds their names, so it is not kept, but what follows the second person's first verb is
+    a tail of its own, often kept.
     """
     entry = _TAIL_PIECES.get(tail)
-    if entry is None:
-        entry = (_may_be_note(tail),
-                 tuple((name, _action_info(actions)) for name, actions in _split_people(tail)))
-        if len(entry[1]) == 1:  # more people means more names: such texts hardly repeat, so are not kept
+    if entry is not None:
+        return entry
+    spaced = " " + tail  # positions in spaced are one more than in tail (see _VERB)
+    verb = _VERB.match(spaced)
+    end = verb.end(1) if verb is not None else 1  # (tails start with a verb)
+    while True:
+        following = _VERB.search(spaced, end)
+        if following is None:  # one person
+            entry = (_may_be_note(tail), (("", _action_info(tail)),))
             if len(_TAIL_PIECES) >= _TAIL_PIECES_MAX:
                 _TAIL_PIECES.clear()
             _TAIL_PIECES[tail] = entry
-    return entry
+            return entry
+        boundary = _next_name_start(tail, end - 1, following.start(1) - 1)
+        if boundary is not None:
+            break
+        end = following.end(1)  # a further action of the same person
+    start = following.start(1) - 1  # the second person's first verb
+    rest_maybe_note, rest = _TAIL_PIECES.get(tail[start:]) or _tail_pieces(tail[start:])
+    # (A note word cannot run from one person's text into the next person's verb.)
+    return (rest_maybe_note or _may_be_note(tail[:start]),
+            (("", _action_info(tail[:boundary])), (tail[boundary:start].strip().rstrip(","), rest[0][1])) + rest[1:])
 
 
 def _may_be_note(text: str) -> bool:
@@ -343,7 +363,7 @@ def parse_fields(text: str | None) -> tuple:
         start = verb.start(1) - 1
         tail = raw[start:] if start else raw
         tail_maybe_note, pieces = _TAIL_PIECES.get(tail) or _tail_pieces(tail)
-        # The first person's name is what comes before the first verb, as in _split_people.
+        # The first person's name is what comes before the first verb.
         name = raw[:start].strip().rstrip(",")
         if not maybe_note:
             maybe_note = tail_maybe_note or _MAY_BE_NOTE.get(name)
@@ -369,35 +389,6 @@ def parse_fields(text: str | None) -> tuple:
     # pitch") is already folded into his destination.
     return (KIND_PLAY, first.event_type, True, persons[0], persons[1:], first.rbi, balls, strikes, pitches, first.sac,
             None, None, None, ambiguous)
-
-
-def _split_people(raw: str) -> list[tuple[str, str]]:
-    """Split a segment into (name, actions) pairs.
-
-    Most games separate people with `;`, but some run them together with spaces:
-    `Wiley, Z. hit by pitch Mulcahy, J. advanced to second Phillips, A. advanced to third`.
-    Action words are lower case (plus a few upper-case tags such as RBI), so a capitalized word
-    between two verbs starts the next person's name.
-    """
-    # Positions in " " + raw are one more than in raw (see _VERB).
-    spans = [(m.start(1) - 1, m.end(1) - 1) for m in _VERB.finditer(" " + raw)]
-    if not spans:
-        return []
-    if len(spans) == 1:  # the usual case: one person, one verb
-        start = spans[0][0]
-        return [(raw[:start].strip().rstrip(","), raw[start:])]
-    pieces = []
-    name_start = 0
-    for i, (verb_start, _) in enumerate(spans):
-        if i > 0:
-            boundary = _next_name_start(raw, spans[i - 1][1], verb_start)
-            if boundary is None:
-                continue  # a further action of the same person ("advanced to third, out at home")
-            pieces.append((raw[name_start:pieces_start].strip().rstrip(","), raw[pieces_start:boundary]))
-            name_start = boundary
-        pieces_start = verb_start
-    pieces.append((raw[name_start:pieces_start].strip().rstrip(","), raw[pieces_start:]))
-    return pieces
 
 
 def _next_name_start(raw: str, start: int, end: int) -> int | None:
