@@ -187,6 +187,7 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
     r_seq_append, r_team_append, r_runner_append, r_start_append, r_end_append, r_sb_append, r_cs_append = log
 
     seq = 0
+    shown_outs = 0  # min(outs, 3), as the plays table shows them
     for inn, hlf, away, home, bat, fld, text in zip(inning, half, away_score, home_score, batting, fielding,
                                                     description):
         seq += 1
@@ -199,21 +200,23 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
                 halves.append((cur_inning, cur_half, runs, outs, half_start_score, (prev_away, prev_home),
                                half_first_seq))
             cur_inning, cur_half = inn, hlf
-            bases, outs, runs, code = [None, None, None, None], 0, 0, 0
+            bases, outs, runs, code, shown_outs = [None, None, None, None], 0, 0, 0, 0
             half_start_score, half_first_seq = (prev_away, prev_home), seq
-        outs_before_append(outs if outs < 3 else 3)
+        outs_before_append(shown_outs)
         bases_before_append(code)
         if kind == KIND_PLAY:
             if ambiguous and _find_exact(bases, batter[0]) is not None:
                 # "X out at first ..." where X is a runner: a pickoff-like out, not a plate appearance
-                is_pa, event_type = False, _runner_event(" ".join(batter[1].actions))
+                is_pa, event_type, rbi, sac = False, _runner_event(" ".join(batter[1].actions)), 0, None
                 runners, batter = [batter, *runners], None
             if runners:
                 bases, scorers, outs = _move_runners(bases, batter, runners, outs, seq, bat, log)
                 code = bases_code(bases)
+                n_runs = len(scorers)
+                scored = "; ".join(scorers) if scorers else None
             else:  # the batter alone, the usual line: out, on base, or home
                 name, info = batter
-                dest = info.dest if info.dest is not None else OUT
+                dest = info.dest_as_batter
                 r_seq_append(seq)
                 r_team_append(bat)
                 r_runner_append(name)
@@ -223,22 +226,25 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
                 r_cs_append(False)
                 if dest == OUT:
                     outs += 1
-                    scorers = ()
+                    n_runs, scored = 0, None
                 elif dest == HOME:
-                    scorers = [name]
+                    n_runs, scored = 1, name
                 else:
                     bases, scorers = list(bases), []
                     _place(bases, dest, name, scorers)
                     code = bases_code(bases)
-            runs += len(scorers)
+                    n_runs = len(scorers)
+                    scored = "; ".join(scorers) if scorers else None
+            runs += n_runs
+            shown_outs = outs if outs < 3 else 3
             kind_append(kind)
             event_append(event_type)
             pa_append(is_pa)
-            batter_append(batter[0] if is_pa else None)
-            runs_append(len(scorers))
-            rbi_append(rbi if is_pa else 0)
-            sac_append(sac if is_pa else None)
-            scored_append("; ".join(scorers) if scorers else None)
+            batter_append(None if batter is None else batter[0])  # (a batter, and only he, makes a PA)
+            runs_append(n_runs)
+            rbi_append(rbi)
+            sac_append(sac)
+            scored_append(scored)
             current = pitcher.get(fld)
             pitcher_append(current)
             if current is None:
@@ -263,7 +269,7 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
         balls_append(balls)
         strikes_append(strikes)
         pitches_append(pitches)
-        outs_after_append(outs if outs < 3 else 3)
+        outs_after_append(shown_outs)
         bases_after_append(code)
         if kind != KIND_SUMMARY:  # a summary may carry the score of a half not yet replayed
             prev_away, prev_home = away, home

@@ -177,14 +177,15 @@ class _ActionInfo:
     ones in a season of 950,000), so the work that depends only on them is done once per distinct text.
     """
 
-    __slots__ = ("actions", "dest", "stole", "caught", "target", "is_batter", "out_at", "batter_if_count",
-                 "batter_if_no_count", "rbi", "sac", "event_type")
+    __slots__ = ("actions", "dest", "stole", "caught", "target", "dest_as_batter", "is_batter", "out_at",
+                 "batter_if_count", "batter_if_no_count", "rbi", "sac", "event_type")
 
     def __init__(self, raw: str):
         actions = [a.strip() for a in raw.rstrip(".").split(",") if a.strip()]
         seg = Segment("", actions)
         self.actions = tuple(actions)
         self.dest, self.stole, self.caught, self.target = seg.dest, seg.stole, seg.caught, seg.target
+        self.dest_as_batter = OUT if seg.dest is None else seg.dest  # a batter whose actions place him nowhere is out
         # As the first person of a line: is he the batter, and what did he do?
         verb, mods = actions[0], actions[1:]
         self.is_batter = verb.startswith(_BATTER_VERBS) or verb.startswith("was ") or " into " in verb
@@ -337,8 +338,10 @@ def parse_fields(text: str | None) -> tuple:
     count = _COUNT_AT_PAREN.search(text)
     if count:
         balls, strikes, pitches = count.groups()
-        balls = _DIGIT.get(balls) if balls in _DIGIT else int(balls)  # \d may be a non-ASCII digit
-        strikes = _DIGIT.get(strikes) if strikes in _DIGIT else int(strikes)
+        try:
+            balls, strikes = _DIGIT[balls], _DIGIT[strikes]
+        except KeyError:  # \d also matches non-ASCII digits
+            balls, strikes = int(balls), int(strikes)
         if pitches:
             maybe_note = _MAY_BE_NOTE.get(pitches)
             if maybe_note is None:
