@@ -86,48 +86,31 @@ def _build_pbp_tables(lines: pl.DataFrame, progress) -> PbpTables:
     away_score, home_score = get("away_score").to_list(), get("home_score").to_list()
     batting, fielding = get("batting").to_list(), get("fielding").to_list()
     description = get("description").to_list()
-    bounds = _game_bounds(get("source_game_id"), n)
-    starts = pl.Series([s for s, _ in bounds], dtype=pl.UInt32)
-    first = {name: get(name).gather(starts).to_list()
-             for name in ("source_game_id", "season", "date", "location", "attendance")}
+    per_game = _games_of(lines)
+    counts = per_game.get_column("lines").to_list()
+    source_ids, seasons = per_game.get_column("source_game_id").to_list(), per_game.get_column("season").to_list()
 
     out = ReplayColumns()
-    game_ids, seasons, seq, runner_counts = [], [], [], []
-    report, games = [], []
-    for g, (start, end) in enumerate(bounds):
-        src_id, season, day = first["source_game_id"][g], first["season"][g], first["date"][g]
-        gid = game_id(season, src_id)
+    game_ids, seq, runner_counts = [], [], []
+    verdicts = []  # per game: status, reason, mismatch_inning, mismatch_half, half_innings, parsed runs
+    start = 0
+    for g, count in enumerate(counts):
+        end = start + count
+        game_ids.append(game_id(seasons[g], source_ids[g]))
         runners_before = len(out.r_seq)
         result = replay_columns(inning[start:end], half[start:end], away_score[start:end], home_score[start:end],
                                 batting[start:end], fielding[start:end], description[start:end], out)
-        count = end - start
-        game_ids.append(gid)
-        seasons.append(season)
         seq.extend(range(1, count + 1))
         runner_counts.append(len(out.r_seq) - runners_before)
-        game_away = max(away_score[start:end])
-        game_home = max(home_score[start:end])
-        report.append({
-            "game_id": gid, "source_game_id": src_id, "season": season, "date": day, "status": result.status,
-            "reason": result.reason, "mismatch_inning": result.mismatch_inning,
-            "mismatch_half": result.mismatch_half, "lines": count, "half_innings": result.half_innings,
-            "parsed_away_runs": result.parsed_away_runs, "parsed_home_runs": result.parsed_home_runs,
-            "away_score": game_away, "home_score": game_home,
-        })
-        away, home = _teams(half, batting, fielding, start, end)
-        games.append({
-            "game_id": gid, "sport": SPORT, "league": LEAGUE, "season": season, "date": day,
-            "away_team": away, "home_team": home, "away_score": game_away, "home_score": game_home,
-            "innings": max(inning[start:end]), "location": first["location"][g],
-            "attendance": first["attendance"][g], "source": SOURCE, "source_game_id": src_id,
-            "reconciled": result.status == "reconciled",
-        })
+        verdicts.append((result.status, result.reason, result.mismatch_inning, result.mismatch_half,
+                         result.half_innings, result.parsed_away_runs, result.parsed_home_runs))
+        start = end
         if progress is not None and (g + 1) % 1000 == 0:
-            progress(g + 1, len(bounds))
+            progress(g + 1, len(counts))
 
     labels = pl.Series(BASE_LABELS, dtype=pl.String)
     computed = {
-        "game_id": _per_game(game_ids, [end - start for start, end in bounds], pl.String),
+        "game_id": _per_game(game_ids, counts, pl.String),
         "seq": seq,
         "bases_before": labels.gather(pl.Series(out.bases_before, dtype=pl.UInt8)),
         "bases_after": labels.gather(pl.Series(out.bases_after, dtype=pl.UInt8)),
@@ -144,11 +127,36 @@ def _build_pbp_tables(lines: pl.DataFrame, progress) -> PbpTables:
                "season": _per_game(seasons, runner_counts, pl.Int32), "seq": out.r_seq, "team": out.r_team,
                "runner": out.r_runner, "start_base": out.r_start_base, "end_base": out.r_end_base,
                "stolen_base": out.r_stolen_base, "caught_stealing": out.r_caught_stealing}
+    verdict = dict(zip(("status", "reason", "mismatch_inning", "mismatch_half", "half_innings", "parsed_away_runs",
+                        "parsed_home_runs"), map(list, zip(*verdicts)) if verdicts else ([],) * 7))
+    per_game = per_game.with_columns(
+        game_id=pl.Series(game_ids, dtype=pl.String), sport=pl.lit(SPORT), league=pl.lit(LEAGUE),
+        source=pl.lit(SOURCE), lines=pl.col("lines").cast(pl.Int32),
+        reconciled=pl.Series([v == "reconciled" for v in verdict["status"]], dtype=pl.Boolean),
+        **{name: _series(name, values, REPORT_SCHEMA[name]) for name, values in verdict.items()},
+    )
     return PbpTables(
         plays=plays,
         play_runners=pl.DataFrame([_series(name, runners[name], dtype) for name, dtype in RUNNERS_SCHEMA.items()]),
-        parse_report=pl.DataFrame(report, schema=REPORT_SCHEMA),
-        games=pl.DataFrame(games, schema=GAMES_SCHEMA),
+        parse_report=per_game.select(pl.col(name).cast(dtype) for name, dtype in REPORT_SCHEMA.items()),
+        games=per_game.select(pl.col(name).cast(dtype) for name, dtype in GAMES_SCHEMA.items()),
+    )
+
+
+def _games_of(lines: pl.DataFrame) -> pl.DataFrame:
+    """One row per game (a run of lines with the same source_game_id), in order: its first line's
+    facts, final score (the highest on any line), innings, line count, and teams (the away team
+    bats in the top half, the home team in the bottom half)."""
+    top = pl.col("half") == "top"
+    return lines.group_by(pl.col("source_game_id").rle_id().alias("game"), maintain_order=True).agg(
+        pl.col("source_game_id", "season", "date", "location", "attendance").first(),
+        pl.col("away_score", "home_score").max(),
+        innings=pl.col("inning").max(),
+        lines=pl.len(),
+        away_team=pl.when(top.any()).then(pl.col("batting").filter(top).first())
+        .otherwise(pl.col("fielding").first()),
+        home_team=pl.when(top.any()).then(pl.col("fielding").filter(top).first())
+        .otherwise(pl.col("batting").first()),
     )
 
 
@@ -163,25 +171,6 @@ def _series(name: str, values, dtype) -> pl.Series:
     if isinstance(values, pl.Series):
         return values.cast(dtype, strict=False).alias(name)
     return pl.Series(name, values, dtype=dtype, strict=False)
-
-
-def _game_bounds(source_game_id: pl.Series, n: int) -> list[tuple[int, int]]:
-    """(start, end) of each run of lines with the same game id, found by polars, not a Python loop."""
-    if n == 0:
-        return []
-    changed = source_game_id.ne_missing(source_game_id.shift(1)).fill_null(True)
-    starts = changed.arg_true().to_list()
-    if not starts or starts[0] != 0:
-        starts.insert(0, 0)
-    return list(zip(starts, starts[1:] + [n]))
-
-
-def _teams(half: list, batting: list, fielding: list, start: int, end: int) -> tuple[str | None, str | None]:
-    """Away team bats in the top half, home team in the bottom half."""
-    for k in range(start, end):
-        if half[k] == "top":
-            return batting[k], fielding[k]
-    return fielding[start], batting[start]
 
 
 def parse_summary(parse_report: pl.DataFrame, plays: pl.DataFrame) -> pl.DataFrame:
