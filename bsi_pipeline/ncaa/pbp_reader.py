@@ -596,7 +596,7 @@ FILE_REPORT_SCHEMA = {
 
 def lines_frame(result: PbpReadResult) -> pl.DataFrame:
     if result._frame is not None:
-        return result._frame
+        return result._frame.clone()  # (a cheap copy: the columns' data is shared, not copied)
     return pl.DataFrame(result._columns, schema=LINES_SCHEMA)
 
 

@@ -58,12 +58,12 @@ def _surname(name: str) -> str:
 def _find_runner(bases: list, claimed: set, name: str, dest: int | None, target: int | None) -> int | None:
     """Which base the runner `name` starts from: by name, then by surname, then by what he did (his
     destination `dest` and the first base his actions name, `target`)."""
+    for b in (3, 2, 1):  # (the usual case: the runner is on base under the same name)
+        if bases[b] == name and b not in claimed:
+            return b
     occupied = [b for b in (3, 2, 1) if bases[b] is not None and b not in claimed]
     if not occupied:
         return None
-    for b in occupied:
-        if bases[b] == name:
-            return b
     surname = _surname(name)
     if surname:
         hits = [b for b in occupied if _surname(bases[b]) == surname]
