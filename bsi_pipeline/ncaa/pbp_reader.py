@@ -24,8 +24,6 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from itertools import compress
-from operator import ne
 from pathlib import Path
 
 import polars as pl
@@ -105,12 +103,6 @@ def _read_bytes(path: Path) -> tuple[bytes, str | None]:
                 break
         data = parts[0] if len(parts) == 1 else b"".join(parts)
     return data, note
-
-
-def _read_text(path: Path) -> tuple[str, str | None]:
-    """File text, and a note when the file was cut short (a truncated gzip stream)."""
-    data, note = _read_bytes(path)
-    return _decode(data)[0], note
 
 
 def _decode(data: bytes) -> tuple[str, bool]:
