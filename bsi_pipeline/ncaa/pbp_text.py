@@ -60,9 +60,9 @@ _NOTE = re.compile(
 
 _SUB = re.compile(
     r"^(?P<new>.+?)\s+(?:to (?P<pos>p|c|1b|2b|3b|ss|lf|cf|rf|dh|pr|ph)|pinch (?P<pinch>hit|ran))"
-    r"(?:\s+for\s+(?P<old>.+?))?\.?$"
+    r"(?:\s+for\s+(?P<old>.+))?$"
 )
-_FOR_CONTINUATION = re.compile(r"^for\s+(?P<old>.+?)\.?$")
+_FOR_CONTINUATION = re.compile(r"^for\s+(?P<old>.+)$")
 _RBI = re.compile(r"^(\d)\s*RBI$")
 _BATTER_VERBS = (
     "intentionally walked", "walked", "hit by pitch", "struck out", "singled", "doubled", "tripled",
@@ -181,7 +181,8 @@ class _ActionInfo:
                  "batter_if_count", "batter_if_no_count", "rbi", "sac", "event_type")
 
     def __init__(self, raw: str):
-        actions = [a.strip() for a in raw.rstrip(".").split(",") if a.strip()]
+        # "walked, RBI: C. Emmertz advanced": some games separate people with ':', left on the last action
+        actions = [a.strip().rstrip(":").strip() for a in raw.rstrip(".").split(",") if a.strip().rstrip(":").strip()]
         seg = Segment("", actions)
         self.actions = tuple(actions)
         self.dest, self.stole, self.caught, self.target = seg.dest, seg.stole, seg.caught, seg.target
@@ -352,7 +353,8 @@ def parse_fields(text: str | None) -> tuple:
 
     persons: list[tuple[str, _ActionInfo]] = []
     for raw in text.split(";"):
-        raw = raw.strip().rstrip(".").strip()
+        raw = raw.strip()
+        raw = (raw[:-1] if raw.endswith(".") else raw).strip()  # the sentence's period only: "for HOWIE, N.."
         if not raw:
             continue
         verb = _VERB.search(" " + raw)  # the first verb; positions in " " + raw are one more than in raw
@@ -399,12 +401,12 @@ def _next_name_start(raw: str, start: int, end: int) -> int | None:
     if window.isascii():  # the same search, made only on the tokens that start with a capital
         for token in _CAPITAL_TOKEN.finditer(window):
             word = token.group(0)
-            if word.rstrip(".,") not in _UPPER_ACTION_WORDS and not _ERROR_CODE.match(word):
+            if word.rstrip(".,:") not in _UPPER_ACTION_WORDS and not _ERROR_CODE.match(word):
                 return start + token.start()
         return None
     for token in _TOKEN.finditer(raw, start, end):
         word = token.group(0)
-        if word[0].isupper() and word.rstrip(".,") not in _UPPER_ACTION_WORDS and not _ERROR_CODE.match(word):
+        if word[0].isupper() and word.rstrip(".,:") not in _UPPER_ACTION_WORDS and not _ERROR_CODE.match(word):
             return token.start()
     return None
 
