@@ -19,7 +19,6 @@ import csv
 import gc
 import io
 import re
-import zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from bsi_pipeline.ncaa.pbp_text import is_summary_line
+from bsi_pipeline.sources.common import SourceFormatError, read_bytes  # noqa: F401 (re-exported)
 
 REQUIRED_COLUMNS = (
     "game_id", "date", "location", "attendance", "inning", "inning_top_bot", "score", "batting", "fielding",
@@ -39,10 +39,6 @@ _DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _MAX_INNING = 30
 # What str.strip() strips (str.isspace), for polars' strip_chars: the same result without Python calls.
 _WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
-
-
-class SourceFormatError(ValueError):
-    """A source file that cannot be read at all; the message names the file and the problem."""
 
 
 @dataclass
@@ -81,28 +77,6 @@ class PbpReadResult:
             self._columns = {name: self._frame.get_column(name).to_list() for name in LINE_COLUMNS}
             self._frame = None
         return self._columns
-
-
-def _read_bytes(path: Path) -> tuple[bytes, str | None]:
-    """File bytes (gunzipped), and a note when the file was cut short (a truncated gzip stream)."""
-    data = path.read_bytes()
-    note = None
-    if path.suffix == ".gz":
-        parts, rest = [], data
-        while True:  # a gzip file may hold several members (`cat a.gz b.gz`): read them all
-            decomp = zlib.decompressobj(wbits=31)
-            try:
-                parts.append(decomp.decompress(rest) + decomp.flush())
-            except zlib.error as exc:
-                raise SourceFormatError(f"{path}: not a readable gzip file ({exc})") from exc
-            if not decomp.eof:
-                note = "gzip stream truncated: the file ends before its end-of-stream marker"
-                break
-            rest = decomp.unused_data.lstrip(b"\0")  # zero padding after a member is allowed
-            if not rest:
-                break
-        data = parts[0] if len(parts) == 1 else b"".join(parts)
-    return data, note
 
 
 def _decode(data: bytes) -> tuple[str, bool]:
@@ -152,7 +126,7 @@ def read_pbp_files(paths: list[Path]) -> PbpReadResult:
 
 def _read_one(path: Path, result: PbpReadResult) -> pl.DataFrame:
     """One file's accepted lines as a frame; its quarantined rows go to result.quarantine."""
-    data, note = _read_bytes(path)
+    data, note = read_bytes(path)
     text, clean = _decode(data)
     report = FileReport(path.name, note=note)
     result.files.append(report)

@@ -14,21 +14,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from bsi_pipeline.ids import canonical_id
+from bsi_pipeline.plays_schema import PLAYS_SCHEMA
 from bsi_pipeline.ncaa.pbp_reader import gc_paused
 from bsi_pipeline.ncaa.pbp_replay import BASE_LABELS, ReplayColumns, replay_columns
 
 SPORT, LEAGUE, SOURCE = "baseball", "ncaa", "ncaa_baseball_pbp"
 
-PLAYS_SCHEMA = {
-    "game_id": pl.String, "source_game_id": pl.String, "season": pl.Int32, "date": pl.Date, "seq": pl.Int32,
-    "source_file": pl.String, "line_no": pl.Int64, "inning": pl.Int16, "half": pl.String,
-    "batting_team": pl.String, "fielding_team": pl.String, "line_kind": pl.String, "event_type": pl.String,
-    "is_plate_appearance": pl.Boolean, "batter": pl.String, "pitcher": pl.String,
-    "outs_before": pl.Int8, "outs_after": pl.Int8, "bases_before": pl.String, "bases_after": pl.String,
-    "runs_on_play": pl.Int16, "rbi": pl.Int16, "balls": pl.Int8, "strikes": pl.Int8,
-    "pitch_sequence": pl.String, "sac": pl.String, "runners_scored": pl.String,
-    "away_score": pl.Int16, "home_score": pl.Int16, "description": pl.String,
-}
 RUNNERS_SCHEMA = {
     "game_id": pl.String, "season": pl.Int32, "seq": pl.Int32, "team": pl.String, "runner": pl.String,
     "start_base": pl.Int8, "end_base": pl.Int8, "stolen_base": pl.Boolean, "caught_stealing": pl.Boolean,

@@ -89,15 +89,10 @@ def files_frame(rows: list[dict]) -> pl.DataFrame:
 TRUNCATED_GZIP_NOTE = "gzip stream truncated: the file ends before its end-of-stream marker"
 
 
-def read_text(path: Path) -> tuple[str, str | None]:
-    """A file's text (plain or gzip, by `.gz` suffix or gzip magic bytes), and a note when it was cut short.
-
-    Every member of a multi-member gzip (`cat a.gz b.gz`) is read. A truncated gzip stream gives the text
-    decompressed so far and the note TRUNCATED_GZIP_NOTE: the caller should quarantine the last row, which
-    may be cut. Bytes that are not UTF-8 are kept as lone surrogates (errors="surrogateescape"), so callers
-    can quarantine just the rows holding them (see `has_bad_bytes`). An unreadable gzip raises
-    SourceFormatError.
-    """
+def read_bytes(path: Path) -> tuple[bytes, str | None]:
+    """A file's bytes, gunzipped when it is gzip (by name or magic bytes), and a note when a gzip stream
+    was cut short. Every member of a multi-member gzip (`cat a.gz b.gz`) is read; an unreadable file or
+    gzip raises SourceFormatError."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -118,7 +113,20 @@ def read_text(path: Path) -> tuple[str, str | None]:
             rest = decomp.unused_data.lstrip(b"\0")  # zero padding after a member is allowed
             if not rest:
                 break
-        data = b"".join(parts)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+    return data, note
+
+
+def read_text(path: Path) -> tuple[str, str | None]:
+    """A file's text (plain or gzip, by `.gz` suffix or gzip magic bytes), and a note when it was cut short.
+
+    Every member of a multi-member gzip (`cat a.gz b.gz`) is read. A truncated gzip stream gives the text
+    decompressed so far and the note TRUNCATED_GZIP_NOTE: the caller should quarantine the last row, which
+    may be cut. Bytes that are not UTF-8 are kept as lone surrogates (errors="surrogateescape"), so callers
+    can quarantine just the rows holding them (see `has_bad_bytes`). An unreadable gzip raises
+    SourceFormatError.
+    """
+    data, note = read_bytes(path)
     try:
         return data.decode("utf-8"), note
     except UnicodeDecodeError:

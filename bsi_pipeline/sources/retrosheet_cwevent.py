@@ -11,7 +11,7 @@ Source kind `retrosheet_cwevent`. Input files are
 Field numbers below are Chadwick's standard cwevent field numbers (see STANDARD_FIELDS).
 
 `events` (EVENTS_SCHEMA): one row per accepted event, games in the order first read, events by number.
-Every column the college `plays` table (bsi_pipeline.ncaa.pbp_tables.PLAYS_SCHEMA) has is here with the same
+Every column the college `plays` table (bsi_pipeline.plays_schema.PLAYS_SCHEMA) has is here with the same
 name and dtype, with the same meaning where both sources know it:
 - game_id "baseball:mlb:<season>:game:<retrosheet id lower-cased>"; source_game_id the Retrosheet id
   `<home team><yyyymmdd><game number>`; season and date read from it.
@@ -71,6 +71,7 @@ from pathlib import Path
 
 import polars as pl
 
+from bsi_pipeline.plays_schema import PLAYS_SCHEMA
 from bsi_pipeline.sources.common import (
     BAD_BYTES_REASON,
     FILES_SCHEMA,
@@ -127,15 +128,7 @@ EVENT_CODES = {
 BATTED_BALL_OUTS = {"G": "groundout", "F": "flyout", "L": "lineout", "P": "popout"}
 
 EVENTS_SCHEMA = {
-    # the college plays table's columns (same names, dtypes and order)
-    "game_id": pl.String, "source_game_id": pl.String, "season": pl.Int32, "date": pl.Date, "seq": pl.Int32,
-    "source_file": pl.String, "line_no": pl.Int64, "inning": pl.Int16, "half": pl.String,
-    "batting_team": pl.String, "fielding_team": pl.String, "line_kind": pl.String, "event_type": pl.String,
-    "is_plate_appearance": pl.Boolean, "batter": pl.String, "pitcher": pl.String,
-    "outs_before": pl.Int8, "outs_after": pl.Int8, "bases_before": pl.String, "bases_after": pl.String,
-    "runs_on_play": pl.Int16, "rbi": pl.Int16, "balls": pl.Int8, "strikes": pl.Int8,
-    "pitch_sequence": pl.String, "sac": pl.String, "runners_scored": pl.String,
-    "away_score": pl.Int16, "home_score": pl.Int16, "description": pl.String,
+    **PLAYS_SCHEMA,  # the college plays table's columns (same names, dtypes and order)
     # cwevent's own
     "away_score_before": pl.Int16, "home_score_before": pl.Int16, "end_of_half_inning": pl.Boolean,
     "event_code": pl.Int8, "batted_ball_type": pl.String,
