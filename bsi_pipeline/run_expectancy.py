@@ -122,3 +122,33 @@ def run_expectancy(
     )
     return out.sort([*by, "outs", "_state_order"], nulls_last=True).select(
         *by, "outs", "bases", "bases_123", "re_mean_runs", "p_runs_ge1", "p_runs_ge2", "count")
+
+
+def re24_heatmap_png(re24: pl.DataFrame, title: str) -> bytes:
+    """A heatmap of one league-season's RE24 (bases down, outs across) with the values written in, as PNG."""
+    import io
+
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    order = {label: i for i, label in enumerate(BASE_LABELS)}
+    grid = np.full((len(BASE_LABELS), 3), np.nan)
+    for outs, bases, value in re24.select("outs", "bases", "re_mean_runs").iter_rows():
+        if value is not None:
+            grid[order[bases], int(outs)] = value
+    fig = Figure(figsize=(4.2, 5.0), dpi=80)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    image = ax.imshow(grid, cmap="viridis", aspect="auto")
+    for (row, col), value in np.ndenumerate(grid):
+        if not np.isnan(value):
+            ax.text(col, row, f"{value:.2f}", ha="center", va="center", color="white" if value < 1.2 else "black")
+    ax.set_xticks(range(3), labels=["0 outs", "1 out", "2 outs"])
+    ax.set_yticks(range(len(BASE_LABELS)), labels=list(BASE_LABELS))
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="expected runs to end of inning")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

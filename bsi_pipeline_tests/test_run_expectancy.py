@@ -222,3 +222,12 @@ def test_mlb_2016_matches_albert_published_matrix():
     # counting the state before each batting event only is not Albert's method: it misses in 1 out, 1st and 3rd
     pa = compare("plate_appearance")
     assert pa["re"].max() > 0.02
+
+
+def test_re24_heatmap_is_a_png():
+    from bsi_pipeline.run_expectancy import BASE_LABELS, re24_heatmap_png
+
+    table = pl.DataFrame({"outs": [o for o in range(3) for _ in BASE_LABELS],
+                          "bases": [b for _ in range(3) for b in BASE_LABELS],
+                          "re_mean_runs": [0.5 + 0.1 * i for i in range(24)]})
+    assert re24_heatmap_png(table, "RE24 test").startswith(b"\x89PNG\r\n\x1a\n")

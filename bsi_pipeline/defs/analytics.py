@@ -12,6 +12,7 @@ from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.sources.retrosheet_cwevent import read_retrosheet_cwevent
 from bsi_pipeline.sources.statcast_csv import read_statcast_csv
 from bsi_pipeline.metrics import png_to_markdown
+from bsi_pipeline.run_expectancy import re24_heatmap_png
 from bsi_pipeline.win_expectancy import (
     leverage_histogram_png, play_win_probability, we_curve_png, win_expectancy_table,
 )
@@ -82,10 +83,12 @@ def batted_balls(statcast_batted_balls: pl.DataFrame) -> dg.Output:
 def linear_weights(context: dg.AssetExecutionContext, plays: pl.DataFrame, pbp_parse_report: pl.DataFrame,
                    mlb_events: pl.DataFrame):
     result = play_analytics(analytic_plays(plays, pbp_parse_report, mlb_events))
-    re24_wide = result.run_expectancy.pivot(on="outs", index=["league", "season", "bases"],
-                                            values="re_mean_runs").sort("league", "season", "bases")
+    re24_meta = {}
+    for (league, season), table in result.run_expectancy.group_by("league", "season", maintain_order=True):
+        png = re24_heatmap_png(table, f"RE24 {league} {season}")
+        re24_meta[f"re24_{league}_{season}"] = dg.MetadataValue.md(png_to_markdown(png, f"RE24 {league} {season}"))
     yield from selected_outputs(context, {
-        "run_expectancy": (result.run_expectancy, {"re24": dg.MetadataValue.md(markdown_table(re24_wide, 48))}),
+        "run_expectancy": (result.run_expectancy, re24_meta),
         "event_run_values": (result.event_run_values, {}),
         "woba_weights": (result.woba_weights, {"weights": dg.MetadataValue.md(markdown_table(result.woba_weights))}),
     })
