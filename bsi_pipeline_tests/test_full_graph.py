@@ -96,9 +96,24 @@ def test_play_analytics_per_league(warehouse):
 
 
 def test_player_value_is_conference_adjusted_for_college_only(warehouse):
-    adjusted = dict(q(warehouse, """SELECT league, count(wOBA_conf_adj) FROM player_season_hitting
-                                    GROUP BY league"""))
+    adjusted = dict(q(warehouse, """SELECT league, count(wOBA_conf_adj) FROM player_season_value
+                                    WHERE role = 'hitter' GROUP BY league"""))
     assert adjusted["ncaa"] > 0 and adjusted["mlb"] == 0
+    roles = dict(q(warehouse, "SELECT role, count(*) FROM player_season_value GROUP BY role"))
+    assert roles["hitter"] > 0 and roles["pitcher"] > 0
+    # run values per play add up, per complete half inning, to its runs minus RE at its start (0 outs, empty)
+    bad = q(warehouse, """
+        WITH half AS (
+            SELECT p.league, p.season, p.game_id, pl.inning, pl.half, sum(p.run_value) AS rv, sum(p.runs_on_play) AS runs
+            FROM play_run_values p JOIN (SELECT game_id, seq, inning, half FROM plays
+                                         UNION ALL SELECT game_id, seq, inning, half FROM mlb_events) pl
+              USING (game_id, seq)
+            WHERE p.complete_half_inning AND p.run_value IS NOT NULL
+            GROUP BY ALL)
+        SELECT count(*) FROM half h JOIN run_expectancy r
+          ON r.league = h.league AND r.season = h.season AND r.outs = 0 AND r.bases = 'empty'
+        WHERE abs(h.rv - (h.runs - r.re_mean_runs)) > 1e-6""")[0][0]
+    assert bad == 0
 
 
 def test_batted_balls_and_statcast_accounting(warehouse):

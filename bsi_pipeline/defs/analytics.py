@@ -77,6 +77,8 @@ def batted_balls(statcast_batted_balls: pl.DataFrame) -> dg.Output:
                                "league and season, with counts and P(at least one run)."),
         "event_run_values": _out("Mean run value per event type per league and season, and the out value."),
         "woba_weights": _out("wOBA weights derived from run values per league and season, scaled to league OBP."),
+        "play_run_values": _out("Each play's run value: RE24 after - RE24 before + runs scored (RE after a third "
+                                "out is 0)."),
     },
     group_name="analytics", can_subset=True,
 )
@@ -91,27 +93,24 @@ def linear_weights(context: dg.AssetExecutionContext, plays: pl.DataFrame, pbp_p
         "run_expectancy": (result.run_expectancy, re24_meta),
         "event_run_values": (result.event_run_values, {}),
         "woba_weights": (result.woba_weights, {"weights": dg.MetadataValue.md(markdown_table(result.woba_weights))}),
+        "play_run_values": (result.plays_with_run_values.select(
+            "league", "season", "game_id", "seq", "event_type", "is_plate_appearance", "batter", "pitcher",
+            "outs_before", "bases_before", "outs_after", "bases_after", "runs_on_play", "re_before", "re_after",
+            "run_value", "complete_half_inning"), {}),
     })
 
 
-@dg.multi_asset(
-    outs={
-        "player_season_hitting": _out("Per hitter and season: PA, wOBA, wRAA, wRC+-style index, K%, BB%; college "
-                                      "rows also conference-adjusted."),
-        "player_season_pitching": _out("Per pitcher and season: BF, IP, K, BB, HR, RA9, FIP-style value, K-BB%; "
-                                       "college rows also conference-adjusted."),
-    },
-    group_name="analytics", can_subset=True,
-)
-def player_season_value(context: dg.AssetExecutionContext, plays: pl.DataFrame, pbp_parse_report: pl.DataFrame,
-                        mlb_events: pl.DataFrame, woba_weights: pl.DataFrame, conference_strength: pl.DataFrame,
-                        teams: pl.DataFrame):
+@dg.asset(group_name="analytics", kinds=_FRAME, description=(
+    "Per player and season, role hitter or pitcher: hitters PA, wOBA, wRAA, wRC+-style index, K%, BB%; pitchers BF, "
+    "IP, K, BB, HR, RA9, FIP-style value, K-BB%; college rows also conference-adjusted."))
+def player_season_value(plays: pl.DataFrame, pbp_parse_report: pl.DataFrame, mlb_events: pl.DataFrame,
+                        woba_weights: pl.DataFrame, conference_strength: pl.DataFrame,
+                        teams: pl.DataFrame) -> dg.Output:
     value = build_player_season_value(analytic_plays(plays, pbp_parse_report, mlb_events), woba_weights,
                                       conference_strength=conference_strength, teams=teams)
-    yield from selected_outputs(context, {
-        "player_season_hitting": (value.hitting, {"hitters": value.hitting.height}),
-        "player_season_pitching": (value.pitching, {"pitchers": value.pitching.height}),
-    })
+    table = pl.concat([value.hitting.with_columns(role=pl.lit("hitter")),
+                       value.pitching.with_columns(role=pl.lit("pitcher"))], how="diagonal_relaxed")
+    return dg.Output(table, metadata={"hitters": value.hitting.height, "pitchers": value.pitching.height})
 
 
 @dg.multi_asset(
@@ -157,6 +156,7 @@ ANALYTICS_TABLES = {
     "woba_weights": "Derived wOBA weights per league and season, scaled to league OBP.",
     "win_expectancy": "Home-win probability by inning, half, outs, bases, score difference per league (smoothed).",
     "play_win_values": "Per play win expectancy before/after, WPA and leverage index.",
-    "player_season_hitting": "Per hitter-season wOBA, wRAA, wRC+, K%, BB% (college also conference-adjusted).",
-    "player_season_pitching": "Per pitcher-season BF, IP, K, BB, HR, RA9, FIP (college also conference-adjusted).",
+    "player_season_value": "Per player-season, role hitter (wOBA, wRAA, wRC+, K%, BB%) or pitcher (BF, IP, K, BB, HR, "
+                           "RA9, FIP); college rows also conference-adjusted.",
+    "play_run_values": "Each play's run value: RE24 after - RE24 before + runs scored.",
 }
