@@ -85,3 +85,44 @@ def test_conference_strength_ranks_power_conferences_first(ncaam):
     assert abs(season["strength_vs_average"].mean()) < 60  # centred on the average conference team
     strong = season.row(0, named=True)
     assert strong["stat_multiplier"] > 1 and strong["expected_win_pct_vs_average"] > 0.5
+
+
+def _ridge_games(rows):
+    return [{"season": 2021, "date": d, "home": h, "away": a, "home_score": hs, "away_score": as_,
+             "neutral": False, "home_conference": hc, "away_conference": ac}
+            for d, h, a, hs, as_, hc, ac in rows]
+
+
+def test_ridge_margins_use_only_earlier_days_and_learn_strength():
+    from datetime import date
+
+    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, predicted_margins
+
+    day = [date(2021, 3, d) for d in range(1, 8)]
+    rows = [(day[0], "LSU", "Grambling", 12, 1, "SEC", "SWAC"), (day[1], "LSU", "Jackson St.", 9, 0, "SEC", "SWAC"),
+            (day[2], "Alabama St.", "Ole Miss", 1, 8, "SWAC", "SEC"), (day[3], "Ole Miss", "Grambling", 6, 2, "SEC", "SWAC"),
+            (day[4], "Jackson St.", "Alabama St.", 3, 2, "SWAC", "SWAC"), (day[5], "Grambling", "LSU", 0, 7, "SWAC", "SEC")]
+    margins = predicted_margins(_ridge_games(rows), RidgeSettings())
+    assert margins[0] == 0.0  # nothing known before the first day
+    assert margins[5] < -2  # by then LSU (SEC) is clearly stronger than Grambling (SWAC), even away
+    altered = rows[:5] + [(day[5], "Grambling", "LSU", 20, 0, "SWAC", "SEC")]
+    assert predicted_margins(_ridge_games(altered), RidgeSettings())[:6].tolist() == margins[:6].tolist()
+
+
+def test_ridge_system_beats_constant_home_rate_on_college_fixture():
+    from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
+    from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
+    from bsi_pipeline.ncaa.teams import load_registry, teams_table
+    from bsi_pipeline.games import pbp_games_to_shared
+
+    pbp = build_pbp_tables(lines_frame(read_pbp_files(sorted((REPO / "data" / "ncaa_baseball_pbp").glob("*.gz")))))
+    teams = teams_table(pbp.games, load_registry(sorted((REPO / "data" / "ncaa_baseball_teams").glob("ncaa_d1_*"))))
+    games = pbp_games_to_shared(pbp.games, teams)
+    result = forecast_league(games, load_league_configs()["ncaa"])
+    scored = result.forecasts.filter(pl.col("season") == 2021).join(
+        games.select("game_id", "home_score", "away_score"), on="game_id")
+    brier = dict(scored.group_by("system").agg(
+        ((pl.col("p_home") - (pl.col("home_score") > pl.col("away_score")).cast(pl.Float64)) ** 2).mean()).iter_rows())
+    assert brier["ridge_margin"] < brier["home_rate"]
+    chosen = result.settings.filter(pl.col("system") == "ridge_margin")
+    assert chosen.filter(pl.col("season") == 2021)["fit_seasons"].item() == "2019-2019"

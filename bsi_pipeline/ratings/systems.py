@@ -6,6 +6,9 @@ Systems:
   (the first season is warm-up only; it is forecast with the plain settings).
 - elo_pitcher (MLB): elo_fit's search with the starting-pitcher adjustment's scale added to the grid.
 - market (where closing lines exist): the home-win probability implied by the closing spread.
+- ridge_margin (leagues with a `ridge` block): margin ratings refit every game day from all earlier games
+  (bsi_pipeline/ratings/margin_ridge.py); P(home win) = logistic(slope x predicted margin), the slope
+  fitted on earlier seasons (the first season uses DEFAULT_MARGIN_SLOPE).
 - home_rate: the constant home-win rate of all earlier seasons (the naive baseline).
 
 Each grid point is replayed once over the league's whole history; season s then takes its
@@ -26,10 +29,12 @@ import polars as pl
 import yaml
 
 from bsi_pipeline.ratings.elo import EloGame, EloReplay, EloSettings, replay
+from bsi_pipeline.ratings.margin_ridge import RidgeSettings, predicted_margins, probability_scale
 from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
 
 SETTINGS_FILE = Path(__file__).with_name("elo_settings.yaml")
 NFL_MARGIN_SIGMA = 13.45  # standard deviation of NFL home margin around the closing spread
+DEFAULT_MARGIN_SLOPE = 0.4  # logistic slope per run for a league's first season (no earlier season to fit it)
 
 
 @dataclass
@@ -41,6 +46,7 @@ class LeagueConfig:
     aliases: dict[str, str] = field(default_factory=dict)
     pitcher: PitcherSettings | None = None
     pitcher_scales: list[float] = field(default_factory=list)
+    ridge: RidgeSettings | None = None
 
 
 def load_league_configs(path: Path = SETTINGS_FILE) -> dict[str, LeagueConfig]:
@@ -56,6 +62,7 @@ def load_league_configs(path: Path = SETTINGS_FILE) -> dict[str, LeagueConfig]:
             league=league, sport=spec["sport"], plain=plain, grid=grid, aliases=spec.get("aliases") or {},
             pitcher=PitcherSettings(**{k: v for k, v in pitcher.items() if k != "elo_per_run"}) if pitcher else None,
             pitcher_scales=list(pitcher["elo_per_run"]) if pitcher else [],
+            ridge=RidgeSettings(**spec["ridge"]) if spec.get("ridge") else None,
         )
     return configs
 
@@ -103,6 +110,11 @@ def forecast_league(games: pl.DataFrame, config: LeagueConfig, starters: pl.Data
         frames.append(_forecast_frame(games, "elo_pitcher", _stitch(chosen_p, seasons)))
         settings_rows += [_settings_row(config, season, "elo_pitcher", c) for season, c in chosen_p.items()]
 
+    if config.ridge is not None:
+        p, rows_ridge = _ridge_forecasts(rows, config, seasons, outcome, decided)
+        frames.append(_forecast_frame(games, "ridge_margin", p))
+        settings_rows += rows_ridge
+
     if home_spread is not None:
         market = games.join(home_spread, on="game_id", how="left").get_column("home_spread").to_list()
         p = [None if v is None else 0.5 * (1 + math.erf(-v / (NFL_MARGIN_SIGMA * math.sqrt(2)))) for v in market]
@@ -146,6 +158,28 @@ def _stitch(chosen: dict, seasons: np.ndarray) -> list[float]:
         for i in np.flatnonzero(seasons == season):
             out[i] = p[i]
     return out
+
+
+def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[list[float], list[dict]]:
+    alias = config.aliases
+    margins = predicted_margins([
+        {"season": r["season"], "date": r["date"], "home": alias.get(r["home_team"], r["home_team"]),
+         "away": alias.get(r["away_team"], r["away_team"]), "home_score": r["home_score"],
+         "away_score": r["away_score"], "neutral": bool(r["neutral"]), "home_conference": r["home_conference"],
+         "away_conference": r["away_conference"]} for r in rows], config.ridge)
+    p = np.zeros(len(rows))
+    settings_rows = []
+    for season in sorted(set(seasons.tolist())):
+        past = decided & (seasons < season)
+        slope = probability_scale(margins[past], outcome[past]) if past.any() else DEFAULT_MARGIN_SLOPE
+        now = seasons == season
+        p[now] = 1.0 / (1.0 + np.exp(-slope * margins[now]))
+        used = sorted(set(seasons[past].tolist()))
+        settings_rows.append({
+            "sport": config.sport, "league": config.league, "season": season, "system": "ridge_margin",
+            "fit_seasons": f"{used[0]}-{used[-1]}" if used else "none (first season: default slope)",
+            "settings": json.dumps({**asdict(config.ridge), "probability_slope": slope}, sort_keys=True)})
+    return p.tolist(), settings_rows
 
 
 def _forecast_frame(games: pl.DataFrame, system: str, p_home) -> pl.DataFrame:

@@ -1,0 +1,82 @@
+"""Margin ratings refit every game day: ridge regression of (capped) home margin on team and conference.
+
+    margin = home_advantage * (not neutral) + team[home] - team[away] + conf[home] - conf[away] + noise
+
+Before each date the ratings are solved from all earlier games only: this season's at weight 1, last
+season's at `previous_weight`, the one before at its square, and so on. Team and conference ratings
+are shrunk toward 0 (`team_penalty`, `conference_penalty`), so a team with few games leans on its
+conference. Unlike Elo, every day's ratings use every earlier result at once, which lets schedule
+strength propagate through the whole league. The normal equations are kept as running sums (each
+game adds a few entries), so a refit costs one small linear solve per date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+NO_CONFERENCE = "(no conference)"  # teams without one (e.g. non-D1 opponents) share one effect
+
+
+@dataclass(frozen=True)
+class RidgeSettings:
+    team_penalty: float = 10.0
+    conference_penalty: float = 5.0
+    previous_weight: float = 0.5
+    margin_cap: float = 10.0
+
+
+def predicted_margins(games: list[dict], settings: RidgeSettings) -> np.ndarray:
+    """Pre-game predicted home margin for each game (dicts with season, date, home, away, home_score,
+    away_score, neutral, home_conference, away_conference), in the order given (sorted by date)."""
+    teams = sorted({g["home"] for g in games} | {g["away"] for g in games})
+    confs = sorted({c or NO_CONFERENCE for g in games for c in (g["home_conference"], g["away_conference"])})
+    t_index = {t: i for i, t in enumerate(teams)}
+    c_index = {c: len(teams) + i for i, c in enumerate(confs)}
+    size = len(teams) + len(confs) + 1
+    hfa = size - 1
+    penalty = np.concatenate([np.full(len(teams), settings.team_penalty),
+                              np.full(len(confs), settings.conference_penalty), [1e-6]])
+    a_now, b_now = np.zeros((size, size)), np.zeros(size)
+    a_old, b_old = np.zeros((size, size)), np.zeros(size)
+    out = np.zeros(len(games))
+    season, day, beta = None, None, np.zeros(size)
+    for i, g in enumerate(games):
+        if g["season"] != season:
+            if season is not None:
+                a_old = settings.previous_weight * (a_old + a_now)
+                b_old = settings.previous_weight * (b_old + b_now)
+                a_now, b_now = np.zeros((size, size)), np.zeros(size)
+            season, day = g["season"], None
+        if g["date"] != day:
+            beta = np.linalg.solve(a_now + a_old + np.diag(penalty), b_now + b_old)
+            day = g["date"]
+        x = _entries(g, t_index, c_index, hfa)
+        out[i] = sum(sign * beta[j] for j, sign in x)
+        margin = max(-settings.margin_cap, min(settings.margin_cap, g["home_score"] - g["away_score"]))
+        for j, sj in x:
+            b_now[j] += sj * margin
+            for k, sk in x:
+                a_now[j, k] += sj * sk
+    return out
+
+
+def _entries(g: dict, t_index: dict, c_index: dict, hfa: int) -> list[tuple[int, float]]:
+    """The game's row of the design matrix as (column, value) pairs."""
+    x = {t_index[g["home"]]: 1.0, t_index[g["away"]]: -1.0}
+    hc, ac = g["home_conference"] or NO_CONFERENCE, g["away_conference"] or NO_CONFERENCE
+    if hc != ac:
+        x[c_index[hc]] = 1.0
+        x[c_index[ac]] = -1.0
+    if not g["neutral"]:
+        x[hfa] = 1.0
+    return list(x.items())
+
+
+def probability_scale(margins: np.ndarray, outcomes: np.ndarray) -> float:
+    """The logistic slope s for P(home win) = 1 / (1 + exp(-s * margin)) with the lowest Brier score."""
+    grid = np.arange(0.05, 1.5, 0.01)
+    scores = [np.mean((1.0 / (1.0 + np.exp(-s * margins)) - outcomes) ** 2) for s in grid]
+    return float(grid[int(np.argmin(scores))])
