@@ -202,13 +202,18 @@ _ACTION_INFO: dict[str, _ActionInfo] = {}
 _ACTION_INFO_MAX = 100_000  # cleared when full: a bound on memory for endless odd inputs
 
 
+def _remember(cache: dict, limit: int, key, make):
+    """cache[key], computed by make(key) on a miss; the cache is emptied when it reaches `limit` entries."""
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= limit:
+            cache.clear()
+        value = cache[key] = make(key)
+    return value
+
+
 def _action_info(raw: str) -> _ActionInfo:
-    info = _ACTION_INFO.get(raw)
-    if info is None:
-        if len(_ACTION_INFO) >= _ACTION_INFO_MAX:
-            _ACTION_INFO.clear()
-        info = _ACTION_INFO[raw] = _ActionInfo(raw)
-    return info
+    return _remember(_ACTION_INFO, _ACTION_INFO_MAX, raw, _ActionInfo)
 
 
 _TAIL_PIECES: dict[str, tuple] = {}
@@ -273,12 +278,7 @@ _MAY_BE_NOTE_MAX = 100_000
 
 
 def _may_be_note_cached(text: str) -> bool:
-    maybe = _MAY_BE_NOTE.get(text)
-    if maybe is None:
-        if len(_MAY_BE_NOTE) >= _MAY_BE_NOTE_MAX:
-            _MAY_BE_NOTE.clear()
-        maybe = _MAY_BE_NOTE[text] = _may_be_note(text)
-    return maybe
+    return _remember(_MAY_BE_NOTE, _MAY_BE_NOTE_MAX, text, _may_be_note)
 
 
 def _segment(name: str, info: _ActionInfo) -> Segment:
