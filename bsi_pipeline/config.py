@@ -51,6 +51,11 @@ class Settings:
         return self.workspace / "lake"
 
     @property
+    def models_dir(self) -> Path:
+        """Model artifacts: <models_dir>/<model_key>/<model_id>/artifact.json and a `current` pointer."""
+        return self.workspace / "models"
+
+    @property
     def warehouse_path(self) -> Path:
         return self.workspace / "warehouse.duckdb"
 

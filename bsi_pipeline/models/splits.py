@@ -1,0 +1,103 @@
+"""Time-based train / validation / test slices: never shuffled, never a date on two sides.
+
+Test is the last seasons in the data; of the earlier rows (sorted by date), the latest
+`valid_fraction` validate (calibration, model choice) and the rest train (fitting, tuning).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from bsi_pipeline.models.specs import ModelSpec, SpecError
+
+KEY_COLUMNS = ("row_id", "season", "date")
+
+
+class TrainingDataError(ValueError):
+    """The feature table cannot train this spec (missing columns, too few rows, bad values)."""
+
+
+@dataclass(frozen=True)
+class Slices:
+    train: pl.DataFrame
+    valid: pl.DataFrame
+    test: pl.DataFrame
+
+    def window(self) -> dict:
+        """Date ranges and row counts per slice, for artifacts and model cards."""
+        out = {}
+        for name in ("train", "valid", "test"):
+            frame = getattr(self, name)
+            out[name] = {"start": str(frame["date"].min()), "end": str(frame["date"].max()),
+                         "rows": frame.height}
+        return out
+
+    def digest(self, columns: list[str]) -> str:
+        """A short hash of the rows and values each slice holds: part of the model id."""
+        sha = hashlib.sha256()
+        for name in ("train", "valid", "test"):
+            frame = getattr(self, name).select(["row_id", *columns])
+            sha.update(name.encode())
+            sha.update("\x1f".join(frame["row_id"].to_list()).encode())
+            sha.update(np.ascontiguousarray(frame.select(columns).to_numpy(), dtype=np.float64).tobytes())
+        return sha.hexdigest()[:12]
+
+
+def model_frame(table: pl.DataFrame, spec: ModelSpec) -> pl.DataFrame:
+    """The spec's rows of the feature table: filtered, checked, sorted by date then row_id."""
+    needed = [*KEY_COLUMNS, *spec.features, spec.target]
+    if spec.baseline:
+        needed.append(spec.baseline)
+    if spec.line_column:
+        needed.append(spec.line_column)
+    needed += [c for c in spec.filter if c not in needed]
+    missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
+    if missing:
+        raise TrainingDataError(f"{spec.key}: {spec.feature_table} has no column(s) {', '.join(missing)}")
+    frame = table
+    for column, value in spec.filter.items():
+        frame = frame.filter(pl.col(column) == value)
+    frame = frame.select(list(dict.fromkeys(needed))).sort(["date", "row_id"])
+    for column in [*spec.features, spec.target]:
+        nulls = frame[column].null_count() + (frame[column].is_nan().sum() if frame[column].dtype.is_float() else 0)
+        if nulls:
+            raise TrainingDataError(f"{spec.key}: column {column} has {nulls} null/NaN value(s); "
+                                    "the feature builder must fill or exclude them")
+    if spec.task == "binary":
+        bad = frame.filter(~pl.col(spec.target).is_in([0, 1])).height
+        if bad:
+            raise TrainingDataError(f"{spec.key}: target {spec.target} has {bad} value(s) other than 0/1")
+    if frame["row_id"].n_unique() != frame.height:
+        raise TrainingDataError(f"{spec.key}: duplicated row_id in {spec.feature_table}")
+    return frame
+
+
+def time_split(frame: pl.DataFrame, spec: ModelSpec) -> Slices:
+    """Slices per the spec's split; raises TrainingDataError below the spec's minimum rows."""
+    seasons = sorted(frame["season"].unique().to_list())
+    if len(seasons) <= spec.split.test_last_seasons:
+        raise TrainingDataError(
+            f"{spec.key}: needs more than {spec.split.test_last_seasons} season(s) to hold out a test season; "
+            f"the data has {seasons}")
+    test_seasons = seasons[-spec.split.test_last_seasons:]
+    test = frame.filter(pl.col("season").is_in(test_seasons))
+    earlier = frame.filter(~pl.col("season").is_in(test_seasons))
+    cut_date = None
+    if earlier.height:
+        cut = min(int(round(earlier.height * (1.0 - spec.split.valid_fraction))), earlier.height - 1)
+        cut_date = earlier["date"][cut]
+    train = earlier.filter(pl.col("date") < cut_date) if cut_date is not None else earlier
+    valid = earlier.filter(pl.col("date") >= cut_date) if cut_date is not None else earlier.head(0)
+    slices = Slices(train=train, valid=valid, test=test)
+    short = [f"{name} {getattr(slices, name).height} < {minimum}"
+             for name, minimum in spec.min_rows.items() if getattr(slices, name).height < minimum]
+    if short:
+        raise TrainingDataError(f"{spec.key}: too few rows to train ({'; '.join(short)})")
+    return slices
+
+
+__all__ = ["Slices", "SpecError", "TrainingDataError", "model_frame", "time_split"]
