@@ -18,32 +18,32 @@ WEIGHT_MIN, WEIGHT_MAX = 0.10, 0.60
 
 
 def skill_weights(skills: dict[str, float], low: float = WEIGHT_MIN, high: float = WEIGHT_MAX) -> dict[str, float]:
-    """Normalized weights proportional to max(skill, 0), each clamped to [low, high], summing to 1.
+    """Weights proportional to max(skill, 0), each clamped to [low, high], summing to 1.
 
-    Clamping is a projection: members pinned at a bound keep it, the rest share what is left in
-    proportion to their skill, repeated until no weight crosses a bound.
+    The clamp is applied as w_i = clip(scale * skill_i, low, high) with the one scale that makes
+    the weights sum to 1 (found by bisection; the sum rises monotonically with the scale), so
+    members between the bounds keep weights in proportion to their skill.
     """
     names = list(skills)
     n = len(names)
     if n == 0:
         raise ValueError("skill_weights needs at least one member")
-    if n * low > 1.0 + 1e-12 or n * high < 1.0 - 1e-12:
-        low, high = min(low, 1.0 / n), max(high, 1.0 / n)
+    low, high = min(low, 1.0 / n), max(high, 1.0 / n)   # bounds that can sum to 1
     raw = np.array([max(float(skills[k]), 0.0) for k in names])
     if raw.sum() <= 0:
         raw = np.ones(n)
-    weights = np.zeros(n)
-    pinned = np.zeros(n, dtype=bool)
-    for _ in range(2 * n + 1):
-        free = ~pinned
-        left = 1.0 - weights[pinned].sum()
-        share = raw[free] / raw[free].sum() if raw[free].sum() > 0 else np.full(free.sum(), 1.0 / free.sum())
-        weights[free] = left * share
-        over = free & ((weights > high + 1e-12) | (weights < low - 1e-12))
-        if not over.any():
-            break
-        weights[over] = np.clip(weights[over], low, high)
-        pinned |= over
+
+    def total(scale: float) -> float:
+        return float(np.clip(scale * raw, low, high).sum())
+
+    lo_scale, hi_scale = 0.0, 1.0
+    while total(hi_scale) < 1.0 and hi_scale < 1e300:
+        hi_scale *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo_scale + hi_scale)
+        lo_scale, hi_scale = (mid, hi_scale) if total(mid) < 1.0 else (lo_scale, mid)
+    weights = np.clip(hi_scale * raw, low, high)
+    weights /= weights.sum()
     return {k: float(w) for k, w in zip(names, weights)}
 
 

@@ -68,7 +68,7 @@ def model_frame(table: pl.DataFrame, spec: ModelSpec) -> pl.DataFrame:
             raise TrainingDataError(f"{spec.key}: column {column} has {nulls} null/NaN value(s); "
                                     "the feature builder must fill or exclude them")
     if spec.task == "binary":
-        bad = frame.filter(~pl.col(spec.target).is_in([0, 1])).height
+        bad = frame.filter(~pl.col(spec.target).cast(pl.Float64).is_in([0.0, 1.0])).height
         if bad:
             raise TrainingDataError(f"{spec.key}: target {spec.target} has {bad} value(s) other than 0/1")
     if frame["row_id"].n_unique() != frame.height:

@@ -1,0 +1,86 @@
+"""Model specs, time-based splits and ensemble weights: the rules the factory trains by."""
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+import yaml
+
+from bsi_pipeline.models.ensemble import skill_weights
+from bsi_pipeline.models.specs import SpecError, load_specs
+from bsi_pipeline.models.splits import TrainingDataError, model_frame, time_split
+
+
+def test_packaged_specs_cover_the_issue_keys():
+    specs = load_specs()
+    assert {"mlb_hr_prob", "mlb_xwoba", "ncaa_home_win", "mlb_home_win", "ncaa_pitcher_strikeouts"} <= set(specs)
+    assert specs["mlb_hr_prob"].task == "binary" and specs["mlb_xwoba"].task == "regression"
+    assert specs["mlb_home_win"].baseline == "p_elo" and specs["mlb_home_win"].must_beat_baseline
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"task": "ranking"}, "task 'ranking'"),
+    ({"algorithms": ["xgboost", "catboost"]}, "unknown algorithm"),
+    ({"algorithms": ["ensemble"]}, "needs at least one"),
+    ({"features": ["is_home_run", "launch_speed"]}, "also a feature"),
+    ({"colour": "red"}, "unknown field"),
+])
+def test_bad_specs_are_refused_with_the_reason(tmp_path, change, message):
+    spec = dict(load_specs()["mlb_hr_prob"].as_dict())
+    spec.pop("key")
+    spec.update(change)
+    path = tmp_path / "specs.yaml"
+    path.write_text(yaml.safe_dump({"broken": spec}))
+    with pytest.raises(SpecError, match=message):
+        load_specs(path)
+
+
+def _frame(seasons=(2020, 2021, 2022), per_day=3, days=40):
+    rows = []
+    for season in seasons:
+        for day in range(days):
+            for k in range(per_day):
+                rows.append({"row_id": f"{season}-{day}-{k}", "season": season,
+                             "date": dt.date(season, 4, 1) + dt.timedelta(days=day),
+                             "launch_speed": 80.0 + k, "launch_angle": 10.0 + day % 30, "spray_angle": 0.0,
+                             "has_spray": 1.0, "is_home_run": float((day + k) % 7 == 0),
+                             "estimated_woba_using_speedangle": 0.3, "woba_value": 0.3})
+    return pl.DataFrame(rows).sample(fraction=1.0, shuffle=True, seed=3)
+
+
+def test_time_split_holds_out_the_last_season_and_never_splits_a_date():
+    spec = load_specs()["mlb_hr_prob"]
+    spec = type(spec)(**{**spec.__dict__, "min_rows": {"train": 10, "valid": 10, "test": 10}})
+    slices = time_split(model_frame(_frame(), spec), spec)
+    assert set(slices.test["season"].unique()) == {2022}
+    assert slices.train["date"].max() < slices.valid["date"].min()
+    assert slices.valid["season"].max() < 2022
+    total = slices.train.height + slices.valid.height + slices.test.height
+    assert total == 3 * 40 * 3
+    assert abs(slices.valid.height / (slices.train.height + slices.valid.height) - 0.2) < 0.05
+    # deterministic order: the same slices whatever the input order
+    again = time_split(model_frame(_frame().reverse(), spec), spec)
+    assert again.train["row_id"].to_list() == slices.train["row_id"].to_list()
+
+
+def test_too_few_rows_and_missing_columns_are_named():
+    spec = load_specs()["mlb_hr_prob"]
+    with pytest.raises(TrainingDataError, match="too few rows to train"):
+        time_split(model_frame(_frame(days=5), spec), spec)
+    with pytest.raises(TrainingDataError, match="no column"):
+        model_frame(_frame().drop("spray_angle"), spec)
+    with pytest.raises(TrainingDataError, match="null/NaN"):
+        model_frame(_frame().with_columns(launch_speed=pl.lit(float("nan"))), spec)
+
+
+def test_skill_weights_follow_skill_and_respect_the_clamp():
+    weights = skill_weights({"a": 0.30, "b": 0.25, "c": 0.02, "d": 0.01})
+    assert abs(sum(weights.values()) - 1.0) < 1e-12
+    assert all(0.10 - 1e-12 <= w <= 0.60 + 1e-12 for w in weights.values())
+    assert weights["a"] > weights["b"] > weights["c"] >= weights["d"]
+    assert weights["d"] == pytest.approx(0.10)
+    dominant = skill_weights({"a": 1.0, "b": 0.001})
+    assert dominant == pytest.approx({"a": 0.60, "b": 0.40})
+    equal = skill_weights({"a": 0.2, "b": 0.2, "c": 0.2})
+    assert np.allclose(list(equal.values()), 1 / 3)
