@@ -1,0 +1,320 @@
+"""bsi_pipeline.models.calibration: the fitters, the cross-validated choice and the acceptance
+rule, on synthetic forecasts whose true probabilities are known."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from bsi_pipeline import metrics
+from bsi_pipeline.models import calibration as cal
+
+N = 5000
+
+
+def _sample(seed: int, n: int = N, sharpen: float = 2.0):
+    """True probabilities with logit ~ N(0, 1.2), outcomes drawn from them, and an
+    overconfident forecast p_raw = sigmoid(sharpen * logit(p_true))."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0.0, 1.2, n)
+    p_true = cal.sigmoid(z)
+    y = (rng.uniform(size=n) < p_true).astype(np.int64)
+    return cal.sigmoid(sharpen * z), p_true, y
+
+
+@pytest.fixture(scope="module")
+def fit_set():
+    return _sample(11)
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    return _sample(12)
+
+
+def _plain(params: dict) -> None:
+    """Every number a Python float and the dict survives a JSON round trip unchanged."""
+    for key, value in params.items():
+        if key == "method":
+            assert isinstance(value, str)
+        elif isinstance(value, list):
+            assert all(type(v) is float for v in value)
+        else:
+            assert type(value) is float, (key, type(value))
+    assert json.loads(json.dumps(params)) == params
+
+
+@pytest.mark.parametrize("fitter", [cal.fit_platt, cal.fit_temperature, cal.fit_isotonic])
+def test_each_calibrator_beats_identity_on_held_out_data(fitter, fit_set, test_set):
+    p_fit, _, y_fit = fit_set
+    p_test, p_true_test, y_test = test_set
+    params = fitter(p_fit, y_fit)
+    _plain(params)
+    raw = metrics.log_loss(p_test, y_test)
+    calibrated = metrics.log_loss(cal.apply_calibration(params, p_test), y_test)
+    oracle = metrics.log_loss(p_true_test, y_test)
+    assert calibrated < raw - 0.03
+    # ... and lands close to what the true probabilities score.
+    assert calibrated < oracle + 0.01
+    # Round-tripped through JSON, the params score the same.
+    again = cal.apply_calibration(json.loads(json.dumps(params)), p_test)
+    np.testing.assert_array_equal(again, cal.apply_calibration(params, p_test))
+
+
+def test_temperature_recovers_the_sharpening(fit_set):
+    p_raw, _, y = fit_set
+    params = cal.fit_temperature(p_raw, y)
+    assert params["method"] == "temperature"
+    assert params["t"] == pytest.approx(2.0, abs=0.15)
+
+
+def test_temperature_is_the_log_loss_minimizer(fit_set):
+    p_raw, _, y = fit_set
+    t = cal.fit_temperature(p_raw, y)["t"]
+
+    def loss(tt):
+        return metrics.log_loss(cal.apply_calibration({"method": "temperature", "t": tt}, p_raw), y)
+
+    best = loss(t)
+    for tt in (t * 0.98, t * 1.02, t / 2, t * 2, 1.0):
+        assert loss(tt) > best
+
+
+def test_temperature_follows_the_data_not_a_constant():
+    # An underconfident forecast needs t < 1.
+    p_raw, _, y = _sample(5, sharpen=0.5)
+    assert cal.fit_temperature(p_raw, y)["t"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_platt_recovers_slope_and_matches_sklearn(fit_set):
+    p_raw, _, y = fit_set
+    params = cal.fit_platt(p_raw, y)
+    assert params["a"] == pytest.approx(0.5, abs=0.05)
+    assert params["b"] == pytest.approx(0.0, abs=0.1)
+    ref = LogisticRegression(C=1e12, tol=1e-10, max_iter=1000).fit(cal.logit(p_raw)[:, None], y)
+    assert params["a"] == pytest.approx(ref.coef_[0, 0], abs=1e-4)
+    assert params["b"] == pytest.approx(ref.intercept_[0], abs=1e-4)
+
+
+def test_platt_recovers_a_shift():
+    rng = np.random.default_rng(3)
+    z = rng.normal(0.0, 1.0, N)
+    y = (rng.uniform(size=N) < cal.sigmoid(z + 0.7)).astype(int)
+    params = cal.fit_platt(cal.sigmoid(z), y)
+    assert params["a"] == pytest.approx(1.0, abs=0.1)
+    assert params["b"] == pytest.approx(0.7, abs=0.1)
+
+
+def test_isotonic_reproduces_sklearn_predict(fit_set, test_set):
+    p_raw, _, y = fit_set
+    params = cal.fit_isotonic(p_raw, y)
+    eps = cal.ISOTONIC_EPS
+    ref = IsotonicRegression(out_of_bounds="clip", y_min=eps, y_max=1 - eps).fit(p_raw, y)
+    probe = np.r_[test_set[0], 0.0, 1.0, p_raw.min() / 2, np.linspace(0, 1, 1001)]
+    got = cal.apply_calibration(params, probe)
+    np.testing.assert_allclose(got, ref.predict(probe), rtol=0, atol=1e-12)
+    # The bounds only move predictions by about eps: same as clipping an unbounded fit.
+    free = IsotonicRegression(out_of_bounds="clip").fit(p_raw, y)
+    np.testing.assert_allclose(got, np.clip(free.predict(probe), eps, 1 - eps), rtol=0, atol=2 * eps)
+    assert got.min() >= eps and got.max() <= 1 - eps
+    assert np.all(np.diff(params["x"]) > 0)
+    assert np.all(np.diff(params["y"]) >= 0)
+    assert min(params["y"]) >= cal.ISOTONIC_EPS and max(params["y"]) <= 1 - cal.ISOTONIC_EPS
+    # The clip keeps log loss finite even where the fit is 0 or 1 (the extreme steps).
+    assert np.isfinite(metrics.log_loss(got, np.r_[test_set[2], 1, 0, 1, np.zeros(1001)], eps=0.0))
+
+
+def test_compare_calibrators_table(fit_set):
+    p_raw, _, y = fit_set
+    table = cal.compare_calibrators(p_raw, y, folds=5)
+    assert table["method"].to_list() == ["identity", "platt", "temperature", "isotonic"]
+    assert table["error"].null_count() == table.height
+    rows = {r["method"]: r for r in table.iter_rows(named=True)}
+    # In-sample scores are the scores of the whole-slice fit.
+    for method in ("platt", "temperature", "isotonic"):
+        q = cal.apply_calibration(cal.fit_calibrator(method, p_raw, y), p_raw)
+        assert rows[method]["log_loss"] == pytest.approx(metrics.log_loss(q, y), rel=1e-12)
+        assert rows[method]["brier"] == pytest.approx(metrics.brier(q, y), rel=1e-12)
+        assert rows[method]["ece"] == pytest.approx(metrics.ece(q, y), rel=1e-9, abs=1e-15)
+    # Isotonic wins in-sample and pays for it out of fold; identity is not fitted at all.
+    assert rows["isotonic"]["log_loss"] <= min(rows[m]["log_loss"] for m in rows)
+    assert rows["isotonic"]["cv_log_loss"] > rows["isotonic"]["log_loss"]
+    assert rows["identity"]["cv_log_loss"] == rows["identity"]["log_loss"]
+    for method in ("platt", "temperature", "isotonic"):
+        assert rows[method]["cv_log_loss"] < rows["identity"]["cv_log_loss"] - 0.03
+
+
+def test_cross_validation_uses_contiguous_unshuffled_folds(fit_set):
+    p_raw, _, y = fit_set
+    n = 1003  # not divisible by the folds
+    p_raw, y = p_raw[:n], y[:n]
+    oof = np.empty(n)
+    for held in np.array_split(np.arange(n), 4):
+        train = np.setdiff1d(np.arange(n), held)
+        oof[held] = cal.apply_calibration(cal.fit_temperature(p_raw[train], y[train]), p_raw[held])
+    table = cal.compare_calibrators(p_raw, y, folds=4)
+    row = table.filter(table["method"] == "temperature").row(0, named=True)
+    assert row["cv_log_loss"] == pytest.approx(metrics.log_loss(oof, y), rel=1e-9)
+    # The order matters: reversing the rows changes the folds (so the out-of-fold scores),
+    # not the in-sample fit.
+    rev = cal.compare_calibrators(p_raw[::-1], y[::-1], folds=4)
+    rrow = rev.filter(rev["method"] == "temperature").row(0, named=True)
+    assert rrow["log_loss"] == pytest.approx(row["log_loss"], rel=1e-9)
+    assert rrow["cv_log_loss"] != row["cv_log_loss"]
+
+
+def test_choose_calibrator_picks_the_lowest_cv_log_loss(fit_set):
+    p_raw, _, y = fit_set
+    params, table = cal.choose_calibrator(p_raw, y)
+    assert table["chosen"].sum() == 1
+    candidates = table.filter(table["method"] != "identity")
+    best = candidates.sort("cv_log_loss").row(0, named=True)
+    chosen = table.filter(table["chosen"]).row(0, named=True)
+    assert chosen["method"] == best["method"] == params["method"]
+    assert params == cal.fit_calibrator(params["method"], p_raw, y)  # fitted on the whole slice
+    _plain(params)
+
+
+def test_choose_calibrator_picks_isotonic_for_a_non_logistic_distortion():
+    # Outcome rate is a step in p: no sigmoid of logit(p) can follow it, isotonic can.
+    rng = np.random.default_rng(21)
+    p_raw = rng.uniform(0.05, 0.95, N)
+    y = (rng.uniform(size=N) < np.where(p_raw < 0.5, 0.15, 0.85)).astype(int)
+    params, table = cal.choose_calibrator(p_raw, y)
+    assert params["method"] == "isotonic"
+    rows = {r["method"]: r for r in table.iter_rows(named=True)}
+    assert rows["isotonic"]["cv_log_loss"] < rows["platt"]["cv_log_loss"]
+
+
+def test_identity_is_never_chosen_even_when_best():
+    p_true = _sample(8)[1]
+    y = _sample(8)[2]
+    params, table = cal.choose_calibrator(p_true, y)  # already calibrated
+    assert params["method"] != "identity"
+    assert not table.filter(table["method"] == "identity")["chosen"].item()
+
+
+def test_acceptance_passes_a_calibrated_forecast(test_set):
+    _, p_true, y = test_set
+    result = cal.acceptance(p_true, y)
+    assert result.passed, result.reasons
+    assert result.reasons == []
+    assert result.ece == pytest.approx(metrics.ece(p_true, y))
+    assert result.worst_bin_gap is not None and result.worst_bin_gap <= 0.10
+    bins = metrics.reliability_bins(p_true, y).filter(pl.col("count") >= 30)
+    assert result.worst_bin_gap == pytest.approx(bins["gap"].abs().max())
+    assert result.worst_bin == bins.sort(pl.col("gap").abs(), descending=True)["bin"][0]
+
+
+def test_acceptance_fails_a_miscalibrated_forecast_with_reasons(test_set):
+    p_raw, _, y = test_set
+    result = cal.acceptance(p_raw, y)
+    assert not result.passed
+    assert result.ece == pytest.approx(metrics.ece(p_raw, y))
+    assert result.reasons[0].startswith(f"ECE {result.ece:.4f} is not below 0.05")
+    bins = metrics.reliability_bins(p_raw, y)
+    bad = bins.filter((bins["count"] >= 30) & (bins["gap"].abs() > 0.10))
+    assert bad.height >= 2
+    bin_reasons = [r for r in result.reasons if r.startswith("reliability bin")]
+    assert [int(r.split()[2]) for r in bin_reasons] == bad["bin"].to_list()
+    worst = bins.filter(bins["bin"] == result.worst_bin).row(0, named=True)
+    assert f"{worst['count']} samples" in "".join(result.reasons)
+    assert f"off by {abs(worst['gap']):.4f} > 0.1" in "".join(result.reasons)
+
+
+def test_acceptance_ece_rule_alone():
+    # A constant +0.07 bias: every bin off by about 0.07 (under the 0.10 bin rule) but ECE ~0.07.
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.1, 0.85, 20000)
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    result = cal.acceptance(p + 0.07, y)
+    assert not result.passed
+    assert len(result.reasons) == 1 and result.reasons[0].startswith("ECE")
+    assert result.worst_bin_gap < 0.10
+
+
+def test_acceptance_ignores_thin_bins_unless_asked():
+    rng = np.random.default_rng(6)
+    p = rng.uniform(0.1, 0.9, 5000)
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    p = np.r_[p, np.full(20, 0.97)]
+    y = np.r_[y, np.zeros(20, dtype=int)]  # 20 confident misses, all in bin 9
+    assert cal.acceptance(p, y).passed
+    strict = cal.acceptance(p, y, min_bin_count=10)
+    assert not strict.passed
+    assert strict.worst_bin == 9
+    assert strict.worst_bin_gap == pytest.approx(0.97)
+    assert strict.reasons == [
+        "reliability bin 9 [0.9, 1] with 20 samples: observed rate 0.0000 vs mean forecast "
+        "0.9700, off by 0.9700 > 0.1"
+    ]
+
+
+def test_acceptance_with_no_full_bin():
+    result = cal.acceptance([0.2, 0.8, 0.4], [0, 1, 1], max_ece=0.5)
+    assert result.passed and result.worst_bin is None and result.worst_bin_gap is None
+
+
+BAD_INPUTS = [
+    ([0.2, 0.4, 0.6], [1, 1, 1], "both outcomes"),
+    ([0.2, np.nan, 0.6], [0, 1, 1], "NaN"),
+    ([0.2, 1.4, 0.6], [0, 1, 1], r"\[0, 1\]"),
+    ([0.2, 0.4], [0, 1, 1], "different lengths"),
+    ([0.2, 0.4, 0.6], [0, 2, 1], "0/1"),
+]
+
+
+@pytest.mark.parametrize("p,y,match", BAD_INPUTS)
+@pytest.mark.parametrize(
+    "fn", [cal.fit_platt, cal.fit_temperature, cal.fit_isotonic, cal.compare_calibrators,
+           cal.choose_calibrator],
+)
+def test_bad_input_raises(fn, p, y, match):
+    with pytest.raises(ValueError, match=match):
+        fn(p, y)
+
+
+def test_acceptance_bad_input():
+    with pytest.raises(ValueError, match="different lengths"):
+        cal.acceptance([0.1, 0.2], [1])
+    with pytest.raises(ValueError, match="NaN"):
+        cal.acceptance([0.1, np.nan], [1, 0])
+
+
+def test_folds_validation(fit_set):
+    p_raw, _, y = fit_set
+    with pytest.raises(ValueError, match="folds"):
+        cal.compare_calibrators(p_raw, y, folds=1)
+    with pytest.raises(ValueError, match="at least 10 rows"):
+        cal.compare_calibrators(p_raw[:8], y[:8], folds=5)
+
+
+def test_a_method_that_cannot_be_fitted_is_reported_not_chosen():
+    # Outcomes perfectly separated by p: Platt's slope is infinite, the others still fit.
+    p = np.r_[np.linspace(0.05, 0.45, 50), np.linspace(0.55, 0.95, 50)]
+    y = np.r_[np.zeros(50, dtype=int), np.ones(50, dtype=int)]
+    order = np.random.default_rng(0).permutation(100)  # both classes in every fold
+    p, y = p[order], y[order]
+    params, table = cal.choose_calibrator(p, y, folds=2)
+    rows = {r["method"]: r for r in table.iter_rows(named=True)}
+    assert "separated" in rows["platt"]["error"]
+    assert rows["platt"]["cv_log_loss"] is None and not rows["platt"]["chosen"]
+    assert params["method"] in ("temperature", "isotonic")
+    with pytest.raises(ValueError, match="separated"):
+        cal.fit_platt(p, y)
+
+
+def test_a_one_class_training_fold_is_named():
+    # All positives sit in the first fold: fitting without it sees only negatives.
+    p = np.linspace(0.1, 0.9, 100)
+    y = np.r_[np.array([1, 0] * 5), np.zeros(90, dtype=int)]
+    table = cal.compare_calibrators(p, y, folds=5)
+    for r in table.filter(pl.col("method") != "identity").iter_rows(named=True):
+        assert r["error"].startswith("fitting without fold 1 of 5: calibration needs both outcomes")
+    with pytest.raises(ValueError, match="no calibrator could be fitted"):
+        cal.choose_calibrator(p, y, folds=5)
