@@ -1,0 +1,350 @@
+"""bsi_pipeline.monitoring.drift on synthetic samples: PSI against its by-hand and theoretical
+values, ties and constant features, KS on shifted forecast streams, concept drift windows, and
+the combined report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from bsi_pipeline import metrics
+from bsi_pipeline.monitoring import drift as d
+
+SEED = 20240601
+N = 5000
+
+
+def _rng(offset: int = 0) -> np.random.Generator:
+    return np.random.default_rng(SEED + offset)
+
+
+def _theoretical_psi(shift: float, bins: int = 10) -> float:
+    """PSI of N(shift, 1) against N(0, 1) on the true deciles of N(0, 1), shares from the CDF."""
+    edges = np.concatenate([[-np.inf], stats.norm.ppf(np.arange(1, bins) / bins), [np.inf]])
+    r = np.diff(stats.norm.cdf(edges))
+    c = np.diff(stats.norm.cdf(edges - shift))
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# --------------------------------------------------------------------------------------
+# PSI
+
+
+def test_psi_by_hand_two_bins():
+    # Reference 1..10: median 5.5, bins (-inf, 5.5] and (5.5, inf) hold 5 and 5.
+    # Current: 9 values <= 5.5 and one above -> shares .9/.1 against .5/.5.
+    result = d.psi(np.arange(1, 11), [1, 2, 2, 3, 3, 4, 4, 5, 5, 10], bins=2)
+    expected = (0.9 - 0.5) * math.log(0.9 / 0.5) + (0.1 - 0.5) * math.log(0.1 / 0.5)
+    assert result.psi == pytest.approx(expected)
+    assert result.bins["n_reference"].to_list() == [5, 5]
+    assert result.bins["n_current"].to_list() == [9, 1]
+    assert result.bins["upper"][0] == pytest.approx(5.5)
+    assert result.status == "critical"
+
+
+def test_psi_identical_distribution_is_ok():
+    ref = _rng(0).normal(0.0, 1.0, N)
+    cur = _rng(1).normal(0.0, 1.0, N)
+    result = d.psi(ref, cur)
+    assert result.psi < d.PSI_WARNING
+    assert result.status == "ok"
+    # The same sample against itself is exactly 0.
+    assert d.psi(ref, ref).psi == pytest.approx(0.0, abs=1e-12)
+
+
+def test_psi_half_sd_shift_is_critical_and_matches_theory():
+    ref = _rng(0).normal(0.0, 1.0, N)
+    cur = _rng(2).normal(0.5, 1.0, N)
+    result = d.psi(ref, cur)
+    assert result.status == "critical"
+    assert result.psi > d.PSI_CRITICAL
+    # The sample value is near the value on the true deciles (about 0.23 for a 0.5 sd shift).
+    assert result.psi == pytest.approx(_theoretical_psi(0.5), abs=0.03)
+    # Larger shifts drift more.
+    assert d.psi(ref, _rng(3).normal(1.0, 1.0, N)).psi > result.psi
+
+
+def test_psi_bin_table_is_consistent():
+    ref = _rng(0).normal(10.0, 3.0, N)
+    cur = _rng(4).normal(10.5, 3.0, 3000)
+    result = d.psi(ref, cur)
+    bins = result.bins
+    assert bins.height == 10
+    assert bins.columns == ["bin", "lower", "upper", "n_reference", "n_current",
+                            "share_reference", "share_current", "contribution"]
+    # Quantile bins: the reference is split into (near) equal tenths.
+    assert bins["n_reference"].sum() == N and bins["n_current"].sum() == 3000
+    assert bins["n_reference"].min() >= N // 10 - 1
+    assert bins["share_reference"].sum() == pytest.approx(1.0)
+    assert bins["share_current"].sum() == pytest.approx(1.0)
+    assert (bins["contribution"] >= 0).all()
+    assert bins["contribution"].sum() == pytest.approx(result.psi)
+    assert bins["lower"][0] == -math.inf and bins["upper"][-1] == math.inf
+    assert (bins["lower"][1:] == bins["upper"][:-1]).all()
+    # Every reference value falls in its bin: lower < x <= upper.
+    lower, upper = bins["lower"].to_numpy(), bins["upper"].to_numpy()
+    idx = np.searchsorted(upper, ref, side="left")
+    assert np.all((lower[idx] < ref) & (ref <= upper[idx]))
+
+
+def test_psi_tied_values_merge_bins():
+    # A count feature, mostly zeros: deciles repeat, so bins merge; no reference bin is empty.
+    ref = _rng(0).poisson(0.3, N)
+    same = d.psi(ref, _rng(5).poisson(0.3, N))
+    assert same.bins.height < 10
+    assert same.bins["upper"].n_unique() == same.bins.height
+    assert (same.bins["n_reference"] > 0).all()
+    assert same.status == "ok"
+    moved = d.psi(ref, _rng(6).poisson(0.8, N))
+    assert moved.status == "critical"
+
+
+def test_psi_binary_feature():
+    ref = (_rng(0).uniform(size=N) < 0.3).astype(float)
+    result = d.psi(ref, (_rng(7).uniform(size=N) < 0.3).astype(float))
+    assert result.bins.height == 2 and result.status == "ok"
+    shifted = d.psi(ref, (_rng(8).uniform(size=N) < 0.5).astype(float))
+    r, c = ref.mean(), shifted.bins["share_current"][1]
+    expected = (c - r) * math.log(c / r) + ((1 - c) - (1 - r)) * math.log((1 - c) / (1 - r))
+    assert shifted.psi == pytest.approx(expected)
+    # A 0.3 -> 0.5 rate change is about 0.17 in theory: a warning, not critical.
+    assert shifted.status == "warning"
+
+
+def test_psi_constant_reference():
+    ref = np.full(1000, 3.0)
+    assert d.psi(ref, np.full(500, 3.0)).psi == pytest.approx(0.0)
+    assert d.psi(ref, np.full(500, 3.0)).status == "ok"
+    # Any move off the constant is drift, above or below.
+    assert d.psi(ref, np.r_[np.full(250, 3.0), np.full(250, 4.0)]).status == "critical"
+    assert d.psi(ref, np.full(500, 2.0)).status == "critical"
+
+
+def test_psi_empty_bins_are_floored_not_infinite():
+    ref = _rng(0).normal(0.0, 1.0, N)
+    cur = _rng(9).normal(-10.0, 0.1, 500)  # everything below the reference range
+    result = d.psi(ref, cur)
+    assert math.isfinite(result.psi)
+    assert result.bins["n_current"].to_list() == [500] + [0] * 9
+    floor = d.PSI_SHARE_FLOOR
+    expected = (1.0 - 0.1) * math.log(1.0 / 0.1) + 9 * (floor - 0.1) * math.log(floor / 0.1)
+    assert result.psi == pytest.approx(expected, rel=1e-3)
+
+
+def test_psi_drops_nulls_and_rejects_bad_input():
+    ref = _rng(0).normal(size=1000)
+    with_nulls = pl.Series("x", list(ref[:900]) + [None] * 100)
+    assert d.psi(with_nulls, ref).n_reference == 900
+    with pytest.raises(ValueError, match="reference has no non-null"):
+        d.psi([None, float("nan")], ref)
+    with pytest.raises(ValueError, match="infinite"):
+        d.psi(ref, [0.0, math.inf])
+    with pytest.raises(ValueError, match="bins"):
+        d.psi(ref, ref, bins=1)
+
+
+@pytest.mark.parametrize("value,status", [
+    (0.0, "ok"), (0.0999, "ok"), (0.1, "warning"), (0.15, "warning"), (0.2, "warning"),
+    (0.2001, "critical"), (3.0, "critical"),
+])
+def test_psi_status_thresholds(value, status):
+    assert d.psi_status(value) == status
+
+
+def test_feature_drift_table_and_missing_column():
+    rng = _rng(10)
+    reference = pl.DataFrame({"elo_diff": rng.normal(0, 100, N), "rest_days": rng.poisson(2, N),
+                              "park_factor": rng.normal(1.0, 0.05, N)})
+    current = pl.DataFrame({"elo_diff": rng.normal(0, 100, 2000), "rest_days": rng.poisson(2, 2000),
+                            "park_factor": rng.normal(1.025, 0.05, 2000)})  # +0.5 sd
+    out = d.feature_drift(reference, current, ["elo_diff", "rest_days", "park_factor"])
+    assert out.columns == ["feature", "psi", "status", "n_reference", "n_current"]
+    assert out["feature"].to_list() == ["elo_diff", "rest_days", "park_factor"]
+    assert out["status"].to_list() == ["ok", "ok", "critical"]
+    assert out["n_reference"].to_list() == [N] * 3 and out["n_current"].to_list() == [2000] * 3
+    assert out["psi"][2] == pytest.approx(d.psi(reference["park_factor"], current["park_factor"]).psi)
+    with pytest.raises(ValueError, match="'bullpen_rest'.*current"):
+        d.feature_drift(reference.with_columns(pl.lit(1).alias("bullpen_rest")), current,
+                        ["elo_diff", "bullpen_rest"])
+    with pytest.raises(ValueError, match="'park_factor'.*reference"):
+        d.feature_drift(reference.drop("park_factor"), current, ["park_factor"])
+
+
+# --------------------------------------------------------------------------------------
+# prediction drift
+
+
+def test_prediction_drift_ks():
+    ref = _sigmoid(_rng(11).normal(0.1, 0.6, N))
+    same = d.prediction_drift(ref, _sigmoid(_rng(12).normal(0.1, 0.6, 2000)))
+    assert same["status"] == "ok" and same["p_value"] >= 0.01
+    shifted = d.prediction_drift(ref, _sigmoid(_rng(13).normal(0.4, 0.6, 2000)))
+    assert shifted["status"] == "critical"
+    assert shifted["p_value"] < 1e-6
+    assert shifted["statistic"] > same["statistic"]
+    assert shifted["n_reference"] == N and shifted["n_current"] == 2000
+    expected = stats.ks_2samp(ref, _sigmoid(_rng(13).normal(0.4, 0.6, 2000)))
+    assert shifted["statistic"] == pytest.approx(expected.statistic)
+    with pytest.raises(ValueError, match="probabilities"):
+        d.prediction_drift(ref, [0.5, 1.2])
+
+
+# --------------------------------------------------------------------------------------
+# concept drift
+
+
+START = dt.date(2024, 2, 16)
+
+
+def _season(days: int, per_day: int, seed: int, degrade_from: int | None = None, degrade_to: int | None = None):
+    """A season of games: true home-win chance q, outcome y ~ q, and a calibrated forecast p = q.
+    On days in [degrade_from, degrade_to) the forecast is replaced by a noisy one."""
+    rng = _rng(seed)
+    n = days * per_day
+    day = np.repeat(np.arange(days), per_day)
+    z = rng.normal(0.2, 0.8, n)
+    q = _sigmoid(z)
+    y = (rng.uniform(size=n) < q).astype(np.int64)
+    p = q.copy()
+    if degrade_from is not None:
+        bad = (day >= degrade_from) & (day < (degrade_to if degrade_to is not None else days))
+        p[bad] = _sigmoid(z[bad] + rng.normal(0.0, 1.5, bad.sum()))
+    dates = [START + dt.timedelta(days=int(k)) for k in day]
+    return p, y, dates, day
+
+
+def _reference_scores() -> tuple[float, float]:
+    """The training evaluation: the calibrated forecaster scored on a large separate sample."""
+    p, y, _, _ = _season(100, 200, seed=99)
+    return metrics.brier(p, y), metrics.accuracy(p, y)
+
+
+def test_concept_drift_window_and_values():
+    p, y, dates, day = _season(60, 100, seed=20)
+    ref_brier, ref_acc = _reference_scores()
+    out = d.concept_drift(p, y, dates, ref_brier, ref_acc, window_days=14)
+    assert out["metric"].to_list() == ["brier", "accuracy"]
+    in_window = day >= 60 - 14  # last 14 calendar days, the last one included
+    assert out["n"].to_list() == [int(in_window.sum())] * 2
+    assert out["window_start"][0] == START + dt.timedelta(days=46)
+    assert out["window_end"][0] == START + dt.timedelta(days=59)
+    assert out["value"][0] == pytest.approx(metrics.brier(p[in_window], y[in_window]))
+    assert out["value"][1] == pytest.approx(metrics.accuracy(p[in_window], y[in_window]))
+    assert out["threshold"].to_list() == pytest.approx([ref_brier * 1.05, ref_acc * 0.95])
+    assert out["status"].to_list() == ["ok", "ok"]
+
+
+def test_concept_drift_flags_degraded_recent_games():
+    ref_brier, ref_acc = _reference_scores()
+    p, y, dates, _ = _season(60, 100, seed=21, degrade_from=50)
+    out = d.concept_drift(p, y, dates, ref_brier, ref_acc)
+    brier_row = out.row(0, named=True)
+    assert brier_row["status"] == "critical"
+    assert brier_row["value"] > ref_brier * 1.05
+    assert brier_row["relative_drop"] > 0.05
+    # The same degradation before the window does not alert: only recent games count.
+    p2, y2, dates2, _ = _season(60, 100, seed=21, degrade_from=10, degrade_to=40)
+    assert d.concept_drift(p2, y2, dates2, ref_brier, ref_acc)["status"].to_list() == ["ok", "ok"]
+
+
+def test_concept_drift_accuracy_rule_is_relative():
+    # A forecaster with reference accuracy 0.70 and a window accuracy of 0.66 has dropped by
+    # 5.7% relative (> 5%) -> critical; 0.67 is a 4.3% drop -> ok.
+    dates = [START] * 100
+    y = np.ones(100, dtype=int)
+    p66 = np.r_[np.full(66, 0.6), np.full(34, 0.4)]
+    p67 = np.r_[np.full(67, 0.6), np.full(33, 0.4)]
+    brier = metrics.brier(p66, y)
+    assert d.concept_drift(p66, y, dates, brier, 0.70)["status"].to_list() == ["ok", "critical"]
+    assert d.concept_drift(p67, y, dates, brier, 0.70)["status"].to_list() == ["ok", "ok"]
+
+
+def test_concept_drift_validates():
+    p, y, dates, _ = _season(20, 10, seed=22)
+    with pytest.raises(ValueError, match="different lengths"):
+        d.concept_drift(p, y, dates[:-1], 0.2, 0.6)
+    with pytest.raises(ValueError, match="dates must be"):
+        d.concept_drift(p, y, [str(x) for x in dates], 0.2, 0.6)
+    with pytest.raises(ValueError, match="reference_brier"):
+        d.concept_drift(p, y, dates, 0.0, 0.6)
+    # datetimes are truncated to dates
+    stamps = [dt.datetime.combine(x, dt.time(19, 5)) for x in dates]
+    assert d.concept_drift(p, y, stamps, 0.2, 0.6).equals(d.concept_drift(p, y, dates, 0.2, 0.6))
+
+
+# --------------------------------------------------------------------------------------
+# report
+
+
+def _monitoring_inputs(shift_feature: bool, degrade: bool):
+    rng = _rng(30)
+    reference = pl.DataFrame({"elo_diff": rng.normal(0, 100, N), "run_diff_l10": rng.normal(0, 2, N)})
+    current = pl.DataFrame({"elo_diff": rng.normal(0, 100, 6000),
+                            "run_diff_l10": rng.normal(1.0 if shift_feature else 0.0, 2, 6000)})
+    ref_p, ref_y, _, _ = _season(100, 50, seed=31)
+    cur_p, cur_y, cur_dates, _ = _season(60, 100, seed=32, degrade_from=50 if degrade else None)
+    return dict(reference=reference, current=current, features=["elo_diff", "run_diff_l10"],
+                reference_p=ref_p, current_p=cur_p, current_y=cur_y, current_dates=cur_dates,
+                reference_brier=metrics.brier(ref_p, ref_y),
+                reference_accuracy=metrics.accuracy(ref_p, ref_y))
+
+
+def test_drift_report_stable_stream_needs_no_retrain():
+    stamp = dt.datetime(2024, 4, 16, 6, 0, tzinfo=dt.timezone.utc)
+    report = d.drift_report("ncaa_baseball_home_win", 3, computed_at=stamp,
+                            **_monitoring_inputs(shift_feature=False, degrade=False))
+    assert report.columns == list(d.REPORT_SCHEMA)
+    assert report.schema == pl.Schema(d.REPORT_SCHEMA)
+    assert report["check"].to_list() == ["psi", "psi", "ks_prediction", "concept_brier", "concept_accuracy"]
+    assert report["feature"].to_list() == ["elo_diff", "run_diff_l10", None, None, None]
+    assert set(report["model_key"]) == {"ncaa_baseball_home_win"} and set(report["model_version"]) == {"3"}
+    assert set(report["computed_at"]) == {stamp}
+    assert report["status"].to_list() == ["ok"] * 5
+    assert report.filter(pl.col("check") == "psi")["threshold"].to_list() == [d.PSI_CRITICAL] * 2
+    assert report.filter(pl.col("check") == "ks_prediction")["threshold"].to_list() == [d.DEFAULT_KS_ALPHA]
+    assert report.filter(pl.col("check").str.starts_with("concept"))["n_reference"].null_count() == 2
+    assert d.needs_retrain(report) == (False, [])
+
+
+def test_drift_report_shifted_feature_and_degraded_model_need_retrain():
+    report = d.drift_report("ncaa_baseball_home_win", "4",
+                            **_monitoring_inputs(shift_feature=True, degrade=True))
+    status = dict(zip(zip(report["check"], report["feature"]), report["status"]))
+    assert status[("psi", "run_diff_l10")] == "critical"
+    assert status[("psi", "elo_diff")] == "ok"
+    assert status[("ks_prediction", None)] == "critical"  # the noisy forecasts spread out
+    assert status[("concept_brier", None)] == "critical"
+    retrain, reasons = d.needs_retrain(report)
+    assert retrain
+    assert len(reasons) == int((report["status"] == "critical").sum())
+    assert any("'run_diff_l10'" in r for r in reasons)
+    assert any(r.startswith("brier over the latest window") for r in reasons)
+
+
+def test_drift_report_runs_only_checks_with_inputs():
+    inputs = _monitoring_inputs(shift_feature=False, degrade=False)
+    only_psi = d.drift_report("m", 1, reference=inputs["reference"], current=inputs["current"],
+                              features=["elo_diff"])
+    assert only_psi["check"].to_list() == ["psi"]
+    only_ks = d.drift_report("m", 1, reference_p=inputs["reference_p"], current_p=inputs["current_p"])
+    assert only_ks["check"].to_list() == ["ks_prediction"]
+    assert d.drift_report("m", 1).height == 0
+    with pytest.raises(ValueError, match="psi check needs"):
+        d.drift_report("m", 1, reference=inputs["reference"], features=["elo_diff"])
+    with pytest.raises(ValueError, match="concept check needs"):
+        d.drift_report("m", 1, current_p=inputs["current_p"], current_y=inputs["current_y"])
+
+
+def test_needs_retrain_warning_alone_is_not_enough():
+    report = pl.DataFrame({"check": ["psi"], "feature": ["x"], "value": [0.15],
+                           "threshold": [0.2], "status": ["warning"]})
+    assert d.needs_retrain(report) == (False, [])

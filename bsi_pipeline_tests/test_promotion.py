@@ -1,0 +1,196 @@
+"""bsi_pipeline.monitoring.promotion: the shipped policy file, and decide() on challengers scored
+on a synthetic held-out window."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+import yaml
+
+from bsi_pipeline import metrics
+from bsi_pipeline.monitoring import promotion as pr
+
+WINDOW = {"window_id": "ncaa_baseball_2024_holdout", "window_start": dt.date(2024, 4, 1),
+          "window_end": dt.date(2024, 6, 30)}
+
+
+@pytest.fixture(scope="module")
+def policy() -> pr.PromotionPolicy:
+    return pr.load_policy()
+
+
+@pytest.fixture(scope="module")
+def holdout():
+    """A held-out window: true chance q per game and the outcomes."""
+    rng = np.random.default_rng(20240701)
+    z = rng.normal(0.15, 0.8, 4000)
+    q = 1.0 / (1.0 + np.exp(-z))
+    y = (rng.uniform(size=q.shape[0]) < q).astype(np.int64)
+    return z, q, y
+
+
+def _record(p, y, version, accepted=True, reasons=None, **window) -> dict:
+    return {
+        "model_version": version,
+        "task": "classification",
+        "brier": metrics.brier(p, y),
+        "log_loss": metrics.log_loss(p, y),
+        "calibration_accepted": accepted,
+        "calibration_reasons": reasons or ["ece 0.012 <= 0.02", "slope 0.97 in [0.9, 1.1]"],
+        **(window or WINDOW),
+    }
+
+
+def _forecaster(z, noise, seed):
+    rng = np.random.default_rng(seed)
+    return 1.0 / (1.0 + np.exp(-(z + rng.normal(0.0, noise, z.shape[0]))))
+
+
+def test_shipped_policy_matches_file(policy):
+    raw = yaml.safe_load(pr.POLICY_FILE.read_text())
+    cls = policy.for_task("classification")
+    assert cls.tolerances == raw["classification"]["tolerances"]
+    assert set(cls.tolerances) == {"brier", "log_loss"}
+    assert cls.require_calibration_acceptance is True
+    assert policy.for_task("regression").tolerances == raw["regression"]["tolerances"]
+    assert "rmse" in policy.for_task("regression").tolerances
+    with pytest.raises(ValueError, match="no rule for task 'ranking'"):
+        policy.for_task("ranking")
+
+
+def test_load_policy_rejects_bad_files(tmp_path):
+    bad = tmp_path / "policy.yaml"
+    bad.write_text(yaml.safe_dump({"classification": {"tolerances": {"brier": -0.1}}}))
+    with pytest.raises(ValueError, match="brier must be a number >= 0"):
+        pr.load_policy(bad)
+    bad.write_text(yaml.safe_dump({"clasification": {"tolerances": {"brier": 0.1}}}))
+    with pytest.raises(ValueError, match="unknown task"):
+        pr.load_policy(bad)
+    good = tmp_path / "strict.yaml"
+    good.write_text(yaml.safe_dump({"classification": {"tolerances": {"brier": 0.0},
+                                                        "require_calibration_acceptance": False}}))
+    strict = pr.load_policy(good)
+    assert strict.for_task("classification").tolerances == {"brier": 0.0}
+
+
+def test_first_passing_version_becomes_champion(policy, holdout):
+    z, q, y = holdout
+    challenger = _record(_forecaster(z, 0.3, 1), y, "1")
+    decision = pr.decide(policy, challenger, None)
+    assert decision.promote and decision.status == "champion"
+    assert "no champion" in decision.reason
+    assert f"{challenger['brier']:.4f}" in decision.reason
+    assert decision.evidence["challenger"]["brier"] == challenger["brier"]
+
+
+def test_failing_calibration_stays_challenger(policy, holdout):
+    z, q, y = holdout
+    reasons = ["ece 0.041 > 0.02", "calibration slope 0.78 outside [0.9, 1.1]"]
+    challenger = _record(_forecaster(z, 0.0, 2), y, "2", accepted=False, reasons=reasons)
+    for champion in (None, _record(_forecaster(z, 0.6, 3), y, "1")):
+        decision = pr.decide(policy, challenger, champion)
+        assert not decision.promote and decision.status == "challenger"
+        assert "calibration" in decision.reason
+        assert all(r in decision.reason for r in reasons)
+    # Missing or non-boolean verdicts are not acceptance either.
+    for accepted in (None, "true", 1):
+        record = {**challenger, "calibration_accepted": accepted}
+        assert not pr.decide(policy, record, None).promote
+
+
+def test_worse_challenger_stays_challenger_naming_the_metric(policy, holdout):
+    z, q, y = holdout
+    champion = _record(_forecaster(z, 0.2, 4), y, "1")
+    challenger = _record(_forecaster(z, 0.9, 5), y, "2")  # much noisier: worse Brier and log loss
+    diff = challenger["brier"] - champion["brier"]
+    assert diff > 0.0005  # the synthetic setup really is worse beyond the tolerance
+    decision = pr.decide(policy, challenger, champion)
+    assert not decision.promote and decision.status == "challenger"
+    assert (f"brier {challenger['brier']:.4f} is worse than champion {champion['brier']:.4f} "
+            f"by {diff:.4f} > tolerance 0.0005") in decision.reason
+    assert "log_loss" in decision.reason
+    assert decision.evidence["difference"]["brier"] == pytest.approx(diff)
+
+
+def test_better_challenger_is_promoted(policy, holdout):
+    z, q, y = holdout
+    champion = _record(_forecaster(z, 0.9, 6), y, "1")
+    challenger = _record(_forecaster(z, 0.1, 7), y, "2")
+    assert challenger["brier"] < champion["brier"] and challenger["log_loss"] < champion["log_loss"]
+    decision = pr.decide(policy, challenger, champion)
+    assert decision.promote and decision.status == "champion"
+    assert "within tolerance" in decision.reason
+    assert decision.evidence["champion"]["brier"] == champion["brier"]
+
+
+def test_tolerance_boundary_on_each_metric(policy):
+    base = {"calibration_accepted": True, "calibration_reasons": [], **WINDOW}
+    champion = {**base, "brier": 0.2190, "log_loss": 0.6300}
+    tol_b = policy.for_task("classification").tolerances["brier"]
+    tol_l = policy.for_task("classification").tolerances["log_loss"]
+    # Worse by exactly the tolerance (in decimal): still promoted.
+    at_edge = {**base, "brier": 0.2190 + tol_b, "log_loss": 0.6300 + tol_l}
+    assert pr.decide(policy, at_edge, champion).promote
+    # Just beyond on log loss alone: kept, and only log loss is named.
+    beyond = {**base, "brier": 0.2180, "log_loss": 0.6300 + tol_l + 0.0004}
+    decision = pr.decide(policy, beyond, champion)
+    assert not decision.promote
+    assert "log_loss" in decision.reason and "brier" not in decision.reason
+    assert f"tolerance {tol_l:.4f}" in decision.reason
+
+
+def test_mismatched_windows_are_refused(policy, holdout):
+    z, q, y = holdout
+    champion = _record(_forecaster(z, 0.9, 8), y, "1")
+    better = _record(_forecaster(z, 0.1, 9), y, "2")
+    other_id = {**better, "window_id": "ncaa_baseball_2023_holdout"}
+    decision = pr.decide(policy, other_id, champion)
+    assert not decision.promote and decision.status == "challenger"
+    assert "same held-out window" in decision.reason
+    assert "ncaa_baseball_2023_holdout" in decision.reason and "ncaa_baseball_2024_holdout" in decision.reason
+
+    other_end = {**better, "window_end": dt.date(2024, 5, 31)}
+    decision = pr.decide(policy, other_end, champion)
+    assert not decision.promote and "window_end differs" in decision.reason
+
+    no_id = {k: v for k, v in better.items() if k != "window_id"}
+    decision = pr.decide(policy, no_id, champion)
+    assert not decision.promote and "champion has window_id" in decision.reason
+
+    bare_champion = {k: v for k, v in champion.items() if k not in pr.WINDOW_KEYS}
+    bare_challenger = {k: v for k, v in better.items() if k not in pr.WINDOW_KEYS}
+    decision = pr.decide(policy, bare_challenger, bare_champion)
+    assert not decision.promote and "neither" in decision.reason
+
+    # Dates given as ISO strings on one side match date objects on the other.
+    as_text = {**better, "window_start": "2024-04-01", "window_end": "2024-06-30"}
+    assert pr.decide(policy, as_text, champion).promote
+
+
+def test_missing_metrics_keep_the_champion(policy, holdout):
+    z, q, y = holdout
+    champion = _record(_forecaster(z, 0.9, 10), y, "1")
+    challenger = _record(_forecaster(z, 0.1, 11), y, "2")
+    no_ll = {k: v for k, v in challenger.items() if k != "log_loss"}
+    decision = pr.decide(policy, no_ll, champion)
+    assert not decision.promote and "challenger has no log_loss" in decision.reason
+    old_champion = {k: v for k, v in champion.items() if k != "log_loss"}
+    decision = pr.decide(policy, challenger, old_champion)
+    assert not decision.promote and "champion has no log_loss" in decision.reason
+    nan = {**challenger, "brier": float("nan")}
+    assert not pr.decide(policy, nan, None).promote
+
+
+def test_regression_uses_rmse_without_calibration(policy):
+    tol = policy.for_task("regression").tolerances["rmse"]
+    champion = {"task": "regression", "rmse": 3.10, **WINDOW}
+    better = {"task": "regression", "rmse": 3.05, **WINDOW}
+    worse = {"task": "regression", "rmse": 3.10 + tol + 0.02, **WINDOW}
+    assert pr.decide(policy, better, champion).promote
+    decision = pr.decide(policy, worse, champion)
+    assert not decision.promote and "rmse" in decision.reason
+    assert pr.decide(policy, better, None).promote
+    mixed = pr.decide(policy, better, {**champion, "task": "classification"})
+    assert not mixed.promote and "classification" in mixed.reason

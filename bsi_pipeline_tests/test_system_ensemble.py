@@ -1,0 +1,170 @@
+"""bsi_pipeline.monitoring.system_ensemble: weighted mean, fallback when a system fails, and the
+direction of the agreement bonus and disagreement penalty, on a synthetic slate of games."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from bsi_pipeline.monitoring import system_ensemble as se
+
+WEIGHTS = {"elo": 1.0, "model_champion": 2.0}
+
+
+def _logit(p):
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(z):
+    return 1 / (1 + math.exp(-z))
+
+
+def _long(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"row_id": pl.String, "system": pl.String, "p": pl.Float64},
+                        orient="row")
+
+
+@pytest.fixture(scope="module")
+def slate() -> pl.DataFrame:
+    """800 games: both systems see the same true strength with their own noise; some games have
+    a failed model (null p) or no elo row (team without a rating)."""
+    rng = np.random.default_rng(20240815)
+    n = 800
+    z = rng.normal(0.15, 0.7, n)
+    elo = 1 / (1 + np.exp(-(z + rng.normal(0, 0.25, n))))
+    model = 1 / (1 + np.exp(-(z + rng.normal(0, 0.25, n))))
+    ids = [f"g{i:04d}" for i in range(n)]
+    model_failed = rng.uniform(size=n) < 0.05
+    elo_absent = rng.uniform(size=n) < 0.05
+    rows = []
+    for i in range(n):
+        if not elo_absent[i]:
+            rows.append((ids[i], "elo", float(elo[i])))
+        rows.append((ids[i], "model_champion", None if model_failed[i] else float(model[i])))
+    return _long(rows)
+
+
+def _expected_mean(group: pl.DataFrame) -> float | None:
+    ok = group.filter(pl.col("p").is_not_null())
+    if ok.height == 0:
+        return None
+    w = np.array([WEIGHTS[s] for s in ok["system"]])
+    return float(np.sum(w * ok["p"].to_numpy()) / w.sum())
+
+
+def test_output_shape_and_weighted_mean(slate):
+    out = se.combine_systems(slate, WEIGHTS)
+    assert out.columns == ["row_id", *se.OUTPUT_SCHEMA]
+    assert out.height == slate["row_id"].n_unique()
+    assert out["row_id"].to_list() == sorted(slate["row_id"].unique().to_list())
+    assert set(out["system"]) == {"ensemble"}
+    by_id = {k[0]: g for k, g in slate.group_by("row_id")}
+    for row in out.iter_rows(named=True):
+        expected = _expected_mean(by_id[row["row_id"]])
+        if expected is None:
+            assert row["p"] is None
+            continue
+        assert row["p_mean"] == pytest.approx(expected)
+        assert 0 < row["p"] < 1
+        if row["adjustment"] == "none":
+            assert row["p"] == pytest.approx(expected)
+    # On this slate all three adjustments occur.
+    assert set(out["adjustment"].drop_nulls()) == {"bonus", "penalty", "none"}
+
+
+def test_fallback_when_a_system_fails(slate):
+    out = se.combine_systems(slate, WEIGHTS)
+    nulls = slate.filter(pl.col("system") == "model_champion", pl.col("p").is_null())["row_id"]
+    with_elo = set(slate.filter(pl.col("system") == "elo")["row_id"])
+    fell_back = out.filter(pl.col("row_id").is_in(nulls.to_list()) & pl.col("row_id").is_in(list(with_elo)))
+    assert fell_back.height > 0
+    elo_p = dict(zip(*slate.filter(pl.col("system") == "elo").select("row_id", "p").to_dict().values()))
+    for row in fell_back.iter_rows(named=True):
+        assert row["systems_used"] == ["elo"]
+        assert row["systems_missing"] == ["model_champion"]
+        assert row["p"] == pytest.approx(elo_p[row["row_id"]])  # one survivor: no adjustment
+        assert row["note"] == "fallback to elo: failed model_champion (null p)"
+    no_elo = out.filter(~pl.col("row_id").is_in(list(with_elo)) & pl.col("p").is_not_null())
+    assert no_elo.height > 0
+    assert set(no_elo["note"]) == {"fallback to model_champion: failed elo (no forecast row)"}
+    complete = out.filter(pl.col("systems_missing").list.len() == 0)
+    assert complete["note"].null_count() == complete.height
+
+
+def test_every_system_failed_gives_null_with_note():
+    out = se.combine_systems(_long([("a", "elo", None), ("a", "model_champion", float("nan"))]), WEIGHTS)
+    row = out.row(0, named=True)
+    assert row["p"] is None and row["systems_used"] == []
+    assert row["note"] == "no forecast: every system failed: elo (null p), model_champion (null p)"
+
+
+def test_agreement_bonus_pushes_away_from_half():
+    forecasts = _long([("home_fav", "elo", 0.62), ("home_fav", "model_champion", 0.65),
+                       ("away_fav", "elo", 0.36), ("away_fav", "model_champion", 0.33)])
+    out = {r["row_id"]: r for r in se.combine_systems(forecasts, WEIGHTS, bonus=0.1).iter_rows(named=True)}
+    for row_id, side in (("home_fav", 1), ("away_fav", -1)):
+        row = out[row_id]
+        assert row["adjustment"] == "bonus"
+        assert side * (row["p"] - row["p_mean"]) > 0  # further from 0.5, same side
+        assert row["p"] == pytest.approx(_sigmoid(_logit(row["p_mean"]) * 1.1))
+        assert row["agreement"] == pytest.approx(0.03)
+
+
+def test_disagreement_penalty_pulls_toward_half():
+    forecasts = _long([("g", "elo", 0.58), ("g", "model_champion", 0.45)])
+    row = se.combine_systems(forecasts, WEIGHTS, penalty=0.3).row(0, named=True)
+    assert row["adjustment"] == "penalty"
+    assert row["p_mean"] == pytest.approx((0.58 + 2 * 0.45) / 3)
+    assert row["p_mean"] < row["p"] < 0.5  # pulled toward 0.5, not across it
+    assert row["p"] == pytest.approx(_sigmoid(_logit(row["p_mean"]) * 0.7))
+
+
+def test_same_side_but_wide_spread_is_not_adjusted():
+    forecasts = _long([("g", "elo", 0.55), ("g", "model_champion", 0.75)])
+    row = se.combine_systems(forecasts, WEIGHTS, agreement_band=0.05).row(0, named=True)
+    assert row["adjustment"] == "none" and row["p"] == pytest.approx(row["p_mean"])
+    wide = se.combine_systems(forecasts, WEIGHTS, agreement_band=0.25).row(0, named=True)
+    assert wide["adjustment"] == "bonus" and wide["p"] > wide["p_mean"]
+
+
+def test_slate_directions(slate):
+    out = se.combine_systems(slate, WEIGHTS)
+    dist = (out["p"] - 0.5).abs() - (out["p_mean"] - 0.5).abs()
+    bonus = out["adjustment"] == "bonus"
+    penalty = out["adjustment"] == "penalty"
+    assert (dist.filter(bonus) > 0).all()
+    assert (dist.filter(penalty) < 0).all()
+    assert (out.filter(bonus)["agreement"] <= se.DEFAULT_AGREEMENT_BAND + 1e-12).all()
+    # The adjustment never moves p across 0.5.
+    both = out.filter(pl.col("p").is_not_null())
+    assert ((both["p"] - 0.5).sign() == (both["p_mean"] - 0.5).sign()).all()
+
+
+def test_extreme_forecasts_stay_inside_unit_interval():
+    forecasts = _long([("g", "elo", 1.0), ("g", "model_champion", 0.999999),
+                       ("h", "elo", 0.0), ("h", "model_champion", 0.0)])
+    out = se.combine_systems(forecasts, WEIGHTS, bonus=0.5)
+    assert ((out["p"] > 0) & (out["p"] < 1)).all()
+
+
+def test_weight_zero_switches_a_system_off():
+    forecasts = _long([("g", "elo", 0.7), ("g", "model_champion", 0.4), ("g", "market", 0.65)])
+    row = se.combine_systems(forecasts, {**WEIGHTS, "market": 0.0}).row(0, named=True)
+    assert row["systems_used"] == ["elo", "model_champion"] and row["systems_missing"] == []
+
+
+def test_bad_input_is_an_error():
+    ok = _long([("g", "elo", 0.6), ("g", "model_champion", 0.55)])
+    with pytest.raises(ValueError, match="without a weight.*market"):
+        se.combine_systems(pl.concat([ok, _long([("g", "market", 0.6)])]), WEIGHTS)
+    with pytest.raises(ValueError, match="duplicate"):
+        se.combine_systems(pl.concat([ok, _long([("g", "elo", 0.61)])]), WEIGHTS)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        se.combine_systems(_long([("g", "elo", 1.3)]), WEIGHTS)
+    with pytest.raises(ValueError, match="weight > 0"):
+        se.combine_systems(ok, {"elo": 0.0, "model_champion": 0.0})
+    with pytest.raises(ValueError, match="weight of system 'elo'"):
+        se.combine_systems(ok, {"elo": -1.0, "model_champion": 1.0})
