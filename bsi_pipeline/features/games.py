@@ -1,0 +1,307 @@
+"""features_games: one row per decided game, pre-game features from earlier dates only, label home_win.
+
+Why strictly earlier dates and not earlier games: game order within a day is not known (game ids do not
+say which game of a doubleheader started first, and a forecast made the night before cannot know either),
+so a game never sees a result from its own date. Everything is computed from a long table of
+team-games with cumulative sums taken at the team's first game of each date, in vectorised polars.
+
+Team identity is (league, team) with the league's aliases from elo_settings.yaml (relocations, e.g.
+MON = WAS), so history follows a franchise. Form, rest and run features reset each season; head-to-head
+spans this season and the last.
+
+Columns (provenance in provenance.py; every feature Float64, never null):
+- p_<system>, logit_<system>, has_<system> for elo_fit, elo_plain, elo_pitcher, ridge_margin: the
+  systems' pre-game home-win probability (game_forecasts). The Elo replays run game by game, so for a game
+  where a team already played earlier the same day (in replay order) their value has seen that result:
+  elo_fit is then rebuilt exactly from the teams' start-of-day ratings (team_ratings), and elo_plain /
+  elo_pitcher, which cannot be rebuilt from the tables, are treated as absent. ridge_margin refits once
+  per date and is clean. An absent value falls back to the start-of-day elo_fit value (or 0.5 / logit 0
+  when that is absent too) with has_<system> = 0.
+- rating_diff: home minus away elo_fit rating at the start of the day; conference_rating_diff: the same
+  for the conference layer (0 where the league has none); has_rating: 1 when both teams have ratings.
+- rest_home/away/diff: days since the team's previous game date this season, capped at REST_CAP;
+  REST_CAP with first_game_home/away = 1 before a team's first game of the season.
+- games_played_home/away/diff: games this season before the date.
+- form5 / form10: win share over the last 5 / 10 games before the date (ties count half; 0.5 before any).
+- run_diff10: run differential per game over the last 10 games; run_diff_season: per game this season
+  (0 before any).
+- pythag: season-to-date Pythagorean expectation RF^1.83 / (RF^1.83 + RA^1.83), with PYTHAG_PRIOR_GAMES
+  games of league-average runs (all earlier dates of the league) added to both RF and RA, which pulls a
+  short record toward .500 (exactly .500 before any game). The exponent is baseball's.
+- h2h_net: home's wins minus losses against this opponent in earlier games of this and last season;
+  h2h_games: how many (ties count as games, not wins).
+- conference_game (same non-null conference; AL/NL in MLB), neutral (1 only when the source says so),
+  postseason (game_type).
+- labels home_win (1/0; ties excluded), home_score, away_score; baseline p_elo = the league's Elo
+  forecast as published (BASELINE_SYSTEM; not rebuilt at start of day, null where absent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from bsi_pipeline.features.common import (
+    LN10_OVER_400,
+    FeatureBuild,
+    concat_excluded,
+    excluded_rows,
+    finalize,
+    logit,
+    optional,
+    require,
+    sigmoid,
+)
+from bsi_pipeline.ratings.systems import load_league_configs
+
+TABLE = "features_games"
+SOURCE_TABLE = "games"
+BASELINE_SYSTEM = {"mlb": "elo_pitcher", "ncaa": "elo_fit"}  # the league's best published Elo system
+DEFAULT_BASELINE_SYSTEM = "elo_fit"
+RECOMPUTED_SYSTEM = "elo_fit"                 # the system team_ratings holds: rebuilt at start of day
+SEQUENTIAL_SYSTEMS = ("elo_plain", "elo_pitcher")  # replayed game by game: absent after a same-day game
+DATE_STRICT_SYSTEMS = ("ridge_margin",)       # refit once per date from earlier dates only
+SYSTEMS = (RECOMPUTED_SYSTEM, *SEQUENTIAL_SYSTEMS, *DATE_STRICT_SYSTEMS)
+REST_CAP = 10                 # days
+PYTHAG_EXPONENT = 1.83
+PYTHAG_PRIOR_GAMES = 5        # games of league-average runs added to each side
+FORM_WINDOWS = (5, 10)
+H2H_SEASONS = 2               # this season and the last
+
+_SIDE_FEATURES = ("rest", "first_game", "games_played", "form5", "form10", "run_diff10", "run_diff_season",
+                  "pythag")
+
+
+def build_game_features(games: pl.DataFrame, team_ratings: pl.DataFrame | None, game_forecasts: pl.DataFrame | None,
+                        leagues: Sequence[str] = ("ncaa", "mlb"), aliases: dict[str, dict[str, str]] | None = None,
+                        ) -> FeatureBuild:
+    """features_games for `leagues`; input rows are the games of those leagues (others are not considered).
+
+    aliases: league -> {name: canonical name}; default the `aliases` of elo_settings.yaml."""
+    require(games, "games", ("game_id", "league", "season", "date", "home_team", "away_team", "home_score",
+                             "away_score"))
+    if aliases is None:
+        aliases = {league: c.aliases for league, c in load_league_configs().items()}
+    g = games.filter(pl.col("league").is_in(list(leagues))).with_row_index("_row").select(
+        "_row", pl.col("game_id").cast(pl.String), pl.col("league").cast(pl.String),
+        pl.col("season").cast(pl.Int32), pl.col("date").cast(pl.Date),
+        pl.col("home_team").cast(pl.String), pl.col("away_team").cast(pl.String),
+        pl.col("home_score").cast(pl.Int32), pl.col("away_score").cast(pl.Int32),
+        optional(games, "neutral", pl.Boolean), optional(games, "home_conference", pl.String),
+        optional(games, "away_conference", pl.String), optional(games, "game_type", pl.String),
+    )
+    g = g.with_columns(home_key=_canonical("home_team", aliases), away_key=_canonical("away_team", aliases))
+    first_copy = pl.col("_row") == pl.col("_row").min().over("game_id")
+    g = g.with_columns(reason=(
+        pl.when(pl.col("game_id").is_null()).then(pl.lit("no game_id"))
+        .when(~first_copy).then(pl.lit("duplicate game_id (first copy kept)"))
+        .when(pl.col("date").is_null() | pl.col("season").is_null()).then(pl.lit("no date or season"))
+        .when(pl.col("home_team").is_null() | pl.col("away_team").is_null()).then(pl.lit("a team is missing"))
+        .when(pl.col("home_key") == pl.col("away_key")).then(pl.lit("home and away are the same team"))
+        .when(pl.col("home_score").is_null() | pl.col("away_score").is_null()).then(pl.lit("no final score"))
+    ), row_id=pl.coalesce("game_id", pl.format("row:{}", "_row")))
+    played = g.filter(pl.col("reason").is_null()).drop("reason")  # the history every feature reads
+    g = g.with_columns(reason=pl.when(pl.col("reason").is_null() & (pl.col("home_score") == pl.col("away_score")))
+                       .then(pl.lit("tie")).otherwise(pl.col("reason")))
+
+    long = _team_games(played)
+    sides = _side_features(long, _league_runs(long))
+    rows = played.filter(pl.col("home_score") != pl.col("away_score"))
+    for is_home, side in ((True, "home"), (False, "away")):
+        rows = rows.join(sides.filter(pl.col("is_home") == is_home).select(
+            "game_id", *[pl.col(f).alias(f"{f}_{side}") for f in _SIDE_FEATURES]), on="game_id", how="left")
+    rows = (rows.join(_head_to_head(played), on="game_id", how="left")
+            .join(_same_day_flags(long), on="game_id", how="left")
+            .join(_ratings(team_ratings, leagues), on="game_id", how="left")
+            .join(_forecasts(game_forecasts), on="game_id", how="left"))
+    rows = _forecast_features(rows)
+    rows = rows.with_columns(
+        row_id=pl.col("game_id"),
+        **{f"{f}_diff": pl.col(f"{f}_home") - pl.col(f"{f}_away") for f in _SIDE_FEATURES if f != "first_game"},
+        conference_game=(pl.col("home_conference") == pl.col("away_conference")).fill_null(False),
+        neutral=pl.col("neutral").fill_null(False),
+        postseason=(pl.col("game_type") == "postseason").fill_null(False),
+        home_win=pl.col("home_score") > pl.col("away_score"),
+        p_elo=_baseline(),
+    )
+    return FeatureBuild(finalize(TABLE, rows), concat_excluded([excluded_rows(g, SOURCE_TABLE)]))
+
+
+def _canonical(column: str, aliases: dict[str, dict[str, str]]) -> pl.Expr:
+    """The team's canonical name in its league (aliases join relocated or renamed franchises)."""
+    expr = pl.col(column)
+    for league, mapping in aliases.items():
+        if mapping:
+            expr = pl.when(pl.col("league") == league).then(pl.col(column).replace(mapping)).otherwise(expr)
+    return expr
+
+
+def _team_games(played: pl.DataFrame) -> pl.DataFrame:
+    """Two rows per game (one per team), sorted by team, season, date, game_id."""
+    common = ["game_id", "league", "season", "date"]
+    home = played.select(*common, team=pl.col("home_key"), is_home=pl.lit(True),
+                         rf=pl.col("home_score"), ra=pl.col("away_score"))
+    away = played.select(*common, team=pl.col("away_key"), is_home=pl.lit(False),
+                         rf=pl.col("away_score"), ra=pl.col("home_score"))
+    long = pl.concat([home, away]).with_columns(
+        pl.col("rf").cast(pl.Float64), pl.col("ra").cast(pl.Float64))
+    return long.with_columns(
+        win=pl.when(pl.col("rf") > pl.col("ra")).then(1.0).when(pl.col("rf") < pl.col("ra")).then(0.0).otherwise(0.5),
+        rd=pl.col("rf") - pl.col("ra"), one=pl.lit(1.0),
+    ).sort("league", "team", "season", "date", "game_id")
+
+
+def _league_runs(long: pl.DataFrame) -> pl.DataFrame:
+    """Average runs per team-game in the league over all dates before each date (null before any)."""
+    daily = long.group_by("league", "date").agg(runs=pl.col("rf").sum(), n=pl.len().cast(pl.Float64)).sort(
+        "league", "date")
+    daily = daily.with_columns(runs_before=pl.col("runs").cum_sum().over("league") - pl.col("runs"),
+                               n_before=pl.col("n").cum_sum().over("league") - pl.col("n"))
+    return daily.select("league", "date", league_runs=pl.when(pl.col("n_before") > 0)
+                        .then(pl.col("runs_before") / pl.col("n_before")))
+
+
+def _side_features(long: pl.DataFrame, league_runs: pl.DataFrame) -> pl.DataFrame:
+    """Per team-game: its form before the date, read at the team's first game of that date.
+
+    E_x = sum of x over the team's earlier games this season (exclusive cumulative sum); at the first game
+    of a date it counts exactly the games of earlier dates, and every game of that date takes that value.
+    The last-n window is E_x minus E_x n games back."""
+    season = ["league", "team", "season"]
+    day = [*season, "date"]
+    sums = ("one", "win", "rd", "rf", "ra")
+    long = long.with_columns(**{f"E_{c}": pl.col(c).cum_sum().over(season) - pl.col(c) for c in sums})
+    lagged = {f"E{n}_{c}": pl.col(f"E_{c}").shift(n).over(season).fill_null(0.0)
+              for n in FORM_WINDOWS for c in ("win", "rd")}
+    long = long.with_columns(**lagged, prev_date=pl.col("date").shift(1).over(season))
+    at_day_start = [c for c in long.columns if c.startswith("E") or c == "prev_date"]
+    long = long.with_columns(pl.col(c).first().over(day) for c in at_day_start)
+    long = long.join(league_runs, on=["league", "date"], how="left")
+    gp = pl.col("E_one")
+    out = {"games_played": gp}
+    for n in FORM_WINDOWS:
+        count = pl.min_horizontal(gp, pl.lit(float(n)))
+        out[f"form{n}"] = pl.when(count > 0).then((pl.col("E_win") - pl.col(f"E{n}_win")) / count).otherwise(0.5)
+    out["run_diff10"] = pl.when(gp > 0).then((pl.col("E_rd") - pl.col("E10_rd")) / pl.min_horizontal(gp, 10.0)
+                                             ).otherwise(0.0)
+    out["run_diff_season"] = pl.when(gp > 0).then(pl.col("E_rd") / gp).otherwise(0.0)
+    prior = PYTHAG_PRIOR_GAMES * pl.col("league_runs").fill_null(0.0)
+    rf, ra = (pl.col("E_rf") + prior) ** PYTHAG_EXPONENT, (pl.col("E_ra") + prior) ** PYTHAG_EXPONENT
+    out["pythag"] = pl.when(rf + ra > 0).then(rf / (rf + ra)).otherwise(0.5)
+    rest = (pl.col("date") - pl.col("prev_date")).dt.total_days().cast(pl.Float64)
+    out["rest"] = rest.clip(upper_bound=REST_CAP).fill_null(float(REST_CAP))
+    out["first_game"] = pl.col("prev_date").is_null().cast(pl.Float64)
+    return long.select("game_id", "is_home", **out)
+
+
+def _head_to_head(played: pl.DataFrame) -> pl.DataFrame:
+    """h2h_net (home's wins minus losses) and h2h_games against this opponent on earlier dates of this
+    season plus all of last season."""
+    lo = pl.min_horizontal("home_key", "away_key")
+    hi = pl.max_horizontal("home_key", "away_key")
+    home_result = pl.when(pl.col("home_score") > pl.col("away_score")).then(1.0).when(
+        pl.col("home_score") < pl.col("away_score")).then(-1.0).otherwise(0.0)
+    pairs = played.select("game_id", "league", "season", "date", "home_key", lo=lo, hi=hi,
+                          v=pl.when(pl.col("home_key") == lo).then(home_result).otherwise(-home_result),
+                          n=pl.lit(1.0))
+    pair_season = ["league", "lo", "hi", "season"]
+    pairs = pairs.sort(*pair_season, "date", "game_id").with_columns(
+        E_v=pl.col("v").cum_sum().over(pair_season) - pl.col("v"),
+        E_n=pl.col("n").cum_sum().over(pair_season) - pl.col("n"),
+    ).with_columns(pl.col("E_v", "E_n").first().over([*pair_season, "date"]))
+    earlier = pairs.group_by(pair_season).agg(pl.col("v").sum().alias("P_v"), pl.col("n").sum().alias("P_n"))
+    frames = [pairs]
+    for back in range(1, H2H_SEASONS):
+        frames.append(earlier.with_columns(pl.col("season") + back).rename({"P_v": f"P{back}_v", "P_n": f"P{back}_n"}))
+    for extra in frames[1:]:
+        pairs = pairs.join(extra, on=pair_season, how="left")
+    net_lo = pl.sum_horizontal("E_v", *[pl.col(f"P{b}_v").fill_null(0.0) for b in range(1, H2H_SEASONS)])
+    games = pl.sum_horizontal("E_n", *[pl.col(f"P{b}_n").fill_null(0.0) for b in range(1, H2H_SEASONS)])
+    return pairs.select("game_id", h2h_net=pl.when(pl.col("home_key") == pl.col("lo")).then(net_lo).otherwise(-net_lo) + 0.0,
+                        h2h_games=games)
+
+
+def _same_day_flags(long: pl.DataFrame) -> pl.DataFrame:
+    """after_same_day_game: a team of this game played a game earlier the same day in replay order
+    (date, game_id), so a game-by-game replay has already seen that result."""
+    day = ["league", "team", "season", "date"]
+    later = long.with_columns(later=pl.col("game_id") != pl.col("game_id").min().over(day))
+    return later.group_by("game_id").agg(after_same_day_game=pl.col("later").any())
+
+
+def _ratings(team_ratings: pl.DataFrame | None, leagues: Sequence[str]) -> pl.DataFrame:
+    """Per game: elo_fit rating and conference-rating differences at the start of the day, and the shift
+    from the replay's pre-game difference to the start-of-day one (0 unless a same-day game came first)."""
+    schema = {"game_id": pl.String, "rating_diff": pl.Float64, "conference_rating_diff": pl.Float64,
+              "has_rating": pl.Boolean, "elo_shift": pl.Float64}
+    if team_ratings is None or team_ratings.height == 0:
+        return pl.DataFrame(schema=schema)
+    require(team_ratings, "team_ratings", ("game_id", "league", "date", "team", "is_home", "rating_pre"))
+    tr = team_ratings.filter(pl.col("league").is_in(list(leagues))).select(
+        pl.col("game_id").cast(pl.String), "league", pl.col("date").cast(pl.Date), "team", "is_home",
+        optional(team_ratings, "conference", pl.String), pl.col("rating_pre").cast(pl.Float64),
+        optional(team_ratings, "conference_rating_pre", pl.Float64).fill_null(0.0),
+    ).unique(["game_id", "is_home"], keep="first", maintain_order=True)
+    # replay order is (date, game_id): a team's (or conference's) first game of a date starts from the
+    # rating it had when the date began
+    tr = tr.sort("date", "game_id").with_columns(
+        sod=pl.col("rating_pre").first().over("league", "team", "date"),
+        conf_sod=pl.when(pl.col("conference").is_not_null()).then(
+            pl.col("conference_rating_pre").first().over("league", "conference", "date"))
+        .otherwise(pl.col("conference_rating_pre")),
+    )
+    home = tr.filter(pl.col("is_home")).select("game_id", h=pl.col("sod"), hc=pl.col("conf_sod"),
+                                               h_pre=pl.col("rating_pre"), hc_pre=pl.col("conference_rating_pre"))
+    away = tr.filter(~pl.col("is_home")).select("game_id", a=pl.col("sod"), ac=pl.col("conf_sod"),
+                                                a_pre=pl.col("rating_pre"), ac_pre=pl.col("conference_rating_pre"))
+    both = home.join(away, on="game_id", how="inner")
+    sod_diff = (pl.col("h") + pl.col("hc")) - (pl.col("a") + pl.col("ac"))
+    pre_diff = (pl.col("h_pre") + pl.col("hc_pre")) - (pl.col("a_pre") + pl.col("ac_pre"))
+    return both.select("game_id", rating_diff=pl.col("h") - pl.col("a"),
+                       conference_rating_diff=pl.col("hc") - pl.col("ac"), has_rating=pl.lit(True),
+                       elo_shift=sod_diff - pre_diff)
+
+
+def _forecasts(game_forecasts: pl.DataFrame | None) -> pl.DataFrame:
+    """Per game: each system's published p_home (columns _raw_<system>), one value per game and system."""
+    wanted = list(dict.fromkeys([*SYSTEMS, *BASELINE_SYSTEM.values(), DEFAULT_BASELINE_SYSTEM]))
+    schema = {"game_id": pl.String, **{f"_raw_{s}": pl.Float64 for s in wanted}}
+    if game_forecasts is None or game_forecasts.height == 0:
+        return pl.DataFrame(schema=schema)
+    require(game_forecasts, "game_forecasts", ("game_id", "system", "p_home"))
+    gf = game_forecasts.filter(pl.col("system").is_in(wanted) & pl.col("p_home").is_not_null())
+    return gf.group_by("game_id").agg(
+        pl.col("p_home").filter(pl.col("system") == s).first().cast(pl.Float64).alias(f"_raw_{s}") for s in wanted
+    ).cast({"game_id": pl.String})
+
+
+def _forecast_features(rows: pl.DataFrame) -> pl.DataFrame:
+    rows = rows.with_columns(
+        pl.col("rating_diff", "conference_rating_diff", "elo_shift").fill_null(0.0),
+        has_rating=pl.col("has_rating").fill_null(False),
+        after_same_day_game=pl.col("after_same_day_game").fill_null(False),
+    )
+    raw_fit = pl.col(f"_raw_{RECOMPUTED_SYSTEM}")
+    has_fit = raw_fit.is_not_null() & (~pl.col("after_same_day_game") | pl.col("has_rating"))
+    fit_logit = pl.when(has_fit).then(logit(raw_fit) + LN10_OVER_400 * pl.col("elo_shift")).otherwise(0.0)
+    rows = rows.with_columns(**{f"has_{RECOMPUTED_SYSTEM}": has_fit, f"logit_{RECOMPUTED_SYSTEM}": fit_logit})
+    fallback = pl.col(f"logit_{RECOMPUTED_SYSTEM}")
+    exprs = {}
+    for system in (*SEQUENTIAL_SYSTEMS, *DATE_STRICT_SYSTEMS):
+        raw = pl.col(f"_raw_{system}")
+        has = raw.is_not_null()
+        if system in SEQUENTIAL_SYSTEMS:
+            has = has & ~pl.col("after_same_day_game")
+        exprs[f"has_{system}"] = has
+        exprs[f"logit_{system}"] = pl.when(has).then(logit(raw)).otherwise(fallback)
+    rows = rows.with_columns(**exprs)
+    return rows.with_columns(**{f"p_{s}": sigmoid(pl.col(f"logit_{s}")) for s in SYSTEMS})
+
+
+def _baseline() -> pl.Expr:
+    """p_elo: the published p_home of the league's BASELINE_SYSTEM (null where absent)."""
+    expr = pl.col(f"_raw_{DEFAULT_BASELINE_SYSTEM}")
+    for league, system in BASELINE_SYSTEM.items():
+        expr = pl.when(pl.col("league") == league).then(pl.col(f"_raw_{system}")).otherwise(expr)
+    return expr

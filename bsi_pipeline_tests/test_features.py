@@ -1,0 +1,431 @@
+"""Feature builders (bsi_pipeline/features): no future leakage, nothing dropped silently, provenance as data.
+
+Inputs are built from the embedded real data with the project's own pure functions (play-by-play parser,
+box scores, Retrosheet game logs, Elo systems, Statcast reader), plus tiny hand-built schedules whose
+features are checked by hand."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from bsi_pipeline.batted_ball import batted_ball_features, load_woba_weights, spray_angle
+from bsi_pipeline.features.batted_balls import build_batted_ball_features
+from bsi_pipeline.features.games import BASELINE_SYSTEM, REST_CAP, build_game_features
+from bsi_pipeline.features.pitcher_starts import (
+    DAYS_REST_CAP,
+    build_pitcher_start_features,
+    poisson_over,
+    prop_line,
+)
+from bsi_pipeline.features.provenance import (
+    PROVENANCE,
+    LeakageError,
+    baseline_columns,
+    check_leakage,
+    feature_columns,
+    label_columns,
+)
+from bsi_pipeline.games import pbp_games_to_shared
+from bsi_pipeline.ncaa import box_scores
+from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
+from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
+from bsi_pipeline.ncaa.teams import load_registry, teams_table
+from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
+from bsi_pipeline.sources.retrosheet_gamelogs import read_retrosheet_gamelogs
+from bsi_pipeline.sources.statcast_csv import read_statcast_csv
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, FIXTURES, REGISTRY_GLOB, REPO
+
+# ----------------------------------------------------------------------------------------------- inputs
+
+
+@pytest.fixture(scope="module")
+def ncaa():
+    """Embedded college play-by-play (2019 SEC, 2021 SEC + Big 12) -> plays, box scores, games."""
+    tables = build_pbp_tables(lines_frame(read_pbp_files(EMBEDDED_PBP)))
+    registry = load_registry(sorted(Path(REGISTRY_GLOB).parent.glob(Path(REGISTRY_GLOB).name)))
+    games = pbp_games_to_shared(tables.games, teams_table(tables.games, registry))
+    return {"plays": tables.plays, "box_pitching": box_scores.box_pitching(tables.plays),
+            "box_batting": box_scores.box_batting(tables.plays, tables.play_runners), "games": games}
+
+
+@pytest.fixture(scope="module")
+def mlb_2008():
+    result = read_retrosheet_gamelogs([REPO / "data" / "retrosheet_gamelogs" / "GL2008.TXT.gz"])
+    starters = result.details.select("game_id", home_starter="home_starting_pitcher_id",
+                                     away_starter="away_starting_pitcher_id")
+    return result.games, starters
+
+
+def game_build(games: pl.DataFrame, league: str, starters: pl.DataFrame | None = None):
+    """Forecast the league with its Elo systems (walk-forward), then build features_games."""
+    forecasts = forecast_league(games, load_league_configs()[league], starters=starters)
+    return build_game_features(games, forecasts.team_ratings, forecasts.forecasts, leagues=(league,))
+
+
+@pytest.fixture(scope="module")
+def ncaa_games_build(ncaa):
+    return game_build(ncaa["games"], "ncaa")
+
+
+def flip_score(games: pl.DataFrame, game_id: str) -> pl.DataFrame:
+    """The same schedule with one game's result reversed (home and away scores swapped)."""
+    hit = pl.col("game_id") == game_id
+    return games.with_columns(home_score=pl.when(hit).then(pl.col("away_score")).otherwise(pl.col("home_score")),
+                              away_score=pl.when(hit).then(pl.col("home_score")).otherwise(pl.col("away_score")))
+
+
+def doubleheader(games: pl.DataFrame) -> tuple[str, str, str, date]:
+    """(team, first game, second game, date) of a doubleheader whose team plays again on a later date."""
+    long = pl.concat([games.select("game_id", "season", "date", team="home_team"),
+                      games.select("game_id", "season", "date", team="away_team")])
+    twice = long.group_by("team", "season", "date").agg(pl.col("game_id").sort(), n=pl.len()).filter(
+        pl.col("n") == 2).sort("date", "team")
+    for team, season, day, ids, _ in twice.iter_rows():
+        if long.filter((pl.col("team") == team) & (pl.col("season") == season) & (pl.col("date") > day)).height:
+            return team, ids[0], ids[1], day
+    raise AssertionError("no doubleheader in the data")
+
+
+def features_only(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select("row_id", *feature_columns("features_games")).sort("row_id")
+
+
+# ------------------------------------------------------------------------------------------ provenance
+
+
+def test_every_built_table_has_exactly_its_declared_columns(ncaa, ncaa_games_build):
+    builds = {
+        "features_games": ncaa_games_build,
+        "features_pitcher_starts": build_pitcher_start_features(
+            ncaa["plays"], ncaa["box_pitching"], ncaa["box_batting"], ncaa["games"]),
+        "features_batted_balls": build_batted_ball_features(
+            batted_ball_features(read_statcast_csv([FIXTURES / "statcast" / "sc_2023-06-11_sample.csv"])
+                                 .batted_balls, load_woba_weights())),
+    }
+    assert set(builds) == set(PROVENANCE)
+    for table, build in builds.items():
+        frame = build.features
+        assert frame.columns == list(PROVENANCE[table]), table
+        assert frame.height > 0, table
+        assert frame.schema["date"] == pl.Date and frame.schema["season"] == pl.Int32
+        assert frame.schema["row_id"] == pl.String and frame["row_id"].n_unique() == frame.height
+        for column in feature_columns(table) + label_columns(table) + baseline_columns(table):
+            assert frame.schema[column] == pl.Float64, (table, column)
+        for column in feature_columns(table):
+            assert frame[column].null_count() == 0 and not frame[column].is_nan().any(), (table, column)
+        assert frame.equals(frame.sort("date", "row_id"))
+        assert build.excluded.columns == ["table", "row_id", "reason"]
+
+
+def test_check_leakage_names_outcomes_and_undeclared_features():
+    check_leakage("features_games", feature_columns("features_games"))
+    check_leakage("features_games", ["p_elo", "season"])  # a baseline and a key are known before the game
+    with pytest.raises(LeakageError) as err:
+        check_leakage("features_games", ["rating_diff", "home_score", "runs_scored", "home_win", "pythag_diff"])
+    message = str(err.value)
+    assert "home_score, home_win of features_games are computed from the game itself (outcome)" in message
+    assert "runs_scored" in message and "not declared" in message
+    assert "rating_diff" not in message and "pythag_diff" not in message
+    with pytest.raises(LeakageError, match="strikeouts, over_line .* the start itself"):
+        check_leakage("features_pitcher_starts", ["k_per_bf", "strikeouts", "over_line"])
+    with pytest.raises(LeakageError, match="is_home_run .* the batted ball itself"):
+        check_leakage("features_batted_balls", ["launch_speed", "is_home_run"])
+    with pytest.raises(LeakageError, match="unknown features table"):
+        check_leakage("features_nope", ["x"])
+    assert isinstance(LeakageError("x"), ValueError)
+
+
+def test_provenance_kinds_are_known_and_model_specs_use_only_declared_features():
+    kinds = {"key", "pre_game", "input", "outcome", "baseline"}
+    for table, cols in PROVENANCE.items():
+        assert set(cols.values()) <= kinds, table
+        assert list(cols)[:4] == ["row_id", "league", "season", "date"]
+    import yaml
+
+    specs = yaml.safe_load((REPO / "bsi_pipeline" / "models" / "model_specs.yaml").read_text())
+    for key, spec in specs.items():
+        check_leakage(spec["feature_table"], spec["features"])
+        assert PROVENANCE[spec["feature_table"]][spec["target"]] == "outcome", key
+        if spec.get("baseline"):
+            assert PROVENANCE[spec["feature_table"]][spec["baseline"]] == "baseline", key
+
+
+# ------------------------------------------------------------------------------------------------ games
+
+
+def test_games_rows_in_equal_rows_kept_plus_excluded(ncaa, ncaa_games_build):
+    games = ncaa["games"]
+    extra = games.head(3).with_columns(  # a tie, a game without a score and a second copy of an id
+        game_id=pl.Series(["tie", "unplayed", games["game_id"][5]]),
+        home_score=pl.Series([4, None, 1], dtype=pl.Int16), away_score=pl.Series([4, None, 2], dtype=pl.Int16))
+    build = build_game_features(pl.concat([games, extra]), None, None, leagues=("ncaa",))
+    assert build.features.height + build.excluded.height == games.height + 3
+    reasons = dict(build.excluded.select("row_id", "reason").iter_rows())
+    assert reasons["tie"] == "tie" and reasons["unplayed"] == "no final score"
+    assert reasons[games["game_id"][5]].startswith("duplicate game_id")
+    assert ncaa_games_build.features.height == games.height  # the real sample has no ties
+    assert build_game_features(games, None, None, leagues=("mlb",)).features.height == 0
+
+
+@pytest.mark.parametrize("league", ["ncaa", "mlb"])
+def test_changing_a_result_changes_only_later_dates(league, ncaa, mlb_2008):
+    """Point in time: reverse the result of the first game of a doubleheader and rebuild everything
+    (Elo systems included). Every feature of every game on that date or earlier is unchanged, the second
+    game of the doubleheader included; the team's next game on a later date changes."""
+    games, starters = (ncaa["games"], None) if league == "ncaa" else mlb_2008
+    team, first, second, day = doubleheader(games)
+    before = game_build(games, league, starters).features
+    after = game_build(flip_score(games, first), league, starters).features
+    assert_frame_equal(features_only(before.filter(pl.col("date") <= day)),
+                       features_only(after.filter(pl.col("date") <= day)))
+    assert_frame_equal(features_only(before.filter(pl.col("row_id") == second)),
+                       features_only(after.filter(pl.col("row_id") == second)))
+    later = games.filter(((pl.col("home_team") == team) | (pl.col("away_team") == team))
+                         & (pl.col("date") > day)).sort("date", "game_id")["game_id"][0]
+    b, a = (f.filter(pl.col("row_id") == later).row(0, named=True) for f in (before, after))
+    changed = {c for c in feature_columns("features_games") if b[c] != pytest.approx(a[c])}
+    assert {"form5_diff", "run_diff10_diff", "pythag_diff"} <= changed
+    assert before.filter(pl.col("row_id") == first)["home_win"].item() != \
+        after.filter(pl.col("row_id") == first)["home_win"].item()
+
+
+def test_elo_systems_after_a_same_day_game(ncaa, mlb_2008, ncaa_games_build):
+    """The replayed Elo systems saw the first game of a doubleheader when they forecast the second: elo_fit
+    is rebuilt from start-of-day ratings (the home advantage it implies stays the season's constant), the
+    others are marked absent."""
+    games, starters = mlb_2008
+    forecasts = forecast_league(games, load_league_configs()["mlb"], starters=starters)
+    x = build_game_features(games, forecasts.team_ratings, forecasts.forecasts, leagues=("mlb",)).features
+    _, first, second, _ = doubleheader(games)
+    rows = {r["row_id"]: r for r in x.filter(pl.col("row_id").is_in([first, second])).iter_rows(named=True)}
+    assert rows[first]["has_elo_pitcher"] == 1.0 and rows[second]["has_elo_pitcher"] == 0.0
+    assert rows[second]["logit_elo_pitcher"] == rows[second]["logit_elo_fit"]
+    hfa = x.select(pl.col("logit_elo_fit") * 400 / math.log(10) - pl.col("rating_diff"))
+    assert hfa.to_series().round(6).n_unique() == 1  # MLB 2008: one home advantage all season
+    published = forecasts.forecasts.filter(pl.col("system") == BASELINE_SYSTEM["mlb"]).select("game_id", "p_home")
+    joined = x.join(published, left_on="row_id", right_on="game_id")
+    assert (joined["p_elo"] == joined["p_home"]).all()
+    ncaa_x = ncaa_games_build.features
+    assert (ncaa_x["has_ridge_margin"] == 1.0).all() and (ncaa_x["has_elo_pitcher"] == 0.0).all()
+
+
+def hand_schedule() -> pl.DataFrame:
+    rows = [  # game_id, season, date, home, away, home_score, away_score
+        ("g0", 2023, date(2023, 4, 1), "B", "A", 3, 1),
+        ("g1", 2024, date(2024, 3, 1), "A", "B", 5, 3),
+        ("g2", 2024, date(2024, 3, 3), "C", "A", 4, 2),
+        ("g3", 2024, date(2024, 3, 4), "A", "C", 7, 1),
+        ("g4", 2024, date(2024, 3, 8), "B", "A", 2, 6),
+        ("g5", 2024, date(2024, 3, 9), "A", "B", 1, 0),   # doubleheader, game 1
+        ("g6", 2024, date(2024, 3, 9), "A", "B", 3, 4),   # doubleheader, game 2
+        ("g7", 2024, date(2024, 3, 12), "A", "B", 9, 2),
+        ("g8", 2024, date(2024, 3, 15), "C", "B", 3, 3),  # tie
+    ]
+    frame = pl.DataFrame(rows, schema=["game_id", "season", "date", "home_team", "away_team", "home_score",
+                                       "away_score"], orient="row")
+    return frame.with_columns(league=pl.lit("ncaa"), neutral=pl.lit(None, dtype=pl.Boolean),
+                              home_conference=pl.lit("SEC"), away_conference=pl.lit("SEC"),
+                              game_type=pl.lit(None, dtype=pl.String))
+
+
+def test_hand_checked_schedule():
+    build = build_game_features(hand_schedule(), None, None, leagues=("ncaa",))
+    x = {r["row_id"]: r for r in build.features.iter_rows(named=True)}
+    assert build.excluded.rows() == [("games", "g8", "tie")]
+    g7 = x["g7"]
+    # A before 3/12: W 5-3, L 2-4, W 7-1, W 6-2, W 1-0, L 3-4; B: L, L, L, W
+    assert g7["games_played_home"] == 6 and g7["games_played_away"] == 4
+    assert g7["form5_home"] == pytest.approx(3 / 5) and g7["form10_home"] == pytest.approx(4 / 6)
+    assert g7["form5_away"] == pytest.approx(1 / 4)
+    assert g7["run_diff10_home"] == pytest.approx((2 - 2 + 6 + 4 + 1 - 1) / 6)
+    assert g7["run_diff_season_away"] == pytest.approx((-2 - 4 - 1 + 1) / 4)
+    assert g7["rest_home"] == 3 and g7["rest_away"] == 3 and g7["rest_diff"] == 0
+    # head to head, A's view: B won in 2023; A won g1, g4, g5 and lost g6 this season
+    assert g7["h2h_net"] == 1 and g7["h2h_games"] == 5
+    # league: 42 runs in 14 team-games before 3/12 (g0 included) = 3.0 a game; 5 games of it added
+    rf, ra = 24 + 15, 14 + 15
+    assert g7["pythag_home"] == pytest.approx(rf ** 1.83 / (rf ** 1.83 + ra ** 1.83))
+    assert g7["pythag_diff"] == pytest.approx(g7["pythag_home"] - g7["pythag_away"])
+    # the doubleheader's games do not see each other
+    for side in ("home", "away"):
+        for f in ("games_played", "form5", "form10", "run_diff10", "run_diff_season", "pythag", "rest"):
+            assert x["g5"][f"{f}_{side}"] == x["g6"][f"{f}_{side}"], (f, side)
+    assert x["g5"]["h2h_net"] == x["g6"]["h2h_net"] == -1 + 2  # 2023 loss; g1 and g4 wins
+    assert x["g5"]["rest_home"] == 1 and x["g5"]["rest_away"] == 1
+    # first game of a season: capped rest, a flag, neutral form; 2023 does not count as rest
+    g1 = x["g1"]
+    assert g1["first_game_home"] == 1 and g1["rest_home"] == REST_CAP and g1["form5_home"] == 0.5
+    assert g1["pythag_home"] == 0.5 and g1["games_played_home"] == 0
+    assert g1["h2h_net"] == -1 and g1["h2h_games"] == 1  # last season's game counts
+    assert x["g2"]["first_game_home"] == 1 and x["g2"]["first_game_away"] == 0 and x["g2"]["rest_away"] == 2
+    assert all(r["conference_game"] == 1 and r["neutral"] == 0 for r in x.values())
+    assert g7["home_win"] == 1 and x["g6"]["home_win"] == 0
+    # no ratings, no forecasts: neutral values, flagged
+    assert g7["p_elo_fit"] == 0.5 and g7["has_elo_fit"] == 0 and g7["has_rating"] == 0 and g7["p_elo"] is None
+
+
+def test_aliases_keep_a_franchise_history():
+    games = hand_schedule().with_columns(
+        home_team=pl.when(pl.col("game_id") == "g0").then(pl.lit("OldB")).otherwise(pl.col("home_team")))
+    plain = build_game_features(games, None, None, leagues=("ncaa",), aliases={}).features
+    joined = build_game_features(games, None, None, leagues=("ncaa",), aliases={"ncaa": {"OldB": "B"}}).features
+    assert plain.filter(pl.col("row_id") == "g7")["h2h_games"].item() == 4
+    assert joined.filter(pl.col("row_id") == "g7")["h2h_games"].item() == 5
+
+
+# ---------------------------------------------------------------------------------------- pitcher starts
+
+
+@pytest.fixture(scope="module")
+def starts_build(ncaa):
+    return build_pitcher_start_features(ncaa["plays"], ncaa["box_pitching"], ncaa["box_batting"], ncaa["games"])
+
+
+def test_pitcher_starts_rows_in_equal_kept_plus_excluded(ncaa, starts_build):
+    team_games = ncaa["plays"].select("game_id", "fielding_team").unique().height
+    assert starts_build.features.height + starts_build.excluded.height == team_games
+    assert set(starts_build.excluded["table"]) == {"plays"}
+    assert all(r.startswith("starter unknown") for r in starts_build.excluded["reason"])
+    kept = starts_build.features
+    box = ncaa["box_pitching"].select("game_id", "team", "player", "K")
+    joined = kept.join(box, on=["game_id", "team", "player"])
+    assert joined.height == kept.height and (joined["strikeouts"] == joined["K"]).all()
+
+
+def test_pitcher_start_features_match_a_slow_reference(ncaa, starts_build):
+    """Every row recomputed by a plain loop over the box lines of strictly earlier dates."""
+    dates = dict(ncaa["games"].select("game_id", "date").iter_rows())
+    starts = {(r["game_id"], r["team"], r["player"]) for r in starts_build.features.iter_rows(named=True)}
+    history: dict[tuple, list] = {}
+    for r in ncaa["box_pitching"].iter_rows(named=True):
+        history.setdefault((r["team"], r["player"]), []).append(
+            (dates[r["game_id"]], r["K"], r["BF"], (r["game_id"], r["team"], r["player"]) in starts))
+    for row in starts_build.features.iter_rows(named=True):
+        earlier = [h for h in history[(row["team"], row["player"])] if h[0] < row["date"]]
+        prior_starts = [h for h in earlier if h[3]]
+        assert row["prior_appearances"] == len(earlier) and row["prior_starts"] == len(prior_starts)
+        k, bf = sum(h[1] for h in earlier), sum(h[2] for h in earlier)
+        assert row["prior_bf"] == bf
+        assert row["k_per_bf"] == pytest.approx((k + 50 * row["league_k_rate"]) / (bf + 50))
+        if prior_starts:
+            assert row["k_per_start"] == pytest.approx(sum(h[1] for h in prior_starts) / len(prior_starts))
+            last = max(h[0] for h in earlier)
+            assert row["days_rest"] == min((row["date"] - last).days, DAYS_REST_CAP)
+        assert row["line"] == max(2.5, math.floor(row["k_per_start"] - 0.5) + 0.5)
+
+
+def test_pitcher_start_uses_only_earlier_dates(ncaa, starts_build):
+    """Raise one start's strikeouts by 5: that row's features stay, his next start's change."""
+    x = starts_build.features
+    pitcher = x.filter(pl.col("prior_starts") == 3).row(0, named=True)
+    mine = x.filter((pl.col("team") == pitcher["team"]) & (pl.col("player") == pitcher["player"])).sort("date")
+    nxt = mine.filter(pl.col("date") > pitcher["date"]).row(0, named=True)
+    hit = ((pl.col("game_id") == pitcher["game_id"]) & (pl.col("team") == pitcher["team"])
+           & (pl.col("player") == pitcher["player"]))
+    box = ncaa["box_pitching"].with_columns(K=pl.when(hit).then(pl.col("K") + 5).otherwise(pl.col("K")))
+    y = build_pitcher_start_features(ncaa["plays"], box, ncaa["box_batting"], ncaa["games"]).features
+    features = feature_columns("features_pitcher_starts")
+    same = y.filter(pl.col("row_id") == pitcher["row_id"]).row(0, named=True)
+    assert all(same[c] == pitcher[c] for c in features) and same["strikeouts"] == pitcher["strikeouts"] + 5
+    moved = y.filter(pl.col("row_id") == nxt["row_id"]).row(0, named=True)
+    assert moved["k_per_start"] > nxt["k_per_start"] and moved["k_per_bf"] > nxt["k_per_bf"]
+    earlier = x.filter(pl.col("date") <= pitcher["date"]).select("row_id", *features)
+    assert_frame_equal(earlier, y.filter(pl.col("date") <= pitcher["date"]).select("row_id", *features))
+
+
+def hand_pbp():
+    """Two games; both teams use a pitcher called Smith. In game 2 Tigers' first play line has no pitcher."""
+    def line(game, seq, fielding, pitcher, batting):
+        return (game, seq, fielding, batting, "play", pitcher)
+    plays = [line("n1", 1, "Bears", "Smith", "Tigers"), line("n1", 2, "Bears", "Smith", "Tigers"),
+             line("n1", 3, "Tigers", "Smith", "Bears"), line("n1", 4, "Tigers", "Jones", "Bears"),
+             line("n2", 1, "Bears", "Smith", "Tigers"), line("n2", 2, "Tigers", None, "Bears"),
+             line("n2", 3, "Tigers", "Jones", "Bears")]
+    plays = pl.DataFrame(plays, schema=["game_id", "seq", "fielding_team", "batting_team", "line_kind", "pitcher"],
+                         orient="row")
+    box_p = pl.DataFrame([("n1", "Bears", "Smith", 20, 15, 9), ("n1", "Tigers", "Smith", 10, 6, 2),
+                          ("n1", "Tigers", "Jones", 12, 9, 3), ("n2", "Bears", "Smith", 25, 18, 4),
+                          ("n2", "Tigers", "Jones", 30, 21, 7)],
+                         schema=["game_id", "team", "player", "BF", "outs_recorded", "K"], orient="row")
+    box_b = pl.DataFrame([("n1", "Bears", 22, 5), ("n1", "Tigers", 20, 9), ("n2", "Bears", 30, 7),
+                          ("n2", "Tigers", 25, 4)], schema=["game_id", "team", "PA", "K"], orient="row")
+    games = pl.DataFrame([("n1", "ncaa", 2024, date(2024, 3, 1), "Tigers", "Bears", "SEC", "SEC"),
+                          ("n2", "ncaa", 2024, date(2024, 3, 8), "Tigers", "Bears", "SEC", "SEC")],
+                         schema=["game_id", "league", "season", "date", "away_team", "home_team", "away_conference",
+                                 "home_conference"], orient="row")
+    return plays, box_p, box_b, games
+
+
+def test_pitcher_identity_is_team_and_name_and_an_unnamed_first_line_is_excluded():
+    build = build_pitcher_start_features(*hand_pbp())
+    x = {r["row_id"]: r for r in build.features.iter_rows(named=True)}
+    assert set(x) == {"n1:Bears", "n1:Tigers", "n2:Bears"}
+    assert build.excluded.rows() == [("plays", "n2:Tigers", "starter unknown: no pitcher on the team's first play "
+                                      "line (the first named may be a reliever)")]
+    bears2 = x["n2:Bears"]
+    # the Bears' Smith has one earlier start (9 K in 20 BF); the Tigers' Smith (2 K) is someone else
+    assert bears2["prior_starts"] == 1 and bears2["k_per_start"] == 9 and bears2["prior_bf"] == 20
+    assert bears2["line"] == 8.5 and bears2["days_rest"] == 7 and bears2["is_home"] == 1
+    league = (14 + 1000 * 0.22) / (42 + 1000)
+    assert bears2["league_k_rate"] == pytest.approx(league)
+    assert bears2["opp_k_rate"] == pytest.approx((9 + 200 * league) / (20 + 200)) and bears2["opp_prior_pa"] == 20
+    assert bears2["strikeouts"] == 4 and bears2["over_line"] == 0 and bears2["conference_game"] == 1
+    first = x["n1:Bears"]
+    assert first["prior_starts"] == 0 and first["first_appearance"] == 1 and first["days_rest"] == DAYS_REST_CAP
+    assert first["k_per_start"] == 5.0 and first["line"] == 4.5 and first["k_per_bf"] == pytest.approx(0.22)
+
+
+def test_prop_line_and_poisson_over():
+    lines = pl.select(prop_line(pl.Series([5.3, 5.5, 5.0, 1.0, 0.0]))).to_series().to_list()
+    assert lines == [4.5, 5.5, 4.5, 2.5, 2.5]
+    mu = 4.0
+    exact = 1 - sum(math.exp(-mu) * mu ** k / math.factorial(k) for k in range(5))
+    assert poisson_over([mu, mu], [4.5, 2.5]).tolist() == pytest.approx(
+        [exact, 1 - sum(math.exp(-mu) * mu ** k / math.factorial(k) for k in range(3))])
+
+
+# ------------------------------------------------------------------------------------------ batted balls
+
+
+def test_batted_balls_short_export_all_kept_with_labels():
+    r = read_statcast_csv(sorted((REPO / "data" / "statcast").glob("statcast_2021_every8th.csv")))
+    table = batted_ball_features(r.batted_balls, load_woba_weights())
+    build = build_batted_ball_features(table)
+    x = build.features
+    assert x.height + build.excluded.height == table.height and build.excluded.height == 0
+    assert x["row_id"].str.starts_with("file:").all()
+    assert (x["has_spray"] == 0).all() and (x["spray_angle"] == 0).all()
+    assert x["is_home_run"].sum() == table["is_home_run"].sum()
+    assert x["woba_value"].null_count() == 0
+    fg = table.join(x.select("row_id", "woba_value"), left_on=pl.format("file:{}:{}", "source_file", "line_no"),
+                    right_on="row_id").filter(pl.col("woba_value_fg").is_not_null())
+    assert (fg["woba_value_fg"] == fg["woba_value"]).all()  # 2021: the season's own FanGraphs weights
+
+
+def test_batted_balls_full_export_exclusions_and_spray():
+    table = read_statcast_csv([FIXTURES / "statcast" / "sc_2023-06-11_sample.csv"]).batted_balls
+    table = table.with_columns(hc_x=pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col("hc_x")))
+    bad = pl.concat([table.head(1).with_columns(launch_speed=pl.lit(None, dtype=pl.Float64)),  # same id, no speed
+                     table.slice(1, 1)])  # a second copy of row 1
+    rows = pl.concat([table, bad])
+    build = build_batted_ball_features(rows)
+    x, excluded = build.features, build.excluded
+    assert x.height + excluded.height == rows.height
+    assert x.height == table.height and x["row_id"].str.starts_with("mlb:").all()
+    assert sorted(excluded["reason"]) == ["duplicate row_id (first copy kept)", "missing launch_speed or launch_angle"]
+    zero = table.row(0, named=True)
+    first = x.filter(pl.col("row_id") == f"mlb:{zero['game_pk']}:{zero['at_bat_number']}:{zero['pitch_number']}")
+    assert first["has_spray"].item() == 0 and first["spray_angle"].item() == 0 and first["has_pull"].item() == 0
+    second = table.row(1, named=True)
+    got = x.filter(pl.col("row_id") == f"mlb:{second['game_pk']}:{second['at_bat_number']}:{second['pitch_number']}")
+    assert got["spray_angle"].item() == pytest.approx(spray_angle(second["hc_x"], second["hc_y"]))
+    sign = -1 if second["stand"] == "R" else 1
+    assert got["pull_angle"].item() == pytest.approx(sign * got["spray_angle"].item())
+    assert got["woba_value"].item() == second["woba_value"]  # Savant's own value where the export has it
+    assert x["estimated_woba_using_speedangle"].null_count() < x.height
