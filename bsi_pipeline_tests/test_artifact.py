@@ -214,6 +214,17 @@ def test_xgboost_early_stopping_exports_the_best_iteration(tmp_path):
     assert np.max(np.abs(prediction - model.predict_proba(X_NEW)[:, 1])) < 1e-5
 
 
+def test_stump_trees(tmp_path):
+    """Trees that are one leaf (no split worth making) export as one node with both branches on the leaf."""
+    import lightgbm as lgb
+    import xgboost as xgb
+
+    for i, model in enumerate([xgb.XGBRegressor(n_estimators=5, gamma=1e9, n_jobs=1),
+                               lgb.LGBMRegressor(n_estimators=5, min_child_samples=10_000, verbose=-1, n_jobs=1)]):
+        model.fit(X, MARGIN)
+        art.export_tree(model, **metadata(task="regression"), directory=tmp_path / str(i), check_X=X_NEW)
+
+
 def test_tree_export_rejects_task_mismatch(trees, tmp_path):
     with pytest.raises(art.ArtifactError, match="task 'regression'"):
         art.export_tree(trees["xgb_binary"], **metadata(task="regression"), directory=tmp_path)

@@ -176,6 +176,34 @@ def test_bad_matrices_name_the_column(models_dir, key):
         scorer.predict(text)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_nan_in_a_zero_weight_column_is_still_caught(tmp_path, order):
+    from sklearn.linear_model import Lasso
+
+    pipe = linear_pipeline(Lasso(alpha=0.3)).fit(X, MARGIN)
+    artifact = art.export_linear(pipe, **metadata(task="regression"))
+    dropped = [f["name"] for f in artifact["features"] if f["coefficient"] == 0.0]
+    assert dropped, "the lasso should drop a feature here"
+    scorer = load_scorer(art.write_artifact(tmp_path, artifact))
+    bad = np.array(X_NEW, order=order)
+    bad[5, FEATURES.index(dropped[0])] = np.nan
+    with pytest.raises(FeatureError, match=f"column '{dropped[0]}' has 1 NaN"):
+        scorer.predict(bad)
+
+
+def test_large_offsets_keep_full_precision(tmp_path):
+    """A feature like a Unix timestamp: mean/std ~ 1e8; scoring centres before the dot product."""
+    from sklearn.linear_model import LinearRegression
+
+    shifted = X.copy()
+    shifted[:, 5] = 1.7e9 + X[:, 5]
+    pipe = linear_pipeline(LinearRegression()).fit(shifted, MARGIN)
+    scorer = load_scorer(art.write_artifact(tmp_path, art.export_linear(pipe, **metadata(task="regression"))))
+    new = X_NEW.copy()
+    new[:, 5] = 1.7e9 + X_NEW[:, 5]
+    assert np.max(np.abs(scorer.predict(new) - pipe.predict(new))) < 1e-9
+
+
 def test_dataframes_are_put_in_feature_order(models_dir):
     scorer = load_model(models_dir, "home_win_logistic")
     frame = pl.DataFrame(dict(zip(FEATURES, X_NEW.T))).select(list(reversed(FEATURES)))

@@ -22,7 +22,6 @@ compares doubles and gets the double input unchanged.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -296,7 +295,3 @@ def ensemble_model(members: list[onnx.ModelProto], columns: list[list[int] | Non
         raise ValueError(f"unknown combiner {combiner!r}")
     return _finish(nodes, inits, n_features, f"ensemble_{combiner}")
 
-
-def check_finite(values, what: str) -> None:
-    if not all(math.isfinite(v) for v in np.ravel(values)):
-        raise ValueError(f"{what} has non-finite values")

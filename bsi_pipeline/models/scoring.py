@@ -226,13 +226,23 @@ class LinearScorer(Scorer):
         super().__init__(artifact, directory)
         self._mean, self._std, self._coef, self._intercept = linear_arrays(artifact)
         self._weights, self._offset = folded_weights(artifact)
+        # Folding the scaler into the weights loses ~|mean/std| * 1e-16: centre first when that is large.
+        self._centre = bool(np.max(np.abs(self._mean / self._std)) > 1e4)
+        # BLAS may skip a zero weight's column, so a NaN there would not reach the margin: check those.
+        self._zero_columns = np.flatnonzero(self._weights == 0.0)
 
     def predict_margin(self, X) -> np.ndarray:
         arr = self._matrix(X, check_finite=False)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are caught below
-            margin = arr @ self._weights
-            margin += self._offset
-        if not np.isfinite(margin).all():  # a NaN/inf anywhere in X shows here: scan X only then
+            if self._centre:
+                margin = (arr - self._mean) @ self._weights
+                margin += self._intercept
+            else:
+                margin = arr @ self._weights
+                margin += self._offset
+        # A NaN/inf in X makes the margin non-finite: scan X (to name the column) only then.
+        if not np.isfinite(margin).all() or (len(self._zero_columns)
+                                             and not np.isfinite(arr[:, self._zero_columns]).all()):
             _raise_nonfinite(arr, self.features, self.model_key)
             raise FeatureError("values so large that the linear score overflows", self.model_key)
         return margin
