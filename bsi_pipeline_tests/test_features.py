@@ -19,6 +19,8 @@ from bsi_pipeline.features.batted_balls import build_batted_ball_features
 from bsi_pipeline.features.games import BASELINE_SYSTEM, REST_CAP, build_game_features
 from bsi_pipeline.features.pitcher_starts import (
     DAYS_REST_CAP,
+    DEFAULT_LEAGUE_K_RATE,
+    DEFAULT_PER_START,
     build_pitcher_start_features,
     poisson_over,
     prop_line,
@@ -170,6 +172,8 @@ def test_games_rows_in_equal_rows_kept_plus_excluded(ncaa, ncaa_games_build):
     assert reasons["tie"] == "tie" and reasons["unplayed"] == "no final score"
     assert reasons[games["game_id"][5]].startswith("duplicate game_id")
     assert ncaa_games_build.features.height == games.height  # the real sample has no ties
+    forward, backward = (build_game_features(g, None, None, leagues=("ncaa",)) for g in (games, games.reverse()))
+    assert forward.features.equals(backward.features)  # the input's row order does not matter
     assert build_game_features(games, None, None, leagues=("mlb",)).features.height == 0
 
 
@@ -372,13 +376,15 @@ def test_pitcher_identity_is_team_and_name_and_an_unnamed_first_line_is_excluded
     # the Bears' Smith has one earlier start (9 K in 20 BF); the Tigers' Smith (2 K) is someone else
     assert bears2["prior_starts"] == 1 and bears2["k_per_start"] == 9 and bears2["prior_bf"] == 20
     assert bears2["line"] == 8.5 and bears2["days_rest"] == 7 and bears2["is_home"] == 1
-    league = (14 + 1000 * 0.22) / (42 + 1000)
+    league = (14 + 1000 * DEFAULT_LEAGUE_K_RATE) / (42 + 1000)
     assert bears2["league_k_rate"] == pytest.approx(league)
     assert bears2["opp_k_rate"] == pytest.approx((9 + 200 * league) / (20 + 200)) and bears2["opp_prior_pa"] == 20
     assert bears2["strikeouts"] == 4 and bears2["over_line"] == 0 and bears2["conference_game"] == 1
     first = x["n1:Bears"]
     assert first["prior_starts"] == 0 and first["first_appearance"] == 1 and first["days_rest"] == DAYS_REST_CAP
-    assert first["k_per_start"] == 5.0 and first["line"] == 4.5 and first["k_per_bf"] == pytest.approx(0.22)
+    # before any start: the league's default start (4.1 K -> line 3.5) and rate
+    assert first["k_per_start"] == DEFAULT_PER_START["k"] and first["line"] == 3.5
+    assert first["k_per_bf"] == pytest.approx(DEFAULT_LEAGUE_K_RATE)
 
 
 def test_prop_line_and_poisson_over():

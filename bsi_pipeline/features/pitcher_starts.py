@@ -44,11 +44,11 @@ from bsi_pipeline.features.common import FeatureBuild, concat_excluded, excluded
 
 TABLE = "features_pitcher_starts"
 SOURCE_TABLE = "plays"
-DEFAULT_LEAGUE_K_RATE = 0.22     # D1 batting K / PA (0.228 over the embedded 2019 and 2021 games)
+DEFAULT_LEAGUE_K_RATE = 0.20     # D1 batting K / PA: 0.203 over the parsed 2019-2021 seasons
 LEAGUE_PRIOR_PA = 1000
 PITCHER_PRIOR_BF = 50
 OPP_PRIOR_PA = 200
-DEFAULT_PER_START = {"k": 5.0, "bf": 22.0, "outs": 14.0}  # a typical D1 start
+DEFAULT_PER_START = {"k": 4.1, "bf": 20.6, "outs": 13.6}  # the mean D1 start of 2019-2021
 LEAGUE_PRIOR_STARTS = 20
 DAYS_REST_CAP = 30
 MIN_LINE = 2.5
