@@ -5,7 +5,9 @@ catalog says the same. Keep names stable: analysts' queries depend on them.
 """
 
 from bsi_pipeline.defs.analytics import ANALYTICS_TABLES
+from bsi_pipeline.defs.features import FEATURE_TABLES
 from bsi_pipeline.defs.game_sources import GAME_SOURCE_TABLES
+from bsi_pipeline.defs.models import MODEL_TABLES
 
 TABLES: dict[str, str] = {
     "ncaa_pbp_lines": "Accepted rows of the NCAA play-by-play sources, typed (one per source row).",
@@ -37,3 +39,5 @@ TABLES.update({
     "forecast_metrics": "Per sport, league, season (null = all) and system: games, Brier, log loss, accuracy, ECE.",
 })
 TABLES.update(ANALYTICS_TABLES)
+TABLES.update(FEATURE_TABLES)
+TABLES.update(MODEL_TABLES)

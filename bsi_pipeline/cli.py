@@ -2,6 +2,7 @@
 
     bsi materialize [--config PATH] [--select SELECTION]   materialize headless, in-process
     bsi summary [--config PATH]                             where the outputs are, and what is in them
+    bsi predict MODEL_KEY --features JSON [--line X]        the current model's prediction, explained
 
 `materialize` exits non-zero when any step or blocking check fails. With DAGSTER_HOME set, runs are
 recorded in that instance (and show in the UI); otherwise an ephemeral instance is used.
@@ -88,6 +89,40 @@ def _print_summary(settings) -> None:
         con.close()
 
 
+def _predict(args) -> int:
+    """Calibrated probability (or value) of the key's current model and its top five contributions."""
+    import json
+
+    from bsi_pipeline.models.scoring import FeatureError, UnknownModelError, load_scorer, resolve_artifact
+
+    settings = load_settings(args.config)
+    try:
+        values = json.loads(args.features)
+    except json.JSONDecodeError as exc:
+        print(f"--features is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(values, dict):
+        print("--features must be a JSON object of feature name -> number", file=sys.stderr)
+        return 2
+    try:
+        path = resolve_artifact(settings.models_dir, args.model_key)
+        scorer = load_scorer(path)
+        explanation = scorer.explain(values, top=5)
+    except (UnknownModelError, FeatureError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = {"model_key": args.model_key, "model_id": scorer.artifact["model_id"],
+           "value": explanation.value, "raw_value": explanation.raw_value, "link": explanation.link,
+           "top_contributions": [{"feature": name, "contribution": c} for name, c in explanation.contributions]}
+    dispersion = scorer.artifact.get("count", {}).get("dispersion")
+    if args.line is not None and dispersion is not None:
+        from bsi_pipeline.models.counts import prob_over
+        out["line"] = args.line
+        out["p_over"] = float(prob_over([explanation.value], [args.line], dispersion)[0])
+    print(json.dumps(out, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bsi", description="Blaze Sports Intel pipeline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     summ = sub.add_parser("summary", help="print where the warehouse is and what it holds")
     summ.add_argument("--config")
     summ.set_defaults(func=_summary)
+    pred = sub.add_parser("predict", help="score one row with a model key's current model, with explanation")
+    pred.add_argument("model_key")
+    pred.add_argument("--features", required=True, help='JSON object, e.g. \'{"launch_speed": 104, ...}\'')
+    pred.add_argument("--line", type=float, help="for count models: P(over this line)")
+    pred.add_argument("--config")
+    pred.set_defaults(func=_predict)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -7,7 +7,9 @@ from bsi_pipeline.defs.analytics import ANALYTICS_ASSETS
 from bsi_pipeline.defs.box_scores import box_batting, box_pitching, teams
 from bsi_pipeline.defs.checks import CHECKS
 from bsi_pipeline.defs.game_sources import GAME_SOURCE_ASSETS
+from bsi_pipeline.defs.features import FEATURE_ASSETS
 from bsi_pipeline.defs.games import games
+from bsi_pipeline.defs.models import MODEL_ASSETS
 from bsi_pipeline.defs.ratings import RATINGS_ASSETS
 from bsi_pipeline.defs.ingest import ncaa_pbp_ingest
 from bsi_pipeline.defs.plays import ncaa_plays
@@ -15,7 +17,7 @@ from bsi_pipeline.defs.resources import BsiConfig, LakeIOManager
 from bsi_pipeline.defs.warehouse import warehouse
 
 ASSETS = [ncaa_pbp_ingest, ncaa_plays, box_batting, box_pitching, teams, *GAME_SOURCE_ASSETS, games, *RATINGS_ASSETS,
-          *ANALYTICS_ASSETS, warehouse]
+          *ANALYTICS_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, warehouse]
 
 
 def build_resources(config_path: str = "") -> dict:

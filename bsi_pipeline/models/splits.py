@@ -21,6 +21,10 @@ class TrainingDataError(ValueError):
     """The feature table cannot train this spec (missing columns, too few rows, bad values)."""
 
 
+class NotEnoughData(TrainingDataError):
+    """Too few rows or seasons for the spec's split: the data is not there yet (not a bug)."""
+
+
 @dataclass(frozen=True)
 class Slices:
     train: pl.DataFrame
@@ -58,6 +62,8 @@ def model_frame(table: pl.DataFrame, spec: ModelSpec) -> pl.DataFrame:
     missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
     if missing:
         raise TrainingDataError(f"{spec.key}: {spec.feature_table} has no column(s) {', '.join(missing)}")
+    if table.height == 0:
+        raise NotEnoughData(f"{spec.key}: {spec.feature_table} has no rows (no source data for it in this config)")
     frame = table
     for column, value in spec.filter.items():
         frame = frame.filter(pl.col(column) == value)
@@ -80,7 +86,7 @@ def time_split(frame: pl.DataFrame, spec: ModelSpec) -> Slices:
     """Slices per the spec's split; raises TrainingDataError below the spec's minimum rows."""
     seasons = sorted(frame["season"].unique().to_list())
     if len(seasons) <= spec.split.test_last_seasons:
-        raise TrainingDataError(
+        raise NotEnoughData(
             f"{spec.key}: needs more than {spec.split.test_last_seasons} season(s) to hold out a test season; "
             f"the data has {seasons}")
     test_seasons = seasons[-spec.split.test_last_seasons:]
@@ -96,8 +102,8 @@ def time_split(frame: pl.DataFrame, spec: ModelSpec) -> Slices:
     short = [f"{name} {getattr(slices, name).height} < {minimum}"
              for name, minimum in spec.min_rows.items() if getattr(slices, name).height < minimum]
     if short:
-        raise TrainingDataError(f"{spec.key}: too few rows to train ({'; '.join(short)})")
+        raise NotEnoughData(f"{spec.key}: too few rows to train ({'; '.join(short)})")
     return slices
 
 
-__all__ = ["Slices", "SpecError", "TrainingDataError", "model_frame", "time_split"]
+__all__ = ["NotEnoughData", "Slices", "SpecError", "TrainingDataError", "model_frame", "time_split"]

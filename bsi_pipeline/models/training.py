@@ -71,7 +71,7 @@ class TrainResult:
                 "model_key": self.spec.key, "algorithm": name, "model_id": self.model_id(name),
                 "selected": name == self.selected, "params": json.dumps(cand.params, sort_keys=True, default=str),
                 "cv_metric": cand.cv_metric, "cv_score": cand.cv_score, "selection_score": cand.selection_score,
-                "valid_metrics": json.dumps(cand.valid_metrics, sort_keys=True), "train_seconds": round(cand.seconds, 3),
+                "valid_metrics": json.dumps(cand.valid_metrics, sort_keys=True),
             })
         return pl.DataFrame(rows)
 
