@@ -44,7 +44,7 @@ def _frame(seasons=(2020, 2021, 2022), per_day=3, days=40):
                 rows.append({"row_id": f"{season}-{day}-{k}", "season": season,
                              "date": dt.date(season, 4, 1) + dt.timedelta(days=day),
                              "launch_speed": 80.0 + k, "launch_angle": 10.0 + day % 30, "spray_angle": 0.0,
-                             "has_spray": 1.0, "is_home_run": float((day + k) % 7 == 0),
+                             "has_spray": 1.0, "pull_angle": 0.0, "has_pull": 1.0, "is_home_run": float((day + k) % 7 == 0),
                              "estimated_woba_using_speedangle": 0.3, "woba_value": 0.3})
     return pl.DataFrame(rows).sample(fraction=1.0, shuffle=True, seed=3)
 

@@ -44,8 +44,11 @@ def _outs(name: str) -> dict:
 
 @dg.multi_asset(outs=_outs("features_games"), group_name="features", can_subset=True)
 def game_features(context: dg.AssetExecutionContext, games: pl.DataFrame, team_ratings: pl.DataFrame,
-                  game_forecasts: pl.DataFrame):
-    build = build_game_features(games, team_ratings, game_forecasts)
+                  game_forecasts: pl.DataFrame, retrosheet_gamelogs_details: pl.DataFrame):
+    starters = (retrosheet_gamelogs_details.select("game_id", home_starter="home_starting_pitcher_id",
+                                                   away_starter="away_starting_pitcher_id")
+                if retrosheet_gamelogs_details.height else None)
+    build = build_game_features(games, team_ratings, game_forecasts, starters=starters)
     yield from _outputs(context, "features_games", build, games.filter(pl.col("league").is_in(["ncaa", "mlb"])).height)
 
 

@@ -53,6 +53,7 @@ from bsi_pipeline.features.common import (
     require,
     sigmoid,
 )
+from bsi_pipeline.features.starters import STARTER_REST_UNKNOWN, home_edge, starter_rest
 from bsi_pipeline.ratings.systems import load_league_configs
 
 TABLE = "features_games"
@@ -75,10 +76,11 @@ _SIDE_FEATURES = ("rest", "first_game", "games_played", "form5", "form10", "run_
 
 def build_game_features(games: pl.DataFrame, team_ratings: pl.DataFrame | None, game_forecasts: pl.DataFrame | None,
                         leagues: Sequence[str] = ("ncaa", "mlb"), aliases: dict[str, dict[str, str]] | None = None,
-                        ) -> FeatureBuild:
+                        starters: pl.DataFrame | None = None) -> FeatureBuild:
     """features_games for `leagues`; input rows are the games of those leagues (others are not considered).
 
-    aliases: league -> {name: canonical name}; default the `aliases` of elo_settings.yaml."""
+    aliases: league -> {name: canonical name}; default the `aliases` of elo_settings.yaml.
+    starters: game_id, home_starter, away_starter (MLB game logs); None leaves starter features at defaults."""
     require(games, "games", ("game_id", "league", "season", "date", "home_team", "away_team", "home_score",
                              "away_score"))
     if aliases is None:
@@ -114,7 +116,9 @@ def build_game_features(games: pl.DataFrame, team_ratings: pl.DataFrame | None, 
     rows = (rows.join(_head_to_head(played), on="game_id", how="left")
             .join(_same_day_flags(long), on="game_id", how="left")
             .join(_ratings(team_ratings, leagues), on="game_id", how="left")
-            .join(_forecasts(game_forecasts), on="game_id", how="left"))
+            .join(_forecasts(game_forecasts), on="game_id", how="left")
+            .join(starter_rest(starters, played.select("game_id", "date")), on="game_id", how="left")
+            .join(home_edge(long).rename({"team": "home_key"}), on=["league", "home_key", "season"], how="left"))
     rows = _forecast_features(rows)
     rows = rows.with_columns(
         row_id=pl.col("game_id"),
@@ -124,8 +128,15 @@ def build_game_features(games: pl.DataFrame, team_ratings: pl.DataFrame | None, 
         postseason=(pl.col("game_type") == "postseason").fill_null(False),
         home_win=pl.col("home_score") > pl.col("away_score"),
         p_elo=_baseline(),
-    )
+        home_edge=pl.col("home_edge").fill_null(0.0),
+        **{c: pl.col(c).fill_null(STARTER_REST_UNKNOWN if c.startswith("starter_rest") else 0.0)
+           for c in STARTER_COLUMNS},
+    ).with_columns(starter_rest_diff=pl.col("starter_rest_home") - pl.col("starter_rest_away"))
     return FeatureBuild(finalize(TABLE, rows), concat_excluded([excluded_rows(g, SOURCE_TABLE)]))
+
+
+STARTER_COLUMNS = [f"{name}_{side}" for name in ("starter_rest", "starter_short_rest", "starter_long_rest",
+                                                  "has_starter") for side in ("home", "away")]
 
 
 def _canonical(column: str, aliases: dict[str, dict[str, str]]) -> pl.Expr:
