@@ -84,3 +84,16 @@ def test_skill_weights_follow_skill_and_respect_the_clamp():
     assert dominant == pytest.approx({"a": 0.60, "b": 0.40})
     equal = skill_weights({"a": 0.2, "b": 0.2, "c": 0.2})
     assert np.allclose(list(equal.values()), 1 / 3)
+
+
+def test_near_ties_go_to_the_simpler_model():
+    from bsi_pipeline.models.training import Candidate, choose
+
+    def cand(name, score):
+        return Candidate(name, {}, None, "m", 0.0, np.zeros(1), {}, selection_score=score)
+    candidates = {n: cand(n, s) for n, s in
+                  [("ridge", 0.68121), ("xgboost", 0.68158), ("ensemble", 0.68110), ("stacking", 0.68113)]}
+    assert choose(candidates, 0.001) == "ridge"        # within 0.1% of the best: the simplest wins
+    assert choose(candidates, 0.0) == "ensemble"       # no tolerance: the best wins
+    candidates["ridge"] = cand("ridge", 0.69)
+    assert choose(candidates, 0.001) == "ensemble"     # ensemble < stacking in simplicity

@@ -49,6 +49,7 @@ class ModelSpec:
     baseline: str | None = None
     must_beat_baseline: bool = False
     line_column: str | None = None
+    selection_tolerance: float = 0.001
     intended_use: str = ""
     limitations: str = ""
 

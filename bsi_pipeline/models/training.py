@@ -3,9 +3,10 @@
 Hyper-parameters are tuned by time-series cross-validation inside the training window only
 (expanding window, folds in date order). Each tuned candidate is refitted on the whole training
 slice and scored on the validation slice; the ensemble and stacking candidates combine them. The
-chosen candidate has the best validation score: for binary targets the log loss after the best
-calibrator (cross-validated within the validation slice, so a miscalibrated but sharp model is
-judged as it will be served), for values the RMSE.
+chosen candidate has the best validation score (for binary targets the log loss after the best
+calibrator, cross-validated within the validation slice, so a miscalibrated but sharp model is
+judged as it will be served; for values the RMSE), ties within the spec's selection_tolerance
+going to the simpler model.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sklearn.model_selection import TimeSeriesSplit
 
 from bsi_pipeline.models import algorithms
 from bsi_pipeline.models.ensemble import CombinedModel, fit_stacker, skill_weights
-from bsi_pipeline.models.specs import BASE_ALGORITHMS, CLASS_WEIGHT_AUTO_BELOW, ModelSpec
+from bsi_pipeline.models.specs import ALGORITHMS, BASE_ALGORITHMS, CLASS_WEIGHT_AUTO_BELOW, ModelSpec
 from bsi_pipeline.models.splits import Slices, model_frame, time_split
 
 CV_FOLDS = 3
@@ -148,6 +149,17 @@ def selection_score(task: str, y: np.ndarray, pred: np.ndarray) -> float:
     return float(table.filter(pl.col("method") != "identity")["cv_log_loss"].min())
 
 
+def choose(candidates: dict[str, Candidate], tolerance: float) -> str:
+    """The simplest candidate whose validation score is within `tolerance` (relative) of the best.
+
+    Validation differences between good candidates are often noise (a season of MLB games cannot
+    tell 0.6811 from 0.6812), so ties go to the simpler, more auditable model: the order of
+    specs.ALGORITHMS, linear first, then trees, then combinations."""
+    best = min(c.selection_score for c in candidates.values())
+    near = [name for name, c in candidates.items() if c.selection_score <= best + tolerance * abs(best)]
+    return min(near, key=ALGORITHMS.index)
+
+
 def train_spec(table: pl.DataFrame, spec: ModelSpec, log: Callable[[str], None] = lambda _: None) -> TrainResult:
     """Every candidate of the spec, tuned, fitted, scored on validation, and the chosen one."""
     from bsi_pipeline.features.provenance import check_leakage
@@ -185,7 +197,7 @@ def train_spec(table: pl.DataFrame, spec: ModelSpec, log: Callable[[str], None] 
                       {"coefficients": weights, "intercept": intercept, "oof_rows": int(rows.sum())}, X_va, y_va)
     for cand in candidates.values():
         cand.selection_score = selection_score(spec.task, y_va, cand.valid_pred)
-    selected = min(candidates, key=lambda n: candidates[n].selection_score)
+    selected = choose(candidates, spec.selection_tolerance)
     log(f"{spec.key}: selected {selected} (validation "
         f"{'calibrated log loss' if spec.task == 'binary' else 'rmse'} {candidates[selected].selection_score:.5f})")
     return TrainResult(spec, slices, candidates, selected, pos_weight, slices.digest([*spec.features, spec.target]))
