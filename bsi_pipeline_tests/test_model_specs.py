@@ -96,4 +96,6 @@ def test_near_ties_go_to_the_simpler_model():
     assert choose(candidates, 0.001) == "ridge"        # within 0.1% of the best: the simplest wins
     assert choose(candidates, 0.0) == "ensemble"       # no tolerance: the best wins
     candidates["ridge"] = cand("ridge", 0.69)
+    assert choose(candidates, 0.001) == "xgboost"      # 0.68158 is still within 0.1% of 0.68110
+    candidates["xgboost"] = cand("xgboost", 0.70)
     assert choose(candidates, 0.001) == "ensemble"     # ensemble < stacking in simplicity
