@@ -93,7 +93,7 @@ def _predict(args) -> int:
     """Calibrated probability (or value) of the key's current model and its top five contributions."""
     import json
 
-    from bsi_pipeline.models.scoring import FeatureError, UnknownModelError, load_scorer, resolve_artifact
+    from bsi_pipeline.models.scoring import ArtifactError, FeatureError, UnknownModelError, load_scorer, resolve_artifact
 
     settings = load_settings(args.config)
     try:
@@ -108,7 +108,7 @@ def _predict(args) -> int:
         path = resolve_artifact(settings.models_dir, args.model_key)
         scorer = load_scorer(path)
         explanation = scorer.explain(values, top=5)
-    except (UnknownModelError, FeatureError) as exc:
+    except (UnknownModelError, FeatureError, ArtifactError) as exc:  # ArtifactError: broken `current` or files
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = {"model_key": args.model_key, "model_id": scorer.artifact["model_id"],

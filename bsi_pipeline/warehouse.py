@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from bsi_pipeline.lake import table_dir, table_glob
 
@@ -29,7 +30,10 @@ def build_warehouse(path: Path, lake_root: Path, tables: list[str], descriptions
         con = duckdb.connect(str(tmp))
         try:
             for name in tables:
-                if not any(table_dir(lake_root, name).glob("*.parquet")):
+                files = list(table_dir(lake_root, name).glob("*.parquet"))
+                # no files, or only column-less ones (an asset that produced nothing, e.g. a model
+                # skipped for lack of data): no data yet; DuckDB cannot read a Parquet file without columns
+                if not any(pl.read_parquet_schema(f) for f in files):
                     continue
                 source = f"read_parquet({_quote(table_glob(lake_root, name))}, union_by_name = true)"
                 con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {source}')
