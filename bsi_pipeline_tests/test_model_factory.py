@@ -320,6 +320,8 @@ def test_keys_without_an_accepted_model_are_refused_by_name(factory, capsys):
         assert code == 2
         if key in served_keys:  # resolved: the features are what is wrong
             assert "unknown feature 'x'" in err
+        elif (factory.settings.models_dir / key).is_dir():  # trained, but nothing passed acceptance
+            assert f"model key {key!r} has no current model" in err and "acceptance" in err
         else:
             assert f"unknown model key {key!r}" in err
             assert (f"known keys: {', '.join(served_keys)}" if served_keys else "no models under") in err

@@ -56,6 +56,9 @@ class UnknownModelError(LookupError):
         self.model_key, self.known = model_key, known
         hint = difflib.get_close_matches(str(model_key), known, n=1)
         text = f"unknown model key {model_key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        if _safe_name(model_key) and (Path(models_dir) / str(model_key)).is_dir():
+            text = (f"model key {model_key!r} has no current model: it was trained, but no version has passed "
+                    "acceptance (see eval_snapshots and model_cards for why)")
         text += f"; known keys: {', '.join(known)}" if known else f"; no models under {models_dir}"
         super().__init__(text)
 
