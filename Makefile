@@ -8,8 +8,9 @@ DAGSTER_HOME_DIR := $(CURDIR)/$(STATE)/dagster_home
 BSI_CONFIG ?= $(CURDIR)/bsi.yaml
 HOST ?= 127.0.0.1
 PORT ?= 3000
+MLFLOW_PORT ?= 5000
 
-.PHONY: install run test test-fast ui bench clean
+.PHONY: install run test test-fast ui mlflow-ui bench clean
 
 install: $(STAMP)
 
@@ -39,6 +40,11 @@ test-fast: install
 # Dagster UI (webserver and daemon) on $(HOST):$(PORT), instance state under .state/.
 ui: install $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) BSI_CONFIG=$(BSI_CONFIG) $(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
+
+# MLflow UI over the registry the pipeline writes (the URI of $(BSI_CONFIG): env BSI_MLFLOW_URI, its
+# mlflow_uri, else sqlite under the workspace) on $(HOST):$(MLFLOW_PORT).
+mlflow-ui: install
+	$(BIN)/mlflow ui --backend-store-uri "$$($(BIN)/bsi mlflow-uri --config $(BSI_CONFIG))" --host $(HOST) --port $(MLFLOW_PORT)
 
 bench: install
 	$(BIN)/python bench/bench_pbp_parse.py

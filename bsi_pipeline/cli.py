@@ -3,6 +3,8 @@
     bsi materialize [--config PATH] [--select SELECTION]   materialize headless, in-process
     bsi summary [--config PATH]                             where the outputs are, and what is in them
     bsi predict MODEL_KEY --features JSON [--line X]        the current model's prediction, explained
+    bsi rollback MODEL_KEY [--reason TEXT]                  serve the previous champion again
+    bsi mlflow-uri [--config PATH]                          the MLflow tracking/registry URI in use
 
 `materialize` exits non-zero when any step or blocking check fails. With DAGSTER_HOME set, runs are
 recorded in that instance (and show in the UI); otherwise an ephemeral instance is used.
@@ -123,6 +125,31 @@ def _predict(args) -> int:
     return 0
 
 
+def _rollback(args) -> int:
+    """Restore the champion before the current one (aliases, `current`, a model_registry row)."""
+    from bsi_pipeline.models.specs import load_specs
+    from bsi_pipeline.registry.decisions import rollback
+    from bsi_pipeline.registry.mlflow_store import RegistryError, store_for
+
+    settings = load_settings(args.config)
+    store = store_for(settings)
+    try:
+        done = rollback(store, settings, args.model_key, args.reason, known_keys=list(load_specs()))
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{done['model_key']}: champion is version {done['to_version']} ({done['model_id']}) again; "
+          f"version {done['from_version']} archived. Reason: {done['reason']}")
+    for change in done["changes"]:
+        print(f"  {change}")
+    return 0
+
+
+def _mlflow_uri(args) -> int:
+    print(load_settings(args.config).mlflow_uri)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bsi", description="Blaze Sports Intel pipeline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     pred.add_argument("--line", type=float, help="for count models: P(over this line)")
     pred.add_argument("--config")
     pred.set_defaults(func=_predict)
+    roll = sub.add_parser("rollback", help="make the previous champion of a model key the champion again")
+    roll.add_argument("model_key")
+    roll.add_argument("--reason", default="manual rollback (no reason given)", help="recorded in model_registry")
+    roll.add_argument("--config")
+    roll.set_defaults(func=_rollback)
+    uri = sub.add_parser("mlflow-uri", help="print the MLflow tracking/registry URI of the configuration")
+    uri.add_argument("--config")
+    uri.set_defaults(func=_mlflow_uri)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -35,6 +35,9 @@ REFERENCE_KINDS = (
 )
 
 
+MLFLOW_URI_ENV = "BSI_MLFLOW_URI"       # overrides the config file's mlflow_uri
+
+
 class ConfigError(ValueError):
     """A configuration file that cannot be used, with the reason."""
 
@@ -45,6 +48,7 @@ class Settings:
     workspace: Path
     sources: dict[str, list[str]] = field(default_factory=dict)
     reference: dict[str, list[str]] = field(default_factory=dict)
+    mlflow_uri_config: str = ""   # the config file's `mlflow_uri`, "" when not given
 
     @property
     def lake(self) -> Path:
@@ -58,6 +62,23 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.workspace / "warehouse.duckdb"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        """The default MLflow store: <workspace>/mlflow/mlflow.db, run artifacts in artifacts/."""
+        return self.workspace / "mlflow"
+
+    @property
+    def mlflow_uri(self) -> str:
+        """MLflow tracking and registry URI: $BSI_MLFLOW_URI, else the config's `mlflow_uri`, else
+        sqlite:////<absolute workspace>/mlflow/mlflow.db (absolute: MLflow's own default is relative
+        to the working directory)."""
+        env = os.environ.get(MLFLOW_URI_ENV, "").strip()
+        if env:
+            return _absolute_sqlite(env, Path.cwd())
+        if self.mlflow_uri_config:
+            return self.mlflow_uri_config
+        return f"sqlite:///{(self.mlflow_dir / 'mlflow.db').as_posix()}"
 
     def source_files(self, kind: str) -> list[Path]:
         """Every file matching the globs of one source kind, sorted and de-duplicated."""
@@ -97,7 +118,21 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         workspace = base / workspace
     sources = _kind_lists(raw.get("sources") or {}, SOURCE_KINDS, "sources", config_path)
     reference = _kind_lists(raw.get("reference") or {}, REFERENCE_KINDS, "reference", config_path)
-    return Settings(config_path, workspace.resolve(), sources, reference)
+    mlflow_uri = raw.get("mlflow_uri") or ""
+    if not isinstance(mlflow_uri, str):
+        raise ConfigError(f"{config_path}: mlflow_uri must be a URI string, e.g. sqlite:////abs/path/mlflow.db")
+    mlflow_uri = _absolute_sqlite(os.path.expandvars(mlflow_uri.strip()), base) if mlflow_uri.strip() else ""
+    return Settings(config_path, workspace.resolve(), sources, reference, mlflow_uri)
+
+
+def _absolute_sqlite(uri: str, base: Path) -> str:
+    """A relative sqlite:///path.db made absolute against `base` (sqlite:////abs/path.db); other
+    URIs unchanged."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri.startswith(prefix + "/") or uri[len(prefix):] in ("", ":memory:"):
+        return uri
+    path, sep, query = uri[len(prefix):].partition("?")
+    return f"{prefix}{(base / Path(path).expanduser()).resolve().as_posix()}{sep}{query}"
 
 
 def _kind_lists(section, known: tuple[str, ...], name: str, config_path: Path) -> dict[str, list[str]]:

@@ -5,8 +5,8 @@ trees and ensembles) under <models_dir>/<key>/candidates/<model_id>/.
 calibrate_stage: score the chosen candidate's artifact on the validation slice, fit and compare
 calibrators, and write the final artifact (with its calibrator) to <models_dir>/<key>/<model_id>/.
 evaluate_stage: score the final artifact on the test slice, compare with the spec's baseline,
-draw the reliability and feature-importance plots, write the model card, and point
-<models_dir>/<key>/current at the model when it passes acceptance.
+draw the reliability and feature-importance plots, and write the model card. Which version is
+served (<models_dir>/<key>/current) is decided by the model registry (bsi_pipeline.registry), not here.
 
 Every stage re-derives the slices from the feature table (deterministic), and reads the model
 back from its artifact, so what is evaluated is exactly what is served.
@@ -206,11 +206,11 @@ def _beats(task: str, comparison: dict) -> bool:
 
 def evaluate_stage(table: pl.DataFrame, spec: ModelSpec, calibration: pl.DataFrame,
                    models_dir: Path) -> EvaluationOutcome:
-    """Score the final artifact on the test slice; plots, model card, `current` pointer."""
+    """Score the final artifact on the test slice; plots and model card (serving is the registry's call)."""
     from bsi_pipeline import metrics
     from bsi_pipeline.models import calibration as calib
     from bsi_pipeline.models import counts, evaluation
-    from bsi_pipeline.models.scoring import load_scorer, set_current
+    from bsi_pipeline.models.scoring import load_scorer
     model_id = calibration["model_id"][0]
     path = Path(models_dir) / spec.key / model_id / "artifact.json"
     art = artifacts.read_artifact(path)
@@ -277,8 +277,6 @@ def evaluate_stage(table: pl.DataFrame, spec: ModelSpec, calibration: pl.DataFra
     write_parquet_atomic(importance, directory / "feature_importance.parquet")
     for name, png in pngs.items():
         _write_atomic(directory / f"{name}.png", png)
-    if accepted_all:
-        set_current(models_dir, spec.key, model_id)
     return EvaluationOutcome(snapshot, importance, card, pngs, accepted_all, reasons, model_id, beat)
 
 

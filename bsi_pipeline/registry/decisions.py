@@ -1,0 +1,411 @@
+"""Champion/challenger decisions over the MLflow registry, and the history that records them.
+
+The `model_registry` lake table is the decision history and the source of truth; MLflow aliases,
+version tags and the served `<models_dir>/<key>/current` pointer are brought in line with it
+after every change (so a run interrupted between the two is repaired by the next one).
+
+Columns of `model_registry` (one row per event on one model version, appended, never rewritten):
+
+  model_key, version (MLflow version number), model_id,
+  status        the version's status after the event: champion, challenger or archived
+  event         decision  (the registry compared this version with the champion: promoted -> champion,
+                           kept -> challenger),
+                replaced  (a champion archived because another version was promoted),
+                rollback  (`bsi rollback`: the restored version -> champion, the current one -> archived)
+  reason        why, with the numbers (promotion.decide's reason, or the operator's rollback reason)
+  metrics       JSON: {"challenger": {...}, "champion": {...} | null, "challenger_version", "champion_version",
+                "evidence": {...}} -- both versions scored on the same held-out rows
+  window_start, window_end  the held-out (test) window the metrics are on
+  decided_at    when (UTC); registered_at: when the version was registered in MLflow (UTC)
+
+A version is decided once: re-running with nothing new appends nothing. Every version not yet
+decided is compared, oldest first, with the champion of that moment, both re-scored from their
+artifacts on the challenger's test window rebuilt from the spec's feature table (same rows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import polars as pl
+
+from bsi_pipeline.config import Settings
+from bsi_pipeline.lake import read_table, table_dir, write_table
+from bsi_pipeline.models.specs import ModelSpec
+from bsi_pipeline.monitoring import promotion
+from bsi_pipeline.registry.mlflow_store import MlflowStore, RegistryError, VersionInfo, file_lock, tag_value
+
+TABLE = "model_registry"
+STATUSES = ("champion", "challenger", "archived")
+EVENTS = ("decision", "replaced", "rollback")
+SCHEMA = {
+    "model_key": pl.String, "version": pl.Int64, "model_id": pl.String, "status": pl.String,
+    "event": pl.String, "reason": pl.String, "metrics": pl.String, "window_start": pl.String,
+    "window_end": pl.String, "decided_at": pl.Datetime("us", "UTC"), "registered_at": pl.Datetime("us", "UTC"),
+}
+
+
+class RollbackError(RegistryError):
+    """A rollback that cannot be done: unknown key, no champion, no previous champion."""
+
+
+# ------------------------------------------------------------------------------------ locking, history
+
+
+@contextlib.contextmanager
+def registry_lock(settings: Settings) -> Iterator[None]:
+    """One writer of the decision history at a time (the registry asset and `bsi rollback`)."""
+    with file_lock(settings.mlflow_dir / "registry.lock"):
+        yield
+
+
+def empty_history() -> pl.DataFrame:
+    return pl.DataFrame(schema=SCHEMA)
+
+
+def read_history(lake: Path) -> pl.DataFrame:
+    """The decision history, empty (with its columns) before the first decision."""
+    if not any(table_dir(lake, TABLE).glob("*.parquet")):
+        return empty_history()
+    frame = read_table(lake, TABLE)
+    if frame.width == 0:
+        return empty_history()
+    return frame.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
+
+
+def _rows(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=SCHEMA) if rows else empty_history()
+
+
+def _utc_ms(ms: int) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(ms / 1000.0, tz=dt.timezone.utc) if ms else None
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """A key's state from its history: latest row per version, champion, last archived."""
+
+    latest: dict[int, dict]
+    champion: int | None
+    archived: int | None
+    rolled_back: frozenset[int]
+
+
+def key_state(history: pl.DataFrame, key: str) -> KeyState:
+    latest: dict[int, dict] = {}
+    champion = archived = None
+    rolled_back = set()
+    for row in history.filter(pl.col("model_key") == key).iter_rows(named=True):
+        latest[row["version"]] = row
+        if row["status"] == "champion":
+            champion = row["version"]
+        elif row["status"] == "archived":
+            archived = row["version"]
+            if row["event"] == "rollback":
+                rolled_back.add(row["version"])
+    if champion is not None and latest[champion]["status"] != "champion":
+        champion = None
+    return KeyState(latest, champion, archived, frozenset(rolled_back))
+
+
+# ------------------------------------------------------------------------------------ scoring on the window
+
+
+@dataclass(frozen=True)
+class Window:
+    rows: pl.DataFrame     # the test rows of the feature table, every column
+    start: str
+    end: str
+    window_id: str         # hash of the row ids: same id = same rows
+
+    def as_record(self) -> dict:
+        return {"window_start": self.start, "window_end": self.end, "window_id": self.window_id}
+
+
+def held_out_window(features: pl.DataFrame, spec: ModelSpec) -> Window:
+    """The spec's held-out test rows (slices_for), with every column of the feature table so that
+    a version trained on other features can be scored on the same rows."""
+    from bsi_pipeline.models.factory import slices_for
+
+    test = slices_for(features, spec).test
+    frame = features
+    for column, value in spec.filter.items():
+        frame = frame.filter(pl.col(column) == value)
+    ids = test.select("row_id", _order=pl.int_range(pl.len()))
+    rows = frame.join(ids, on="row_id", how="inner").sort("_order").drop("_order")
+    window = {"start": str(test["date"].min()), "end": str(test["date"].max())}
+    digest = hashlib.sha256("\x1f".join(test["row_id"].to_list()).encode()).hexdigest()[:16]
+    return Window(rows, window["start"], window["end"], f"{spec.key}:{digest}:{test.height}")
+
+
+def _finite(x) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+def score_on_window(artifact_dir: Path, spec: ModelSpec, window: Window) -> tuple[dict, np.ndarray]:
+    """Metrics of one model version on the window, as promotion.decide reads them (flat dict:
+    task, brier/log_loss or rmse, calibration_accepted and calibration_reasons, the window),
+    and the predictions."""
+    from bsi_pipeline import metrics
+    from bsi_pipeline.models import calibration, counts
+    from bsi_pipeline.models.scoring import load_scorer
+
+    scorer = load_scorer(artifact_dir)
+    missing = [f for f in scorer.features if f not in window.rows.columns]
+    if missing:
+        raise RegistryError(f"{spec.feature_table} lacks feature(s) {', '.join(missing)} of {scorer.model_id}")
+    X = np.ascontiguousarray(window.rows.select(scorer.features).to_numpy(), dtype=np.float64)
+    y = window.rows[spec.target].cast(pl.Float64).to_numpy()
+    pred = scorer.predict(X)
+    record: dict = {"model_id": scorer.model_id, "rows": int(len(y)), **window.as_record()}
+    if spec.task == "binary":
+        p = np.clip(pred, 0.0, 1.0)
+        accepted = calibration.acceptance(p, y)
+        record.update(task="classification", brier=_finite(metrics.brier(p, y)),
+                      log_loss=_finite(metrics.log_loss(p, y)), ece=accepted.ece,
+                      calibration_accepted=accepted.passed, calibration_reasons=list(accepted.reasons))
+    else:
+        record.update(task="regression", rmse=_finite(float(np.sqrt(np.mean((pred - y) ** 2)))),
+                      calibration_accepted=True, calibration_reasons=[])
+        if spec.task == "count" and spec.line_column and scorer.artifact.get("count"):
+            line = window.rows[spec.line_column].cast(pl.Float64).to_numpy()
+            p_over = counts.prob_over(pred, line, scorer.artifact["count"]["dispersion"])
+            accepted = calibration.acceptance(p_over, (y > line).astype(np.float64))
+            # informational: the regression rule does not require calibration acceptance
+            record.update(over_ece=accepted.ece, calibration_accepted=accepted.passed,
+                          calibration_reasons=[f"P(over): {r}" for r in accepted.reasons])
+    return record, pred
+
+
+def baseline_problem(spec: ModelSpec, window: Window, pred: np.ndarray) -> str | None:
+    """Why a version that must beat the spec's baseline does not, on the same rows; else None."""
+    from bsi_pipeline.models.factory import _baseline, _beats
+
+    if not (spec.must_beat_baseline and spec.baseline and spec.baseline in window.rows.columns):
+        return None
+    y = window.rows[spec.target].cast(pl.Float64).to_numpy()
+    comparison = _baseline(spec, window.rows, pred, y)
+    if comparison is None or _beats(spec.task, comparison):
+        return None
+    what = "Brier and log loss" if spec.task == "binary" else "RMSE"
+    return (f"not promoted: does not beat the baseline {spec.baseline} on the same {comparison['rows']} test rows "
+            f"({what})")
+
+
+# ------------------------------------------------------------------------------------ deciding
+
+
+@dataclass
+class KeyOutcome:
+    model_key: str
+    rows: list[dict] = field(default_factory=list)
+    skipped: str | None = None
+
+
+def _json(value) -> str:
+    return json.dumps(value, sort_keys=True, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+
+
+def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history: pl.DataFrame,
+               policy: promotion.PromotionPolicy, now: dt.datetime,
+               load_features: Callable[[str], pl.DataFrame]) -> KeyOutcome:
+    """Decide every version of ``spec.key`` that has no decision yet, oldest first."""
+    key = spec.key
+    out = KeyOutcome(key)
+    versions = store.versions(key)
+    state = key_state(history, key)
+    decided = set(history.filter((pl.col("model_key") == key) & (pl.col("event") == "decision"))["version"].to_list())
+    pending = [v for v in versions if v.number not in decided]
+    if not pending:
+        return out
+    try:
+        window = held_out_window(load_features(spec.feature_table), spec)
+    except Exception as exc:  # noqa: BLE001 - no features yet: decide on a later run
+        out.skipped = f"cannot rebuild the test window from {spec.feature_table}: {exc}"
+        return out
+    by_number = {v.number: v for v in versions}
+    champion = by_number.get(state.champion) if state.champion is not None else None
+    # a champion whose version was deleted from MLflow cannot be re-scored: it is archived by the next promotion
+    vanished = state.latest[state.champion] if state.champion is not None and champion is None else None
+    scored: dict[int, tuple[dict | None, np.ndarray | None, str | None]] = {}
+
+    def score(info: VersionInfo):
+        if info.number not in scored:
+            try:
+                folder = store.locate_version(key, info.version, settings.models_dir)
+                record, pred = score_on_window(folder, spec, window)
+                scored[info.number] = ({**record, "model_version": info.number}, pred, None)
+            except Exception as exc:  # noqa: BLE001 - recorded as the reason, never a crash
+                scored[info.number] = (None, None, f"{type(exc).__name__}: {exc}")
+        return scored[info.number]
+
+    for info in pending:
+        record, pred, error = score(info)
+        champ_record = champ_error = None
+        if champion is not None and not error:
+            champ_record, _, champ_error = score(champion)
+        problem = None if error else baseline_problem(spec, window, pred)
+        if error:
+            why = f"refused: cannot score version {info.version} on the test window ({error})"
+            decision = promotion.Decision(False, "challenger", why)
+        elif champ_error:
+            why = f"refused: cannot re-score champion version {champion.version} on the test window ({champ_error})"
+            decision = promotion.Decision(False, "challenger", why)
+        elif problem:
+            decision = promotion.Decision(False, "challenger", problem)
+        else:
+            decision = promotion.decide(policy, record, champ_record)
+        metrics = {"challenger": record, "champion": champ_record, "challenger_version": info.number,
+                   "champion_version": champion.number if champion is not None else None,
+                   "evidence": decision.evidence}
+        out.rows.append(dict(model_key=key, version=info.number, model_id=info.model_id, status=decision.status,
+                             event="decision", reason=decision.reason, metrics=_json(metrics),
+                             window_start=window.start, window_end=window.end, decided_at=now,
+                             registered_at=_utc_ms(info.created_ms)))
+        if decision.promote:
+            if champion is not None:
+                out.rows.append(dict(model_key=key, version=champion.number, model_id=champion.model_id,
+                                     status="archived", event="replaced",
+                                     reason=f"replaced by version {info.version}: {decision.reason}",
+                                     metrics=_json(metrics), window_start=window.start, window_end=window.end,
+                                     decided_at=now, registered_at=_utc_ms(champion.created_ms)))
+            elif vanished is not None:
+                out.rows.append({**vanished, "status": "archived", "event": "replaced", "decided_at": now,
+                                 "reason": f"no longer in MLflow; replaced by version {info.version}"})
+                vanished = None
+            champion = info
+    return out
+
+
+def sync_key(store: MlflowStore, settings: Settings, key: str, history: pl.DataFrame) -> list[str]:
+    """Bring MLflow aliases, version tags and the `current` pointer in line with the history.
+    Returns what changed. A key without history is left alone."""
+    from bsi_pipeline.models.scoring import CURRENT_FILE, set_current
+
+    state = key_state(history, key)
+    if not state.latest:
+        return []
+    changes: list[str] = []
+    versions = {v.number: v for v in store.versions(key)}
+    undecided = [n for n in versions if n not in state.latest]
+    challengers = [n for n, row in state.latest.items()
+                   if row["status"] == "challenger" and (state.champion is None or n > state.champion)]
+    targets = {"champion": state.champion, "archived": state.archived,
+               "challenger": max(undecided + challengers, default=None)}
+    for alias, target in targets.items():
+        now = store.alias_version(key, alias)
+        if target is None and now is not None:
+            store.delete_alias(key, alias)
+            changes.append(f"{key}: alias {alias} removed (was version {now})")
+        elif target is not None and target in versions and now != str(target):
+            store.set_alias(key, alias, target)
+            changes.append(f"{key}: alias {alias} -> version {target}")
+    for number, row in state.latest.items():
+        info = versions.get(number)
+        if info is None:
+            continue
+        wanted = {"status": row["status"], "decided_at": row["decided_at"].isoformat(), "reason": row["reason"]}
+        stale = {k: v for k, v in wanted.items() if info.tags.get(k) != tag_value(v)}
+        if stale:
+            store.set_version_tags(key, number, stale)
+    if state.champion is not None and state.champion in versions:
+        folder = store.locate_version(key, state.champion, settings.models_dir)
+        pointer = Path(settings.models_dir) / key / CURRENT_FILE
+        model_id = folder.name
+        if not pointer.is_file() or pointer.read_text().strip() != model_id:
+            set_current(settings.models_dir, key, model_id)
+            changes.append(f"{key}: current -> {model_id} (version {state.champion})")
+    return changes
+
+
+@dataclass
+class RegistryRun:
+    history: pl.DataFrame              # the whole table after this run
+    new_rows: pl.DataFrame             # what this run appended
+    skipped: dict[str, str]            # key -> why its pending versions were not decided
+    changes: list[str]                 # aliases / current pointers moved
+
+
+def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelSpec],
+                 policy: promotion.PromotionPolicy | None = None, now: dt.datetime | None = None) -> RegistryRun:
+    """Decide every undecided version of every key, append the decisions to the history (written
+    first: it is the record), then move aliases and `current` pointers to match."""
+    policy = policy or promotion.load_policy()
+    now = now or dt.datetime.now(dt.timezone.utc)
+    features: dict[str, pl.DataFrame] = {}
+
+    def load_features(name: str) -> pl.DataFrame:
+        if name not in features:
+            features[name] = read_table(settings.lake, name)
+        return features[name]
+
+    with registry_lock(settings):
+        history = read_history(settings.lake)
+        outcomes = [decide_key(store, settings, spec, history, policy, now, load_features) for spec in specs.values()]
+        new_rows = _rows([row for o in outcomes for row in o.rows])
+        if new_rows.height:
+            history = pl.concat([history, new_rows], how="vertical")
+            write_table(settings.lake, TABLE, history)
+        changes = [c for key in specs for c in sync_key(store, settings, key, history)]
+    return RegistryRun(history, new_rows, {o.model_key: o.skipped for o in outcomes if o.skipped}, changes)
+
+
+# ------------------------------------------------------------------------------------ rollback
+
+
+def previous_champion(history: pl.DataFrame, key: str) -> tuple[int, int]:
+    """(current champion, the champion before it) from the history. Versions that were rolled
+    back away from are skipped: rolling back twice goes further back, not to the bad version."""
+    state = key_state(history, key)
+    if state.champion is None:
+        raise RollbackError(f"{key} has no champion to roll back from")
+    rows = history.filter((pl.col("model_key") == key) & (pl.col("status") == "champion"))["version"].to_list()
+    last_reign = max(i for i, v in enumerate(rows) if v == state.champion)
+    for version in reversed(rows[:last_reign]):
+        if version != state.champion and version not in state.rolled_back:
+            return state.champion, version
+    raise RollbackError(f"{key}: no previous champion to restore (champion version {state.champion} "
+                        f"is the first one{' still eligible' if state.rolled_back else ''})")
+
+
+def rollback(store: MlflowStore, settings: Settings, key: str, reason: str, known_keys: list[str],
+             now: dt.datetime | None = None) -> dict:
+    """Restore the champion before the current one: history rows first, then aliases and `current`."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    registered = set(store.version_numbers())
+    if key not in set(known_keys) | registered:
+        raise RollbackError(f"unknown model key {key!r} (known: {', '.join(sorted(set(known_keys) | registered))})")
+    with registry_lock(settings):
+        history = read_history(settings.lake)
+        current, previous = previous_champion(history, key)
+        state = key_state(history, key)
+        cur_info, prev_info = store.version_info(key, current), store.version_info(key, previous)
+        store.locate_version(key, previous, settings.models_dir)  # the restored artifact must be servable
+        metrics = _json({"rolled_back_from": current, "restored": previous, "operator_reason": reason})
+        rows = [
+            dict(model_key=key, version=current, model_id=cur_info.model_id, status="archived", event="rollback",
+                 reason=f"rolled back to version {previous}: {reason}", metrics=metrics,
+                 window_start=state.latest[current]["window_start"], window_end=state.latest[current]["window_end"],
+                 decided_at=now, registered_at=_utc_ms(cur_info.created_ms)),
+            dict(model_key=key, version=previous, model_id=prev_info.model_id, status="champion", event="rollback",
+                 reason=f"restored by rollback from version {current}: {reason}", metrics=metrics,
+                 window_start=state.latest[previous]["window_start"], window_end=state.latest[previous]["window_end"],
+                 decided_at=now, registered_at=_utc_ms(prev_info.created_ms)),
+        ]
+        history = pl.concat([history, _rows(rows)], how="vertical")
+        write_table(settings.lake, TABLE, history)
+        changes = sync_key(store, settings, key, history)
+    return {"model_key": key, "from_version": current, "to_version": previous, "model_id": prev_info.model_id,
+            "reason": reason, "changes": changes}
+
+
+__all__ = ["EVENTS", "SCHEMA", "STATUSES", "TABLE", "KeyOutcome", "RegistryRun", "RollbackError", "Window",
+           "baseline_problem", "decide_key", "empty_history", "key_state", "previous_champion", "read_history",
+           "registry_lock", "rollback", "run_registry", "score_on_window", "sync_key", "held_out_window"]

@@ -1,0 +1,359 @@
+"""Model registry: MLflow logging and registration, champion/challenger decisions, rollback, the
+registry sensor, and concurrent registration on one SQLite store.
+
+The life cycle runs on real data: mlb_hr_prob features from the embedded Statcast samples (2021
+trains and validates, 2022 is the held-out test season), three versions trained with the
+factory's own stages on spec variants of different strength, registered and decided through
+the Dagster assets:
+
+  v1  ridge on launch angle only       passes calibration acceptance on the test window: first champion
+  v2  ridge on has_spray (constant 1)  a base-rate model: well calibrated but worse: stays challenger
+  v3  xgboost on exit velocity         better on Brier and log loss: promoted, v1 archived
+  `bsi rollback` then restores v1, after models/ was deleted (so v1 comes back from MLflow).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+import yaml
+
+from bsi_pipeline.batted_ball import batted_ball_features, load_woba_weights
+from bsi_pipeline.cli import main
+from bsi_pipeline.config import load_settings
+from bsi_pipeline.definitions import ASSETS, build_resources
+from bsi_pipeline.defs.models import SPECS
+from bsi_pipeline.defs.registry import REGISTRY_ASSETS, MlflowResource, model_registry_sensor
+from bsi_pipeline.defs.resources import BsiConfig
+from bsi_pipeline.features.batted_balls import build_batted_ball_features
+from bsi_pipeline.lake import read_table, write_table
+from bsi_pipeline.models.factory import calibrate_stage, evaluate_stage, train_stage
+from bsi_pipeline.models.scoring import CURRENT_FILE, load_scorer, resolve_artifact
+from bsi_pipeline.registry.decisions import SCHEMA
+from bsi_pipeline.registry.mlflow_store import MlflowStore, store_for
+from bsi_pipeline.sources.statcast_csv import read_statcast_csv
+from bsi_pipeline_tests.conftest import REPO
+
+HR = "mlb_hr_prob"
+STATCAST = sorted((REPO / "data" / "statcast").glob("statcast_*.csv"))
+
+
+@pytest.fixture(autouse=True)
+def _registry_env(monkeypatch):
+    monkeypatch.setenv("BSI_N_JOBS", "1")          # trees on one thread (see test_model_factory)
+    monkeypatch.delenv("BSI_MLFLOW_URI", raising=False)
+
+
+@pytest.fixture(scope="module")
+def hr_features() -> pl.DataFrame:
+    read = read_statcast_csv(STATCAST)
+    return build_batted_ball_features(batted_ball_features(read.batted_balls, load_woba_weights())).features
+
+
+def make_config(folder: Path, **extra) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "bsi.yaml"
+    path.write_text(yaml.safe_dump({"workspace": str(folder / "workspace"), **extra}))
+    return path
+
+
+def train(features: pl.DataFrame, models_dir: Path, algorithms: tuple[str, ...], names: tuple[str, ...]):
+    """One model version through the factory's stages, on a variant of the mlb_hr_prob spec."""
+    spec = dataclasses.replace(SPECS[HR], algorithms=algorithms, features=names)
+    candidates = train_stage(features, spec, models_dir)
+    calibrated = calibrate_stage(features, spec, candidates, models_dir)
+    return evaluate_stage(features, spec, calibrated.comparison, models_dir)
+
+
+def resources(config: Path) -> dict:
+    return {**build_resources(str(config)), "mlflow": MlflowResource(config=BsiConfig(config_path=str(config)))}
+
+
+def materialize(config: Path, instance, *names: str) -> dg.ExecuteInProcessResult:
+    result = dg.materialize([*ASSETS, *REGISTRY_ASSETS], selection=list(names), resources=resources(config),
+                            instance=instance, raise_on_error=False)
+    assert result.success, [e.step_failure_data.error.to_string() for e in result.all_events
+                            if e.event_type_value == "STEP_FAILURE"]
+    return result
+
+
+def register_and_decide(config: Path, instance, outcome) -> tuple[dict, pl.DataFrame]:
+    """What registered_mlb_hr_prob and model_registry make of one evaluation."""
+    settings = load_settings(config)
+    write_table(settings.lake, f"evaluation_{HR}", outcome.snapshot)
+    materialize(config, instance, f"registered_{HR}", "model_registry")
+    [row] = read_table(settings.lake, f"registered_{HR}").rows(named=True)
+    return row, read_table(settings.lake, "model_registry")
+
+
+def aliases(store: MlflowStore) -> dict:
+    return {alias: store.alias_version(HR, alias) for alias in ("champion", "challenger", "archived")}
+
+
+def current_id(settings) -> str:
+    return (settings.models_dir / HR / CURRENT_FILE).read_text().strip()
+
+
+# ------------------------------------------------------------------------------ the life cycle
+
+
+def test_life_cycle_champion_challenger_promotion_rollback(tmp_path, hr_features, capsys):
+    started = time.perf_counter()
+    config = make_config(tmp_path)
+    settings = load_settings(config)
+    assert settings.mlflow_uri == f"sqlite:///{settings.workspace}/mlflow/mlflow.db"
+    assert settings.mlflow_uri.startswith("sqlite:////")          # absolute: 4 slashes
+    write_table(settings.lake, "features_batted_balls", hr_features)
+    store = store_for(settings)
+    models = settings.models_dir
+
+    with dg.instance_for_test() as instance:
+        # ---- v1: the first version that passes acceptance becomes champion
+        v1 = train(hr_features, models, ("ridge",), ("launch_angle",))
+        assert v1.accepted, v1.reasons
+        assert not (models / HR / CURRENT_FILE).exists()          # the factory no longer serves
+        row, history = register_and_decide(config, instance, v1)
+        assert row == {"model_key": HR, "version": 1, "model_id": v1.model_id, "run_id": row["run_id"],
+                       "registered": True}
+        assert dict(history.schema) == SCHEMA
+        [decision] = history.rows(named=True)
+        assert (decision["version"], decision["model_id"], decision["status"], decision["event"]) == \
+            (1, v1.model_id, "champion", "decision")
+        assert decision["reason"].startswith("promoted: no champion yet")
+        window = v1.snapshot.row(0, named=True)
+        assert (decision["window_start"], decision["window_end"]) == (window["window_start"], window["window_end"])
+        metrics = json.loads(decision["metrics"])
+        assert metrics["champion"] is None
+        assert metrics["challenger"]["calibration_accepted"] is True   # as promotion.decide sees it
+        test_brier = v1.snapshot.filter(system="model", metric="brier")["value"][0]
+        assert metrics["challenger"]["brier"] == pytest.approx(test_brier, abs=1e-12)   # same rows as evaluation
+        assert aliases(store) == {"champion": "1", "challenger": None, "archived": None}
+        assert current_id(settings) == v1.model_id
+
+        # what the MLflow run holds: parameters, valid + test metrics, the whole artifact folder
+        info = store.version_info(HR, 1)
+        assert info.model_id == v1.model_id and info.tags["status"] == "champion"
+        run = store.client.get_run(info.run_id)
+        assert run.data.params["algorithm"] == "ridge" and json.loads(run.data.params["features"]) == ["launch_angle"]
+        assert run.data.metrics["test_brier"] == pytest.approx(test_brier)
+        assert "valid_brier" in run.data.metrics and "test_log_loss" in run.data.metrics
+        files = {f.path for f in store.client.list_artifacts(info.run_id, "model")}
+        assert {f"model/{n}" for n in ("artifact.json", "model_card.md", "reliability.png",
+                                       "feature_importance.png", "feature_importance.parquet")} <= files
+        assert info.source.endswith("/model") and str(settings.mlflow_dir / "artifacts") in info.source
+
+        # idempotent: the same evaluation again registers nothing and decides nothing
+        row_again, history_again = register_and_decide(config, instance, v1)
+        assert (row_again["version"], row_again["registered"]) == (1, False)
+        assert history_again.equals(history)
+        assert [v.version for v in store.versions(HR)] == ["1"]
+
+        # ---- v2: calibrated (a base-rate forecast) but worse: stays challenger, with the numbers
+        v2 = train(hr_features, models, ("ridge",), ("has_spray",))
+        row, history = register_and_decide(config, instance, v2)
+        assert row["version"] == 2 and history.height == 2
+        last = history.row(-1, named=True)
+        assert (last["version"], last["status"], last["event"]) == (2, "challenger", "decision")
+        assert last["reason"].startswith("not promoted: brier") and "worse than champion" in last["reason"]
+        metrics = json.loads(last["metrics"])
+        assert metrics["challenger"]["calibration_accepted"] is True
+        assert metrics["champion"]["model_version"] == 1 and metrics["champion_version"] == 1
+        assert metrics["challenger"]["brier"] > metrics["champion"]["brier"]
+        assert aliases(store) == {"champion": "1", "challenger": "2", "archived": None}
+        assert current_id(settings) == v1.model_id
+
+        # ---- v3: better on both metrics: promoted; v1 archived
+        v3 = train(hr_features, models, ("xgboost",), ("launch_speed",))
+        row, history = register_and_decide(config, instance, v3)
+        assert row["version"] == 3 and history.height == 4
+        promoted, archived = history.tail(2).rows(named=True)
+        assert (promoted["version"], promoted["status"], promoted["event"]) == (3, "champion", "decision")
+        assert promoted["reason"].startswith("promoted: brier")
+        assert (archived["version"], archived["status"], archived["event"]) == (1, "archived", "replaced")
+        assert archived["reason"].startswith("replaced by version 3")
+        metrics = json.loads(promoted["metrics"])
+        first = json.loads(history.row(0, named=True)["metrics"])["challenger"]
+        assert metrics["champion"]["brier"] == pytest.approx(first["brier"], abs=1e-12)   # v1 re-scored, same rows
+        assert metrics["challenger"]["brier"] < metrics["champion"]["brier"]
+        assert metrics["challenger"]["log_loss"] < metrics["champion"]["log_loss"]
+        assert aliases(store) == {"champion": "3", "challenger": None, "archived": "1"}
+        assert {v.version: v.tags["status"] for v in store.versions(HR)} == \
+            {"1": "archived", "2": "challenger", "3": "champion"}
+        assert current_id(settings) == v3.model_id
+
+        # ---- rollback to v1, after models/ was cleaned: v1's artifact comes back from MLflow
+        shutil.rmtree(models)
+        capsys.readouterr()
+        assert main(["rollback", HR, "--reason", "v3 misprices pulled fly balls", "--config", str(config)]) == 0
+        assert "champion is version 1" in capsys.readouterr().out
+        history = read_table(settings.lake, "model_registry")
+        assert history.height == 6
+        away, back = history.tail(2).rows(named=True)
+        assert (away["version"], away["status"], away["event"]) == (3, "archived", "rollback")
+        assert (back["version"], back["status"], back["event"]) == (1, "champion", "rollback")
+        assert "v3 misprices pulled fly balls" in away["reason"] and "v3 misprices pulled fly balls" in back["reason"]
+        # v2 was decided against v1, which is champion again: it is the challenger again
+        assert aliases(store) == {"champion": "1", "challenger": "2", "archived": "3"}
+        assert current_id(settings) == v1.model_id
+        assert load_scorer(resolve_artifact(models, HR)).model_id == v1.model_id
+
+        # the registry does not undo the rollback: nothing new, nothing appended, v1 still served
+        materialize(config, instance, "model_registry")
+        assert read_table(settings.lake, "model_registry").equals(history)
+        assert aliases(store)["champion"] == "1" and current_id(settings) == v1.model_id
+
+    # ---- clear refusals: nothing before v1 (v3 was rolled back from), unknown key
+    assert main(["rollback", HR, "--config", str(config)]) == 2
+    assert "no previous champion" in capsys.readouterr().err
+    assert main(["rollback", "mlb_hr_prb", "--config", str(config)]) == 2
+    assert "unknown model key 'mlb_hr_prb'" in capsys.readouterr().err
+    assert read_table(settings.lake, "model_registry").height == 6
+    print(f"\nregistry life cycle: {time.perf_counter() - started:.1f}s")
+
+
+def test_failing_calibration_stays_challenger_with_the_reasons(tmp_path, hr_features):
+    """A first version that fails calibration acceptance is not served: no champion, no `current`."""
+    config = make_config(tmp_path)
+    settings = load_settings(config)
+    write_table(settings.lake, "features_batted_balls", hr_features)
+    outcome = train(hr_features, settings.models_dir, ("ridge",), ("launch_speed", "launch_angle"))
+    assert not outcome.accepted
+    with dg.instance_for_test() as instance:
+        _, history = register_and_decide(config, instance, outcome)
+    [row] = history.rows(named=True)
+    assert row["status"] == "challenger"
+    assert row["reason"].startswith("not promoted: the challenger failed calibration acceptance (reliability bin")
+    assert json.loads(row["metrics"])["challenger"]["calibration_accepted"] is False
+    assert aliases(store_for(settings)) == {"champion": None, "challenger": "1", "archived": None}
+    assert not (settings.models_dir / HR / CURRENT_FILE).exists()
+
+
+def test_registered_asset_skips_an_empty_evaluation(tmp_path):
+    config = make_config(tmp_path)
+    settings = load_settings(config)
+    write_table(settings.lake, f"evaluation_{HR}", pl.DataFrame())
+    with dg.instance_for_test() as instance:
+        result = materialize(config, instance, f"registered_{HR}")
+    [mat] = result.asset_materializations_for_node(f"registered_{HR}")
+    assert "is empty" in mat.metadata["skipped"].value
+    assert read_table(settings.lake, f"registered_{HR}").height == 0
+    assert not (settings.mlflow_dir / "mlflow.db").exists()     # nothing opened, nothing created
+
+
+# ------------------------------------------------------------------------------ the sensor
+
+
+def fake_version(store: MlflowStore, folder: Path, key: str, model_id: str) -> str:
+    directory = folder / key / model_id
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "artifact.json").write_text(json.dumps({"model_id": model_id}))
+    return store.log_training(key, directory, {"algorithm": "none"}, {"test_brier": 0.2}, {})
+
+
+def test_sensor_requests_one_run_per_new_version(tmp_path):
+    config = make_config(tmp_path)
+    settings = load_settings(config)
+    mlflow = MlflowResource(config=BsiConfig(config_path=str(config)))
+    with dg.instance_for_test() as instance:
+        def tick(cursor):
+            with dg.build_sensor_context(cursor=cursor, instance=instance, resources={"mlflow": mlflow}) as context:
+                return model_registry_sensor.evaluate_tick(context)
+
+        empty = tick(None)                       # no store yet: skipped, and no store created
+        assert not empty.run_requests and "no MLflow store" in empty.skip_message
+        assert not (settings.mlflow_dir / "mlflow.db").exists()
+
+        store = store_for(settings)
+        for key, model_id in [(HR, "hr-a"), (HR, "hr-b"), ("ncaa_home_win", "nhw-a"), ("scratch_model", "x")]:
+            fake_version(store, tmp_path / "m", key, model_id)
+        first = tick(None)
+        assert sorted(r.run_key for r in first.run_requests) == [f"{HR}:1", f"{HR}:2", "ncaa_home_win:1"]
+        assert {r.job_name for r in first.run_requests} <= {"model_registry_job", None}
+        assert json.loads(first.cursor) == {HR: "2", "ncaa_home_win": "1"}   # versions as str
+
+        again = tick(first.cursor)                # nothing new: nothing requested
+        assert not again.run_requests and again.cursor in (None, first.cursor)
+
+        fake_version(store, tmp_path / "m", HR, "hr-c")
+        fake_version(store, tmp_path / "m", HR, "hr-a")   # already registered: no new version
+        third = tick(first.cursor)
+        assert [r.run_key for r in third.run_requests] == [f"{HR}:3"]
+        assert json.loads(third.cursor) == {HR: "3", "ncaa_home_win": "1"}
+
+
+# ------------------------------------------------------------------------------ concurrency
+
+
+WORKER = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    from bsi_pipeline.registry.mlflow_store import MlflowStore
+
+    uri, artifacts, folder, name = sys.argv[1:5]
+    go = Path(folder) / "go"
+    while not go.exists():
+        time.sleep(0.01)
+    store = MlflowStore(uri, artifacts)
+    store.ensure_experiment()
+    out = {}
+    for model_id in ("shared-model", f"own-{name}"):
+        directory = Path(folder) / name / model_id
+        directory.mkdir(parents=True)
+        (directory / "artifact.json").write_text(json.dumps({"model_id": model_id}))
+        out[model_id] = store.log_training("race_key", directory, {"worker": name}, {"test_brier": 0.2}, {})
+    print(json.dumps(out))
+""")
+
+
+def test_two_processes_registering_at_once(tmp_path):
+    """Two processes open a fresh SQLite store and register at the same moment: both succeed, the
+    shared model_id gets one version, and the store stays readable."""
+    uri = f"sqlite:///{tmp_path}/mlflow/mlflow.db"
+    artifacts = tmp_path / "mlflow" / "artifacts"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER, uri, str(artifacts), str(tmp_path), name],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+               for name in ("a", "b")]
+    time.sleep(1.0)                                  # both imported and waiting
+    (tmp_path / "go").touch()
+    results = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=240)
+        assert worker.returncode == 0, err[-3000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    store = MlflowStore(uri, artifacts)
+    versions = store.versions("race_key")
+    assert sorted(v.model_id for v in versions) == ["own-a", "own-b", "shared-model"]
+    assert [v.version for v in versions] == ["1", "2", "3"]
+    assert results[0]["shared-model"] == results[1]["shared-model"]
+    assert {results[0]["own-a"], results[1]["own-b"]} | {results[0]["shared-model"]} == {"1", "2", "3"}
+    assert store.alias_version("race_key", "challenger") == "3"
+    assert len([e for e in store.client.search_experiments() if e.name == "bsi_pipeline"]) == 1
+
+
+# ------------------------------------------------------------------------------ configuration
+
+
+def test_mlflow_uri_config_and_environment(tmp_path, monkeypatch, capsys):
+    default = make_config(tmp_path / "a")
+    assert load_settings(default).mlflow_uri == f"sqlite:///{(tmp_path / 'a' / 'workspace').resolve()}/mlflow/mlflow.db"
+    relative = make_config(tmp_path / "b", mlflow_uri="sqlite:///registry/mlflow.db")
+    assert load_settings(relative).mlflow_uri == f"sqlite:///{(tmp_path / 'b').resolve()}/registry/mlflow.db"
+    server = make_config(tmp_path / "c", mlflow_uri="http://127.0.0.1:5000")
+    assert load_settings(server).mlflow_uri == "http://127.0.0.1:5000"
+    assert store_for(load_settings(server)).artifact_location is None
+    monkeypatch.setenv("BSI_MLFLOW_URI", "sqlite:////srv/other.db")
+    assert load_settings(server).mlflow_uri == "sqlite:////srv/other.db"
+    assert main(["mlflow-uri", "--config", str(default)]) == 0
+    assert capsys.readouterr().out.strip() == "sqlite:////srv/other.db"
