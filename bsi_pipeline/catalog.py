@@ -8,6 +8,7 @@ from bsi_pipeline.defs.analytics import ANALYTICS_TABLES
 from bsi_pipeline.defs.features import FEATURE_TABLES
 from bsi_pipeline.defs.game_sources import GAME_SOURCE_TABLES
 from bsi_pipeline.defs.models import MODEL_TABLES
+from bsi_pipeline.defs.registry import REGISTRY_TABLES
 
 TABLES: dict[str, str] = {
     "ncaa_pbp_lines": "Accepted rows of the NCAA play-by-play sources, typed (one per source row).",
@@ -41,3 +42,4 @@ TABLES.update({
 TABLES.update(ANALYTICS_TABLES)
 TABLES.update(FEATURE_TABLES)
 TABLES.update(MODEL_TABLES)
+TABLES.update(REGISTRY_TABLES)

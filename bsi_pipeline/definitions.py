@@ -13,16 +13,19 @@ from bsi_pipeline.defs.models import MODEL_ASSETS
 from bsi_pipeline.defs.ratings import RATINGS_ASSETS
 from bsi_pipeline.defs.ingest import ncaa_pbp_ingest
 from bsi_pipeline.defs.plays import ncaa_plays
+from bsi_pipeline.defs.registry import REGISTRY_ASSETS, REGISTRY_JOBS, REGISTRY_SENSORS, MlflowResource
 from bsi_pipeline.defs.resources import BsiConfig, LakeIOManager
 from bsi_pipeline.defs.warehouse import warehouse
 
 ASSETS = [ncaa_pbp_ingest, ncaa_plays, box_batting, box_pitching, teams, *GAME_SOURCE_ASSETS, games, *RATINGS_ASSETS,
-          *ANALYTICS_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, warehouse]
+          *ANALYTICS_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, *REGISTRY_ASSETS, warehouse]
 
 
 def build_resources(config_path: str = "") -> dict:
     config = BsiConfig(config_path=config_path)
-    return {"bsi": config, "io_manager": LakeIOManager(config=config)}
+    return {"bsi": config, "io_manager": LakeIOManager(config=config), "mlflow": MlflowResource(config=config)}
 
 
-defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, resources=build_resources())
+JOBS = [*REGISTRY_JOBS]
+SENSORS = [*REGISTRY_SENSORS]
+defs = dg.Definitions(assets=ASSETS, asset_checks=CHECKS, jobs=JOBS, sensors=SENSORS, resources=build_resources())

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 POLICY_FILE = Path(__file__).with_name("promotion_policy.yaml")
-TASKS = ("classification", "regression")
+TASKS = ("classification", "regression", "count")
 WINDOW_KEYS = ("window_id", "window_start", "window_end")
 # Differences within this of the tolerance count as within it (0.2195 - 0.2190 is not exactly 0.0005).
 _FLOAT_SLACK = 1e-12

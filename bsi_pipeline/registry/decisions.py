@@ -178,8 +178,8 @@ def score_on_window(artifact_dir: Path, spec: ModelSpec, window: Window) -> tupl
             line = window.rows[spec.line_column].cast(pl.Float64).to_numpy()
             p_over = counts.prob_over(pred, line, scorer.artifact["count"]["dispersion"])
             accepted = calibration.acceptance(p_over, (y > line).astype(np.float64))
-            # informational: the regression rule does not require calibration acceptance
-            record.update(over_ece=accepted.ece, calibration_accepted=accepted.passed,
+            # the count policy requires P(over) to pass calibration acceptance (promotion_policy.yaml)
+            record.update(task="count", over_ece=accepted.ece, calibration_accepted=accepted.passed,
                           calibration_reasons=[f"P(over): {r}" for r in accepted.reasons])
     return record, pred
 
