@@ -1,0 +1,174 @@
+"""Monitoring assets: what the champions serve (prediction_log), how well it does (model_health and
+the analyst views) and whether the served stream still looks like training (drift_reports).
+
+The champion of a key is read from the model folder's `current` pointer and the model_registry
+table (bsi_pipeline.monitoring.serving.resolve_champion); a key without one is skipped with the
+reason in the log and the metadata. model_registry and eval_snapshots are read from the lake when
+there (deps, not inputs), so these assets run before the registry exists and in the nightly job,
+which does not train. Nothing here writes the DuckDB file.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import polars as pl
+
+from bsi_pipeline.defs.models import SPECS
+from bsi_pipeline.defs.resources import BsiConfig
+from bsi_pipeline.lake import read_table, table_dir
+from bsi_pipeline.markdown import markdown_table
+from bsi_pipeline.models.artifact import ArtifactError
+from bsi_pipeline.models.scoring import FeatureError, load_scorer
+from bsi_pipeline.models.splits import TrainingDataError
+from bsi_pipeline.monitoring import serving
+
+_FRAME = {"polars", "parquet"}
+GROUP = "monitoring"
+REGISTRY_TABLE = "model_registry"
+MONITORING_TABLES = {
+    "prediction_log": "Every forecast served, append-only: per model key, system (model:<key>, elo, ensemble), "
+                      "model version and row: p (probability or value), features and top-5 contributions as JSON, "
+                      "note (fallbacks, failures), outcome once known, served_at.",
+    "model_health": "Per model key, version, system and day, on served rows with known outcomes: n, AUC, Brier, "
+                    "log loss, accuracy, ECE (RMSE/MAE for regression and count keys).",
+    "drift_reports": "Latest drift checks of each champion: PSI per feature (served vs training rows), KS on "
+                     "predictions, concept drift vs the test evaluation; status per check and per model.",
+    "system_comparison": "Per game (row_id) of keys with several systems: p_elo, p_model, p_ensemble side by side "
+                         "(as first served) with the outcome and the ensemble's fallback note.",
+    "system_performance": "Per system, model key, league and season, on first-served forecasts with known outcomes: "
+                          "n, Brier, log loss, accuracy, AUC, ECE (RMSE/MAE for regression and count keys).",
+    "daily_coverage": "Per day, model key and system: rows served, predictions made, missing, outcomes known.",
+    "system_agreement": "Per day and game key: mean and max spread between the systems' p and the share of games "
+                        "where every system picks the same side.",
+}
+FEATURE_TABLE_KEYS = [dg.AssetKey(name) for name in sorted({spec.feature_table for spec in SPECS.values()})]
+SKIP_ERRORS = (serving.ChampionUnavailable, serving.NoServedRows, TrainingDataError, ArtifactError, FeatureError)
+
+
+def lake_table(lake, name: str) -> pl.DataFrame | None:
+    """A lake table, or None when it has never been written."""
+    if not any(table_dir(lake, name).glob("*.parquet")):
+        return None
+    return read_table(lake, name)
+
+
+class _Tables:
+    """Feature tables read once per run, on first use."""
+
+    def __init__(self, lake):
+        self.lake, self._cache = lake, {}
+
+    def get(self, name: str) -> pl.DataFrame | None:
+        if name not in self._cache:
+            self._cache[name] = lake_table(self.lake, name)
+        return self._cache[name]
+
+
+def _skip(context: dg.AssetExecutionContext, skipped: dict, key: str, reason: str) -> None:
+    skipped[key] = reason
+    context.log.warning(f"{key} skipped: {reason}")
+
+
+def _champion_inputs(context, tables: _Tables, settings, registry, key: str, skipped: dict):
+    """(spec, table, champion, scorer) of a key, or None after logging why not."""
+    spec = SPECS[key]
+    table = tables.get(spec.feature_table)
+    if table is None:
+        _skip(context, skipped, key, f"{spec.feature_table} has not been materialized")
+        return None
+    try:
+        champion = serving.resolve_champion(settings.models_dir, key, registry)
+        return spec, table, champion, load_scorer(champion.artifact_path)
+    except SKIP_ERRORS as exc:
+        _skip(context, skipped, key, str(exc))
+        return None
+
+
+def _skipped_md(skipped: dict) -> dg.MetadataValue:
+    frame = pl.DataFrame({"model_key": list(skipped), "reason": list(skipped.values())},
+                         schema={"model_key": pl.String, "reason": pl.String})
+    return dg.MetadataValue.md(markdown_table(frame) if frame.height else "none")
+
+
+@dg.asset(deps=[*FEATURE_TABLE_KEYS, dg.AssetKey(REGISTRY_TABLE)], group_name=GROUP, kinds=_FRAME,
+          description=MONITORING_TABLES["prediction_log"])
+def prediction_log(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Output:
+    settings = bsi.settings()
+    previous = lake_table(settings.lake, "prediction_log")
+    registry = lake_table(settings.lake, REGISTRY_TABLE)
+    tables, skipped, new, outcomes = _Tables(settings.lake), {}, [], []
+    served_at = dt.datetime.now(dt.timezone.utc)
+    for key, spec in SPECS.items():
+        table = tables.get(spec.feature_table)
+        if table is not None and table.height:
+            try:
+                outcomes.append(serving.outcome_rows(table, spec))
+            except serving.NoServedRows:
+                pass
+        found = _champion_inputs(context, tables, settings, registry, key, skipped)
+        if found is None:
+            continue
+        spec, table, champion, scorer = found
+        try:
+            new.append(serving.serve_key(table, spec, champion, scorer, previous, served_at))
+        except SKIP_ERRORS as exc:
+            _skip(context, skipped, key, str(exc))
+    added = pl.concat(new) if new else pl.DataFrame(schema=serving.LOG_SCHEMA)
+    log = serving.append_log(previous, added)
+    before = log["outcome"].null_count()
+    log = serving.fill_outcomes(log, pl.concat(outcomes) if outcomes else pl.DataFrame(
+        schema={"model_key": pl.String, "row_id": pl.String, "outcome": pl.Float64}))
+    counts = (added.group_by("model_key", "system", "model_version").agg(pl.len().alias("new_rows"))
+              .sort("model_key", "system") if added.height else pl.DataFrame())
+    return dg.Output(log, metadata={
+        "rows": log.height, "new_rows": added.height, "outcomes_filled": before - log["outcome"].null_count(),
+        "new_by_system": dg.MetadataValue.md(markdown_table(counts) if counts.height else "none"),
+        "skipped": _skipped_md(skipped)})
+
+
+@dg.asset(deps=[*FEATURE_TABLE_KEYS, dg.AssetKey(REGISTRY_TABLE), dg.AssetKey("eval_snapshots")],
+          group_name=GROUP, kinds=_FRAME, description=MONITORING_TABLES["drift_reports"])
+def drift_reports(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Output:
+    settings = bsi.settings()
+    registry = lake_table(settings.lake, REGISTRY_TABLE)
+    snapshots = lake_table(settings.lake, "eval_snapshots")
+    tables, skipped, reports = _Tables(settings.lake), {}, []
+    computed_at = dt.datetime.now(dt.timezone.utc)
+    for key in SPECS:
+        found = _champion_inputs(context, tables, settings, registry, key, skipped)
+        if found is None:
+            continue
+        spec, table, champion, scorer = found
+        try:
+            reports.append(serving.champion_drift(table, spec, champion, scorer, snapshots, computed_at))
+        except SKIP_ERRORS as exc:
+            _skip(context, skipped, key, str(exc))
+    report = pl.concat(reports) if reports else pl.DataFrame(schema=serving.DRIFT_SCHEMA)
+    run_key, reasons = serving.retrain_request(report)
+    statuses = report.group_by("model_key", "model_version", "model_status").len().sort("model_key")
+    return dg.Output(report, metadata={
+        "models": statuses.height, "needs_retrain": run_key is not None,
+        "status": dg.MetadataValue.md(markdown_table(statuses) if statuses.height else "none"),
+        "critical": dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons) or "none"),
+        "skipped": _skipped_md(skipped)})
+
+
+def _view(name: str, build):
+    @dg.asset(name=name, ins={"log": dg.AssetIn("prediction_log")}, group_name=GROUP, kinds=_FRAME,
+              description=MONITORING_TABLES[name])
+    def view(log: pl.DataFrame) -> dg.Output:
+        frame = build(log)
+        return dg.Output(frame, metadata={"rows": frame.height})
+
+    return view
+
+
+model_health = _view("model_health", serving.model_health)
+system_comparison = _view("system_comparison", serving.system_comparison)
+system_performance = _view("system_performance", serving.system_performance)
+daily_coverage = _view("daily_coverage", serving.daily_coverage)
+system_agreement = _view("system_agreement", serving.system_agreement)
+
+MONITORING_ASSETS = [prediction_log, drift_reports, model_health, system_comparison, system_performance,
+                     daily_coverage, system_agreement]
+__all__ = ["MONITORING_ASSETS", "MONITORING_TABLES", "lake_table"]

@@ -1,0 +1,341 @@
+"""prediction_log, model_health and the analyst views (bsi_pipeline/monitoring/serving.py), pure.
+
+Real rows: MLB 2008-2009 features_games from the embedded Retrosheet logs, with a ridge champion of
+mlb_home_win trained on them (monitoring_helpers). The served stream is the 2009 season. Hand-built logs
+check model_health and the views against numbers worked out by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from bsi_pipeline.monitoring import serving
+from bsi_pipeline.monitoring.serving import (
+    ELO_SYSTEM,
+    LOG_KEY,
+    LOG_SCHEMA,
+    ChampionUnavailable,
+    append_log,
+    fill_outcomes,
+    model_health,
+    outcome_rows,
+    resolve_champion,
+    serve_key,
+    served_rows,
+)
+from bsi_pipeline.monitoring.system_ensemble import combine_systems
+from bsi_pipeline_tests.monitoring_helpers import (
+    batted_balls_features,
+    mlb_games_features,
+    registry_row,
+    registry_table,
+    train_champion,
+)
+
+KEY = "mlb_home_win"
+MODEL = f"model:{KEY}"
+UTC = dt.timezone.utc
+SERVED_AT = dt.datetime(2026, 1, 6, 6, 0, tzinfo=UTC)
+LATER = dt.datetime(2026, 1, 7, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def mlb(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BSI_N_JOBS", "1")
+        table = mlb_games_features()
+        trained = train_champion(table, KEY, tmp_path_factory.mktemp("models"))
+    trained.table = table
+    return trained
+
+
+def serve(mlb, table=None, log=None, at=SERVED_AT) -> pl.DataFrame:
+    return serve_key(mlb.table if table is None else table, mlb.spec, mlb.champion, mlb.scorer, log, at)
+
+
+@pytest.fixture(scope="module")
+def log(mlb) -> pl.DataFrame:
+    return append_log(None, serve(mlb))
+
+
+def system_rows(log: pl.DataFrame, system: str) -> pl.DataFrame:
+    return log.filter(pl.col("system") == system).sort("row_id")
+
+
+# ----------------------------------------------------------------------------------------- the log
+
+
+def test_the_served_stream_is_the_latest_season(mlb):
+    served = served_rows(mlb.table, mlb.spec)
+    assert served["season"].unique().to_list() == [2009]
+    assert served.height == mlb.table.filter(pl.col("season") == 2009).height == 2430
+
+
+def test_each_system_logs_every_served_row_with_its_forecast_and_outcome(mlb, log):
+    served = served_rows(mlb.table, mlb.spec).sort("row_id")
+    assert log.schema == pl.Schema(LOG_SCHEMA)
+    assert log.select(LOG_KEY).is_unique().all()
+    assert dict(log.group_by("system").len().iter_rows()) == {MODEL: 2430, ELO_SYSTEM: 2430, "ensemble": 2430}
+
+    model = system_rows(log, MODEL)
+    expected = mlb.scorer.predict(served.select(mlb.spec.features))
+    np.testing.assert_allclose(model["p"].to_numpy(), expected, rtol=0, atol=1e-12)
+    assert (model["model_version"] == "1").all() and (model["model_id"] == mlb.champion.model_id).all()
+    assert model["outcome"].to_list() == served["home_win"].to_list()
+    assert (model["served_at"] == SERVED_AT).all() and (model["league"] == "mlb").all()
+    row = model.row(100, named=True)
+    values = served.filter(pl.col("row_id") == row["row_id"]).select(mlb.spec.features).row(0, named=True)
+    assert json.loads(row["features"]) == pytest.approx(values)
+    explanation = mlb.scorer.explain(values, top=5)
+    assert [tuple(c) for c in json.loads(row["top_contributors"])] == explanation.contributions
+    assert len(json.loads(row["top_contributors"])) == 5
+
+    elo = system_rows(log, ELO_SYSTEM)
+    assert elo["p"].to_list() == served["p_elo"].to_list()
+    assert (elo["model_version"] == "p_elo").all() and elo["model_id"].null_count() == elo.height
+
+    ensemble = system_rows(log, "ensemble")
+    long = pl.concat([elo.select("row_id", "system", "p"), model.select("row_id", "system", "p")])
+    combined = combine_systems(long, {ELO_SYSTEM: 0.5, MODEL: 0.5})
+    assert ensemble["p"].to_list() == pytest.approx(combined["p"].to_list(), abs=1e-15)
+    assert ensemble["note"].null_count() == ensemble.height   # both systems served every game
+    assert (ensemble["model_version"] == "1").all()
+
+
+def test_rerunning_adds_nothing(mlb, log):
+    again = serve(mlb, log=log, at=LATER)
+    assert again.height == 0
+    assert_frame_equal(append_log(log, again), log)
+    # the same rows served afresh (another served_at) are still the same keys: nothing changes
+    assert_frame_equal(append_log(log, serve(mlb, at=LATER)), log)
+
+
+def test_outcomes_are_filled_when_they_become_known(mlb):
+    dates = mlb.table.filter(pl.col("season") == 2009)["date"].unique().sort()
+    cut = dates[-7]
+    pending = mlb.table.with_columns(home_win=pl.when(pl.col("date") >= cut).then(None).otherwise(pl.col("home_win")))
+    first = append_log(None, serve(mlb, table=pending))
+    n_pending = mlb.table.filter(pl.col("date") >= cut).height
+    assert first["outcome"].null_count() == 3 * n_pending > 0
+
+    later = fill_outcomes(append_log(first, serve(mlb, log=first, at=LATER)), outcome_rows(mlb.table, mlb.spec))
+    assert later.height == first.height and later["outcome"].null_count() == 0
+    truth = dict(mlb.table.select("row_id", "home_win").iter_rows())
+    assert all(truth[r] == o for r, o in later.select("row_id", "outcome").iter_rows())
+    assert (later["served_at"] == SERVED_AT).all()   # filling an outcome does not re-serve
+    assert_frame_equal(later.drop("outcome"), first.drop("outcome"))
+
+
+def test_the_ensemble_falls_back_to_the_surviving_system_and_says_so(mlb, log):
+    ids = served_rows(mlb.table, mlb.spec)["row_id"].to_list()
+    no_elo, bad = ids[:5], ids[5:8]
+    broken = mlb.table.with_columns(
+        p_elo=pl.when(pl.col("row_id").is_in(no_elo)).then(None).otherwise(pl.col("p_elo")),
+        logit_elo_fit=pl.when(pl.col("row_id").is_in(bad)).then(float("nan")).otherwise(pl.col("logit_elo_fit")))
+    damaged = append_log(None, serve(mlb, table=broken))
+
+    def rows(system, which):
+        return system_rows(damaged, system).filter(pl.col("row_id").is_in(which))
+
+    assert rows(ELO_SYSTEM, no_elo)["p"].null_count() == 5
+    assert set(rows(ELO_SYSTEM, no_elo)["note"]) == {"p_elo absent for this game"}
+    assert rows(MODEL, bad)["p"].null_count() == 3
+    assert all("logit_elo_fit" in note for note in rows(MODEL, bad)["note"])
+    # one survivor: the ensemble is that system's forecast, unadjusted, with a note naming the failure
+    assert rows("ensemble", no_elo)["p"].to_list() == pytest.approx(rows(MODEL, no_elo)["p"].to_list(), abs=1e-12)
+    assert set(rows("ensemble", no_elo)["note"]) == {f"fallback to {MODEL}: failed elo (null p)"}
+    assert rows("ensemble", bad)["p"].to_list() == pytest.approx(rows(ELO_SYSTEM, bad)["p"].to_list(), abs=1e-12)
+    assert set(rows("ensemble", bad)["note"]) == {f"fallback to elo: failed {MODEL} (null p)"}
+    assert system_rows(damaged, "ensemble")["note"].null_count() == len(ids) - 8
+
+    # repaired inputs: the failed rows get their forecast, nothing is added, the ensemble stays as served
+    repaired = append_log(damaged, serve(mlb, log=damaged, at=LATER))
+    assert repaired.height == damaged.height and repaired["p"].null_count() == 0
+    assert_frame_equal(system_rows(repaired, MODEL), system_rows(log, MODEL).with_columns(
+        served_at=pl.when(pl.col("row_id").is_in(bad)).then(pl.lit(LATER)).otherwise(pl.col("served_at"))))
+    assert_frame_equal(system_rows(repaired, "ensemble"), system_rows(damaged, "ensemble"))
+
+
+# ----------------------------------------------------------------------------------------- the champion
+
+
+def fake_model(models_dir, key: str, model_id: str) -> None:
+    folder = models_dir / key / model_id
+    folder.mkdir(parents=True)
+    (folder / "artifact.json").write_text("{}")
+
+
+def test_the_champion_is_the_current_model_with_its_registry_version(tmp_path):
+    with pytest.raises(ChampionUnavailable, match="no current model"):
+        resolve_champion(tmp_path, KEY, None)
+    fake_model(tmp_path, KEY, "m-a")
+    fake_model(tmp_path, KEY, "m-b")
+    (tmp_path / KEY / "current").write_text("m-b\n")
+    with pytest.raises(ChampionUnavailable, match="model_registry table is not there yet"):
+        resolve_champion(tmp_path, KEY, None)
+    t1, t2 = dt.datetime(2026, 1, 5, tzinfo=UTC), dt.datetime(2026, 1, 12, tzinfo=UTC)
+    registry = registry_table([registry_row(KEY, 1, "m-a", "champion", t1),
+                               registry_row(KEY, 2, "m-b", "challenger", t1),
+                               registry_row(KEY, 2, "m-b", "champion", t2),   # promoted a week later
+                               registry_row(KEY, 1, "m-a", "archived", t2)])
+    champion = resolve_champion(tmp_path, KEY, registry)
+    assert (champion.version, champion.model_id) == ("2", "m-b")
+    assert champion.artifact_path == tmp_path / KEY / "m-b" / "artifact.json"
+    (tmp_path / KEY / "current").write_text("m-a\n")   # pointer and registry disagree: do not serve
+    with pytest.raises(ChampionUnavailable, match=r"current names m-a, but model_registry's champion is 2 \(m-b\)"):
+        resolve_champion(tmp_path, KEY, registry)
+
+
+# ----------------------------------------------------------------------------------------- health and views
+
+
+def hand_log(rows: list[dict]) -> pl.DataFrame:
+    base = {"model_key": "g", "model_version": "1", "model_id": "g-1", "system": "model:g", "task": "binary",
+            "league": "mlb", "season": 2009, "features": None, "top_contributors": None, "note": None,
+            "served_at": SERVED_AT}
+    return pl.DataFrame([{**base, **row} for row in rows], schema=LOG_SCHEMA)
+
+
+D1, D2 = dt.date(2009, 5, 1), dt.date(2009, 5, 2)
+
+
+def test_model_health_matches_hand_computation():
+    log = hand_log(
+        [{"row_id": f"a{i}", "date": D1, "p": p, "outcome": y} for i, (p, y) in enumerate(
+            [(0.8, 1.0), (0.6, 0.0), (0.3, 0.0), (0.4, 1.0)])]
+        + [{"row_id": "a8", "date": D1, "p": 0.9, "outcome": None},          # outcome not known yet
+           {"row_id": "a9", "date": D1, "p": None, "outcome": 1.0, "note": "failed"}]
+        + [{"row_id": f"b{i}", "date": D2, "p": p, "outcome": 1.0} for i, p in enumerate([0.7, 0.55, 0.52])]
+        + [{"row_id": f"r{i}", "date": D1, "p": p, "outcome": y, "model_key": "r", "system": "model:r",
+            "task": "regression"} for i, (p, y) in enumerate([(0.3, 0.0), (0.5, 0.9)])])
+    health = model_health(log).sort("model_key", "date")
+    assert health.select("model_key", "date", "n").rows() == [("g", D1, 4), ("g", D2, 3), ("r", D1, 2)]
+    day1, day2, reg = health.rows(named=True)
+    assert day1["brier"] == pytest.approx((0.2 ** 2 + 0.6 ** 2 + 0.3 ** 2 + 0.6 ** 2) / 4)   # 0.2125
+    assert day1["auc"] == pytest.approx(3 / 4)   # of the 4 (positive, negative) pairs, 0.4 < 0.6 is the miss
+    assert day1["ece"] == pytest.approx((0.2 + 0.6 + 0.3 + 0.6) / 4)   # every forecast in its own bin
+    assert day1["log_loss"] == pytest.approx(-(math.log(0.8) + math.log(0.4) + math.log(0.7) + math.log(0.4)) / 4)
+    assert day1["accuracy"] == pytest.approx(0.5)
+    assert day2["auc"] is None                   # one class only
+    assert day2["brier"] == pytest.approx((0.3 ** 2 + 0.45 ** 2 + 0.48 ** 2) / 3)
+    assert day2["ece"] == pytest.approx((abs(1 - 0.7) + abs(2 - 1.07)) / 3)   # 0.55 and 0.52 share a bin
+    assert reg["rmse"] == pytest.approx(math.sqrt((0.3 ** 2 + 0.4 ** 2) / 2))
+    assert reg["mae"] == pytest.approx(0.35) and reg["brier"] is None and reg["auc"] is None
+
+
+def views_log() -> pl.DataFrame:
+    rows = []
+    for rid, day, elo, model, ens, y in [("r1", D1, 0.6, 0.7, 0.66, 1.0), ("r2", D1, 0.45, 0.55, 0.5, 0.0),
+                                         ("r3", D2, 0.52, None, 0.52, None)]:
+        rows += [{"row_id": rid, "date": day, "system": "elo", "model_version": "p_elo", "p": elo, "outcome": y},
+                 {"row_id": rid, "date": day, "system": "model:g", "p": model, "outcome": y,
+                  "note": None if model is not None else "bad features"},
+                 {"row_id": rid, "date": day, "system": "ensemble", "p": ens, "outcome": y,
+                  "note": None if model is not None else "fallback to elo: failed model:g (null p)"}]
+    # version 2 served r1 a week later: the views keep what was served first
+    rows.append({"row_id": "r1", "date": D1, "system": "model:g", "model_version": "2", "p": 0.9, "outcome": 1.0,
+                 "served_at": LATER})
+    return hand_log(rows)
+
+
+def test_system_comparison_and_performance_use_the_first_served_forecast():
+    log = views_log()
+    comparison = serving.system_comparison(log).sort("row_id")
+    assert comparison.select("row_id", "p_elo", "p_model", "p_ensemble", "outcome", "model_version").rows() == [
+        ("r1", 0.6, 0.7, 0.66, 1.0, "1"), ("r2", 0.45, 0.55, 0.5, 0.0, "1"), ("r3", 0.52, None, 0.52, None, None)]
+    assert comparison["ensemble_note"].to_list() == [None, None, "fallback to elo: failed model:g (null p)"]
+
+    performance = {row["system"]: row for row in serving.system_performance(log).iter_rows(named=True)}
+    assert performance["elo"]["n"] == 2
+    assert performance["elo"]["brier"] == pytest.approx((0.4 ** 2 + 0.45 ** 2) / 2)
+    assert performance["elo"]["accuracy"] == 1.0
+    assert performance["model:g"]["brier"] == pytest.approx((0.3 ** 2 + 0.55 ** 2) / 2)
+    assert performance["model:g"]["accuracy"] == 0.5
+    assert performance["model:g"]["log_loss"] == pytest.approx(-(math.log(0.7) + math.log(0.45)) / 2)
+
+
+def test_daily_coverage_and_agreement():
+    log = views_log()
+    coverage = serving.daily_coverage(log)
+    got = {(d, s): (r, p, m) for d, s, r, p, m in coverage.select("date", "system", "rows", "predictions",
+                                                                  "missing").iter_rows()}
+    assert got == {(D1, "elo"): (2, 2, 0), (D1, "model:g"): (2, 2, 0), (D1, "ensemble"): (2, 2, 0),
+                   (D2, "elo"): (1, 1, 0), (D2, "model:g"): (1, 0, 1), (D2, "ensemble"): (1, 1, 0)}
+    assert dict(coverage.select("date", "outcomes_known").unique().iter_rows()) == {D1: 2, D2: 0}
+
+    agreement = serving.system_agreement(log)
+    assert agreement.height == 1   # on D2 only Elo forecast r3: nothing to compare
+    day = agreement.row(0, named=True)
+    assert (day["date"], day["rows"]) == (D1, 2)
+    assert day["mean_spread"] == pytest.approx(0.1) and day["share_same_side"] == 0.5   # r2: 0.45 vs 0.55
+    assert day["systems"] == "elo,model:g"
+
+
+# ----------------------------------------------------------------------------------------- drift report shapes
+
+
+def test_the_drift_reference_is_the_champions_own_training_rows(mlb):
+    from bsi_pipeline.models.factory import slices_for
+
+    now = slices_for(mlb.table, mlb.spec)
+    ref = serving.reference_slices(mlb.table, mlb.spec, mlb.scorer.artifact)
+    assert ref.source == "artifact train_window"
+    for name in ("train", "valid", "test"):
+        assert getattr(ref, name)["row_id"].to_list() == getattr(now, name)["row_id"].to_list(), name
+    # a new season with no outcomes yet: served, but the reference stays what the champion trained on
+    upcoming = mlb.table.filter(pl.col("season") == 2009).head(40).with_columns(
+        season=pl.lit(2010, dtype=pl.Int32), date=pl.col("date").dt.offset_by("1y"),
+        row_id=pl.col("row_id").str.replace("2009", "2010"), home_win=pl.lit(None, dtype=pl.Float64))
+    grown = pl.concat([mlb.table, upcoming], how="vertical_relaxed")
+    later = serving.reference_slices(grown, mlb.spec, mlb.scorer.artifact)
+    assert later.train["row_id"].to_list() == now.train["row_id"].to_list()
+    report = serving.champion_drift(grown, mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot)
+    assert set(report.filter(pl.col("check") == "psi")["n_current"]) == {40}
+    ks = report.filter(pl.col("check") == "ks_prediction").row(0, named=True)
+    assert (ks["reference"], ks["n_reference"]) == ("test (rows outside the served stream)", 2430)
+    assert report.filter(pl.col("check") == "concept")["reference"].to_list() == ["no served row has a known outcome yet"]
+
+
+def test_concept_drift_is_not_judged_on_a_handful_of_outcomes(mlb):
+    full = serving.champion_drift(mlb.table, mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot)
+    assert {"concept_brier", "concept_accuracy"} <= set(full["check"])
+    assert full.filter(pl.col("check").str.starts_with("concept"))["n_current"].min() >= serving.MIN_CONCEPT_ROWS
+    first_days = mlb.table.filter(pl.col("season") == 2009)["date"].unique().sort()[:2]
+    few = mlb.table.with_columns(home_win=pl.when((pl.col("season") == 2009) & ~pl.col("date").is_in(first_days.implode()))
+                                 .then(None).otherwise(pl.col("home_win")))
+    n_known = few.filter((pl.col("season") == 2009) & pl.col("home_win").is_not_null()).height
+    assert 0 < n_known < serving.MIN_CONCEPT_ROWS
+    report = serving.champion_drift(few, mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot)
+    concept = report.filter(pl.col("check").str.starts_with("concept"))
+    assert concept.select("check", "status").rows() == [("concept", "skipped")]
+    assert f"only {n_known} served row(s) with a known outcome" in concept["reference"][0]
+    assert report.filter(pl.col("check") == "psi").height == len(mlb.spec.features)
+
+
+def test_a_regression_key_logs_values_and_gets_a_value_ks_check(tmp_path):
+    table = batted_balls_features()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BSI_N_JOBS", "1")
+        xwoba = train_champion(table, "mlb_xwoba", tmp_path)
+    log = append_log(None, serve_key(table, xwoba.spec, xwoba.champion, xwoba.scorer, None, SERVED_AT))
+    served = served_rows(table, xwoba.spec)
+    assert set(log["system"]) == {"model:mlb_xwoba"} and log.height == served.height   # no Elo, no ensemble
+    assert (log["task"] == "regression").all()
+    np.testing.assert_allclose(log.sort("row_id")["p"].to_numpy(),   # the expected wOBA value itself
+                               xwoba.scorer.predict(served.sort("row_id").select(xwoba.spec.features)), atol=1e-12)
+    health = model_health(log)
+    assert health["rmse"].null_count() == 0 and health["brier"].null_count() == health.height
+
+    report = serving.champion_drift(table, xwoba.spec, xwoba.champion, xwoba.scorer, xwoba.snapshot)
+    assert report.schema == pl.Schema(serving.DRIFT_SCHEMA)
+    ks = report.filter(pl.col("check") == "ks_prediction").row(0, named=True)
+    assert ks["reference"] == "valid" and ks["n_current"] == served.height and 0.0 <= ks["value"] <= 1.0
+    concept = report.filter(pl.col("check") == "concept").row(0, named=True)
+    assert concept["status"] == "skipped" and "regression" in concept["reference"]
