@@ -8,6 +8,7 @@ from bsi_pipeline.defs.analytics import ANALYTICS_TABLES
 from bsi_pipeline.defs.features import FEATURE_TABLES
 from bsi_pipeline.defs.game_sources import GAME_SOURCE_TABLES
 from bsi_pipeline.defs.models import MODEL_TABLES
+from bsi_pipeline.defs.monitoring import MONITORING_TABLES
 from bsi_pipeline.defs.registry import REGISTRY_TABLES
 
 TABLES: dict[str, str] = {
@@ -43,3 +44,4 @@ TABLES.update(ANALYTICS_TABLES)
 TABLES.update(FEATURE_TABLES)
 TABLES.update(MODEL_TABLES)
 TABLES.update(REGISTRY_TABLES)
+TABLES.update(MONITORING_TABLES)
