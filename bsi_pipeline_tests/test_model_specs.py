@@ -99,3 +99,21 @@ def test_near_ties_go_to_the_simpler_model():
     assert choose(candidates, 0.001) == "xgboost"      # 0.68158 is still within 0.1% of 0.68110
     candidates["xgboost"] = cand("xgboost", 0.70)
     assert choose(candidates, 0.001) == "ensemble"     # ensemble < stacking in simplicity
+
+
+def test_training_is_skipped_when_spec_and_data_are_unchanged(tmp_path):
+    """Incremental retraining: same spec and rows -> the exported candidates are reused; new rows -> trained."""
+    import dataclasses
+
+    from bsi_pipeline.models.factory import train_stage
+
+    spec = load_specs()["mlb_hr_prob"]
+    spec = dataclasses.replace(spec, algorithms=("ridge",), min_rows={"train": 10, "valid": 10, "test": 10})
+    frame = _frame()
+    messages = []
+    first = train_stage(frame, spec, tmp_path, log=messages.append)
+    again = train_stage(frame, spec, tmp_path, log=messages.append)
+    assert again.equals(first) and "reusing" in messages[-1]
+    more = pl.concat([frame, _frame(seasons=(2019,), days=5)])
+    third = train_stage(more, spec, tmp_path, log=messages.append)
+    assert "reusing" not in messages[-1] and third["model_id"][0] != first["model_id"][0]

@@ -85,9 +85,35 @@ def export_candidate(result: TrainResult, algorithm: str, directory: Path) -> Pa
     return artifacts.write_artifact(directory, art)
 
 
+def training_key(table: pl.DataFrame, spec: ModelSpec) -> str:
+    """Hash of the spec and of the rows and values of its slices: equal keys train equal models
+    (training is seeded and deterministic), so a retrain on unchanged data can reuse the last one."""
+    import hashlib
+    digest = slices_for(table, spec).digest([*spec.features, spec.target])
+    payload = json.dumps({"spec": spec.as_dict(), "data": digest}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _cached_candidates(path: Path) -> pl.DataFrame | None:
+    if not path.exists():
+        return None
+    frame = pl.read_parquet(path)
+    return frame if all(Path(p).exists() for p in frame["artifact_path"]) else None
+
+
 def train_stage(table: pl.DataFrame, spec: ModelSpec, models_dir: Path,
                 log: Callable[[str], None] = lambda _: None) -> pl.DataFrame:
-    """Train every candidate, export each, and return the candidates table (one row each)."""
+    """Train every candidate, export each, and return the candidates table (one row each).
+
+    Incremental: when the spec and its training data are unchanged since the last training (same
+    training_key), the candidates already exported are reused instead of trained again."""
+    from bsi_pipeline.features.provenance import check_leakage
+    check_leakage(spec.feature_table, list(spec.features))
+    cache = Path(models_dir) / spec.key / "trainings" / f"{training_key(table, spec)}.parquet"
+    cached = _cached_candidates(cache)
+    if cached is not None:
+        log(f"{spec.key}: spec and training data unchanged since {cache.stem}; reusing its candidates")
+        return cached
     result = train_spec(table, spec, log=log)
     frame = result.candidates_frame()
     paths = []
@@ -95,7 +121,10 @@ def train_stage(table: pl.DataFrame, spec: ModelSpec, models_dir: Path,
         target = Path(models_dir) / spec.key / "candidates" / result.model_id(algorithm)
         _replace_dir(target, lambda d, a=algorithm: export_candidate(result, a, d))
         paths.append(str(target / "artifact.json"))
-    return frame.with_columns(artifact_path=pl.Series(paths)).select(CANDIDATE_COLUMNS)
+    frame = frame.with_columns(artifact_path=pl.Series(paths)).select(CANDIDATE_COLUMNS)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    write_parquet_atomic(frame, cache)
+    return frame
 
 
 @dataclass
