@@ -223,7 +223,12 @@ def test_faster_exit_velocities_make_a_critical_report_and_a_retrain_request(hr,
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory, hr):
+def games() -> pl.DataFrame:
+    return mlb_games_features()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, hr, games):
     """A workspace with two feature tables, two champions (mlb_home_win, mlb_hr_prob) in the registry and
     eval_snapshots: what the nightly job finds after a weekly retrain. The other keys have no features."""
     folder = tmp_path_factory.mktemp("nightly")
@@ -231,7 +236,6 @@ def workspace(tmp_path_factory, hr):
     settings = load_settings(config)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BSI_N_JOBS", "1")
-        games = mlb_games_features()
         home = train_champion(games, "mlb_home_win", settings.models_dir)
         balls = train_champion(hr.table, "mlb_hr_prob", settings.models_dir)
     write_table(settings.lake, "features_games", games)
@@ -267,6 +271,7 @@ def test_nightly_monitoring_assets_append_once_and_feed_the_sensor(workspace):
         assert key in skipped
     assert "features_pitcher_starts has not been materialized" in skipped
     assert "mlb_xwoba: no current model" in skipped
+    assert metadata(first, "prediction_log")["elo_only"] == "none"
 
     second = materialize(config)
     assert metadata(second, "prediction_log")["new_rows"] == 0
@@ -289,3 +294,28 @@ def test_nightly_monitoring_assets_append_once_and_feed_the_sensor(workspace):
         assert isinstance(result, dg.SkipReason)
     else:
         assert isinstance(result, dg.RunRequest) and result.run_key == expected_key
+
+
+def test_without_champions_the_game_key_is_still_served_by_elo_and_the_ensemble(games, tmp_path):
+    """features_games and nothing else (no model, no registry): what the embedded data gives while the
+    registry keeps the game models as challengers."""
+    config = write_workspace_config(tmp_path)
+    settings = load_settings(config)
+    write_table(settings.lake, "features_games", games)
+    first = materialize(config)
+    log = read_table(settings.lake, "prediction_log")
+    n_games = games.filter(pl.col("season") == 2009).height
+    assert sorted(log.group_by("model_key", "system", "model_version").len().rows()) == [
+        ("mlb_home_win", "elo", "p_elo", n_games), ("mlb_home_win", "ensemble", "none", n_games)]
+    assert log.filter(pl.col("system") == "ensemble")["note"].str.contains(
+        "fallback to elo: failed model:mlb_home_win unavailable: no champion (mlb_home_win: no current model",
+        literal=True).all()
+    meta = metadata(first, "prediction_log")
+    assert "mlb_home_win" in meta["elo_only"] and "mlb_home_win" not in meta["skipped"]
+    assert "ncaa_home_win: features_games has no rows" in meta["skipped"]   # no NCAA games in the MLB logs
+    assert "mlb_xwoba" in meta["skipped"]                                   # not a game key: no Elo to serve
+    assert read_table(settings.lake, "system_comparison").height == n_games
+    assert read_table(settings.lake, "drift_reports").height == 0           # no champion, no drift report
+    assert "mlb_home_win: no current model" in metadata(first, "drift_reports")["skipped"]
+
+    assert metadata(materialize(config), "prediction_log")["new_rows"] == 0

@@ -17,14 +17,17 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from bsi_pipeline.monitoring import serving
+from bsi_pipeline.models.specs import load_specs
 from bsi_pipeline.monitoring.serving import (
     ELO_SYSTEM,
     LOG_KEY,
     LOG_SCHEMA,
+    NO_MODEL_VERSION,
     ChampionUnavailable,
     append_log,
     fill_outcomes,
     model_health,
+    model_unavailable,
     outcome_rows,
     resolve_champion,
     serve_key,
@@ -161,6 +164,92 @@ def test_the_ensemble_falls_back_to_the_surviving_system_and_says_so(mlb, log):
     assert_frame_equal(system_rows(repaired, MODEL), system_rows(log, MODEL).with_columns(
         served_at=pl.when(pl.col("row_id").is_in(bad)).then(pl.lit(LATER)).otherwise(pl.col("served_at"))))
     assert_frame_equal(system_rows(repaired, "ensemble"), system_rows(damaged, "ensemble"))
+
+
+# ----------------------------------------------------------------------------------------- no champion
+
+
+@pytest.fixture(scope="module")
+def why(tmp_path_factory) -> str:
+    """Why mlb_home_win has no champion in an empty models folder, as prediction_log tells it."""
+    with pytest.raises(ChampionUnavailable) as raised:
+        resolve_champion(tmp_path_factory.mktemp("no_models"), KEY, None)
+    return model_unavailable(raised.value)
+
+
+def serve_elo_only(mlb, why, table=None, log=None, at=SERVED_AT) -> pl.DataFrame:
+    return serve_key(mlb.table if table is None else table, mlb.spec, None, None, log, at, unavailable=why)
+
+
+@pytest.fixture(scope="module")
+def elo_only(mlb, why) -> pl.DataFrame:
+    return append_log(None, serve_elo_only(mlb, why))
+
+
+def test_without_a_champion_a_game_key_is_served_by_elo_and_an_elo_only_ensemble(mlb, log, why, elo_only):
+    assert why.startswith("no champion (mlb_home_win: no current model (")
+    assert elo_only.schema == pl.Schema(LOG_SCHEMA)
+    assert dict(elo_only.group_by("system").len().iter_rows()) == {ELO_SYSTEM: 2430, "ensemble": 2430}
+    # the Elo rows are the ones served beside a champion
+    assert_frame_equal(system_rows(elo_only, ELO_SYSTEM), system_rows(log, ELO_SYSTEM))
+
+    ensemble = system_rows(elo_only, "ensemble")
+    elo = system_rows(log, ELO_SYSTEM)["p"].to_list()
+    assert ensemble["p"].to_list() == pytest.approx(elo, abs=1e-12)   # one survivor: Elo, unadjusted
+    assert (ensemble["model_version"] == NO_MODEL_VERSION).all() and ensemble["model_id"].null_count() == 2430
+    assert set(ensemble["note"]) == {f"fallback to elo: failed {MODEL} unavailable: {why}"}
+    features = json.loads(ensemble["features"][0])
+    assert features[MODEL] is None and features["adjustment"] == "none" and features["agreement"] == 0.0
+
+    again = serve_elo_only(mlb, why, log=elo_only, at=LATER)   # a re-run adds nothing
+    assert again.height == 0
+    assert_frame_equal(append_log(elo_only, serve_elo_only(mlb, why, at=LATER)), elo_only)
+
+    comparison = serving.system_comparison(elo_only)
+    assert comparison.height == 2430 and comparison["p_model"].null_count() == 2430
+    assert comparison["p_ensemble"].to_list() == pytest.approx(comparison["p_elo"].to_list(), abs=1e-12)
+    assert set(comparison["ensemble_note"]) == {f"fallback to elo: failed {MODEL} unavailable: {why}"}
+    assert serving.system_agreement(elo_only).height == 0   # one system (the ensemble is Elo itself)
+    assert serving.daily_coverage(elo_only)["missing"].sum() == 0
+
+
+def test_without_a_champion_or_elo_the_ensemble_names_both_failures(mlb, why):
+    ids = served_rows(mlb.table, mlb.spec)["row_id"].to_list()[:3]
+    broken = mlb.table.with_columns(p_elo=pl.when(pl.col("row_id").is_in(ids)).then(None).otherwise(pl.col("p_elo")))
+    ensemble = system_rows(serve_elo_only(mlb, why, table=broken), "ensemble").filter(pl.col("row_id").is_in(ids))
+    assert ensemble["p"].null_count() == 3
+    assert set(ensemble["note"]) == {f"no forecast: every system failed: elo (null p), {MODEL} unavailable: {why}"}
+
+
+def test_other_keys_without_a_champion_are_not_served(mlb):
+    spec = load_specs()["mlb_hr_prob"]
+    with pytest.raises(ChampionUnavailable, match="mlb_hr_prob: no champion"):
+        serve_key(mlb.table, spec, None, None)
+    assert not serving.serves_without_champion(spec) and serving.serves_without_champion(mlb.spec)
+
+
+def test_a_champion_arriving_later_adds_its_rows_and_a_combined_ensemble(mlb, log, elo_only):
+    added = serve(mlb, log=elo_only, at=LATER)
+    assert sorted(added.group_by("system", "model_version").len().rows()) == [("ensemble", "1", 2430),
+                                                                              (MODEL, "1", 2430)]
+    both = append_log(elo_only, added)
+    assert both.select(LOG_KEY).is_unique().all()
+    assert_frame_equal(system_rows(both, ELO_SYSTEM), system_rows(elo_only, ELO_SYSTEM))   # Elo logged once
+    combined = system_rows(both, "ensemble").filter(pl.col("model_version") == "1")
+    assert_frame_equal(combined, system_rows(log, "ensemble").with_columns(served_at=pl.lit(LATER)))
+    assert serve(mlb, log=both, at=LATER).height == 0   # and nothing more on the next run
+
+    # the views keep what each system served first: the Elo-only ensemble, whose note says why
+    comparison = serving.system_comparison(both).sort("row_id")
+    assert comparison.height == 2430
+    assert comparison.select("p_elo", "p_model", "p_ensemble").null_count().row(0) == (0, 0, 0)
+    assert comparison["p_model"].to_list() == system_rows(log, MODEL)["p"].to_list()
+    assert comparison["p_ensemble"].to_list() == pytest.approx(comparison["p_elo"].to_list(), abs=1e-12)
+    assert comparison["ensemble_note"].str.contains("unavailable: no champion").all()
+    assert (comparison["model_version"] == "1").all()
+    agreement = serving.system_agreement(both)
+    assert agreement.height > 0 and agreement["rows"].sum() == 2430
+    assert set(agreement["systems"]) == {f"elo,{MODEL}"}
 
 
 # ----------------------------------------------------------------------------------------- the champion

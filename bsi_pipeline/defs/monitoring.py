@@ -2,10 +2,12 @@
 the analyst views) and whether the served stream still looks like training (drift_reports).
 
 The champion of a key is read from the model folder's `current` pointer and the model_registry
-table (bsi_pipeline.monitoring.serving.resolve_champion); a key without one is skipped with the
-reason in the log and the metadata. model_registry and eval_snapshots are read from the lake when
-there (deps, not inputs), so these assets run before the registry exists and in the nightly job,
-which does not train. Nothing here writes the DuckDB file.
+table (bsi_pipeline.monitoring.serving.resolve_champion). In prediction_log a game key without one
+(or whose champion cannot be served) is still served by Elo and an Elo-only ensemble, the reason in
+the log and the metadata ("elo_only"); any other key without one is skipped, with the reason in the
+log and the metadata ("skipped"), as drift_reports skips every key without one. model_registry and
+eval_snapshots are read from the lake when there (deps, not inputs), so these assets run before the
+registry exists and in the nightly job, which does not train. Nothing here writes the DuckDB file.
 """
 
 import datetime as dt
@@ -28,7 +30,8 @@ REGISTRY_TABLE = "model_registry"
 MONITORING_TABLES = {
     "prediction_log": "Every forecast served, append-only: per model key, system (model:<key>, elo, ensemble), "
                       "model version and row: p (probability or value), features and top-5 contributions as JSON, "
-                      "note (fallbacks, failures), outcome once known, served_at.",
+                      "note (fallbacks, failures), outcome once known, served_at. Game keys are served by Elo "
+                      "and the ensemble even without a champion (ensemble version 'none', Elo alone).",
     "model_health": "Per model key, version, system and day, on served rows with known outcomes: n, AUC, Brier, "
                     "log loss, accuracy, ECE (RMSE/MAE for regression and count keys).",
     "drift_reports": "Latest drift checks of each champion: PSI per feature (served vs training rows), KS on "
@@ -69,23 +72,58 @@ def _skip(context: dg.AssetExecutionContext, skipped: dict, key: str, reason: st
     context.log.warning(f"{key} skipped: {reason}")
 
 
+def _feature_table(tables: _Tables, spec) -> pl.DataFrame:
+    table = tables.get(spec.feature_table)
+    if table is None:
+        raise serving.NoServedRows(f"{spec.feature_table} has not been materialized")
+    return table
+
+
+def _champion(settings, registry, spec):
+    """(champion, scorer) of a key; raises the SKIP_ERRORS when there is none to serve."""
+    champion = serving.resolve_champion(settings.models_dir, spec.key, registry)
+    return champion, load_scorer(champion.artifact_path)
+
+
 def _champion_inputs(context, tables: _Tables, settings, registry, key: str, skipped: dict):
     """(spec, table, champion, scorer) of a key, or None after logging why not."""
     spec = SPECS[key]
-    table = tables.get(spec.feature_table)
-    if table is None:
-        _skip(context, skipped, key, f"{spec.feature_table} has not been materialized")
-        return None
     try:
-        champion = serving.resolve_champion(settings.models_dir, key, registry)
-        return spec, table, champion, load_scorer(champion.artifact_path)
+        return spec, _feature_table(tables, spec), *_champion(settings, registry, spec)
     except SKIP_ERRORS as exc:
         _skip(context, skipped, key, str(exc))
         return None
 
 
-def _skipped_md(skipped: dict) -> dg.MetadataValue:
-    frame = pl.DataFrame({"model_key": list(skipped), "reason": list(skipped.values())},
+def _serve(context, tables: _Tables, settings, registry, spec, previous, served_at, elo_only: dict) -> pl.DataFrame:
+    """The key's new prediction_log rows. A game key whose champion is missing or cannot be served is
+    served by Elo and the Elo-only ensemble (the reason goes to ``elo_only``); other keys raise the
+    SKIP_ERRORS."""
+    table = _feature_table(tables, spec)
+    try:
+        return serving.serve_key(table, spec, *_champion(settings, registry, spec), previous, served_at)
+    except SKIP_ERRORS as exc:
+        if not serving.serves_without_champion(spec):
+            raise
+        why = serving.model_unavailable(exc)
+    rows = serving.serve_key(table, spec, None, None, previous, served_at, unavailable=why)
+    elo_only[spec.key] = why
+    context.log.warning(f"{spec.key} served by Elo alone: {why}")
+    return rows
+
+
+def _outcomes(tables: _Tables, spec) -> pl.DataFrame | None:
+    table = tables.get(spec.feature_table)
+    if table is None or table.height == 0:
+        return None
+    try:
+        return serving.outcome_rows(table, spec)
+    except serving.NoServedRows:
+        return None
+
+
+def _reasons_md(reasons: dict) -> dg.MetadataValue:
+    frame = pl.DataFrame({"model_key": list(reasons), "reason": list(reasons.values())},
                          schema={"model_key": pl.String, "reason": pl.String})
     return dg.MetadataValue.md(markdown_table(frame) if frame.height else "none")
 
@@ -96,23 +134,14 @@ def prediction_log(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Outp
     settings = bsi.settings()
     previous = lake_table(settings.lake, "prediction_log")
     registry = lake_table(settings.lake, REGISTRY_TABLE)
-    tables, skipped, new, outcomes = _Tables(settings.lake), {}, [], []
+    tables, skipped, elo_only, new = _Tables(settings.lake), {}, {}, []
     served_at = dt.datetime.now(dt.timezone.utc)
     for key, spec in SPECS.items():
-        table = tables.get(spec.feature_table)
-        if table is not None and table.height:
-            try:
-                outcomes.append(serving.outcome_rows(table, spec))
-            except serving.NoServedRows:
-                pass
-        found = _champion_inputs(context, tables, settings, registry, key, skipped)
-        if found is None:
-            continue
-        spec, table, champion, scorer = found
         try:
-            new.append(serving.serve_key(table, spec, champion, scorer, previous, served_at))
+            new.append(_serve(context, tables, settings, registry, spec, previous, served_at, elo_only))
         except SKIP_ERRORS as exc:
             _skip(context, skipped, key, str(exc))
+    outcomes = [frame for frame in (_outcomes(tables, spec) for spec in SPECS.values()) if frame is not None]
     added = pl.concat(new) if new else pl.DataFrame(schema=serving.LOG_SCHEMA)
     log = serving.append_log(previous, added)
     before = log["outcome"].null_count()
@@ -123,7 +152,7 @@ def prediction_log(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Outp
     return dg.Output(log, metadata={
         "rows": log.height, "new_rows": added.height, "outcomes_filled": before - log["outcome"].null_count(),
         "new_by_system": dg.MetadataValue.md(markdown_table(counts) if counts.height else "none"),
-        "skipped": _skipped_md(skipped)})
+        "elo_only": _reasons_md(elo_only), "skipped": _reasons_md(skipped)})
 
 
 @dg.asset(deps=[*FEATURE_TABLE_KEYS, dg.AssetKey(REGISTRY_TABLE), dg.AssetKey("eval_snapshots")],
@@ -150,7 +179,7 @@ def drift_reports(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Outpu
         "models": statuses.height, "needs_retrain": run_key is not None,
         "status": dg.MetadataValue.md(markdown_table(statuses) if statuses.height else "none"),
         "critical": dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons) or "none"),
-        "skipped": _skipped_md(skipped)})
+        "skipped": _reasons_md(skipped)})
 
 
 def _view(name: str, build):

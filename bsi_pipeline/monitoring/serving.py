@@ -11,7 +11,8 @@ Pure polars/numpy logic behind the monitoring assets (bsi_pipeline/defs/monitori
   its features and top-5 contributions, and for binary game keys (feature table features_games) the Elo
   forecast (system ``elo``, the table's p_elo) and the ensemble of both
   (:func:`bsi_pipeline.monitoring.system_ensemble.combine_systems`, system ``ensemble``), whose note
-  says which system it fell back to when one failed.
+  says which system it fell back to when one failed. A game key without a champion is still served:
+  Elo, and the ensemble of Elo alone (version NO_MODEL_VERSION) whose note says why the model is missing.
 * :func:`append_log` and :func:`fill_outcomes`: the log is append-only and idempotent on
   (model_key, system, model_version, row_id): a key already logged is never added again. Two
   exceptions, both filling gaps: a logged row whose p is null (the system failed) is replaced when
@@ -53,6 +54,7 @@ __all__ = [
     "GAME_TABLE",
     "LOG_KEY",
     "LOG_SCHEMA",
+    "NO_MODEL_VERSION",
     "Champion",
     "ChampionUnavailable",
     "NoServedRows",
@@ -64,12 +66,14 @@ __all__ = [
     "latest_registry_status",
     "model_health",
     "model_system",
+    "model_unavailable",
     "outcome_rows",
     "reference_slices",
     "resolve_champion",
     "retrain_request",
     "serve_key",
     "served_rows",
+    "serves_without_champion",
     "system_agreement",
     "system_comparison",
     "system_performance",
@@ -79,6 +83,7 @@ GAME_TABLE = "features_games"
 ELO_COLUMN = "p_elo"          # features_games' baseline: the league's published Elo forecast
 ELO_SYSTEM = "elo"
 ELO_VERSION = "p_elo"         # the Elo rows' model_version: constant, so a game's Elo row is logged once
+NO_MODEL_VERSION = "none"     # the ensemble's model_version when no champion is served: Elo alone
 DEFAULT_WEIGHTS = {"elo": 0.5, "model": 0.5}   # ensemble weights: "model" stands for model:<key>
 TOP_CONTRIBUTORS = 5
 MIN_KS_REFERENCE = 50         # held-out test rows outside the served stream needed to be the KS reference
@@ -267,8 +272,20 @@ def _logged(log: pl.DataFrame | None, model_key: str, system: str, version: str)
                           & (pl.col("model_version") == version) & pl.col("p").is_not_null())["row_id"].to_list())
 
 
-def serve_key(table: pl.DataFrame, spec, champion: Champion, scorer, log: pl.DataFrame | None = None,
-              served_at: dt.datetime | None = None, weights: dict[str, float] | None = None) -> pl.DataFrame:
+def model_unavailable(exc: Exception) -> str:
+    """Why a key's model cannot be served, as the Elo-only ensemble's note tells it."""
+    what = "no champion" if isinstance(exc, ChampionUnavailable) else "champion cannot be served"
+    return f"{what} ({exc})"
+
+
+def serves_without_champion(spec) -> bool:
+    """Binary game keys: their Elo forecast and the ensemble are served with or without a champion."""
+    return _is_game_key(spec)
+
+
+def serve_key(table: pl.DataFrame, spec, champion: Champion | None, scorer=None, log: pl.DataFrame | None = None,
+              served_at: dt.datetime | None = None, weights: dict[str, float] | None = None,
+              unavailable: str | None = None) -> pl.DataFrame:
     """prediction_log rows (LOG_SCHEMA) for the served rows of ``spec`` that ``log`` does not hold yet.
 
     * system ``model:<key>`` (version = the champion's): p = the champion's calibrated probability
@@ -277,46 +294,67 @@ def serve_key(table: pl.DataFrame, spec, champion: Champion, scorer, log: pl.Dat
       top_contributors = JSON list of the 5 largest [feature, signed contribution] (link scale). A row
       whose features are null/NaN/infinite gets p null and a note naming them.
     * binary game keys (feature table features_games) also get system ``elo`` (version "p_elo": p = p_elo,
-      null with a note where absent) and system ``ensemble`` (version = the champion's): combine_systems
-      over elo and the model with ``weights`` (default 0.5 each; keys "elo" and "model"); features =
-      the systems' p with the agreement and adjustment, note = combine_systems' fallback note.
+      null with a note where absent) and system ``ensemble``: combine_systems over elo and the model
+      with ``weights`` (default 0.5 each; keys "elo" and "model"); features = the systems' p with the
+      agreement and adjustment, note = combine_systems' fallback note.
+    * without a champion (``champion`` None, ``unavailable`` saying why, see :func:`model_unavailable`)
+      a game key is still served: its elo rows, and the ensemble of Elo alone with version
+      NO_MODEL_VERSION, model_id null and the note "fallback to elo: failed model:<key> unavailable:
+      <why>". Other keys raise ChampionUnavailable.
     * outcome = the target where the table has it, else null; served_at = ``served_at`` (now).
-    Explanations are computed only for rows not yet logged, so a nightly run costs only its new rows."""
-    features = list(scorer.features)
+    The ensemble's version is the model's it combined (NO_MODEL_VERSION: none), so a champion that
+    arrives later adds its model rows and a combined ensemble beside the Elo-only one; the Elo rows
+    (version "p_elo") are logged once whatever the champion. Explanations are computed only for rows
+    not yet logged, so a nightly run costs only its new rows."""
+    if champion is None and not serves_without_champion(spec):
+        raise ChampionUnavailable(unavailable or f"{spec.key}: no champion")
+    features = list(scorer.features) if champion is not None else []
     served = served_rows(table, spec, features)
+    served = served.with_columns(
+        (served[spec.target].cast(pl.Float64) if spec.target in served.columns
+         else pl.lit(None, dtype=pl.Float64)).alias("_outcome"))
     stamp = _utc(served_at)
-    key, version = spec.key, champion.version
-    system = model_system(key)
-    outcome = (served[spec.target].cast(pl.Float64) if spec.target in served.columns
-               else pl.Series([None] * served.height, dtype=pl.Float64))
+    frames = []
+    if champion is None:
+        served = served.with_columns(pl.lit(None, dtype=pl.Float64).alias("_p"))
+    else:
+        served = _with_model_p(served, features, scorer)
+        frames += _model_rows(served, spec, champion, scorer, features, log, stamp)
+    if _is_game_key(spec):
+        frames += _game_systems(served, spec, champion, log, stamp, weights or DEFAULT_WEIGHTS, unavailable)
+    return pl.concat(frames) if frames else pl.DataFrame(schema=LOG_SCHEMA)
+
+
+def _unlogged(frame: pl.DataFrame, log, model_key: str, system: str, version: str) -> pl.DataFrame:
+    return frame.filter(~pl.col("row_id").is_in(list(_logged(log, model_key, system, version))))
+
+
+def _with_model_p(served: pl.DataFrame, features: list[str], scorer) -> pl.DataFrame:
+    """``served`` with _p (the model's forecast, null where a feature is bad) and _note (which ones)."""
     notes = _bad_features(served, features)
     valid = np.array([note is None for note in notes], dtype=bool)
     p = np.full(served.height, np.nan)
     if valid.any():
         p[valid] = scorer.predict(served.filter(pl.Series(valid)).select(features))
-    served = served.with_columns(outcome.alias("_outcome"), pl.Series("_p", p).fill_nan(None),
-                                 pl.Series("_note", notes, dtype=pl.String))
+    return served.with_columns(pl.Series("_p", p).fill_nan(None), pl.Series("_note", notes, dtype=pl.String))
 
-    frames = []
-    todo = served.filter(~pl.col("row_id").is_in(list(_logged(log, key, system, version))))
-    if todo.height:
-        contributors = []
-        for row, ok in zip(todo.select(features).iter_rows(named=True), todo["_p"].is_not_null()):
-            if not ok:
-                contributors.append(None)
-                continue
-            explanation = scorer.explain(row, top=TOP_CONTRIBUTORS)
-            contributors.append(json.dumps([[name, value] for name, value in explanation.contributions]))
-        frames.append(_log_frame(
-            todo, model_key=key, model_version=version, model_id=champion.model_id, system=system, task=spec.task,
-            p=todo["_p"], features=todo.select(pl.struct(features).struct.json_encode())[:, 0],
-            top_contributors=contributors, note=todo["_note"], outcome=todo["_outcome"], served_at=stamp))
 
-    if _is_game_key(spec) and ELO_COLUMN in served.columns:
-        frames += _game_systems(served, spec, champion, log, stamp, weights or DEFAULT_WEIGHTS)
-    if not frames:
-        return pl.DataFrame(schema=LOG_SCHEMA)
-    return pl.concat(frames)
+def _model_rows(served: pl.DataFrame, spec, champion: Champion, scorer, features, log, stamp) -> list[pl.DataFrame]:
+    system = model_system(spec.key)
+    todo = _unlogged(served, log, spec.key, system, champion.version)
+    if todo.height == 0:
+        return []
+    contributors = [_top_contributors(scorer, row) if ok else None
+                    for row, ok in zip(todo.select(features).iter_rows(named=True), todo["_p"].is_not_null())]
+    return [_log_frame(
+        todo, model_key=spec.key, model_version=champion.version, model_id=champion.model_id, system=system,
+        task=spec.task, p=todo["_p"], features=todo.select(pl.struct(features).struct.json_encode())[:, 0],
+        top_contributors=contributors, note=todo["_note"], outcome=todo["_outcome"], served_at=stamp)]
+
+
+def _top_contributors(scorer, row: dict) -> str:
+    explanation = scorer.explain(row, top=TOP_CONTRIBUTORS)
+    return json.dumps([[name, value] for name, value in explanation.contributions])
 
 
 def _is_game_key(spec) -> bool:
@@ -324,31 +362,52 @@ def _is_game_key(spec) -> bool:
     return spec.feature_table == GAME_TABLE and spec.task == "binary"
 
 
-def _game_systems(served: pl.DataFrame, spec, champion: Champion, log, stamp, weights) -> list[pl.DataFrame]:
-    key, system = spec.key, model_system(spec.key)
-    out = []
+def _game_systems(served: pl.DataFrame, spec, champion: Champion | None, log, stamp, weights,
+                  unavailable: str | None) -> list[pl.DataFrame]:
+    """The elo and ensemble rows of a game key (none when the table has no p_elo and there is a
+    champion; NoServedRows when there is neither)."""
+    if ELO_COLUMN not in served.columns:
+        if champion is None:
+            raise NoServedRows(f"{spec.key}: no champion to serve ({unavailable}) and {spec.feature_table} "
+                               f"has no {ELO_COLUMN} column")
+        return []
     elo = served.with_columns(pl.col(ELO_COLUMN).cast(pl.Float64).fill_nan(None).alias("_elo"))
-    todo = elo.filter(~pl.col("row_id").is_in(list(_logged(log, key, ELO_SYSTEM, ELO_VERSION))))
-    if todo.height:
-        out.append(_log_frame(
-            todo, model_key=key, model_version=ELO_VERSION, model_id=None, system=ELO_SYSTEM, task=spec.task,
-            p=todo["_elo"], features=todo.select(pl.struct(pl.col("_elo").alias(ELO_COLUMN)).struct.json_encode())[:, 0],
-            note=[None if v is not None else f"{ELO_COLUMN} absent for this game" for v in todo["_elo"]],
-            outcome=todo["_outcome"], served_at=stamp))
+    return _elo_rows(elo, spec, log, stamp) + _ensemble_rows(elo, spec, champion, log, stamp, weights, unavailable)
 
-    todo = elo.filter(~pl.col("row_id").is_in(list(_logged(log, key, ENSEMBLE_SYSTEM, champion.version))))
-    if todo.height:
-        long = pl.concat([todo.select("row_id", pl.lit(ELO_SYSTEM).alias("system"), pl.col("_elo").alias("p")),
-                          todo.select("row_id", pl.lit(system).alias("system"), pl.col("_p").alias("p"))])
-        combined = combine_systems(long, {ELO_SYSTEM: weights.get("elo", 0.5), system: weights.get("model", 0.5)})
-        merged = todo.join(combined, on="row_id", how="left")
-        encoded = [json.dumps({ELO_SYSTEM: e, system: m, "agreement": a, "adjustment": adj})
-                   for e, m, a, adj in merged.select("_elo", "_p", "agreement", "adjustment").iter_rows()]
-        out.append(_log_frame(
-            merged, model_key=key, model_version=champion.version, model_id=champion.model_id,
-            system=ENSEMBLE_SYSTEM, task=spec.task, p=merged["p"], features=encoded, note=merged["note"],
-            outcome=merged["_outcome"], served_at=stamp))
-    return out
+
+def _elo_rows(elo: pl.DataFrame, spec, log, stamp) -> list[pl.DataFrame]:
+    todo = _unlogged(elo, log, spec.key, ELO_SYSTEM, ELO_VERSION)
+    if todo.height == 0:
+        return []
+    return [_log_frame(
+        todo, model_key=spec.key, model_version=ELO_VERSION, model_id=None, system=ELO_SYSTEM, task=spec.task,
+        p=todo["_elo"], features=todo.select(pl.struct(pl.col("_elo").alias(ELO_COLUMN)).struct.json_encode())[:, 0],
+        note=[None if v is not None else f"{ELO_COLUMN} absent for this game" for v in todo["_elo"]],
+        outcome=todo["_outcome"], served_at=stamp)]
+
+
+def _ensemble_rows(elo: pl.DataFrame, spec, champion: Champion | None, log, stamp, weights,
+                   unavailable: str | None) -> list[pl.DataFrame]:
+    """combine_systems over elo and the model (a missing model counts as a failed one, its note
+    saying why); version and model_id are the champion's, NO_MODEL_VERSION and null without one."""
+    system = model_system(spec.key)
+    version = NO_MODEL_VERSION if champion is None else champion.version
+    todo = _unlogged(elo, log, spec.key, ENSEMBLE_SYSTEM, version)
+    if todo.height == 0:
+        return []
+    long = pl.concat([todo.select("row_id", pl.lit(ELO_SYSTEM).alias("system"), pl.col("_elo").alias("p")),
+                      todo.select("row_id", pl.lit(system).alias("system"), pl.col("_p").alias("p"))])
+    combined = combine_systems(long, {ELO_SYSTEM: weights.get("elo", 0.5), system: weights.get("model", 0.5)})
+    if champion is None:
+        failed = f"{system} unavailable: {unavailable or 'no champion'}"
+        combined = combined.with_columns(pl.col("note").str.replace(f"{system} (null p)", failed, literal=True))
+    merged = todo.join(combined, on="row_id", how="left")
+    encoded = [json.dumps({ELO_SYSTEM: e, system: m, "agreement": a, "adjustment": adj})
+               for e, m, a, adj in merged.select("_elo", "_p", "agreement", "adjustment").iter_rows()]
+    return [_log_frame(
+        merged, model_key=spec.key, model_version=version, model_id=None if champion is None else champion.model_id,
+        system=ENSEMBLE_SYSTEM, task=spec.task, p=merged["p"], features=encoded, note=merged["note"],
+        outcome=merged["_outcome"], served_at=stamp)]
 
 
 def append_log(log: pl.DataFrame | None, new: pl.DataFrame) -> pl.DataFrame:
