@@ -124,8 +124,7 @@ def test_life_cycle_champion_challenger_promotion_rollback(tmp_path, hr_features
         assert v1.accepted, v1.reasons
         assert not (models / HR / CURRENT_FILE).exists()          # the factory no longer serves
         row, history = register_and_decide(config, instance, v1)
-        assert row == {"model_key": HR, "version": 1, "model_id": v1.model_id, "run_id": row["run_id"],
-                       "registered": True}
+        assert row == {"model_key": HR, "version": 1, "model_id": v1.model_id, "run_id": row["run_id"]}
         assert dict(history.schema) == SCHEMA
         [decision] = history.rows(named=True)
         assert (decision["version"], decision["model_id"], decision["status"], decision["event"]) == \
@@ -155,7 +154,7 @@ def test_life_cycle_champion_challenger_promotion_rollback(tmp_path, hr_features
 
         # idempotent: the same evaluation again registers nothing and decides nothing
         row_again, history_again = register_and_decide(config, instance, v1)
-        assert (row_again["version"], row_again["registered"]) == (1, False)
+        assert row_again == row                      # same version, same run: the table is unchanged
         assert history_again.equals(history)
         assert [v.version for v in store.versions(HR)] == ["1"]
 

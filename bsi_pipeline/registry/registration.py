@@ -11,8 +11,8 @@ import polars as pl
 from bsi_pipeline.models.artifact import read_artifact
 from bsi_pipeline.registry.mlflow_store import MlflowStore, RegistryError
 
-REGISTERED_SCHEMA = {"model_key": pl.String, "version": pl.Int64, "model_id": pl.String, "run_id": pl.String,
-                     "registered": pl.Boolean}
+# No "registered now" flag in the table: a re-run must write the same table (it is in the metadata).
+REGISTERED_SCHEMA = {"model_key": pl.String, "version": pl.Int64, "model_id": pl.String, "run_id": pl.String}
 
 
 def training_payload(artifact_dir: Path, snapshot: pl.DataFrame) -> tuple[dict, dict, dict]:
@@ -57,7 +57,7 @@ def register_evaluation(store: MlflowStore, models_dir: Path, snapshot: pl.DataF
 
 
 def registered_frame(row: dict | None) -> pl.DataFrame:
-    return pl.DataFrame([row] if row else [], schema=REGISTERED_SCHEMA)
+    return pl.DataFrame([{k: row[k] for k in REGISTERED_SCHEMA}] if row else [], schema=REGISTERED_SCHEMA)
 
 
 __all__ = ["REGISTERED_SCHEMA", "register_evaluation", "registered_frame", "training_payload"]
