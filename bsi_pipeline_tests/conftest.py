@@ -46,3 +46,14 @@ def embedded_config(tmp_path: Path) -> Path:
 def _no_user_dagster_home(monkeypatch):
     """Tests never touch a developer's Dagster instance: ephemeral or test instances only."""
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+
+def default_config(folder: Path) -> Path:
+    """The repository's bsi.yaml (every embedded source), with its workspace in `folder`."""
+    config = yaml.safe_load((REPO / "bsi.yaml").read_text())
+    config["workspace"] = str(folder / "workspace")
+    for section in ("sources", "reference"):
+        config[section] = {kind: [str(REPO / p) for p in paths] for kind, paths in config[section].items()}
+    path = folder / "bsi.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path

@@ -3,22 +3,15 @@
 import dagster as dg
 import duckdb
 import pytest
-import yaml
 
 from bsi_pipeline.config import load_settings
 from bsi_pipeline.definitions import ASSETS, CHECKS, build_resources
-from bsi_pipeline_tests.conftest import REPO
+from bsi_pipeline_tests.conftest import default_config
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("full")
-    config = yaml.safe_load((REPO / "bsi.yaml").read_text())
-    config["workspace"] = str(folder / "workspace")
-    for section in ("sources", "reference"):
-        config[section] = {kind: [str(REPO / p) for p in paths] for kind, paths in config[section].items()}
-    path = folder / "bsi.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path = default_config(tmp_path_factory.mktemp("full"))
     with dg.instance_for_test() as instance:
         result = dg.materialize([*ASSETS, *CHECKS], instance=instance, resources=build_resources(str(path)),
                                 raise_on_error=False)

@@ -46,7 +46,7 @@ from bsi_pipeline.models.factory import slices_for
 from bsi_pipeline.models.scoring import CURRENT_FILE, load_scorer, set_current
 from bsi_pipeline.models.specs import ALGORITHMS, COMBINERS, SPECS_PATH, load_specs
 from bsi_pipeline.models.training import matrix, train_spec
-from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REPO, write_config
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REPO, default_config, write_config
 
 GATHERED = ("model_candidates", "calibrators", "eval_snapshots", "model_cards", "feature_importance")
 HR = "mlb_hr_prob"
@@ -71,17 +71,6 @@ class Run:
         [mat] = [m for m in self.result.asset_materializations_for_node(asset)
                  if m.asset_key == dg.AssetKey(asset)]
         return {k: v.value for k, v in mat.metadata.items()}
-
-
-def default_config(folder: Path) -> Path:
-    """The repository's bsi.yaml (every embedded source), with its workspace in `folder`."""
-    config = yaml.safe_load((REPO / "bsi.yaml").read_text())
-    config["workspace"] = str(folder / "workspace")
-    for section in ("sources", "reference"):
-        config[section] = {kind: [str(REPO / p) for p in paths] for kind, paths in config[section].items()}
-    path = folder / "bsi.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def model_selection() -> dg.AssetSelection:

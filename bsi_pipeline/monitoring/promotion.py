@@ -180,6 +180,16 @@ def _calibration(challenger: dict) -> tuple[bool, list[str]]:
     return isinstance(accepted, (bool, np.bool_)) and bool(accepted), reasons
 
 
+def _metrics(record: dict, names, who: str) -> tuple[dict, list[str]]:
+    """The named metrics of one side, and a problem sentence for each missing or non-finite one."""
+    values, problems = {}, []
+    for name in names:
+        values[name], problem = _metric(record, name, who)
+        if problem:
+            problems.append(problem)
+    return values, problems
+
+
 def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None) -> Decision:
     """Whether ``challenger`` replaces ``champion`` under ``policy``. Rules, in order:
 
@@ -212,12 +222,7 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None) -> 
         why = "; ".join(cal_reasons) if cal_reasons else "no reasons recorded"
         return _keep(f"not promoted: the challenger failed calibration acceptance ({why})", evidence)
 
-    ours, problems = {}, []
-    for name in rule.tolerances:
-        value, problem = _metric(challenger, name, "challenger")
-        ours[name] = value
-        if problem:
-            problems.append(problem)
+    ours, problems = _metrics(challenger, rule.tolerances, "challenger")
     evidence["challenger"] = ours
     if problems:
         return _keep("not promoted: " + "; ".join(problems), evidence)
@@ -233,12 +238,7 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None) -> 
     if mismatch:
         return _keep(mismatch, evidence)
 
-    theirs, problems = {}, []
-    for name in rule.tolerances:
-        value, problem = _metric(champion, name, "champion")
-        theirs[name] = value
-        if problem:
-            problems.append(problem)
+    theirs, problems = _metrics(champion, rule.tolerances, "champion")
     evidence["champion"] = theirs
     if problems:
         return _keep("refused: " + "; ".join(problems) + ", so the challenger cannot be compared", evidence)
