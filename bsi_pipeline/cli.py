@@ -8,15 +8,78 @@
 
 `materialize` exits non-zero when any step or blocking check fails. With DAGSTER_HOME set, runs are
 recorded in that instance (and show in the UI); otherwise an ephemeral instance is used.
+
+A run executes in the `bsi` process itself, so nothing gives back the concurrency-pool slot (pools
+"duckdb", "mlflow") of a run whose process was killed: every later run would wait on that pool
+forever. Each run is therefore tagged with its process (host, pid, start time), and `materialize`
+first marks failed, and frees the slots of, any such run whose process is gone.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
+from pathlib import Path
 
 from bsi_pipeline.config import ConfigError, load_settings
+
+
+OWNER_TAG = "bsi/process"  # "<host>:<pid>:<start time>" of the `bsi materialize` executing the run
+
+
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, /proc/<pid>/stat field 22); '' without /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _owner_tag() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"
+
+
+def _owner_alive(tag: str) -> bool | None:
+    """Whether the process named by an OWNER_TAG value still runs; None when this host cannot tell
+    (no tag: a run started by the UI or daemon; or a run of another host)."""
+    host, _, rest = tag.partition(":")
+    pid, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return not start or _process_start(int(pid)) == start  # a reused pid is another process
+
+
+def release_dead_runs(instance) -> list[str]:
+    """Clean up after `bsi materialize` processes that were killed: their runs, still STARTED, are
+    marked failed, and the pool slots and pending claims they hold, which nothing else would give back,
+    are freed (as are those of runs already finished or deleted). Returns what was done, one line each.
+    Runs of live processes, of other hosts, or launched by the UI or daemon are left alone."""
+    import dagster as dg
+
+    done = []
+    for run in instance.get_runs(filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED])):
+        if _owner_alive(run.tags.get(OWNER_TAG, "")) is False:
+            instance.report_run_failed(run, f"its bsi materialize process ({run.tags[OWNER_TAG]}) is gone: "
+                                            "killed before the run ended")
+            done.append(f"marked run {run.run_id} failed: its process is gone")
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits:
+        for run_id in sorted(storage.get_concurrency_run_ids()):
+            run = instance.get_run_by_id(run_id)
+            if run is None or run.is_finished:
+                storage.free_concurrency_slots_for_run(run_id)
+                done.append(f"freed the concurrency slots of run {run_id}")
+    return done
 
 
 def _materialize(args) -> int:
@@ -28,15 +91,26 @@ def _materialize(args) -> int:
     os.environ["BSI_CONFIG"] = str(settings.config_path)  # so anything resolving config agrees
     home = os.environ.get("DAGSTER_HOME")
     if home:
+        from bsi_pipeline.registry.mlflow_store import file_lock
+
         os.makedirs(home, exist_ok=True)  # a fresh checkout has no instance folder yet
-    instance = dg.DagsterInstance.get() if home else dg.DagsterInstance.ephemeral()
+        # Two processes creating a fresh instance's SQLite tables at once break each other ("table runs
+        # already exists"): one at a time, and the same for freeing the slots of dead runs.
+        with file_lock(Path(home) / ".bsi_instance.lock"):
+            instance = dg.DagsterInstance.get()
+            released = release_dead_runs(instance)
+    else:
+        instance, released = dg.DagsterInstance.ephemeral(), []
     print(f"config:    {settings.config_path}\nworkspace: {settings.workspace}", flush=True)
+    for line in released:
+        print(line, flush=True)
     try:
         result = dg.materialize(
             [*ASSETS, *CHECKS],
             selection=args.select or None,
             resources=build_resources(str(settings.config_path)),
             instance=instance,
+            tags={OWNER_TAG: _owner_tag()},
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         )

@@ -52,7 +52,7 @@ def write_table(root: Path, name: str, df: pl.DataFrame) -> list[Path]:
     keep = {p.name for p in written}
     for stale in folder.glob("*.parquet"):
         if stale.name not in keep:
-            stale.unlink()
+            stale.unlink(missing_ok=True)  # a concurrent writer of the same table may have removed it
     return written
 
 

@@ -111,7 +111,9 @@ def model_reports(bsi: BsiConfig, **evaluations: pl.DataFrame):
     re-evaluated version replaces its own rows (idempotent)."""
     settings = bsi.settings()
     current = _collect(evaluations)
-    previous = read_table(settings.lake, "eval_snapshots") if table_dir(settings.lake, "eval_snapshots").exists() else None
+    # files, not the folder: a run writing at the same time creates the folder before its first file
+    previous = read_table(settings.lake, "eval_snapshots") if any(
+        table_dir(settings.lake, "eval_snapshots").glob("*.parquet")) else None
     snapshots = current
     if previous is not None and previous.height and current.height:
         kept = previous.filter(~pl.col("model_id").is_in(current["model_id"].unique().implode()))

@@ -14,9 +14,12 @@ back from its artifact, so what is evaluated is exactly what is served.
 
 from __future__ import annotations
 
+import errno
+import glob
 import json
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -39,29 +42,62 @@ def slices_for(table: pl.DataFrame, spec: ModelSpec) -> Slices:
     return time_split(model_frame(table, spec), spec)
 
 
+def _same_model_files(new: Path, old: Path) -> bool:
+    """Whether folder ``old`` already holds every file of ``new`` with the same content, artifact.json
+    compared without when and at which commit it was written: replacing it would change nothing."""
+    try:
+        for item in new.iterdir():
+            mine, theirs = item.read_bytes(), (old / item.name).read_bytes()
+            if item.name == "artifact.json":
+                mine, theirs = ({k: v for k, v in json.loads(text).items() if k not in ("created_at", "git_hash")}
+                                for text in (mine, theirs))
+            if mine != theirs:
+                return False
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _replace_dir(target: Path, build: Callable[[Path], None]) -> None:
-    """Build a directory beside its final place, then swap it in, so readers never see half of it."""
+    """Build a directory beside its final place, then swap it in, so readers never see half of it.
+
+    A model folder is named after its model_id (a hash of spec, data and parameters), so a re-run or a
+    second run at once builds the same content: when the folder already holds it, it is kept as it is
+    (with the evaluation's model card and plots, which a swap would drop until the evaluation is written
+    again, and which the other run may be reading). Otherwise every temporary name is unique to its
+    writer, and a writer whose swap finds another's folder already in place moves that one aside and
+    tries again, so the last complete folder wins and neither fails. Folders moved aside by a killed
+    writer (``.<name>.*.old``) are removed by the next one."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.old"):
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         build(staging)
-        old = target.with_name(f".{target.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        if old.exists():
-            shutil.rmtree(old)
+        if target.is_dir() and _same_model_files(staging, target):
+            return
+        for _ in range(20):
+            old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+            try:
+                target.rename(old)
+            except FileNotFoundError:
+                old = None
+            try:
+                staging.rename(target)
+                return
+            except OSError as exc:  # another writer's folder arrived in between: move it aside again
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+            finally:
+                if old is not None:
+                    shutil.rmtree(old, ignore_errors=True)
+        raise RuntimeError(f"could not replace {target}: other writers kept replacing it")
     finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    artifacts.atomic_write(path, data)  # a temporary name unique to this writer, then rename
 
 
 def export_candidate(result: TrainResult, algorithm: str, directory: Path) -> Path:
