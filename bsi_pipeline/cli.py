@@ -134,6 +134,18 @@ def _materialize(args) -> int:
     return 0
 
 
+def _print_champions(models_dir) -> None:
+    """Which model each key serves (models/<key>/current), so `make run` says what `bsi predict` uses."""
+    keys = sorted(p.name for p in models_dir.iterdir() if p.is_dir()) if models_dir.exists() else []
+    if keys:
+        print("models served (bsi predict KEY):")
+        for key in keys:
+            current = models_dir / key / "current"
+            served = current.read_text().strip() if current.is_file() else "none yet (see model_registry)"
+            print(f"  {key:<36} {served}")
+        print()
+
+
 def _summary(args) -> int:
     _print_summary(load_settings(args.config))
     return 0
@@ -150,7 +162,9 @@ def _print_summary(settings) -> None:
     try:
         views = [r[0] for r in con.execute(
             "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name").fetchall()]
-        print(f"\nwarehouse: {path}\nlake:      {settings.lake}\n")
+        print(f"\nwarehouse: {path}\nlake:      {settings.lake}\nmodels:    {settings.models_dir}"
+              f"\nmlflow:    {settings.mlflow_uri}  (make mlflow-ui)\n")
+        _print_champions(settings.models_dir)
         print("tables (DuckDB views):")
         for view in views:
             print(f"  {view:<36} {con.execute(f'SELECT count(*) FROM {view}').fetchall()[0][0]:>10,} rows")
