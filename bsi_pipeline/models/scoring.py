@@ -22,6 +22,8 @@ infinite or non-numeric feature, UnknownModelError lists the known model keys.
 
 from __future__ import annotations
 
+import abc
+
 import difflib
 import json
 import numbers
@@ -186,8 +188,9 @@ def _top(names: list[str], contributions: np.ndarray, top: int | None) -> list[t
 # scorers
 
 
-class Scorer:
-    """Common surface: features, predict, predict_raw, predict_margin, explain."""
+class Scorer(abc.ABC):
+    """Common surface: features, predict, predict_raw, predict_margin, explain.
+    LinearScorer (JSON) and OnnxScorer (trees, ensembles) implement the abstract methods."""
 
     def __init__(self, artifact: dict, directory: Path):
         self.artifact = artifact
@@ -202,18 +205,21 @@ class Scorer:
     def _matrix(self, X, check_finite: bool = True) -> np.ndarray:
         return validate_matrix(X, self.features, self.model_key, check_finite)
 
+    @abc.abstractmethod
     def predict_raw(self, X) -> np.ndarray:
-        raise NotImplementedError
+        """Uncalibrated P(y=1) or value per row."""
 
+    @abc.abstractmethod
     def predict_margin(self, X) -> np.ndarray:
-        raise NotImplementedError
+        """The same on the link scale (log-odds for binary models)."""
 
     def predict(self, X) -> np.ndarray:
         """Calibrated probabilities (binary) or values (regression), one per row of X."""
         return apply_calibration(self.calibrator, self.predict_raw(X))
 
+    @abc.abstractmethod
     def explain(self, values: Mapping[str, object], top: int | None = 5) -> Explanation:
-        raise NotImplementedError
+        """One row's calibrated value and its top signed contributions."""
 
     def _explanation(self, raw: float, margin: float, base: float, contributions: np.ndarray,
                      names: list[str], top: int | None, exact: bool = True) -> Explanation:
