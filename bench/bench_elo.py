@@ -75,7 +75,7 @@ def main() -> None:
 
     replay_games = games.filter(pl.col("league").is_in(["mlb", "ncaa"]) & (pl.col("sport") == "baseball"))
     replay_games = replay_games.sort("league", "date", "game_id")
-    elo_games = [EloGame(r["season"], r["home_team"], r["away_team"], r["home_score"], r["away_score"])
+    elo_games = [EloGame(r["season"], r["home_team"], r["away_team"], r["home_score"], r["away_score"], day=r["date"])
                  for r in replay_games.iter_rows(named=True)]
     best = float("inf")
     for _ in range(5):

@@ -374,7 +374,7 @@ def test_rolling_totals_use_only_earlier_games():
 def elo_home_margins(games: pl.DataFrame, settings: EloSettings) -> np.ndarray:
     """Pre-game Elo margin per game (games sorted by date): (home - away + home advantage off neutral) / 25."""
     out = replay([EloGame(g["season"], g["home_team"], g["away_team"], g["home_score"], g["away_score"],
-                          bool(g["neutral"])) for g in games.iter_rows(named=True)], settings)
+                          bool(g["neutral"]), day=g["date"]) for g in games.iter_rows(named=True)], settings)
     neutral = games["neutral"].fill_null(False).to_list()
     diff = [h - a + (0.0 if n else settings.home_advantage) for h, a, n in zip(out.home_pre, out.away_pre, neutral)]
     return elo_margin(diff)

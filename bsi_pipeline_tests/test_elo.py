@@ -1,10 +1,12 @@
-"""The Elo engine: textbook updates, margin multipliers, reversion, conference layer, walk-forward order."""
+"""The Elo engine: textbook updates, margin multipliers, reversion, conference layer, walk-forward order
+(same-day games frozen), and the starter ratings that feed elo_pitcher."""
 
 import math
 
 import pytest
 
 from bsi_pipeline.ratings.elo import EloGame, EloSettings, mov_multiplier, replay, win_probability
+from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
 
 
 def test_win_probability_is_the_logistic_in_base_10():
@@ -67,3 +69,40 @@ def test_unaffiliated_new_teams_start_lower():
     s = EloSettings(new_team=1500, new_team_unaffiliated=1300)
     out = replay([EloGame(2019, "LSU", "Saint Martin's", 5, 1, home_conference="SEC")], s)
     assert out.home_pre == [1500] and out.away_pre == [1300]
+
+
+def test_games_on_one_date_do_not_see_each_other():
+    """A doubleheader: both games start from the ratings the date began with, the second game's forecast
+    does not depend on the first one's result, and both changes land before the next date."""
+    s = EloSettings(k=20, conference_k=10)
+    day1, day2 = "2021-03-06", "2021-03-07"
+
+    def games(first_home_score: int) -> list[EloGame]:
+        return [EloGame(2021, "A", "B", first_home_score, 2, home_conference="X", away_conference="Y", day=day1),
+                EloGame(2021, "A", "B", 1, 4, home_conference="X", away_conference="Y", day=day1),
+                EloGame(2021, "B", "A", 3, 2, home_conference="Y", away_conference="X", day=day2)]
+
+    won, lost = replay(games(9), s), replay(games(0), s)
+    assert won.p_home[1] == lost.p_home[1] == 0.5 and won.home_pre[1] == won.home_pre[0] == 1500
+    assert won.home_conf_pre[1] == 0.0
+    change = 20 * (1 - 0.5) + 20 * (0 - 0.5)  # A: won the first game, lost the second, both at p = 0.5
+    assert won.home_post[0] == won.home_post[1] == pytest.approx(1500 + change)
+    assert won.away_pre[2] == won.home_post[1]  # the next date starts where the date ended
+    assert won.p_home[2] != lost.p_home[2]      # the first game's result counts from the next date on
+
+
+def test_starter_differences_freeze_within_a_date():
+    def games(runs_in_game_one: int) -> list[dict]:
+        return [
+            {"date": 1, "home": "A", "away": "B", "home_score": 2, "away_score": runs_in_game_one,
+             "home_starter": "a1", "away_starter": "b1"},
+            {"date": 1, "home": "A", "away": "B", "home_score": 2, "away_score": 3,
+             "home_starter": "a1", "away_starter": "b2"},  # a1 starts again: still no record that day
+            {"date": 2, "home": "A", "away": "B", "home_score": 2, "away_score": 3,
+             "home_starter": "a1", "away_starter": "b2"},
+        ]
+
+    settings = PitcherSettings(shrink_starts=0.0)
+    bad, good = starter_differences(games(12), settings), starter_differences(games(0), settings)
+    assert bad[:2] == good[:2] == [0.0, 0.0]
+    assert bad[2] < good[2]  # from the next date on, a1's 12-run start makes the home side worse

@@ -199,17 +199,17 @@ def test_changing_a_result_changes_only_later_dates(league, ncaa, mlb_2008):
         after.filter(pl.col("row_id") == first)["home_win"].item()
 
 
-def test_elo_systems_after_a_same_day_game(ncaa, mlb_2008, ncaa_games_build):
-    """The replayed Elo systems saw the first game of a doubleheader when they forecast the second: elo_fit
-    is rebuilt from start-of-day ratings (the home advantage it implies stays the season's constant), the
-    others are marked absent."""
+def test_elo_systems_see_only_earlier_dates(ncaa, mlb_2008, ncaa_games_build):
+    """The published Elo systems freeze ratings within a date, so both games of a doubleheader carry every
+    system, from the same start-of-day ratings; the implied home advantage is the season's constant."""
     games, starters = mlb_2008
     forecasts = forecast_league(games, load_league_configs()["mlb"], starters=starters)
     x = build_game_features(games, forecasts.team_ratings, forecasts.forecasts, leagues=("mlb",)).features
     _, first, second, _ = doubleheader(games)
     rows = {r["row_id"]: r for r in x.filter(pl.col("row_id").is_in([first, second])).iter_rows(named=True)}
-    assert rows[first]["has_elo_pitcher"] == 1.0 and rows[second]["has_elo_pitcher"] == 0.0
-    assert rows[second]["logit_elo_pitcher"] == rows[second]["logit_elo_fit"]
+    assert rows[first]["has_elo_pitcher"] == rows[second]["has_elo_pitcher"] == 1.0
+    assert rows[first]["rating_diff"] == rows[second]["rating_diff"]
+    assert rows[first]["logit_elo_fit"] == pytest.approx(rows[second]["logit_elo_fit"])
     hfa = x.select(pl.col("logit_elo_fit") * 400 / math.log(10) - pl.col("rating_diff"))
     assert hfa.to_series().round(6).n_unique() == 1  # MLB 2008: one home advantage all season
     published = forecasts.forecasts.filter(pl.col("system") == BASELINE_SYSTEM["mlb"]).select("game_id", "p_home")

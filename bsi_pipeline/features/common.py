@@ -9,7 +9,6 @@ same inputs are identical.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import polars as pl
@@ -18,7 +17,6 @@ from bsi_pipeline.features.provenance import BASELINE, INPUT, KEY, OUTCOME, PRE_
 
 EXCLUDED_SCHEMA = {"table": pl.String, "row_id": pl.String, "reason": pl.String}
 KEY_TYPES = {"row_id": pl.String, "league": pl.String, "season": pl.Int32, "date": pl.Date}
-LN10_OVER_400 = math.log(10.0) / 400.0  # Elo points -> natural-log odds
 
 
 @dataclass(frozen=True)

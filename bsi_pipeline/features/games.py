@@ -11,13 +11,10 @@ spans this season and the last.
 
 Columns (provenance in provenance.py; every feature Float64, never null):
 - p_<system>, logit_<system>, has_<system> for elo_fit, elo_plain, elo_pitcher, ridge_margin: the
-  systems' pre-game home-win probability (game_forecasts). The Elo replays run game by game, so for a game
-  where a team already played earlier the same day (in replay order) their value has seen that result:
-  elo_fit is then rebuilt exactly from the teams' start-of-day ratings (team_ratings), and elo_plain /
-  elo_pitcher, which cannot be rebuilt from the tables, are treated as absent. ridge_margin refits once
-  per date and is clean. An absent value falls back to the start-of-day elo_fit value (or 0.5 / logit 0
-  when that is absent too) with has_<system> = 0.
-- rating_diff: home minus away elo_fit rating at the start of the day; conference_rating_diff: the same
+  systems' pre-game home-win probability (game_forecasts). Every system rates from earlier dates only
+  (the Elo replays freeze ratings within a date), so a doubleheader's games do not see each other. An
+  absent value falls back to elo_fit (or 0.5 / logit 0 when that is absent too) with has_<system> = 0.
+- rating_diff: home minus away elo_fit rating before the game's date; conference_rating_diff: the same
   for the conference layer (0 where the league has none); has_rating: 1 when both teams have ratings.
 - rest_home/away/diff: days since the team's previous game date this season, capped at REST_CAP;
   REST_CAP with first_game_home/away = 1 before a team's first game of the season.
@@ -43,7 +40,6 @@ from collections.abc import Sequence
 import polars as pl
 
 from bsi_pipeline.features.common import (
-    LN10_OVER_400,
     FeatureBuild,
     concat_excluded,
     excluded_rows,
@@ -60,10 +56,8 @@ TABLE = "features_games"
 SOURCE_TABLE = "games"
 BASELINE_SYSTEM = {"mlb": "elo_pitcher", "ncaa": "elo_fit"}  # the league's best published Elo system
 DEFAULT_BASELINE_SYSTEM = "elo_fit"
-RECOMPUTED_SYSTEM = "elo_fit"                 # the system team_ratings holds: rebuilt at start of day
-SEQUENTIAL_SYSTEMS = ("elo_plain", "elo_pitcher")  # replayed game by game: absent after a same-day game
-DATE_STRICT_SYSTEMS = ("ridge_margin",)       # refit once per date from earlier dates only
-SYSTEMS = (RECOMPUTED_SYSTEM, *SEQUENTIAL_SYSTEMS, *DATE_STRICT_SYSTEMS)
+FALLBACK_SYSTEM = "elo_fit"                   # the system team_ratings holds; stands in for an absent one
+SYSTEMS = (FALLBACK_SYSTEM, "elo_plain", "elo_pitcher", "ridge_margin")
 REST_CAP = 10                 # days
 PYTHAG_EXPONENT = 1.83
 PYTHAG_PRIOR_GAMES = 5        # games of league-average runs added to each side
@@ -114,7 +108,6 @@ def build_game_features(games: pl.DataFrame, team_ratings: pl.DataFrame | None, 
         rows = rows.join(sides.filter(pl.col("is_home") == is_home).select(
             "game_id", *[pl.col(f).alias(f"{f}_{side}") for f in _SIDE_FEATURES]), on="game_id", how="left")
     rows = (rows.join(_head_to_head(played), on="game_id", how="left")
-            .join(_same_day_flags(long), on="game_id", how="left")
             .join(_ratings(team_ratings, leagues), on="game_id", how="left")
             .join(_forecasts(game_forecasts), on="game_id", how="left")
             .join(starter_rest(starters, played.select("game_id", "date")), on="game_id", how="left")
@@ -233,45 +226,22 @@ def _head_to_head(played: pl.DataFrame) -> pl.DataFrame:
                         h2h_games=games)
 
 
-def _same_day_flags(long: pl.DataFrame) -> pl.DataFrame:
-    """after_same_day_game: a team of this game played a game earlier the same day in replay order
-    (date, game_id), so a game-by-game replay has already seen that result."""
-    day = ["league", "team", "season", "date"]
-    later = long.with_columns(later=pl.col("game_id") != pl.col("game_id").min().over(day))
-    return later.group_by("game_id").agg(after_same_day_game=pl.col("later").any())
-
-
 def _ratings(team_ratings: pl.DataFrame | None, leagues: Sequence[str]) -> pl.DataFrame:
-    """Per game: elo_fit rating and conference-rating differences at the start of the day, and the shift
-    from the replay's pre-game difference to the start-of-day one (0 unless a same-day game came first)."""
+    """Per game: elo_fit rating and conference-rating differences (home minus away) before its date."""
     schema = {"game_id": pl.String, "rating_diff": pl.Float64, "conference_rating_diff": pl.Float64,
-              "has_rating": pl.Boolean, "elo_shift": pl.Float64}
+              "has_rating": pl.Boolean}
     if team_ratings is None or team_ratings.height == 0:
         return pl.DataFrame(schema=schema)
-    require(team_ratings, "team_ratings", ("game_id", "league", "date", "team", "is_home", "rating_pre"))
+    require(team_ratings, "team_ratings", ("game_id", "league", "team", "is_home", "rating_pre"))
     tr = team_ratings.filter(pl.col("league").is_in(list(leagues))).select(
-        pl.col("game_id").cast(pl.String), "league", pl.col("date").cast(pl.Date), "team", "is_home",
-        optional(team_ratings, "conference", pl.String), pl.col("rating_pre").cast(pl.Float64),
+        pl.col("game_id").cast(pl.String), "is_home", pl.col("rating_pre").cast(pl.Float64),
         optional(team_ratings, "conference_rating_pre", pl.Float64).fill_null(0.0),
     ).unique(["game_id", "is_home"], keep="first", maintain_order=True)
-    # replay order is (date, game_id): a team's (or conference's) first game of a date starts from the
-    # rating it had when the date began
-    tr = tr.sort("date", "game_id").with_columns(
-        sod=pl.col("rating_pre").first().over("league", "team", "date"),
-        conf_sod=pl.when(pl.col("conference").is_not_null()).then(
-            pl.col("conference_rating_pre").first().over("league", "conference", "date"))
-        .otherwise(pl.col("conference_rating_pre")),
-    )
-    home = tr.filter(pl.col("is_home")).select("game_id", h=pl.col("sod"), hc=pl.col("conf_sod"),
-                                               h_pre=pl.col("rating_pre"), hc_pre=pl.col("conference_rating_pre"))
-    away = tr.filter(~pl.col("is_home")).select("game_id", a=pl.col("sod"), ac=pl.col("conf_sod"),
-                                                a_pre=pl.col("rating_pre"), ac_pre=pl.col("conference_rating_pre"))
-    both = home.join(away, on="game_id", how="inner")
-    sod_diff = (pl.col("h") + pl.col("hc")) - (pl.col("a") + pl.col("ac"))
-    pre_diff = (pl.col("h_pre") + pl.col("hc_pre")) - (pl.col("a_pre") + pl.col("ac_pre"))
-    return both.select("game_id", rating_diff=pl.col("h") - pl.col("a"),
-                       conference_rating_diff=pl.col("hc") - pl.col("ac"), has_rating=pl.lit(True),
-                       elo_shift=sod_diff - pre_diff)
+    home = tr.filter(pl.col("is_home")).select("game_id", h=pl.col("rating_pre"), hc=pl.col("conference_rating_pre"))
+    away = tr.filter(~pl.col("is_home")).select("game_id", a=pl.col("rating_pre"), ac=pl.col("conference_rating_pre"))
+    return home.join(away, on="game_id", how="inner").select(
+        "game_id", rating_diff=pl.col("h") - pl.col("a"), conference_rating_diff=pl.col("hc") - pl.col("ac"),
+        has_rating=pl.lit(True))
 
 
 def _forecasts(game_forecasts: pl.DataFrame | None) -> pl.DataFrame:
@@ -288,24 +258,14 @@ def _forecasts(game_forecasts: pl.DataFrame | None) -> pl.DataFrame:
 
 
 def _forecast_features(rows: pl.DataFrame) -> pl.DataFrame:
-    rows = rows.with_columns(
-        pl.col("rating_diff", "conference_rating_diff", "elo_shift").fill_null(0.0),
-        has_rating=pl.col("has_rating").fill_null(False),
-        after_same_day_game=pl.col("after_same_day_game").fill_null(False),
-    )
-    raw_fit = pl.col(f"_raw_{RECOMPUTED_SYSTEM}")
-    has_fit = raw_fit.is_not_null() & (~pl.col("after_same_day_game") | pl.col("has_rating"))
-    fit_logit = pl.when(has_fit).then(logit(raw_fit) + LN10_OVER_400 * pl.col("elo_shift")).otherwise(0.0)
-    rows = rows.with_columns(**{f"has_{RECOMPUTED_SYSTEM}": has_fit, f"logit_{RECOMPUTED_SYSTEM}": fit_logit})
-    fallback = pl.col(f"logit_{RECOMPUTED_SYSTEM}")
+    rows = rows.with_columns(pl.col("rating_diff", "conference_rating_diff").fill_null(0.0),
+                             has_rating=pl.col("has_rating").fill_null(False))
+    fallback = logit(pl.col(f"_raw_{FALLBACK_SYSTEM}")).fill_null(0.0)
     exprs = {}
-    for system in (*SEQUENTIAL_SYSTEMS, *DATE_STRICT_SYSTEMS):
+    for system in SYSTEMS:
         raw = pl.col(f"_raw_{system}")
-        has = raw.is_not_null()
-        if system in SEQUENTIAL_SYSTEMS:
-            has = has & ~pl.col("after_same_day_game")
-        exprs[f"has_{system}"] = has
-        exprs[f"logit_{system}"] = pl.when(has).then(logit(raw)).otherwise(fallback)
+        exprs[f"has_{system}"] = raw.is_not_null()
+        exprs[f"logit_{system}"] = pl.when(raw.is_not_null()).then(logit(raw)).otherwise(fallback)
     rows = rows.with_columns(**exprs)
     return rows.with_columns(**{f"p_{s}": sigmoid(pl.col(f"logit_{s}")) for s in SYSTEMS})
 

@@ -5,8 +5,11 @@ conference ratings move only in games between conferences, so a whole conference
 members' non-conference results. That lets a college team's early-season rating borrow strength
 from its conference instead of starting every team at the mean.
 
-Every probability is computed before the game from ratings built only from earlier games, so the
-replay is walk-forward by construction. Settings are data (EloSettings), one per sport.
+Every probability is computed before the game from ratings built only from earlier dates, so the
+replay is walk-forward by construction: games on the same date (a doubleheader, a tournament day)
+all start from the ratings the date began with, and their changes are applied together once the
+date is over, because the order of same-day games is not known before the first pitch. Settings
+are data (EloSettings), one per sport.
 """
 
 from __future__ import annotations
@@ -65,11 +68,13 @@ class EloGame:
     home_conference: str | None = None
     away_conference: str | None = None
     adjustment: float = 0.0  # extra Elo points for the home side known before the game (e.g. pitchers)
+    day: object = None       # the game's date: same-day games do not see each other (None = its own day)
 
 
 @dataclass
 class EloReplay:
-    """Per game, in input order: pre- and post-game ratings and the pre-game home-win probability."""
+    """Per game, in input order: ratings when its date began (pre), ratings once its date's games are
+    all applied (post; equal to the next date's pre) and the pre-game home-win probability."""
 
     home_pre: list[float] = field(default_factory=list)
     away_pre: list[float] = field(default_factory=list)
@@ -91,11 +96,29 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
     s = settings
     out = EloReplay()
     rating, conf = out.ratings, out.conference_ratings
-    season_of: dict[str, int] = {}
     games_in_season: dict[str, int] = {}
     use_conf = s.conference_k > 0
-    current_season = None
+    current_season, current_day = None, object()
+    day_games: list[int] = []               # indexes of the current date's games
+    deltas: dict[str, float] = {}           # the current date's rating changes, applied when it ends
+    conf_deltas: dict[str, float] = {}
+
+    def close_day() -> None:
+        for team, d in deltas.items():
+            rating[team] += d
+        for name, d in conf_deltas.items():
+            conf[name] = conf.get(name, 0.0) + d
+        for j in day_games:
+            out.home_post[j] = rating[games[j].home]
+            out.away_post[j] = rating[games[j].away]
+        day_games.clear()
+        deltas.clear()
+        conf_deltas.clear()
+
     for i, g in enumerate(games):
+        if g.day is None or g.day != current_day or g.season != current_season:
+            close_day()
+            current_day = g.day
         if g.season != current_season:
             if current_season is not None:
                 _revert(rating, conf, s)
@@ -105,7 +128,6 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
             if team not in rating:
                 rating[team] = s.new_team_unaffiliated if (
                     team_conf is None and s.new_team_unaffiliated is not None) else s.new_team
-            season_of[team] = g.season
         h_conf = conf.get(g.home_conference, 0.0) if use_conf and g.home_conference else 0.0
         a_conf = conf.get(g.away_conference, 0.0) if use_conf and g.away_conference else 0.0
         h, a = rating[g.home], rating[g.away]
@@ -118,20 +140,22 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
         k_home = s.k * (s.early_k_multiplier if games_in_season.get(g.home, 0) < s.early_games else 1.0)
         k_away = s.k * (s.early_k_multiplier if games_in_season.get(g.away, 0) < s.early_games else 1.0)
         surprise = result - p
-        rating[g.home] = h + k_home * mult * surprise
-        rating[g.away] = a - k_away * mult * surprise
+        deltas[g.home] = deltas.get(g.home, 0.0) + k_home * mult * surprise
+        deltas[g.away] = deltas.get(g.away, 0.0) - k_away * mult * surprise
         if use_conf and g.home_conference and g.away_conference and g.home_conference != g.away_conference:
-            conf[g.home_conference] = h_conf + s.conference_k * mult * surprise
-            conf[g.away_conference] = a_conf - s.conference_k * mult * surprise
+            conf_deltas[g.home_conference] = conf_deltas.get(g.home_conference, 0.0) + s.conference_k * mult * surprise
+            conf_deltas[g.away_conference] = conf_deltas.get(g.away_conference, 0.0) - s.conference_k * mult * surprise
         games_in_season[g.home] = games_in_season.get(g.home, 0) + 1
         games_in_season[g.away] = games_in_season.get(g.away, 0) + 1
         out.home_pre.append(h)
         out.away_pre.append(a)
         out.home_conf_pre.append(h_conf)
         out.away_conf_pre.append(a_conf)
-        out.home_post.append(rating[g.home])
-        out.away_post.append(rating[g.away])
+        out.home_post.append(h)  # filled in when the date closes
+        out.away_post.append(a)
         out.p_home.append(p)
+        day_games.append(i)
+    close_day()
     return out
 
 

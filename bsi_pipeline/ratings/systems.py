@@ -85,7 +85,8 @@ def forecast_league(games: pl.DataFrame, config: LeagueConfig, starters: pl.Data
     outcome = np.array([1.0 if r["home_score"] > r["away_score"] else 0.0 for r in rows])
     decided = np.array([r["home_score"] != r["away_score"] for r in rows])
     base = [EloGame(r["season"], alias.get(r["home_team"], r["home_team"]), alias.get(r["away_team"], r["away_team"]),
-                    r["home_score"], r["away_score"], bool(r["neutral"]), r["home_conference"], r["away_conference"])
+                    r["home_score"], r["away_score"], bool(r["neutral"]), r["home_conference"], r["away_conference"],
+                    day=r["date"])
             for r in rows]
 
     frames, settings_rows = [], []
@@ -211,7 +212,7 @@ def _starter_diffs(rows: list[dict], starters: pl.DataFrame, config: LeagueConfi
     games = []
     for r in rows:
         s = by_game.get(r["game_id"], {})
-        games.append({"home": alias.get(r["home_team"], r["home_team"]),
+        games.append({"date": r["date"], "home": alias.get(r["home_team"], r["home_team"]),
                       "away": alias.get(r["away_team"], r["away_team"]),
                       "home_score": r["home_score"], "away_score": r["away_score"],
                       "home_starter": s.get("home_starter"), "away_starter": s.get("away_starter")})
