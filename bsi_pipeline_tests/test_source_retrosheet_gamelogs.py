@@ -24,7 +24,7 @@ from bsi_pipeline.sources.common import (
     SourceFormatError,
     game_id,
 )
-from bsi_pipeline.sources.retrosheet_gamelogs import DETAILS_SCHEMA, read_retrosheet_gamelogs
+from bsi_pipeline.sources.retrosheet_gamelogs import DETAILS_SCHEMA, OFFENSE, read_retrosheet_gamelogs
 from bsi_pipeline_tests.conftest import FIXTURES, SHARED_DATA
 
 SAMPLE = FIXTURES / "retrosheet_gamelogs" / "GL2008_sample.TXT"
@@ -106,6 +106,10 @@ def test_sample_is_read_whole_with_the_contract_schemas(sample):
     assert sample.details["line_no"].to_list() == list(range(1, N_SAMPLE + 1))
 
 
+def batting_line(side: str, values: list[int]) -> dict:
+    return {f"{side}_{stat}": v for stat, v in zip(OFFENSE, values, strict=True)}
+
+
 def test_opening_game_in_tokyo(sample):
     # line 1: "20080325","0","Tue","BOS","AL",1,"OAK","AL",1,6,5,60,"N","","","","TOK01",44628,219,...
     assert game(sample, "OAK200803250") == {
@@ -120,7 +124,7 @@ def test_opening_game_in_tokyo(sample):
         "game_id": "baseball:mlb:2008:game:oak200803250", "source_game_id": "OAK200803250", "season": 2008,
         "date": date(2008, 3, 25), "doubleheader_number": "0", "day_of_week": "Tue", "day_night": "N",
         "park_id": "TOK01", "attendance": 44628, "duration_minutes": 219, "length_in_outs": 60,
-        "innings_played": 10.0, "away_game_number": 1, "home_game_number": 1, "away_hits": 11, "home_hits": 7,
+        "innings_played": 10.0, "away_game_number": 1, "home_game_number": 1,
         "away_errors": 0, "home_errors": 0, "away_line_score": "0000030012", "home_line_score": "2000020001",
         "away_starting_pitcher_id": "matsd001", "away_starting_pitcher_name": "Daisuke Matsuzaka",
         "home_starting_pitcher_id": "blanj001", "home_starting_pitcher_name": "Joe Blanton",
@@ -130,6 +134,9 @@ def test_opening_game_in_tokyo(sample):
         "forfeit": None, "protest": None, "completion": None, "completion_date": None,
         "completion_park_id": None, "home_batted_first": False, "additional_info": None, "acquisition": "Y",
         "source_file": "GL2008_sample.TXT", "line_no": 1,
+        # batting lines (fields 22-38 and 50-66): Boston's 11 hits, 3 doubles, 1 home run, 3 walks ...
+        **batting_line("away", [38, 11, 3, 0, 1, 6, 1, 0, 0, 3, 2, 7, 0, 0, 2, 0, 6]),
+        **batting_line("home", [36, 7, 1, 0, 2, 5, 0, 0, 1, 7, 0, 10, 1, 0, 0, 0, 9]),
     }
 
 

@@ -59,8 +59,11 @@ HOME, HOME_LEAGUE, HOME_GAME_NUMBER = 6, 7, 8
 AWAY_SCORE, HOME_SCORE, LENGTH_IN_OUTS, DAY_NIGHT = 9, 10, 11, 12
 COMPLETION, FORFEIT, PROTEST, PARK, ATTENDANCE, MINUTES = 13, 14, 15, 16, 17, 18
 AWAY_LINE, HOME_LINE = 19, 20
-AWAY_HITS, AWAY_ERRORS = 22, 45      # field 23 (2nd visiting offensive stat), field 46 (3rd defensive stat)
-HOME_HITS, HOME_ERRORS = 50, 73      # field 51, field 74
+AWAY_OFFENSE, HOME_OFFENSE = 21, 49  # fields 22-38 and 50-66: each team's batting line, in OFFENSE order
+OFFENSE = ("at_bats", "hits", "doubles", "triples", "home_runs", "rbi", "sacrifice_hits", "sacrifice_flies",
+           "hit_by_pitch", "walks", "intentional_walks", "strikeouts", "stolen_bases", "caught_stealing",
+           "grounded_into_double_plays", "catcher_interference", "left_on_base")
+AWAY_ERRORS, HOME_ERRORS = 45, 73    # field 46 and field 74 (3rd defensive stat)
 WINNING_PITCHER, LOSING_PITCHER, SAVING_PITCHER = 93, 95, 97   # fields 94-99: id, name pairs
 AWAY_STARTER, HOME_STARTER = 101, 103                          # fields 102-105: id, name pairs
 ADDITIONAL_INFO, ACQUISITION = 159, 160
@@ -69,7 +72,9 @@ ADDITIONAL_INFO, ACQUISITION = 159, 160
 _NUMERIC = {
     AWAY_GAME_NUMBER: "away_game_number", HOME_GAME_NUMBER: "home_game_number",
     LENGTH_IN_OUTS: "length_in_outs", ATTENDANCE: "attendance", MINUTES: "duration_minutes",
-    AWAY_HITS: "away_hits", HOME_HITS: "home_hits", AWAY_ERRORS: "away_errors", HOME_ERRORS: "home_errors",
+    AWAY_ERRORS: "away_errors", HOME_ERRORS: "home_errors",
+    **{start + k: f"{side}_{stat}" for side, start in (("away", AWAY_OFFENSE), ("home", HOME_OFFENSE))
+       for k, stat in enumerate(OFFENSE)},
 }
 _SCORE = re.compile(r"^[0-9]{1,3}$")
 _DIGITS = re.compile(r"^[0-9]+$")
@@ -94,10 +99,10 @@ DETAILS_SCHEMA = {
     "innings_played": pl.Float64,        # length_in_outs / 6, not rounded
     "away_game_number": pl.Int16,        # the team's game number in its season (ties counted)
     "home_game_number": pl.Int16,
-    "away_hits": pl.Int16,
-    "home_hits": pl.Int16,
     "away_errors": pl.Int16,
     "home_errors": pl.Int16,
+    # each team's batting line (fields 22-38 visiting, 50-66 home): away_at_bats ... home_left_on_base
+    **{f"{side}_{stat}": pl.Int16 for side in ("away", "home") for stat in OFFENSE},
     "away_line_score": pl.String,        # e.g. "010000(10)0x"
     "home_line_score": pl.String,
     "away_starting_pitcher_id": pl.String,
@@ -212,8 +217,8 @@ class _Accepted:
             pl.when(attendance != 0).then(attendance).alias("attendance"),
             text("duration_minutes").cast(pl.Int16).alias("duration_minutes"),
             outs.alias("length_in_outs"), (outs.cast(pl.Float64) / 6).alias("innings_played"),
-            *(text(c).cast(pl.Int16).alias(c) for c in (
-                "away_game_number", "home_game_number", "away_hits", "home_hits", "away_errors", "home_errors")),
+            *(text(c).cast(pl.Int16).alias(c) for c in _NUMERIC.values() if c not in ("attendance", "length_in_outs",
+                                                                                  "duration_minutes")),
             text("away_line").alias("away_line_score"), text("home_line").alias("home_line_score"),
             *person("away_sp", "away_starting_pitcher"), *person("home_sp", "home_starting_pitcher"),
             *person("win", "winning_pitcher"), *person("loss", "losing_pitcher"),
