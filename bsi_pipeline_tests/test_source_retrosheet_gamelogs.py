@@ -24,7 +24,7 @@ from bsi_pipeline.sources.common import (
     SourceFormatError,
     game_id,
 )
-from bsi_pipeline.sources.retrosheet_gamelogs import DETAILS_SCHEMA, OFFENSE, read_retrosheet_gamelogs
+from bsi_pipeline.sources.retrosheet_gamelogs import DETAILS_SCHEMA, TEAM_LINE, read_retrosheet_gamelogs
 from bsi_pipeline_tests.conftest import FIXTURES, SHARED_DATA
 
 SAMPLE = FIXTURES / "retrosheet_gamelogs" / "GL2008_sample.TXT"
@@ -106,8 +106,8 @@ def test_sample_is_read_whole_with_the_contract_schemas(sample):
     assert sample.details["line_no"].to_list() == list(range(1, N_SAMPLE + 1))
 
 
-def batting_line(side: str, values: list[int]) -> dict:
-    return {f"{side}_{stat}": v for stat, v in zip(OFFENSE, values, strict=True)}
+def team_line(side: str, values: list[int]) -> dict:
+    return {f"{side}_{stat}": v for stat, v in zip(TEAM_LINE, values, strict=True)}
 
 
 def test_opening_game_in_tokyo(sample):
@@ -125,7 +125,7 @@ def test_opening_game_in_tokyo(sample):
         "date": date(2008, 3, 25), "doubleheader_number": "0", "day_of_week": "Tue", "day_night": "N",
         "park_id": "TOK01", "attendance": 44628, "duration_minutes": 219, "length_in_outs": 60,
         "innings_played": 10.0, "away_game_number": 1, "home_game_number": 1,
-        "away_errors": 0, "home_errors": 0, "away_line_score": "0000030012", "home_line_score": "2000020001",
+        "away_line_score": "0000030012", "home_line_score": "2000020001",
         "away_starting_pitcher_id": "matsd001", "away_starting_pitcher_name": "Daisuke Matsuzaka",
         "home_starting_pitcher_id": "blanj001", "home_starting_pitcher_name": "Joe Blanton",
         "winning_pitcher_id": "okajh001", "winning_pitcher_name": "Hideki Okajima",
@@ -134,9 +134,15 @@ def test_opening_game_in_tokyo(sample):
         "forfeit": None, "protest": None, "completion": None, "completion_date": None,
         "completion_park_id": None, "home_batted_first": False, "additional_info": None, "acquisition": "Y",
         "source_file": "GL2008_sample.TXT", "line_no": 1,
-        # batting lines (fields 22-38 and 50-66): Boston's 11 hits, 3 doubles, 1 home run, 3 walks ...
-        **batting_line("away", [38, 11, 3, 0, 1, 6, 1, 0, 0, 3, 2, 7, 0, 0, 2, 0, 6]),
-        **batting_line("home", [36, 7, 1, 0, 2, 5, 0, 0, 1, 7, 0, 10, 1, 0, 0, 0, 9]),
+        # team lines (fields 22-77): Boston's 11 hits, 3 doubles, 1 home run ... 6 pitchers ... 30 putouts
+        **team_line("away", [38, 11, 3, 0, 1, 6, 1, 0, 0, 3, 2, 7, 0, 0, 2, 0, 6, 6, 5, 5, 1, 0, 30, 15, 0, 0, 0, 0]),
+        **team_line("home", [36, 7, 1, 0, 2, 5, 0, 0, 1, 7, 0, 10, 1, 0, 0, 0, 9, 5, 6, 6, 0, 0, 30, 12, 0, 0, 2, 0]),
+        "away_lineup_ids": ["pedrd001", "youkk001", "ortid001", "ramim002", "lowem001", "mossb001", "varij001",
+                            "ellsj001", "lugoj001"],
+        "away_lineup_positions": [4, 3, 10, 7, 5, 9, 2, 8, 6],  # Ortiz the DH
+        "home_lineup_ids": ["buckt001", "ellim001", "bartd001", "custj001", "browe001", "crosb002", "hannj001",
+                            "suzuk001", "sweer001"],
+        "home_lineup_positions": [9, 4, 3, 10, 7, 6, 5, 2, 8],
     }
 
 
@@ -253,6 +259,8 @@ BAD_LINES = {
     "negative_score": (lambda line: with_field(line, 11, "-1"), "home score '-1' (field 11) is not a number"),
     "attendance_not_a_number": (lambda line: with_field(line, 18, "44,735"), "attendance '44,735' (field 18)"),
     "hits_out_of_range": (lambda line: with_field(line, 23, "99999"), "away_hits '99999' (field 23) is out of range"),
+    "strikeouts_not_a_number": (lambda line: with_field(line, 61, "7?"), "home_strikeouts '7?' (field 61)"),
+    "position_not_a_number": (lambda line: with_field(line, 135, "DH"), "home_position_1 'DH' (field 135)"),
 }
 
 

@@ -59,11 +59,15 @@ HOME, HOME_LEAGUE, HOME_GAME_NUMBER = 6, 7, 8
 AWAY_SCORE, HOME_SCORE, LENGTH_IN_OUTS, DAY_NIGHT = 9, 10, 11, 12
 COMPLETION, FORFEIT, PROTEST, PARK, ATTENDANCE, MINUTES = 13, 14, 15, 16, 17, 18
 AWAY_LINE, HOME_LINE = 19, 20
-AWAY_OFFENSE, HOME_OFFENSE = 21, 49  # fields 22-38 and 50-66: each team's batting line, in OFFENSE order
+# Each team's line: batting (fields 22-38 visiting, 50-66 home), pitching (39-43, 67-71), defense (44-49, 72-77).
 OFFENSE = ("at_bats", "hits", "doubles", "triples", "home_runs", "rbi", "sacrifice_hits", "sacrifice_flies",
            "hit_by_pitch", "walks", "intentional_walks", "strikeouts", "stolen_bases", "caught_stealing",
            "grounded_into_double_plays", "catcher_interference", "left_on_base")
-AWAY_ERRORS, HOME_ERRORS = 45, 73    # field 46 and field 74 (3rd defensive stat)
+PITCHING = ("pitchers_used", "individual_earned_runs", "team_earned_runs", "wild_pitches", "balks")
+DEFENSE = ("putouts", "assists", "errors", "passed_balls", "double_plays", "triple_plays")
+TEAM_LINE = (*OFFENSE, *PITCHING, *DEFENSE)
+AWAY_LINE_START, HOME_LINE_START = 21, 49
+AWAY_LINEUP, HOME_LINEUP = 105, 132  # fields 106-132 and 133-159: (id, name, position) for batting slots 1-9
 WINNING_PITCHER, LOSING_PITCHER, SAVING_PITCHER = 93, 95, 97   # fields 94-99: id, name pairs
 AWAY_STARTER, HOME_STARTER = 101, 103                          # fields 102-105: id, name pairs
 ADDITIONAL_INFO, ACQUISITION = 159, 160
@@ -72,10 +76,14 @@ ADDITIONAL_INFO, ACQUISITION = 159, 160
 _NUMERIC = {
     AWAY_GAME_NUMBER: "away_game_number", HOME_GAME_NUMBER: "home_game_number",
     LENGTH_IN_OUTS: "length_in_outs", ATTENDANCE: "attendance", MINUTES: "duration_minutes",
-    AWAY_ERRORS: "away_errors", HOME_ERRORS: "home_errors",
-    **{start + k: f"{side}_{stat}" for side, start in (("away", AWAY_OFFENSE), ("home", HOME_OFFENSE))
-       for k, stat in enumerate(OFFENSE)},
+    **{start + k: f"{side}_{stat}" for side, start in (("away", AWAY_LINE_START), ("home", HOME_LINE_START))
+       for k, stat in enumerate(TEAM_LINE)},
+    **{start + 3 * slot + 2: f"{side}_position_{slot + 1}" for side, start in (("away", AWAY_LINEUP),
+                                                                             ("home", HOME_LINEUP))
+       for slot in range(9)},
 }
+_NOT_INT16 = ("attendance", "length_in_outs", "duration_minutes")  # typed separately below
+
 _SCORE = re.compile(r"^[0-9]{1,3}$")
 _DIGITS = re.compile(r"^[0-9]+$")
 _DATE = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})$")
@@ -99,10 +107,13 @@ DETAILS_SCHEMA = {
     "innings_played": pl.Float64,        # length_in_outs / 6, not rounded
     "away_game_number": pl.Int16,        # the team's game number in its season (ties counted)
     "home_game_number": pl.Int16,
-    "away_errors": pl.Int16,
-    "home_errors": pl.Int16,
-    # each team's batting line (fields 22-38 visiting, 50-66 home): away_at_bats ... home_left_on_base
-    **{f"{side}_{stat}": pl.Int16 for side in ("away", "home") for stat in OFFENSE},
+    # each team's batting, pitching and defense line (fields 22-77): away_at_bats ... home_triple_plays
+    **{f"{side}_{stat}": pl.Int16 for side in ("away", "home") for stat in TEAM_LINE},
+    # starting lineups (fields 106-159), batting order: player ids and defensive positions (1-9, 10 = DH)
+    "away_lineup_ids": pl.List(pl.String),
+    "away_lineup_positions": pl.List(pl.Int16),
+    "home_lineup_ids": pl.List(pl.String),
+    "home_lineup_positions": pl.List(pl.Int16),
     "away_line_score": pl.String,        # e.g. "010000(10)0x"
     "home_line_score": pl.String,
     "away_starting_pitcher_id": pl.String,
@@ -174,6 +185,9 @@ class _Accepted:
         for prefix, i in (("away_sp", AWAY_STARTER), ("home_sp", HOME_STARTER), ("win", WINNING_PITCHER),
                           ("loss", LOSING_PITCHER), ("save", SAVING_PITCHER)):
             fields[f"{prefix}_id"], fields[f"{prefix}_name"] = i, i + 1
+        for side, start in (("away", AWAY_LINEUP), ("home", HOME_LINEUP)):
+            for slot in range(9):
+                fields[f"{side}_batter_{slot + 1}"] = start + 3 * slot
         raw = pl.DataFrame({name: [r[i] for r in rows] for name, i in fields.items()},
                            schema={name: pl.String for name in fields})
         seasons = [d.year for d in self.date]
@@ -217,8 +231,12 @@ class _Accepted:
             pl.when(attendance != 0).then(attendance).alias("attendance"),
             text("duration_minutes").cast(pl.Int16).alias("duration_minutes"),
             outs.alias("length_in_outs"), (outs.cast(pl.Float64) / 6).alias("innings_played"),
-            *(text(c).cast(pl.Int16).alias(c) for c in _NUMERIC.values() if c not in ("attendance", "length_in_outs",
-                                                                                  "duration_minutes")),
+            *(text(c).cast(pl.Int16).alias(c) for c in _NUMERIC.values()
+              if c not in _NOT_INT16 and "_position_" not in c),
+            *(pl.concat_list(text(f"{side}_batter_{slot}") for slot in range(1, 10)).alias(f"{side}_lineup_ids")
+              for side in ("away", "home")),
+            *(pl.concat_list(text(f"{side}_position_{slot}").cast(pl.Int16) for slot in range(1, 10))
+              .alias(f"{side}_lineup_positions") for side in ("away", "home")),
             text("away_line").alias("away_line_score"), text("home_line").alias("home_line_score"),
             *person("away_sp", "away_starting_pitcher"), *person("home_sp", "home_starting_pitcher"),
             *person("win", "winning_pitcher"), *person("loss", "losing_pitcher"),
@@ -230,7 +248,7 @@ class _Accepted:
             .then(parts.struct.field("completion_park").str.strip_chars()).alias("completion_park_id"),
             text("info").str.contains("HTBF", literal=True).fill_null(False).alias("home_batted_first"),
             text("info").alias("additional_info"), text("acq").alias("acquisition"), "source_file", "line_no",
-        ).cast(DETAILS_SCHEMA)
+        ).cast(DETAILS_SCHEMA).select(list(DETAILS_SCHEMA))
         return games, details
 
 
