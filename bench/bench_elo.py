@@ -86,14 +86,13 @@ def main() -> None:
           f"= {len(elo_games) / best:,.0f} games/s (best of 5)")
 
     configs = load_league_configs()
-    starters = results["retrosheet_gamelogs"].details.select(
-        "game_id", home_starter="home_starting_pitcher_id", away_starter="away_starting_pitcher_id")
+    details = results["retrosheet_gamelogs"].details
     spreads = results["nfl_spreadspoke"].details.select("game_id", "home_spread")
     t = time.perf_counter()
     for league, config in configs.items():
         tl = time.perf_counter()
         league_games = games.filter(pl.col("league") == league)
-        forecast_league(league_games, config, starters=starters if league == "mlb" else None,
+        forecast_league(league_games, config, game_details=details if league == "mlb" else None,
                         home_spread=spreads if league == "nfl" else None)
         print(f"  {league:<6} {league_games.height:>7,} games  {time.perf_counter() - tl:6.1f} s "
               f"({len(config.grid)} grid settings)")

@@ -36,7 +36,7 @@ def mlb_games_features() -> pl.DataFrame:
     logs = read_retrosheet_gamelogs(sorted((REPO / "data" / "retrosheet_gamelogs").glob("GL*.TXT.gz")))
     starters = logs.details.select("game_id", home_starter="home_starting_pitcher_id",
                                    away_starter="away_starting_pitcher_id")
-    forecasts = forecast_league(logs.games, load_league_configs()["mlb"], starters=starters)
+    forecasts = forecast_league(logs.games, load_league_configs()["mlb"], game_details=logs.details)
     return build_game_features(logs.games, forecasts.team_ratings, forecasts.forecasts, leagues=("mlb",),
                                starters=starters).features
 

@@ -59,14 +59,12 @@ def ncaa():
 @pytest.fixture(scope="module")
 def mlb_2008():
     result = read_retrosheet_gamelogs([REPO / "data" / "retrosheet_gamelogs" / "GL2008.TXT.gz"])
-    starters = result.details.select("game_id", home_starter="home_starting_pitcher_id",
-                                     away_starter="away_starting_pitcher_id")
-    return result.games, starters
+    return result.games, result.details
 
 
-def game_build(games: pl.DataFrame, league: str, starters: pl.DataFrame | None = None):
+def game_build(games: pl.DataFrame, league: str, details: pl.DataFrame | None = None):
     """Forecast the league with its Elo systems (walk-forward), then build features_games."""
-    forecasts = forecast_league(games, load_league_configs()[league], starters=starters)
+    forecasts = forecast_league(games, load_league_configs()[league], game_details=details)
     return build_game_features(games, forecasts.team_ratings, forecasts.forecasts, leagues=(league,))
 
 
@@ -182,10 +180,10 @@ def test_changing_a_result_changes_only_later_dates(league, ncaa, mlb_2008):
     """Point in time: reverse the result of the first game of a doubleheader and rebuild everything
     (Elo systems included). Every feature of every game on that date or earlier is unchanged, the second
     game of the doubleheader included; the team's next game on a later date changes."""
-    games, starters = (ncaa["games"], None) if league == "ncaa" else mlb_2008
+    games, details = (ncaa["games"], None) if league == "ncaa" else mlb_2008
     team, first, second, day = doubleheader(games)
-    before = game_build(games, league, starters).features
-    after = game_build(flip_score(games, first), league, starters).features
+    before = game_build(games, league, details).features
+    after = game_build(flip_score(games, first), league, details).features
     assert_frame_equal(features_only(before.filter(pl.col("date") <= day)),
                        features_only(after.filter(pl.col("date") <= day)))
     assert_frame_equal(features_only(before.filter(pl.col("row_id") == second)),
@@ -202,8 +200,8 @@ def test_changing_a_result_changes_only_later_dates(league, ncaa, mlb_2008):
 def test_elo_systems_see_only_earlier_dates(ncaa, mlb_2008, ncaa_games_build):
     """The published Elo systems freeze ratings within a date, so both games of a doubleheader carry every
     system, from the same start-of-day ratings; the implied home advantage is the season's constant."""
-    games, starters = mlb_2008
-    forecasts = forecast_league(games, load_league_configs()["mlb"], starters=starters)
+    games, details = mlb_2008
+    forecasts = forecast_league(games, load_league_configs()["mlb"], game_details=details)
     x = build_game_features(games, forecasts.team_ratings, forecasts.forecasts, leagues=("mlb",)).features
     _, first, second, _ = doubleheader(games)
     rows = {r["row_id"]: r for r in x.filter(pl.col("row_id").is_in([first, second])).iter_rows(named=True)}

@@ -48,7 +48,7 @@ def test_every_league_is_forecast_and_scored(warehouse):
 
 def test_mlb_pitcher_system_and_nfl_market_exist(warehouse):
     systems = set(q(warehouse, "SELECT DISTINCT league || ':' || system FROM game_forecasts"))
-    assert {("mlb:elo_pitcher",), ("nfl:market",)} <= systems
+    assert {("mlb:elo_pitcher",), ("mlb:components",), ("nfl:market",)} <= systems
 
 
 def test_conference_strength_and_point_in_time_ratings(warehouse):

@@ -27,8 +27,6 @@ _FRAME = {"polars", "parquet"}
 def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
                 retrosheet_gamelogs_details: pl.DataFrame, nfl_spreadspoke_details: pl.DataFrame):
     configs = load_league_configs()
-    starters = retrosheet_gamelogs_details.select(
-        "game_id", home_starter="home_starting_pitcher_id", away_starter="away_starting_pitcher_id")
     spreads = nfl_spreadspoke_details.select("game_id", "home_spread")
     forecasts, ratings, settings = [], [], []
     for league, config in configs.items():
@@ -36,7 +34,8 @@ def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
         if league_games.height == 0:
             continue
         context.log.info(f"{league}: replaying {league_games.height:,} games over {len(config.grid)} settings")
-        result = forecast_league(league_games, config, starters=starters if league == "mlb" else None,
+        result = forecast_league(league_games, config,
+                                 game_details=retrosheet_gamelogs_details if league == "mlb" else None,
                                  home_spread=spreads if league == "nfl" else None)
         forecasts.append(result.forecasts)
         ratings.append(result.team_ratings)

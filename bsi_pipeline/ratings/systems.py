@@ -5,6 +5,9 @@ Systems:
 - elo_fit: for each season, the grid settings with the lowest Brier score on all earlier seasons
   (the first season is warm-up only; it is forecast with the plain settings).
 - elo_pitcher (MLB): elo_fit's search with the starting-pitcher adjustment's scale added to the grid.
+- components (MLB, with game-log details): plain Elo plus team BaseRuns, the starters' strikeout, walk
+  and home-run rates, starter depth and lineup regularity, combined by a logistic regression refitted
+  before each season on earlier seasons (bsi_pipeline/ratings/mlb_components.py).
 - market (where closing lines exist): the home-win probability implied by the closing spread.
 - ridge_margin (leagues with a `ridge` block): margin ratings refit every game day from all earlier games
   (bsi_pipeline/ratings/margin_ridge.py); P(home win) = logistic(slope x predicted margin), the slope
@@ -29,6 +32,7 @@ import polars as pl
 import yaml
 
 from bsi_pipeline.ratings.elo import EloGame, EloReplay, EloSettings, replay
+from bsi_pipeline.ratings import mlb_components
 from bsi_pipeline.ratings.margin_ridge import RidgeSettings, predicted_margins, probability_scale
 from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
 
@@ -47,6 +51,7 @@ class LeagueConfig:
     pitcher: PitcherSettings | None = None
     pitcher_scales: list[float] = field(default_factory=list)
     ridge: RidgeSettings | None = None
+    components: mlb_components.ComponentSettings | None = None
 
 
 def load_league_configs(path: Path = SETTINGS_FILE) -> dict[str, LeagueConfig]:
@@ -63,6 +68,7 @@ def load_league_configs(path: Path = SETTINGS_FILE) -> dict[str, LeagueConfig]:
             pitcher=PitcherSettings(**{k: v for k, v in pitcher.items() if k != "elo_per_run"}) if pitcher else None,
             pitcher_scales=list(pitcher["elo_per_run"]) if pitcher else [],
             ridge=RidgeSettings(**spec["ridge"]) if spec.get("ridge") else None,
+            components=mlb_components.ComponentSettings(**spec["components"]) if spec.get("components") else None,
         )
     return configs
 
@@ -75,9 +81,12 @@ class LeagueForecasts:
     final_replay: EloReplay | None = None
 
 
-def forecast_league(games: pl.DataFrame, config: LeagueConfig, starters: pl.DataFrame | None = None,
+def forecast_league(games: pl.DataFrame, config: LeagueConfig, game_details: pl.DataFrame | None = None,
                     home_spread: pl.DataFrame | None = None) -> LeagueForecasts:
-    """Forecast every game of one league (games in the shared schema) with every system."""
+    """Forecast every game of one league (games in the shared schema) with every system.
+
+    game_details: the MLB game logs' details (retrosheet_gamelogs_details: starters, team lines, lineups)
+    for elo_pitcher and components; home_spread: game_id, home_spread (NFL closing lines) for market."""
     games = games.sort("date", "game_id")
     rows = games.to_dicts()
     alias = config.aliases
@@ -101,8 +110,8 @@ def forecast_league(games: pl.DataFrame, config: LeagueConfig, starters: pl.Data
     settings_rows += [_settings_row(config, season, "elo_fit", c) for season, c in chosen.items()]
     team_ratings = _team_ratings(games, base, chosen, seasons)
 
-    if config.pitcher is not None and starters is not None:
-        diffs = _starter_diffs(rows, starters, config)
+    if config.pitcher is not None and game_details is not None:
+        diffs = _starter_diffs(rows, game_details, config)
         candidates = []
         for s, scale in itertools.product(config.grid, config.pitcher_scales):
             candidates.append(Candidate(s, replay(base, s, [scale * d for d in diffs]), pitcher_scale=scale))
@@ -110,6 +119,11 @@ def forecast_league(games: pl.DataFrame, config: LeagueConfig, starters: pl.Data
                                  seasons, outcome, decided)
         frames.append(_forecast_frame(games, "elo_pitcher", _stitch(chosen_p, seasons)))
         settings_rows += [_settings_row(config, season, "elo_pitcher", c) for season, c in chosen_p.items()]
+
+    if config.components is not None and game_details is not None:
+        p, rows_components = _component_forecasts(games, base, game_details, config, plain, seasons, outcome, decided)
+        frames.append(_forecast_frame(games, "components", p))
+        settings_rows += rows_components
 
     if config.ridge is not None:
         p, rows_ridge = _ridge_forecasts(rows, config, seasons, outcome, decided)
@@ -206,7 +220,24 @@ def _settings_row(config: LeagueConfig, season: int, system: str, c: Candidate) 
             "settings": json.dumps(asdict(s), sort_keys=True)}
 
 
-def _starter_diffs(rows: list[dict], starters: pl.DataFrame, config: LeagueConfig) -> list[float]:
+def _component_forecasts(games: pl.DataFrame, base: list[EloGame], details: pl.DataFrame, config: LeagueConfig,
+                         plain: EloReplay, seasons, outcome, decided) -> tuple[list[float], list[dict]]:
+    keyed = games.select("game_id", "season", "date", "home_score", "away_score").with_columns(
+        home=pl.Series([g.home for g in base], dtype=pl.String), away=pl.Series([g.away for g in base], dtype=pl.String))
+    p, chosen = mlb_components.forecast(keyed, details, plain.home_pre, plain.away_pre, outcome, seasons, decided,
+                                        config.components)
+    settings_rows = [{
+        "sport": config.sport, "league": config.league, "season": season, "system": "components",
+        "fit_seasons": fitted_on, "settings": json.dumps({
+            "coefficients": dict(zip(("intercept", *mlb_components.FEATURES), [round(float(v), 6) for v in w])),
+            **{k: v for k, v in asdict(config.components).items() if k != "first_season_coefficients"}},
+            sort_keys=True)} for season, (w, fitted_on) in chosen.items()]
+    return p.tolist(), settings_rows
+
+
+def _starter_diffs(rows: list[dict], details: pl.DataFrame, config: LeagueConfig) -> list[float]:
+    starters = details.select("game_id", home_starter="home_starting_pitcher_id",
+                              away_starter="away_starting_pitcher_id")
     by_game = {r["game_id"]: r for r in starters.iter_rows(named=True)}
     alias = config.aliases
     games = []

@@ -1,0 +1,113 @@
+"""The MLB components system (bsi_pipeline/ratings/mlb_components.py): BaseRuns, starter component rates,
+no look-ahead within or across dates, walk-forward coefficients, and skill on the embedded game logs."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from bsi_pipeline.ratings import mlb_components as mc
+from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
+from bsi_pipeline.sources.retrosheet_gamelogs import read_retrosheet_gamelogs
+from bsi_pipeline_tests.conftest import REPO
+
+GAMELOGS = sorted((REPO / "data" / "retrosheet_gamelogs").glob("GL*.TXT.gz"))
+SETTINGS = load_league_configs()["mlb"].components
+
+
+@pytest.fixture(scope="module")
+def logs():
+    return read_retrosheet_gamelogs(GAMELOGS)
+
+
+def line(**stats) -> np.ndarray:
+    out = np.zeros(len(mc.STATS))
+    for k, v in stats.items():
+        out[mc.STATS.index(k)] = v
+    return out
+
+
+def test_base_runs_by_hand():
+    # 10 singles, 2 homers, 4 walks, 27 outs in 36 at-bats: A = 12 + 4 - 2 = 14, TB = 10 + 8 = 18,
+    # B = 1.1 (1.4 x 18 - 0.6 x 12 - 3 x 2 + 0.1 x 4) = 13.64, C = 36 - 12 = 24
+    value = mc.base_runs(line(ab=36, h=12, hr=2, bb=4))
+    assert value == pytest.approx(14 * 13.64 / (13.64 + 24) + 2)
+    assert mc.base_runs(line(ab=27)) == 0.0  # no baserunners, no runs
+
+
+def keyed(games: pl.DataFrame) -> pl.DataFrame:
+    return games.sort("date", "game_id").select(
+        "game_id", "season", "date", "home_score", "away_score", home="home_team", away="away_team")
+
+
+def features(games: pl.DataFrame, details: pl.DataFrame) -> pl.DataFrame:
+    k = keyed(games)
+    zeros = [0.0] * k.height
+    return k.select("game_id", "date").with_columns(**{
+        name: pl.Series(v) for name, v in mc.side_features(k, details, zeros, zeros, SETTINGS).items()})
+
+
+def test_a_result_counts_only_from_the_next_date_on(logs):
+    """Turn one game's away batting line into 15 strikeouts and a shutout: features of every game on that
+    date or earlier (its doubleheader partner included) are unchanged; the starter's next start changes."""
+    details = logs.details
+    twin = details.filter(pl.col("doubleheader_number") == "1").sort("date").row(20, named=True)
+    gid, day, starter = twin["game_id"], twin["date"], twin["home_starting_pitcher_id"]
+    spoiled = details.with_columns(
+        away_strikeouts=pl.when(pl.col("game_id") == gid).then(15).otherwise(pl.col("away_strikeouts")))
+    before, after = features(logs.games, details), features(logs.games, spoiled)
+    cols = [c for c in before.columns if c not in ("game_id", "date")]
+    same_day_or_earlier = pl.col("date") <= day
+    assert before.filter(same_day_or_earlier).select(cols).equals(after.filter(same_day_or_earlier).select(cols))
+    next_start = logs.details.filter((pl.col("date") > day) & (
+        (pl.col("home_starting_pitcher_id") == starter) | (pl.col("away_starting_pitcher_id") == starter))
+    ).sort("date").row(0, named=True)
+    side = "home" if next_start["home_starting_pitcher_id"] == starter else "away"
+    b, a = (f.filter(pl.col("game_id") == next_start["game_id"]).row(0, named=True) for f in (before, after))
+    assert a[f"sp_k_{side}"] > b[f"sp_k_{side}"]  # his strikeout rate went up
+    assert a[f"def_bsr_{side}"] == pytest.approx(b[f"def_bsr_{side}"])  # strikeouts are outs either way
+
+
+def test_strikeout_starters_rate_higher(logs):
+    """Over 2009, starters whose earlier starts struck out more batters carry a higher sp_k."""
+    f = features(logs.games, logs.details).join(
+        logs.details.select("game_id", "home_starting_pitcher_id", "season"), on="game_id")
+    late = f.filter((pl.col("season") == 2009) & (pl.col("date").dt.month() >= 8))
+    by_pitcher = late.group_by("home_starting_pitcher_id").agg(pl.col("sp_k_home").mean(), n=pl.len())
+    rates = logs.details.filter(pl.col("date") < late["date"].min()).group_by("home_starting_pitcher_id").agg(
+        k=pl.col("away_strikeouts").sum() / pl.col("away_at_bats").sum(), starts=pl.len())
+    joined = by_pitcher.join(rates, on="home_starting_pitcher_id").filter(pl.col("starts") >= 15)
+    assert joined.height > 40
+    assert np.corrcoef(joined["sp_k_home"], joined["k"])[0, 1] > 0.8
+
+
+def test_walk_forward_fits_only_earlier_seasons():
+    rng = np.random.default_rng(7)
+    seasons = np.repeat([2001, 2002, 2003], 400)
+    x = rng.normal(size=(1200, len(mc.FEATURES)))
+    outcome = (rng.random(1200) < 1 / (1 + np.exp(-x[:, 0]))).astype(float)
+    decided = np.ones(1200, dtype=bool)
+    settings = mc.ComponentSettings(fit_from_season=2001, first_season_coefficients={
+        k: 0.0 for k in ("intercept", *mc.FEATURES)})
+    p, chosen = mc.walk_forward(x, outcome, seasons, decided, settings)
+    assert np.all(p[seasons == 2001] == 0.5) and "first season" in chosen[2001][1]
+    assert chosen[2002][1] == "2001-2001" and chosen[2003][1] == "2001-2002"
+    changed = outcome.copy()
+    changed[seasons == 2003] = 1 - changed[seasons == 2003]  # the season itself never feeds its own fit
+    p2, _ = mc.walk_forward(x, changed, seasons, decided, settings)
+    assert np.array_equal(p, p2)
+    assert chosen[2003][0][1] > 0.5  # the signal in column 0 is learned
+
+
+def test_components_beat_the_elo_systems_on_2009(logs):
+    """Fitted on 2008 alone, the components system scores a lower 2009 Brier than every Elo system."""
+    result = forecast_league(logs.games, load_league_configs()["mlb"], game_details=logs.details)
+    scored = result.forecasts.join(logs.games.select("game_id", "home_score", "away_score"), on="game_id").filter(
+        (pl.col("season") == 2009) & (pl.col("home_score") != pl.col("away_score")))
+    brier = dict(scored.group_by("system").agg(
+        ((pl.col("p_home") - (pl.col("home_score") > pl.col("away_score")).cast(pl.Float64)) ** 2).mean()).rows())
+    assert brier["components"] < min(brier["elo_pitcher"], brier["elo_fit"], brier["elo_plain"]) - 0.001
+    coefficients = result.settings.filter((pl.col("system") == "components") & (pl.col("season") == 2009))
+    assert coefficients["fit_seasons"].item() == "2008-2008"
+    assert '"sp_k":' in coefficients["settings"].item()
