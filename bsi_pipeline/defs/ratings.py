@@ -6,6 +6,7 @@ import polars as pl
 from bsi_pipeline import betting, metrics
 from bsi_pipeline.defs.resources import selected_outputs
 from bsi_pipeline.markdown import markdown_table
+from bsi_pipeline.ncaa.box_scores import starter_lines
 from bsi_pipeline.ratings.conference import conference_strength as build_conference_strength
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
 
@@ -25,8 +26,10 @@ _FRAME = {"polars", "parquet"}
     can_subset=True,
 )
 def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
-                retrosheet_gamelogs_details: pl.DataFrame, nfl_spreadspoke_details: pl.DataFrame):
+                retrosheet_gamelogs_details: pl.DataFrame, nfl_spreadspoke_details: pl.DataFrame,
+                plays: pl.DataFrame, box_pitching: pl.DataFrame):
     configs = load_league_configs()
+    college_starters = starter_lines(plays, box_pitching) if plays.height else None
     spreads = nfl_spreadspoke_details.select("game_id", "home_spread")
     forecasts, ratings, settings = [], [], []
     for league, config in configs.items():
@@ -36,7 +39,8 @@ def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
         context.log.info(f"{league}: replaying {league_games.height:,} games over {len(config.grid)} settings")
         result = forecast_league(league_games, config,
                                  game_details=retrosheet_gamelogs_details if league == "mlb" else None,
-                                 home_spread=spreads if league == "nfl" else None)
+                                 home_spread=spreads if league == "nfl" else None,
+                                 starter_lines=college_starters if league == "ncaa" else None)
         forecasts.append(result.forecasts)
         ratings.append(result.team_ratings)
         settings.append(result.settings)

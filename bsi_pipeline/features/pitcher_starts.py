@@ -41,6 +41,7 @@ import numpy as np
 import polars as pl
 
 from bsi_pipeline.features.common import FeatureBuild, concat_excluded, excluded_rows, finalize, optional, require
+from bsi_pipeline.ncaa.box_scores import first_pitchers
 
 TABLE = "features_pitcher_starts"
 SOURCE_TABLE = "plays"
@@ -67,7 +68,7 @@ def build_pitcher_start_features(plays: pl.DataFrame, box_pitching: pl.DataFrame
         optional(games, "home_conference", pl.String), optional(games, "away_conference", pl.String),
     ).filter(pl.col("game_id").is_not_null() & pl.col("date").is_not_null()).unique("game_id", keep="first")
 
-    starts = _starters(plays)
+    starts = first_pitchers(plays)
     box = (box_pitching.select(pl.col("game_id").cast(pl.String), "team", "player",
                                pl.col("K").cast(pl.Float64), pl.col("BF").cast(pl.Float64),
                                pl.col("outs_recorded").cast(pl.Float64).alias("outs"))
@@ -103,19 +104,6 @@ def _before(rows: pl.DataFrame, totals: pl.DataFrame, by: list[str]) -> pl.DataF
     """Attach the latest cumulative totals of `by` from a date strictly before each row's date."""
     return rows.join_asof(totals, on="date", by=by, strategy="backward", allow_exact_matches=False,
                           check_sortedness=False)  # both sides are sorted by date
-
-
-def _starters(plays: pl.DataFrame) -> pl.DataFrame:
-    """Every (game, fielding team) of plays with the pitcher of its first play line (null if unnamed)."""
-    lines = plays.select(pl.col("game_id").cast(pl.String), "seq", pl.col("fielding_team").alias("team"),
-                         "line_kind", "pitcher").filter(pl.col("game_id").is_not_null() & pl.col("team").is_not_null())
-    pairs = lines.select("game_id", "team").unique()
-    firsts = (lines.filter(pl.col("line_kind") == "play").sort("game_id", "seq")
-              .group_by("game_id", "team", maintain_order=True)
-              .agg(starter=pl.col("pitcher").first(), any_known=pl.col("pitcher").is_not_null().any(),
-                   has_play=pl.lit(True)))
-    return pairs.join(firsts, on=["game_id", "team"], how="left").with_columns(
-        pl.col("any_known").fill_null(False)).sort("game_id", "team")
 
 
 def _cumulative(frame: pl.DataFrame, by: list[str], values: list[str]) -> pl.DataFrame:

@@ -83,3 +83,27 @@ def box_pitching(plays: pl.DataFrame) -> pl.DataFrame:
     )
     columns = keys + ["BF", "outs_recorded", "IP", "H", "R", "BB", "HBP", "K", "HR", "pitches", "pa_with_pitch_count"]
     return box.sort("game_id", "team", "first_seq").select(columns)
+
+
+def first_pitchers(plays: pl.DataFrame) -> pl.DataFrame:
+    """Every (game, fielding team) of plays with the pitcher of its first play line: the starter (null if
+    that line names nobody; any_known says whether the text ever names the team's pitcher)."""
+    lines = plays.select(pl.col("game_id").cast(pl.String), "seq", pl.col("fielding_team").alias("team"),
+                         "line_kind", "pitcher").filter(pl.col("game_id").is_not_null() & pl.col("team").is_not_null())
+    pairs = lines.select("game_id", "team").unique()
+    firsts = (lines.filter(pl.col("line_kind") == "play").sort("game_id", "seq")
+              .group_by("game_id", "team", maintain_order=True)
+              .agg(starter=pl.col("pitcher").first(), any_known=pl.col("pitcher").is_not_null().any(),
+                   has_play=pl.lit(True)))
+    return pairs.join(firsts, on=["game_id", "team"], how="left").with_columns(
+        pl.col("any_known").fill_null(False)).sort("game_id", "team")
+
+
+def starter_lines(plays: pl.DataFrame, box_pitching: pl.DataFrame) -> pl.DataFrame:
+    """game_id, team, starter and his pitching line that game (BF, K, BB, HBP), for every side whose
+    starter is named; pitchers are only unique within a team, so the line is matched on (game, team, name)."""
+    box = box_pitching.select(pl.col("game_id").cast(pl.String), "team", pl.col("player").alias("starter"),
+                              "BF", "K", "BB", "HBP").unique(["game_id", "team", "starter"], keep="first")
+    return (first_pitchers(plays).filter(pl.col("starter").is_not_null())
+            .join(box, on=["game_id", "team", "starter"], how="inner")
+            .select("game_id", "team", "starter", "BF", "K", "BB", "HBP"))

@@ -12,6 +12,9 @@ Systems:
 - ridge_margin (leagues with a `ridge` block): margin ratings refit every game day from all earlier games
   (bsi_pipeline/ratings/margin_ridge.py); P(home win) = logistic(slope x predicted margin), the slope
   fitted on earlier seasons (the first season uses DEFAULT_MARGIN_SLOPE).
+- ridge_stack (leagues with a `stack` block, given starting pitchers): ridge_margin's margin, the
+  starters' K-BB rates and the same-conference flag, combined by a logistic regression refitted before
+  every date (bsi_pipeline/ratings/college_stack.py).
 - home_rate: the constant home-win rate of all earlier seasons (the naive baseline).
 
 Each grid point is replayed once over the league's whole history; season s then takes its
@@ -32,7 +35,7 @@ import polars as pl
 import yaml
 
 from bsi_pipeline.ratings.elo import EloGame, EloReplay, EloSettings, replay
-from bsi_pipeline.ratings import mlb_components
+from bsi_pipeline.ratings import college_stack, mlb_components
 from bsi_pipeline.ratings.margin_ridge import RidgeSettings, predicted_margins, probability_scale
 from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
 
@@ -52,6 +55,7 @@ class LeagueConfig:
     pitcher_scales: list[float] = field(default_factory=list)
     ridge: RidgeSettings | None = None
     components: mlb_components.ComponentSettings | None = None
+    stack: college_stack.StackSettings | None = None
 
 
 def load_league_configs(path: Path = SETTINGS_FILE) -> dict[str, LeagueConfig]:
@@ -69,6 +73,7 @@ def load_league_configs(path: Path = SETTINGS_FILE) -> dict[str, LeagueConfig]:
             pitcher_scales=list(pitcher["elo_per_run"]) if pitcher else [],
             ridge=RidgeSettings(**spec["ridge"]) if spec.get("ridge") else None,
             components=mlb_components.ComponentSettings(**spec["components"]) if spec.get("components") else None,
+            stack=college_stack.StackSettings(**spec["stack"]) if spec.get("stack") else None,
         )
     return configs
 
@@ -82,11 +87,13 @@ class LeagueForecasts:
 
 
 def forecast_league(games: pl.DataFrame, config: LeagueConfig, game_details: pl.DataFrame | None = None,
-                    home_spread: pl.DataFrame | None = None) -> LeagueForecasts:
+                    home_spread: pl.DataFrame | None = None, starter_lines: pl.DataFrame | None = None
+                    ) -> LeagueForecasts:
     """Forecast every game of one league (games in the shared schema) with every system.
 
     game_details: the MLB game logs' details (retrosheet_gamelogs_details: starters, team lines, lineups)
-    for elo_pitcher and components; home_spread: game_id, home_spread (NFL closing lines) for market."""
+    for elo_pitcher and components; home_spread: game_id, home_spread (NFL closing lines) for market;
+    starter_lines: college starters' lines (bsi_pipeline.ncaa.box_scores.starter_lines) for ridge_stack."""
     games = games.sort("date", "game_id")
     rows = games.to_dicts()
     alias = config.aliases
@@ -126,9 +133,13 @@ def forecast_league(games: pl.DataFrame, config: LeagueConfig, game_details: pl.
         settings_rows += rows_components
 
     if config.ridge is not None:
-        p, rows_ridge = _ridge_forecasts(rows, config, seasons, outcome, decided)
+        margins, p, rows_ridge = _ridge_forecasts(rows, config, seasons, outcome, decided)
         frames.append(_forecast_frame(games, "ridge_margin", p))
         settings_rows += rows_ridge
+        if config.stack is not None and starter_lines is not None:
+            p, rows_stack = _stack_forecasts(games, margins, starter_lines, config, seasons, outcome, decided)
+            frames.append(_forecast_frame(games, "ridge_stack", p))
+            settings_rows += rows_stack
 
     if home_spread is not None:
         market = games.join(home_spread, on="game_id", how="left").get_column("home_spread").to_list()
@@ -175,7 +186,7 @@ def _stitch(chosen: dict, seasons: np.ndarray) -> list[float]:
     return out
 
 
-def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[list[float], list[dict]]:
+def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[np.ndarray, list[float], list[dict]]:
     alias = config.aliases
     margins = predicted_margins([
         {"season": r["season"], "date": r["date"], "home": alias.get(r["home_team"], r["home_team"]),
@@ -194,6 +205,18 @@ def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[list[floa
             "sport": config.sport, "league": config.league, "season": season, "system": "ridge_margin",
             "fit_seasons": f"{used[0]}-{used[-1]}" if used else "none (first season: default slope)",
             "settings": json.dumps({**asdict(config.ridge), "probability_slope": slope}, sort_keys=True)})
+    return margins, p.tolist(), settings_rows
+
+
+def _stack_forecasts(games: pl.DataFrame, margins: np.ndarray, starter_lines: pl.DataFrame, config: LeagueConfig,
+                     seasons, outcome, decided) -> tuple[list[float], list[dict]]:
+    spd = college_stack.starter_kbb_difference(games, starter_lines, config.stack)
+    x = college_stack.design(games, margins, spd)
+    p = college_stack.stacked_probabilities(x, outcome, decided, games["date"].to_list(), config.stack)
+    settings = json.dumps({**asdict(config.stack), "features": list(college_stack.FEATURES)}, sort_keys=True)
+    settings_rows = [{"sport": config.sport, "league": config.league, "season": season, "system": "ridge_stack",
+                      "fit_seasons": "every earlier date (refitted before each date)", "settings": settings}
+                     for season in sorted(set(seasons.tolist()))]
     return p.tolist(), settings_rows
 
 

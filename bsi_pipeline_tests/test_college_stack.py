@@ -1,0 +1,104 @@
+"""College ridge_stack (bsi_pipeline/ratings/college_stack.py): starters' K-BB rates from earlier dates only,
+the date-by-date stacking regression, and the system on the embedded play-by-play."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from bsi_pipeline.games import pbp_games_to_shared
+from bsi_pipeline.ncaa import box_scores
+from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
+from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
+from bsi_pipeline.ncaa.teams import load_registry, teams_table
+from bsi_pipeline.ratings import college_stack as cs
+from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_GLOB
+
+SETTINGS = cs.StackSettings(starter_prior_bf=80, league_kbb=0.1, previous_weight=0.5)
+
+
+def schedule(rows) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=["game_id", "season", "date", "home_team", "away_team"], orient="row")
+
+
+def starts(rows) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=["game_id", "team", "starter", "BF", "K", "BB", "HBP"], orient="row")
+
+
+def test_starter_rates_use_earlier_dates_and_weigh_last_season_half():
+    games = schedule([
+        ("g1", 2020, date(2020, 3, 1), "A", "B"),
+        ("g2", 2021, date(2021, 3, 5), "A", "B"),   # same date as g3: g3 must not see it
+        ("g3", 2021, date(2021, 3, 5), "A", "C"),
+        ("g4", 2021, date(2021, 3, 9), "A", "C"),
+    ])
+    lines = starts([
+        ("g1", "A", "Ace", 25, 10, 1, 0), ("g1", "B", "Bo", 20, 2, 3, 1),
+        ("g2", "A", "Ace", 24, 9, 2, 1), ("g2", "B", "Bo", 22, 3, 2, 0),
+        ("g3", "A", "Ace", 10, 5, 0, 0), ("g3", "C", "Cy", 18, 4, 2, 0),
+        ("g4", "A", "Ace", 27, 8, 1, 0),            # C's starter is not named in g4
+    ])
+    spd = cs.starter_kbb_difference(games, lines, SETTINGS)
+    assert spd[0] == 0.0  # first starts: both at the league rate
+    ace_2020 = (0.5 * 9 + 8) / (0.5 * 25 + 80)  # last season's 25 BF and K-BB-HBP of 9 at half weight
+    bo_2020 = (0.5 * -2 + 8) / (0.5 * 20 + 80)
+    assert spd[1] == pytest.approx(ace_2020 - bo_2020)
+    assert spd[2] == pytest.approx(ace_2020 - 0.1)  # Cy has no earlier start; g2 (same date) not counted
+    assert spd[3] == 0.0  # an unnamed starter: no difference at all
+
+
+def test_stacked_probabilities_never_see_their_own_date():
+    rng = np.random.default_rng(3)
+    n = 600
+    dates = [date(2021, 2, 1 + i // 40) for i in range(n)]
+    x = rng.normal(size=(n, len(cs.FEATURES)))
+    outcome = (rng.random(n) < 1 / (1 + np.exp(-x[:, 0]))).astype(float)
+    decided = np.ones(n, dtype=bool)
+    settings = cs.StackSettings(min_train_games=200, fallback_slope=0.4)
+    p = cs.stacked_probabilities(x, outcome, decided, dates, settings)
+    early = np.array([i < 200 for i in range(n)])
+    assert np.allclose(p[early], 1 / (1 + np.exp(-0.4 * x[early, 0])))  # fallback until 200 decided games
+    flipped = outcome.copy()
+    flipped[400:440] = 1 - flipped[400:440]  # the results of one date (rows 400-439)
+    q = cs.stacked_probabilities(x, flipped, decided, dates, settings)
+    assert np.array_equal(p[:440], q[:440]) and not np.array_equal(p[440:], q[440:])
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    tables = build_pbp_tables(lines_frame(read_pbp_files(EMBEDDED_PBP)))
+    registry = load_registry(sorted(Path(REGISTRY_GLOB).parent.glob(Path(REGISTRY_GLOB).name)))
+    games = pbp_games_to_shared(tables.games, teams_table(tables.games, registry))
+    return games, box_scores.starter_lines(tables.plays, box_scores.box_pitching(tables.plays))
+
+
+def test_starter_lines_match_the_box_score(embedded):
+    games, lines = embedded
+    assert lines.select("game_id", "team").is_duplicated().sum() == 0  # one starter per side
+    assert lines.height > 0.9 * 2 * games.height  # nearly every side's starter is named
+    assert (lines["BF"] > 0).all() and (lines["K"] <= lines["BF"]).all()
+
+
+def test_ridge_stack_is_forecast_walk_forward(embedded):
+    games, lines = embedded
+    config = load_league_configs()["ncaa"]
+    config = replace(config, stack=replace(config.stack, min_train_games=150))
+    result = forecast_league(games, config, starter_lines=lines)
+    stack = result.forecasts.filter(pl.col("system") == "ridge_stack")
+    assert stack.height == games.height and stack["p_home"].is_between(0, 1, closed="none").all()
+    # a later date's results change nothing before it
+    cut = games.sort("date")["date"][400]
+    later = games.with_columns(home_score=pl.when(pl.col("date") >= cut).then(pl.col("away_score"))
+                               .otherwise(pl.col("home_score")),
+                               away_score=pl.when(pl.col("date") >= cut).then(pl.col("home_score"))
+                               .otherwise(pl.col("away_score")))
+    again = forecast_league(later, config, starter_lines=lines).forecasts.filter(pl.col("system") == "ridge_stack")
+    before = stack.filter(pl.col("date") <= cut).sort("game_id")["p_home"]
+    assert before.to_list() == again.filter(pl.col("date") <= cut).sort("game_id")["p_home"].to_list()
+    assert "refitted before each date" in result.settings.filter(pl.col("system") == "ridge_stack")["fit_seasons"][0]
