@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bsi_pipeline.games import pbp_games_to_shared, union_games  # noqa: E402
+from bsi_pipeline.ncaa.box_scores import box_pitching, starter_lines  # noqa: E402
 from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files  # noqa: E402
 from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables  # noqa: E402
 from bsi_pipeline.ncaa.teams import load_registry, teams_table  # noqa: E402
@@ -87,13 +88,15 @@ def main() -> None:
 
     configs = load_league_configs()
     details = results["retrosheet_gamelogs"].details
+    college_starters = starter_lines(pbp.plays, box_pitching(pbp.plays))
     spreads = results["nfl_spreadspoke"].details.select("game_id", "home_spread")
     t = time.perf_counter()
     for league, config in configs.items():
         tl = time.perf_counter()
         league_games = games.filter(pl.col("league") == league)
         forecast_league(league_games, config, game_details=details if league == "mlb" else None,
-                        home_spread=spreads if league == "nfl" else None)
+                        home_spread=spreads if league == "nfl" else None,
+                        starter_lines=college_starters if league == "ncaa" else None)
         print(f"  {league:<6} {league_games.height:>7,} games  {time.perf_counter() - tl:6.1f} s "
               f"({len(config.grid)} grid settings)")
     print(f"ratings stage (all leagues, all systems): {time.perf_counter() - t:.1f} s")
