@@ -206,6 +206,7 @@ def test_elo_systems_see_only_earlier_dates(ncaa, mlb_2008, ncaa_games_build):
     _, first, second, _ = doubleheader(games)
     rows = {r["row_id"]: r for r in x.filter(pl.col("row_id").is_in([first, second])).iter_rows(named=True)}
     assert rows[first]["has_elo_pitcher"] == rows[second]["has_elo_pitcher"] == 1.0
+    assert (x["has_components"] == 1.0).all() and (x["has_ridge_stack"] == 0.0).all()
     assert rows[first]["rating_diff"] == rows[second]["rating_diff"]
     assert rows[first]["logit_elo_fit"] == pytest.approx(rows[second]["logit_elo_fit"])
     hfa = x.select(pl.col("logit_elo_fit") * 400 / math.log(10) - pl.col("rating_diff"))

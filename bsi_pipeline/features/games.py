@@ -10,10 +10,10 @@ MON = WAS), so history follows a franchise. Form, rest and run features reset ea
 spans this season and the last.
 
 Columns (provenance in provenance.py; every feature Float64, never null):
-- p_<system>, logit_<system>, has_<system> for elo_fit, elo_plain, elo_pitcher, ridge_margin: the
-  systems' pre-game home-win probability (game_forecasts). Every system rates from earlier dates only
-  (the Elo replays freeze ratings within a date), so a doubleheader's games do not see each other. An
-  absent value falls back to elo_fit (or 0.5 / logit 0 when that is absent too) with has_<system> = 0.
+- p_<system>, logit_<system>, has_<system> for elo_fit, elo_plain, elo_pitcher, ridge_margin, components
+  (MLB) and ridge_stack (college): the systems' pre-game home-win probability (game_forecasts). Every
+  system rates from earlier dates only (the Elo replays freeze ratings within a date), so a
+  doubleheader's games do not see each other. An absent value falls back to elo_fit (or 0.5 / logit 0 when that is absent too) with has_<system> = 0.
 - rating_diff: home minus away elo_fit rating before the game's date; conference_rating_diff: the same
   for the conference layer (0 where the league has none); has_rating: 1 when both teams have ratings.
 - rest_home/away/diff: days since the team's previous game date this season, capped at REST_CAP;
@@ -57,7 +57,7 @@ SOURCE_TABLE = "games"
 BASELINE_SYSTEM = {"mlb": "elo_pitcher", "ncaa": "elo_fit"}  # the league's best published Elo system
 DEFAULT_BASELINE_SYSTEM = "elo_fit"
 FALLBACK_SYSTEM = "elo_fit"                   # the system team_ratings holds; stands in for an absent one
-SYSTEMS = (FALLBACK_SYSTEM, "elo_plain", "elo_pitcher", "ridge_margin")
+SYSTEMS = (FALLBACK_SYSTEM, "elo_plain", "elo_pitcher", "ridge_margin", "components", "ridge_stack")
 REST_CAP = 10                 # days
 PYTHAG_EXPONENT = 1.83
 PYTHAG_PRIOR_GAMES = 5        # games of league-average runs added to each side

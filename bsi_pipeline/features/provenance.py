@@ -50,7 +50,7 @@ PROVENANCE: dict[str, dict[str, str]] = {
     },
     "features_games": {
         **_KEYS,
-        **_systems("elo_fit", "elo_plain", "elo_pitcher", "ridge_margin"),
+        **_systems("elo_fit", "elo_plain", "elo_pitcher", "ridge_margin", "components", "ridge_stack"),
         "rating_diff": PRE_GAME, "conference_rating_diff": PRE_GAME, "has_rating": PRE_GAME,
         **_sides("rest"),
         **_sides("first_game", diff=False),
