@@ -24,6 +24,8 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
+from bsi_pipeline.ratings.dates import date_blocks
+
 FEATURES = ("r", "spd", "same_conference", "same_conference_r")
 
 
@@ -54,11 +56,7 @@ def starter_kbb_difference(games: pl.DataFrame, starts: pl.DataFrame, settings: 
              for s in sides]
     seasons, dates = games["season"].to_list(), games["date"].to_list()
     w, prior = settings.previous_weight, settings.starter_prior_bf
-    start = 0
-    while start < n:
-        end = start
-        while end < n and dates[end] == dates[start]:
-            end += 1
+    for start, end in date_blocks(dates):
         for g in range(start, end):
             for side in (0, 1):
                 key = keys[side][g]
@@ -75,7 +73,6 @@ def starter_kbb_difference(games: pl.DataFrame, starts: pl.DataFrame, settings: 
                     continue
                 season, total = totals.get(key, (seasons[g], np.zeros(2)))
                 totals[key] = (seasons[g], total * w ** (seasons[g] - season) + lines[side][g])
-        start = end
     return np.where(known[0] & known[1], rates[0] - rates[1], 0.0)
 
 
@@ -88,18 +85,12 @@ def design(games: pl.DataFrame, ridge_margin: np.ndarray, spd: np.ndarray) -> np
 def stacked_probabilities(x: np.ndarray, outcome: np.ndarray, decided: np.ndarray, dates: list,
                           settings: StackSettings) -> np.ndarray:
     """P(home win) per game (rows sorted by date): the regression fitted on decided games of earlier dates."""
-    n = len(outcome)
     p = 1.0 / (1.0 + np.exp(-settings.fallback_slope * x[:, 0]))
-    start = 0
-    while start < n:
-        end = start
-        while end < n and dates[end] == dates[start]:
-            end += 1
+    for start, end in date_blocks(dates):
         train = decided[:start]
         if train.sum() >= settings.min_train_games and len(set(outcome[:start][train].tolist())) == 2:
             xt, yt = x[:start][train], outcome[:start][train]
             mean, sd = xt.mean(axis=0), xt.std(axis=0) + 1e-9
             model = LogisticRegression(C=settings.c, max_iter=1000).fit((xt - mean) / sd, yt)
             p[start:end] = model.predict_proba((x[start:end] - mean) / sd)[:, 1]
-        start = end
     return p

@@ -33,6 +33,8 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
+from bsi_pipeline.ratings.dates import date_blocks
+
 FEATURES = ("elo", "off_bsr", "def_bsr", "sp_k", "sp_bb", "sp_hr", "sp_n", "sp_depth", "lineup")
 STATS = ("pa", "ab", "h", "2b", "3b", "hr", "bb", "ibb", "hbp", "k", "sb", "cs", "gdp", "sf", "sh", "r", "g")
 _I = {name: i for i, name in enumerate(STATS)}
@@ -128,11 +130,7 @@ def side_features(games: pl.DataFrame, details: pl.DataFrame, elo_home: list[flo
     out = {f"{f}_{s}": np.zeros(n) for f in FEATURES for s in ("home", "away")}
     out["elo_home"], out["elo_away"] = np.asarray(elo_home) / 400.0, np.asarray(elo_away) / 400.0
     state = _State(settings)
-    start = 0
-    while start < n:
-        end = start
-        while end < n and dates[end] == dates[start]:
-            end += 1
+    for start, end in date_blocks(dates):
         s = int(season[start])
         league = state.league_rates(s)
         for g in range(start, end):
@@ -144,7 +142,6 @@ def side_features(games: pl.DataFrame, details: pl.DataFrame, elo_home: list[flo
             for side, other in (("home", "away"), ("away", "home")):
                 state.record(s, teams[side][g], starters[side][g], batting[side][0][g], batting[other][0][g],
                              pitchers_used[side][g], lineups[side][g])
-        start = end
     return out
 
 
@@ -190,7 +187,7 @@ class _State:
         used, starts = (depth[0], depth[1]) if depth is not None else (0.0, 0.0)
         out[f"sp_depth_{side}"][g] = (used + s.depth_shrink * s.depth_prior) / (starts + s.depth_shrink) - s.depth_prior
         shares = self.lineup_share.get(team)
-        values = [shares.get(p, 0.0) for p, pos in _batters(lineup)] if shares else []
+        values = [shares.get(p, 0.0) for p in _batters(lineup)] if shares else []
         out[f"lineup_{side}"][g] = float(np.mean(values)) if values else 0.0
 
     def record(self, season: int, team: str, starter: str | None, batted: np.ndarray, allowed: np.ndarray,
@@ -206,16 +203,16 @@ class _State:
         keep = self.s.lineup_decay
         for player in shares:
             shares[player] *= keep
-        for player, _ in _batters(lineup):
+        for player in _batters(lineup):
             shares[player] = shares.get(player, 0.0) + (1.0 - keep)
 
 
-def _batters(lineup) -> list[tuple[str, int]]:
-    """The lineup's (player, position) pairs, the pitcher's batting slot left out."""
+def _batters(lineup) -> list[str]:
+    """The lineup's players, the pitcher's batting slot left out."""
     ids, positions = lineup
     if not ids:
         return []
-    return [(p, pos) for p, pos in zip(ids, positions or [None] * len(ids)) if p and pos != PITCHER_POSITION]
+    return [p for p, pos in zip(ids, positions or [None] * len(ids)) if p and pos != PITCHER_POSITION]
 
 
 def design(features: dict[str, np.ndarray]) -> np.ndarray:
