@@ -111,3 +111,18 @@ def test_components_beat_the_elo_systems_on_2009(logs):
     coefficients = result.settings.filter((pl.col("system") == "components") & (pl.col("season") == 2009))
     assert coefficients["fit_seasons"].item() == "2008-2008"
     assert '"sp_k":' in coefficients["settings"].item()
+
+
+def test_games_without_a_game_log_line_are_forecast_and_teach_nothing(logs):
+    """A game missing from the details (e.g. an MLB game from another source) still gets finite features
+    (no starters or lineup known: neutral values); earlier games are untouched and its result feeds no line."""
+    missing = logs.details.sort("date")["game_id"][100:200]
+    details = logs.details.filter(~pl.col("game_id").is_in(missing.to_list()))
+    k = keyed(logs.games)
+    zeros = [0.0] * k.height
+    full = mc.side_features(k, logs.details, zeros, zeros, SETTINGS)
+    partial = mc.side_features(k, details, zeros, zeros, SETTINGS)
+    assert all(np.isfinite(v).all() for v in partial.values())
+    first_missing = k["game_id"].to_list().index(sorted(missing.to_list(), key=k["game_id"].to_list().index)[0])
+    assert all(np.array_equal(full[c][:first_missing], partial[c][:first_missing]) for c in full)
+    assert any(not np.allclose(full[c], partial[c]) for c in full)
