@@ -1,7 +1,8 @@
 """One games table across sports: every source's games in the shared schema.
 
 College baseball games derived from the play-by-play take their conferences from the teams
-table (the D1 registry); the other sources carry their own. A game id appears once: if two
+table (the D1 registry) and a neutral flag inferred from the game's city and the home team's earlier
+home games (bsi_pipeline/ncaa/venues.py); the other sources carry their own. A game id appears once: if two
 sources produced the same id, the first source in the list wins and the clash is reported.
 """
 
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from bsi_pipeline.ncaa.venues import infer_neutral
 from bsi_pipeline.sources.common import GAMES_SCHEMA
 
 
 def pbp_games_to_shared(pbp_games: pl.DataFrame, teams: pl.DataFrame) -> pl.DataFrame:
-    """NCAA play-by-play games in the shared schema, with each team's conference for that season."""
+    """NCAA play-by-play games in the shared schema, with each team's conference for that season and the
+    neutral flag where the home team's home city is known."""
     conference = teams.select("season", "team_name", "conference")
     joined = (
         pbp_games
@@ -23,7 +26,7 @@ def pbp_games_to_shared(pbp_games: pl.DataFrame, teams: pl.DataFrame) -> pl.Data
               on=["season", "home_team"], how="left")
     )
     return joined.with_columns(
-        neutral=pl.lit(None, dtype=pl.Boolean), game_type=pl.lit(None, dtype=pl.String),
+        neutral=infer_neutral(joined), game_type=pl.lit(None, dtype=pl.String),
     ).select([pl.col(c).cast(t) for c, t in GAMES_SCHEMA.items()])
 
 

@@ -46,12 +46,13 @@ def test_mlb_2000_2009_beats_plain_elo_by_two_thousandths():
 def college():
     """College games 2019-2021 and their starters, parsed one season at a time from the shared play-by-play."""
     registry = load_registry(sorted(Path(REGISTRY_GLOB).parent.glob(Path(REGISTRY_GLOB).name)))
-    games, starters = [], []
+    pbp_games, starters = [], []
     for season in (2019, 2020, 2021):
         tables = build_pbp_tables(lines_frame(read_pbp_files([shared_pbp_file(season)])))
-        games.append(pbp_games_to_shared(tables.games, teams_table(tables.games, registry)))
+        pbp_games.append(tables.games)
         starters.append(box_scores.starter_lines(tables.plays, box_scores.box_pitching(tables.plays)))
-    games = pl.concat(games)
+    pbp_games = pl.concat(pbp_games)  # as the pipeline does: home cities carry over from earlier seasons
+    games = pbp_games_to_shared(pbp_games, teams_table(pbp_games, registry))
     result = forecast_league(games, load_league_configs()["ncaa"], starter_lines=pl.concat(starters))
     return brier_by_system(result.forecasts, games, 2021, 2021)
 

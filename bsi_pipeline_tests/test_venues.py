@@ -1,0 +1,82 @@
+"""Neutral sites inferred from the play-by-play's city and each team's earlier home games."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from bsi_pipeline.games import pbp_games_to_shared
+from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
+from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
+from bsi_pipeline.ncaa.teams import load_registry, teams_table
+from bsi_pipeline.ncaa.venues import city_key, infer_neutral, same_city
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_GLOB
+
+
+@pytest.mark.parametrize("location, key", [
+    ("Starkville, Miss.", "starkville"), ("Starkville, MS", "starkville"), ("West Point,N.Y.", "west point"),
+    ("Austin Texas", "austin texas"), ("Lawrence KS,", "lawrence ks"), ("St. Louis, Mo.", "st louis"),
+    ("  ", None), (None, None),
+])
+def test_city_key_keeps_the_city_and_drops_state_and_punctuation(location, key):
+    assert city_key(location) == key
+
+
+def test_same_city_allows_a_trailing_state_but_not_another_town():
+    assert same_city("austin texas", "austin") and same_city("lawrence", "lawrence ks")
+    assert not same_city("port charlotte", "charlotte")
+    assert not same_city("charlotte", "port charlotte")
+
+
+def games(rows):
+    start = date(2021, 2, 19)
+    return pl.DataFrame([{"game_id": f"g{i:02d}", "date": start + timedelta(days=d), "home_team": home,
+                          "location": location} for i, (d, home, location) in enumerate(rows)])
+
+
+def test_home_city_learned_from_earlier_dates_only():
+    frame = games([
+        (0, "LSU", "Baton Rouge, La."), (0, "LSU", "Baton Rouge, La."),       # doubleheader
+        (1, "LSU", "Baton Rouge, LA"),     # 2 hosted games before this date: unknown
+        (2, "LSU", "Houston, Texas"),      # 3 before: Baton Rouge is home -> neutral
+        (3, "LSU", "Houston, Texas"),      # Houston (1) has not overtaken Baton Rouge -> neutral
+        (4, "LSU", "Baton Rouge, La"),     # home
+        (4, "Tulane", "Baton Rouge, La."), # Tulane has no home city yet
+        (5, "LSU", None),                  # no location: unknown
+    ])
+    assert infer_neutral(frame).to_list() == [None, None, None, True, True, False, None, None]
+
+
+def test_row_order_does_not_matter():
+    frame = games([(d, "Rice", "Houston, Texas") for d in range(4)] + [(5, "Rice", "Biloxi, Miss."),
+                                                                        (6, "Rice", "Houston")])
+    flags = infer_neutral(frame)
+    shuffled = frame.with_row_index("i").reverse()
+    assert infer_neutral(shuffled.drop("i")).reverse().to_list() == flags.to_list()
+    assert flags.to_list() == [None, None, None, False, True, False]
+
+
+def test_tournament_host_away_from_campus_stays_neutral():
+    """Listed home five times at a preseason event, then on campus all season: the campus wins."""
+    rows = [(d, "Oregon St.", "Surprise, Ariz.") for d in range(3)]
+    rows += [(10 + d, "Oregon St.", "Corvallis, Ore.") for d in range(5)]
+    rows += [(40, "Oregon St.", "Surprise, Ariz."), (41, "Oregon St.", "Corvallis, Ore.")]
+    assert infer_neutral(games(rows)).to_list()[-2:] == [True, False]
+
+
+def test_embedded_sec_sample_flags_the_sec_tournament_neutral():
+    """2019 SEC sample (real play-by-play): the conference tournament in Hoover, Ala. is neutral for every
+    team with a home city, and campus games are not."""
+    registry = load_registry(sorted(Path(REGISTRY_GLOB).parent.glob(Path(REGISTRY_GLOB).name)))
+    path = next(p for p in EMBEDDED_PBP if "2019" in p.name)
+    tables = build_pbp_tables(lines_frame(read_pbp_files([path])))
+    shared = pbp_games_to_shared(tables.games, teams_table(tables.games, registry))
+    hoover = shared.filter(pl.col("location").str.starts_with("Hoover"))
+    assert hoover.height >= 10
+    assert hoover["neutral"].drop_nulls().all() and hoover["neutral"].drop_nulls().len() >= 10
+    campus = shared.filter(pl.col("neutral").is_not_null() & ~pl.col("location").str.starts_with("Hoover"))
+    assert campus["neutral"].sum() < 0.2 * campus.height
+    assert shared.height == tables.games.height
