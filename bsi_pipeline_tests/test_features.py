@@ -33,6 +33,7 @@ from bsi_pipeline.features.provenance import (
     feature_columns,
     label_columns,
 )
+from bsi_pipeline.features.travel import park_cities
 from bsi_pipeline.games import pbp_games_to_shared
 from bsi_pipeline.ncaa import box_scores
 from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
@@ -434,3 +435,46 @@ def test_batted_balls_full_export_exclusions_and_spray():
     assert got["pull_angle"].item() == pytest.approx(sign * got["spray_angle"].item())
     assert got["woba_value"].item() == second["woba_value"]  # Savant's own value where the export has it
     assert x["estimated_woba_using_speedangle"].null_count() < x.height
+
+
+# ---------------------------------------------------------------------------------------------- travel
+
+
+def test_travel_follows_each_team_from_park_to_park(mlb_2008):
+    """Real 2008 logs: the season opened in Tokyo (OAK-BOS), then both flew to Oakland; every row matches a
+    slow reference walk over each team's previous game date with the shipped park table."""
+    games, _ = mlb_2008
+    features = build_game_features(games, None, None, leagues=("mlb",)).features
+    x = {r["row_id"]: r for r in features.iter_rows(named=True)}
+    cities = {r["city_code"]: (r["lat"], r["lon"]) for r in park_cities().iter_rows(named=True)}
+    assert {loc[:3] for loc in games["location"].to_list()} <= set(cities)  # every 2008 park is known
+
+    def miles(a, b):
+        (la1, lo1), (la2, lo2) = (map(math.radians, a)), (map(math.radians, b))
+        h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+        return 2 * 3958.8 * math.asin(math.sqrt(h))
+
+    last: dict[str, tuple] = {}  # team -> (date, site) of its latest earlier date
+    today: dict[str, tuple] = {}
+    checked = 0
+    for gid, day, home, away, loc, hs, as_ in games.sort("date", "game_id").select(
+            "game_id", "date", "home_team", "away_team", "location", "home_score", "away_score").iter_rows():
+        for team, side in ((home, "home"), (away, "away")):
+            if team in today and today[team][0] != day:
+                last[team] = today[team]
+            today[team] = (day, cities[loc[:3]])
+            expected = miles(last[team][1], cities[loc[:3]]) / 1000 if team in last else 0.0
+            if gid in x:
+                assert x[gid][f"travel_{side}"] == pytest.approx(expected, abs=1e-9), (gid, side)
+                checked += 1
+    assert checked == 2 * features.height
+    oakland = games.filter((pl.col("date") == date(2008, 4, 1)) & (pl.col("home_team") == "OAK"))["game_id"]
+    opener = features.filter(pl.col("row_id").is_in(oakland.implode()))
+    assert opener["travel_away"].item() == pytest.approx(5.15, abs=0.02)  # Tokyo -> Oakland, about 5,150 miles
+    assert opener["travel_diff"].item() == 0.0
+
+
+def test_travel_is_zero_where_sites_have_no_coordinates(ncaa_games_build):
+    """College games name a city, not a park: no distance is guessed."""
+    assert ncaa_games_build.features["travel_home"].eq(0.0).all()
+    assert ncaa_games_build.features["travel_away"].eq(0.0).all()

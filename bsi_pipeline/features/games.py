@@ -18,6 +18,9 @@ Columns (provenance in provenance.py; every feature Float64, never null):
   for the conference layer (0 where the league has none); has_rating: 1 when both teams have ratings.
 - rest_home/away/diff: days since the team's previous game date this season, capped at REST_CAP;
   REST_CAP with first_game_home/away = 1 before a team's first game of the season.
+- travel_home/away/diff: thousands of miles from the site of the team's previous game date this season
+  to today's (MLB park ids, bsi_pipeline/features/travel.py); 0 at a season's first game and wherever a
+  site has no coordinates (college games name a city only).
 - games_played_home/away/diff: games this season before the date.
 - form5 / form10: win share over the last 5 / 10 games before the date (ties count half; 0.5 before any).
 - run_diff10: run differential per game over the last 10 games; run_diff_season: per game this season
@@ -27,7 +30,8 @@ Columns (provenance in provenance.py; every feature Float64, never null):
   short record toward .500 (exactly .500 before any game). The exponent is baseball's.
 - h2h_net: home's wins minus losses against this opponent in earlier games of this and last season;
   h2h_games: how many (ties count as games, not wins).
-- conference_game (same non-null conference; AL/NL in MLB), neutral (1 only when the source says so),
+- conference_game (same non-null conference; AL/NL in MLB), neutral (1 only when the source says so, or for
+  college baseball when bsi_pipeline/ncaa/venues.py infers it from the city),
   postseason (game_type).
 - labels home_win (1/0; ties excluded), home_score, away_score; baseline p_elo = the league's Elo
   forecast as published (BASELINE_SYSTEM; not rebuilt at start of day, null where absent).
@@ -50,6 +54,7 @@ from bsi_pipeline.features.common import (
     sigmoid,
 )
 from bsi_pipeline.features.starters import STARTER_REST_UNKNOWN, home_edge, starter_rest
+from bsi_pipeline.features.travel import great_circle_miles, with_site_coordinates
 from bsi_pipeline.ratings.systems import load_league_configs
 
 TABLE = "features_games"
@@ -64,7 +69,7 @@ PYTHAG_PRIOR_GAMES = 5        # games of league-average runs added to each side
 FORM_WINDOWS = (5, 10)
 H2H_SEASONS = 2               # this season and the last
 
-_SIDE_FEATURES = ("rest", "first_game", "games_played", "form5", "form10", "run_diff10", "run_diff_season",
+_SIDE_FEATURES = ("rest", "travel", "first_game", "games_played", "form5", "form10", "run_diff10", "run_diff_season",
                   "pythag")
 
 
@@ -86,6 +91,7 @@ def build_game_features(games: pl.DataFrame, team_ratings: pl.DataFrame | None, 
         pl.col("home_score").cast(pl.Int32), pl.col("away_score").cast(pl.Int32),
         optional(games, "neutral", pl.Boolean), optional(games, "home_conference", pl.String),
         optional(games, "away_conference", pl.String), optional(games, "game_type", pl.String),
+        optional(games, "location", pl.String),
     )
     g = g.with_columns(home_key=_canonical("home_team", aliases), away_key=_canonical("away_team", aliases))
     first_copy = pl.col("_row") == pl.col("_row").min().over("game_id")
@@ -143,7 +149,8 @@ def _canonical(column: str, aliases: dict[str, dict[str, str]]) -> pl.Expr:
 
 def _team_games(played: pl.DataFrame) -> pl.DataFrame:
     """Two rows per game (one per team), sorted by team, season, date, game_id."""
-    common = ["game_id", "league", "season", "date"]
+    common = ["game_id", "league", "season", "date", "site_lat", "site_lon"]
+    played = with_site_coordinates(played)
     home = played.select(*common, team=pl.col("home_key"), is_home=pl.lit(True),
                          rf=pl.col("home_score"), ra=pl.col("away_score"))
     away = played.select(*common, team=pl.col("away_key"), is_home=pl.lit(False),
@@ -178,8 +185,9 @@ def _side_features(long: pl.DataFrame, league_runs: pl.DataFrame) -> pl.DataFram
     long = long.with_columns(**{f"E_{c}": pl.col(c).cum_sum().over(season) - pl.col(c) for c in sums})
     lagged = {f"E{n}_{c}": pl.col(f"E_{c}").shift(n).over(season).fill_null(0.0)
               for n in FORM_WINDOWS for c in ("win", "rd")}
-    long = long.with_columns(**lagged, prev_date=pl.col("date").shift(1).over(season))
-    at_day_start = [c for c in long.columns if c.startswith("E") or c == "prev_date"]
+    long = long.with_columns(**lagged, **{f"prev_{c}": pl.col(c).shift(1).over(season)
+                                          for c in ("date", "site_lat", "site_lon")})
+    at_day_start = [c for c in long.columns if c.startswith(("E", "prev_"))]
     long = long.with_columns(pl.col(c).first().over(day) for c in at_day_start)
     long = long.join(league_runs, on=["league", "date"], how="left")
     gp = pl.col("E_one")
@@ -195,6 +203,8 @@ def _side_features(long: pl.DataFrame, league_runs: pl.DataFrame) -> pl.DataFram
     out["pythag"] = pl.when(rf + ra > 0).then(rf / (rf + ra)).otherwise(0.5)
     rest = (pl.col("date") - pl.col("prev_date")).dt.total_days().cast(pl.Float64)
     out["rest"] = rest.clip(upper_bound=REST_CAP).fill_null(float(REST_CAP))
+    out["travel"] = great_circle_miles(pl.col("prev_site_lat"), pl.col("prev_site_lon"), pl.col("site_lat"),
+                                       pl.col("site_lon")).fill_null(0.0) / 1000.0
     out["first_game"] = pl.col("prev_date").is_null().cast(pl.Float64)
     return long.select("game_id", "is_home", **out)
 

@@ -52,7 +52,7 @@ PROVENANCE: dict[str, dict[str, str]] = {
         **_KEYS,
         **_systems("elo_fit", "elo_plain", "elo_pitcher", "ridge_margin", "components", "ridge_stack"),
         "rating_diff": PRE_GAME, "conference_rating_diff": PRE_GAME, "has_rating": PRE_GAME,
-        **_sides("rest"),
+        **_sides("rest", "travel"),
         **_sides("first_game", diff=False),
         **_sides("games_played", "form5", "form10", "run_diff10", "run_diff_season", "pythag"),
         "h2h_net": PRE_GAME, "h2h_games": PRE_GAME,
