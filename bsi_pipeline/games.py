@@ -1,8 +1,8 @@
 """One games table across sports: every source's games in the shared schema.
 
 College baseball games derived from the play-by-play take their conferences from the teams
-table (the D1 registry) and a neutral flag inferred from the game's city and the home team's earlier
-home games (bsi_pipeline/ncaa/venues.py); the other sources carry their own. A game id appears once: if two
+table (the D1 registry); they and the ESPN college results get a neutral flag inferred from the venue and
+the home team's earlier home games (with_venue_neutral); the other sources carry their own. A game id appears once: if two
 sources produced the same id, the first source in the list wins and the clash is reported.
 """
 
@@ -25,9 +25,19 @@ def pbp_games_to_shared(pbp_games: pl.DataFrame, teams: pl.DataFrame) -> pl.Data
         .join(conference.rename({"team_name": "home_team", "conference": "home_conference"}),
               on=["season", "home_team"], how="left")
     )
-    return joined.with_columns(
-        neutral=infer_neutral(joined), game_type=pl.lit(None, dtype=pl.String),
-    ).select([pl.col(c).cast(t) for c, t in GAMES_SCHEMA.items()])
+    return with_venue_neutral(joined.with_columns(
+        neutral=pl.lit(None, dtype=pl.Boolean), game_type=pl.lit(None, dtype=pl.String),
+    ).select([pl.col(c).cast(t) for c, t in GAMES_SCHEMA.items()]))
+
+
+def with_venue_neutral(games: pl.DataFrame) -> pl.DataFrame:
+    """College baseball games with the neutral flag settled: a source's True stands; otherwise the flag
+    inferred from the venue and the home team's earlier home games (bsi_pipeline/ncaa/venues.py) where
+    it is known, else the source's value. Why: the play-by-play gives no flag, and the ESPN results say
+    false for every game, the College World Series included."""
+    inferred = infer_neutral(games)
+    return games.with_columns(neutral=pl.when(pl.col("neutral").fill_null(False)).then(True)
+                              .otherwise(pl.coalesce(inferred, pl.col("neutral"))))
 
 
 def union_games(frames: list[pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:

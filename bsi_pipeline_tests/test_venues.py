@@ -8,12 +8,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bsi_pipeline.games import pbp_games_to_shared
+from bsi_pipeline.games import pbp_games_to_shared, with_venue_neutral
 from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
 from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
 from bsi_pipeline.ncaa.teams import load_registry, teams_table
 from bsi_pipeline.ncaa.venues import city_key, infer_neutral, same_city
-from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_GLOB
+from bsi_pipeline.sources.espn_ncaa_baseball_games import read_espn_ncaa_baseball_games
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_GLOB, SHARED_DATA
 
 
 @pytest.mark.parametrize("location, key", [
@@ -80,3 +81,25 @@ def test_embedded_sec_sample_flags_the_sec_tournament_neutral():
     campus = shared.filter(pl.col("neutral").is_not_null() & ~pl.col("location").str.starts_with("Hoover"))
     assert campus["neutral"].sum() < 0.2 * campus.height
     assert shared.height == tables.games.height
+
+
+def test_espn_results_get_neutral_college_world_series_and_keep_a_source_true():
+    """The ESPN results say neutral_site=false for every game; inferred from venue history, the 2025
+    College World Series (Charles Schwab Field, Omaha) is neutral, and inferred-neutral games are far
+    closer to a coin flip for the listed home team than home games are."""
+    folder = SHARED_DATA / "ncaa_baseball_teams"
+    if not (folder / "espn_games_2024_2025.csv").exists():
+        pytest.skip(f"shared real data not present: {folder}")
+    espn = read_espn_ncaa_baseball_games([folder / "espn_games_2024_2025.csv"], folder / "canonical_teams_2026.csv",
+                                         sorted(folder.glob("ncaa_d1_teams_*.csv"))).games
+    assert not espn["neutral"].any()
+    settled = with_venue_neutral(espn).with_columns(home_win=pl.col("home_score") > pl.col("away_score"))
+    # Creighton plays some home games there in April; the World Series is in June
+    omaha = settled.filter((pl.col("location") == "Charles Schwab Field") & (pl.col("season") == 2025)
+                           & (pl.col("date").dt.month() == 6))
+    assert omaha.height >= 10 and omaha["neutral"].drop_nulls().all() and omaha["neutral"].null_count() <= 2
+    rate = dict(settled.group_by("neutral").agg(pl.col("home_win").mean()).rows())
+    assert rate[True] < rate[False] - 0.05
+    source_says = espn.head(3).with_columns(neutral=pl.lit(True))
+    assert with_venue_neutral(source_says)["neutral"].to_list() == [True, True, True]
+    assert with_venue_neutral(espn.clear()).height == 0

@@ -3,7 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from bsi_pipeline.games import pbp_games_to_shared, union_games
+from bsi_pipeline.games import pbp_games_to_shared, union_games, with_venue_neutral
 from bsi_pipeline.markdown import markdown_table
 
 
@@ -24,7 +24,7 @@ def games(
     espn_ncaa_baseball_games_games: pl.DataFrame,
 ) -> dg.Output:
     table, clashes = union_games([
-        pbp_games_to_shared(ncaa_pbp_games, teams), espn_ncaa_baseball_games_games, retrosheet_gamelogs_games,
+        pbp_games_to_shared(ncaa_pbp_games, teams), with_venue_neutral(espn_ncaa_baseball_games_games), retrosheet_gamelogs_games,
         nfl_spreadspoke_games, cfbd_games_games, kaggle_mm_compact_games,
     ])
     if clashes.height:
