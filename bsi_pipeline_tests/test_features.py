@@ -268,6 +268,10 @@ def test_hand_checked_schedule():
     assert g1["pythag_home"] == 0.5 and g1["games_played_home"] == 0
     assert g1["h2h_net"] == -1 and g1["h2h_games"] == 1  # last season's game counts
     assert x["g2"]["first_game_home"] == 1 and x["g2"]["first_game_away"] == 0 and x["g2"]["rest_away"] == 2
+    # series against the same opponent: Fri 3/8, then the Saturday doubleheader; 3/12 (3 days on) is a new
+    # series; C-A on Sun 3/3 and Mon 3/4 is one
+    assert [x[g]["series_day"] for g in ("g1", "g2", "g3", "g4", "g5", "g6", "g7")] == [1, 1, 2, 1, 2, 2, 1]
+    assert [x[g]["weekend"] for g in ("g1", "g2", "g3", "g4", "g5", "g6", "g7")] == [1, 1, 0, 1, 1, 1, 0]
     assert all(r["conference_game"] == 1 and r["neutral"] == 0 for r in x.values())
     assert g7["home_win"] == 1 and x["g6"]["home_win"] == 0
     # no ratings, no forecasts: neutral values, flagged

@@ -30,6 +30,10 @@ Columns (provenance in provenance.py; every feature Float64, never null):
   short record toward .500 (exactly .500 before any game). The exponent is baseball's.
 - h2h_net: home's wins minus losses against this opponent in earlier games of this and last season;
   h2h_games: how many (ties count as games, not wins).
+- series_day: which day of a series against this opponent the game is on (1 on the first date; a series
+  is this season's dates of the pair at most SERIES_GAP_DAYS apart, so a Friday-Saturday-Sunday college
+  weekend is 1, 2, 3 and both games of a doubleheader share a day); weekend: 1 on Friday, Saturday and
+  Sunday (college weekend series vs midweek games). Known from the schedule before the game.
 - conference_game (same non-null conference; AL/NL in MLB), neutral (1 only when the source says so, or for
   college baseball when bsi_pipeline/ncaa/venues.py infers it from the city),
   postseason (game_type).
@@ -68,6 +72,7 @@ PYTHAG_EXPONENT = 1.83
 PYTHAG_PRIOR_GAMES = 5        # games of league-average runs added to each side
 FORM_WINDOWS = (5, 10)
 H2H_SEASONS = 2               # this season and the last
+SERIES_GAP_DAYS = 1           # consecutive dates of a pair closer than this gap belong to one series
 
 _SIDE_FEATURES = ("rest", "travel", "first_game", "games_played", "form5", "form10", "run_diff10", "run_diff_season",
                   "pythag")
@@ -114,6 +119,7 @@ def build_game_features(games: pl.DataFrame, team_ratings: pl.DataFrame | None, 
         rows = rows.join(sides.filter(pl.col("is_home") == is_home).select(
             "game_id", *[pl.col(f).alias(f"{f}_{side}") for f in _SIDE_FEATURES]), on="game_id", how="left")
     rows = (rows.join(_head_to_head(played), on="game_id", how="left")
+            .join(_series(played), on="game_id", how="left")
             .join(_ratings(team_ratings, leagues), on="game_id", how="left")
             .join(_forecasts(game_forecasts), on="game_id", how="left")
             .join(starter_rest(starters, played.select("game_id", "date")), on="game_id", how="left")
@@ -234,6 +240,21 @@ def _head_to_head(played: pl.DataFrame) -> pl.DataFrame:
     games = pl.sum_horizontal("E_n", *[pl.col(f"P{b}_n").fill_null(0.0) for b in range(1, H2H_SEASONS)])
     return pairs.select("game_id", h2h_net=pl.when(pl.col("home_key") == pl.col("lo")).then(net_lo).otherwise(-net_lo) + 0.0,
                         h2h_games=games)
+
+
+def _series(played: pl.DataFrame) -> pl.DataFrame:
+    """series_day and weekend per game (see the module docstring)."""
+    pair = ["league", "season", "lo", "hi"]
+    days = played.select("league", "season", "date", lo=pl.min_horizontal("home_key", "away_key"),
+                         hi=pl.max_horizontal("home_key", "away_key")).unique().sort(*pair, "date")
+    gap = (pl.col("date") - pl.col("date").shift(1).over(pair)).dt.total_days()
+    days = days.with_columns(new=gap.is_null() | (gap > SERIES_GAP_DAYS)).with_columns(
+        series=pl.col("new").cum_sum().over(pair)).with_columns(
+        series_day=pl.col("date").rank("dense").over([*pair, "series"]).cast(pl.Float64))
+    keyed = played.select("game_id", "league", "season", "date", lo=pl.min_horizontal("home_key", "away_key"),
+                          hi=pl.max_horizontal("home_key", "away_key"))
+    return keyed.join(days, on=[*pair, "date"], how="left").select(
+        "game_id", "series_day", weekend=(pl.col("date").dt.weekday() >= 5).cast(pl.Float64))
 
 
 def _ratings(team_ratings: pl.DataFrame | None, leagues: Sequence[str]) -> pl.DataFrame:

@@ -55,7 +55,7 @@ PROVENANCE: dict[str, dict[str, str]] = {
         **_sides("rest", "travel"),
         **_sides("first_game", diff=False),
         **_sides("games_played", "form5", "form10", "run_diff10", "run_diff_season", "pythag"),
-        "h2h_net": PRE_GAME, "h2h_games": PRE_GAME,
+        "h2h_net": PRE_GAME, "h2h_games": PRE_GAME, "series_day": PRE_GAME, "weekend": PRE_GAME,
         "conference_game": PRE_GAME, "neutral": PRE_GAME, "postseason": PRE_GAME,
         **_sides("starter_rest"),
         **_sides("starter_short_rest", "starter_long_rest", "has_starter", diff=False),
