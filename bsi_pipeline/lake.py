@@ -2,18 +2,22 @@
 
 Writes are atomic per file (write a temporary file in the same folder, then rename over the
 target), and a table write removes the partitions it did not rewrite, so re-running an asset
-replaces its output instead of adding to it.
+replaces its output instead of adding to it. A run killed mid-write (SIGKILL skips the cleanup) leaves a
+hidden `.<file>.<id>.tmp` that no reader globs; the next write of the table removes such files once they
+are STALE_TMP_SECONDS old (a younger one may belong to a writer still running).
 """
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 
 import polars as pl
 
 PARTITION_COLUMN = "season"
+STALE_TMP_SECONDS = 6 * 3600
 
 
 def table_dir(root: Path, name: str) -> Path:
@@ -53,7 +57,22 @@ def write_table(root: Path, name: str, df: pl.DataFrame) -> list[Path]:
     for stale in folder.glob("*.parquet"):
         if stale.name not in keep:
             stale.unlink(missing_ok=True)  # a concurrent writer of the same table may have removed it
+    remove_stale_temporaries(folder)
     return written
+
+
+def remove_stale_temporaries(folder: Path, older_than: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Delete temporary files a killed writer left in folder, if older than `older_than` seconds."""
+    removed = []
+    now = time.time()
+    for leftover in folder.glob(".*.tmp"):
+        try:
+            if now - leftover.stat().st_mtime > older_than:
+                leftover.unlink()
+                removed.append(leftover)
+        except FileNotFoundError:  # its writer finished or another cleanup got there first
+            continue
+    return removed
 
 
 def read_table(root: Path, name: str) -> pl.DataFrame:

@@ -31,7 +31,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from bsi_pipeline.config import MLFLOW_URI_ENV, Settings, load_settings
-from bsi_pipeline.lake import read_table, write_table
+from bsi_pipeline.lake import STALE_TMP_SECONDS, read_table, write_table
 from bsi_pipeline.warehouse import build_warehouse
 from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REPO, write_config
 
@@ -395,6 +395,14 @@ def test_readers_ignore_the_files_a_killed_lake_writer_leaves(tmp_path):
     write_table(lake, "t", frame.head(1))
     assert read_table(lake, "t").equals(frame.head(1))
     assert warehouse_rows(tmp_path / "w.duckdb") == {"t": 1}
+    # the leftovers are young (a writer might still be running): kept; once old, the next write removes them
+    leftovers = sorted((lake / "t").glob(".*.tmp"))
+    assert len(leftovers) == 2
+    old = time.time() - STALE_TMP_SECONDS - 60
+    os.utime(leftovers[0], (old, old))
+    write_table(lake, "t", frame)
+    assert sorted((lake / "t").glob(".*.tmp")) == leftovers[1:]
+    assert read_table(lake, "t").sort("x").equals(frame)
 
 
 def test_model_folders_and_files_survive_concurrent_writers(tmp_path):
