@@ -33,6 +33,23 @@ def test_every_game_has_every_system(nfl):
     assert per_system["home_rate"] == result.games.filter(pl.col("season") > first_season).height
 
 
+@pytest.mark.parametrize("old, new", [("Oakland Raiders", "Las Vegas Raiders"),
+                                      ("Washington Redskins", "Washington Commanders")])
+def test_a_renamed_or_relocated_franchise_keeps_its_rating(nfl, old, new):
+    """Held-out later seasons use the franchises' later names: renaming the last season's games must not
+    change a single forecast (the aliases in elo_settings.yaml join the histories)."""
+    result, forecasts = nfl
+    last = result.games["season"].max()
+    renamed = result.games.with_columns(
+        pl.when((pl.col("season") == last) & (pl.col(side) == old)).then(pl.lit(new)).otherwise(pl.col(side))
+        .alias(side) for side in ("home_team", "away_team"))
+    assert renamed.filter(pl.col("home_team") == new).height > 0
+    again = forecast_league(renamed, load_league_configs()["nfl"],
+                            home_spread=result.details.select("game_id", "home_spread"))
+    key = ["game_id", "system"]
+    assert again.forecasts.sort(key).select(*key, "p_home").equals(forecasts.forecasts.sort(key).select(*key, "p_home"))
+
+
 def test_settings_are_chosen_on_earlier_seasons_only(nfl):
     _, forecasts = nfl
     fit = forecasts.settings.filter(pl.col("system") == "elo_fit").sort("season")
