@@ -141,6 +141,31 @@ def test_tolerance_boundary_on_each_metric(policy):
     assert f"tolerance {tol_l:.4f}" in decision.reason
 
 
+def test_losses_within_tolerance_do_not_add_up_over_promotions(policy):
+    """v1 champion; v2 0.0004 worse (promoted, within 0.0005); v3 0.0004 worse than v2 passes against
+    v2 alone but is 0.0008 worse than former champion v1: kept, v1 named. Former champions on another
+    window, or without the metric, are skipped and said so."""
+    base = {"calibration_accepted": True, "calibration_reasons": [], **WINDOW}
+    v1 = {**base, "model_version": 1, "brier": 0.2190, "log_loss": 0.6300}
+    v2 = {**base, "model_version": 2, "brier": 0.2194, "log_loss": 0.6305}
+    v3 = {**base, "model_version": 3, "brier": 0.2198, "log_loss": 0.6310}
+    assert pr.decide(policy, v2, v1).promote
+    assert pr.decide(policy, v3, v2).promote                      # the old rule alone lets it through
+    decision = pr.decide(policy, v3, v2, [v1])
+    assert not decision.promote and decision.status == "challenger"
+    assert "brier 0.2198 is worse than former champion version 1's 0.2190 by 0.0008 > tolerance 0.0005" \
+        in decision.reason
+    assert "log_loss" not in decision.reason                        # 0.0010 is within 0.001
+    assert decision.evidence["former_champions"] == {"1": {"brier": 0.2190, "log_loss": 0.6300}}
+    # a better challenger passes the former champions too
+    assert pr.decide(policy, {**v3, "brier": 0.2185, "log_loss": 0.6290}, v2, [v1]).promote
+    other_window = {**v1, "window_id": "another_holdout"}
+    no_metric = {k: v for k, v in v1.items() if k != "brier"}
+    kept = pr.decide(policy, v3, v2, [other_window, no_metric])
+    assert kept.promote and kept.evidence["former_champions"] == {}
+    assert len(kept.evidence["former_champions_skipped"]) == 2
+
+
 def test_mismatched_windows_are_refused(policy, holdout):
     z, q, y = holdout
     champion = _record(_forecaster(z, 0.9, 8), y, "1")

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import polars as pl
 import pytest
 import yaml
@@ -356,3 +357,41 @@ def test_mlflow_uri_config_and_environment(tmp_path, monkeypatch, capsys):
     assert load_settings(server).mlflow_uri == "sqlite:////srv/other.db"
     assert main(["mlflow-uri", "--config", str(default)]) == 0
     assert capsys.readouterr().out.strip() == "sqlite:////srv/other.db"
+
+
+# ------------------------------------------------------------------------------ promotion creep
+
+
+def test_a_chain_of_small_losses_stops_at_the_best_former_champion(tmp_path, monkeypatch):
+    """Three versions decided in one registry run, scored (stand-in scores) on one window: v1 becomes
+    champion; v2, 0.0004 Brier worse, is promoted (within the 0.0005 tolerance); v3, 0.0004 worse than v2
+    but 0.0008 worse than the former champion v1, stays challenger with v1 named in the reason."""
+    from bsi_pipeline.registry import decisions
+
+    config = make_config(tmp_path)
+    settings = load_settings(config)
+    write_table(settings.lake, SPECS[HR].feature_table, pl.DataFrame({"row_id": ["a"]}))
+    store = store_for(settings)
+    briers = {"hr-v1": 0.0500, "hr-v2": 0.0504, "hr-v3": 0.0508}
+    for model_id in briers:
+        fake_version(store, tmp_path / "m", HR, model_id)
+    window = decisions.Window(pl.DataFrame({"row_id": ["a"]}), "2022-04-07", "2022-10-05", f"{HR}:test:1")
+
+    def stand_in_score(folder, spec, win):
+        model_id = json.loads((Path(folder) / "artifact.json").read_text())["model_id"]
+        record = {"task": "classification", "brier": briers[model_id], "log_loss": 0.18,
+                  "calibration_accepted": True, "calibration_reasons": [], **win.as_record()}
+        return record, np.zeros(1)
+
+    monkeypatch.setattr(decisions, "held_out_window", lambda features, spec: window)
+    monkeypatch.setattr(decisions, "score_on_window", stand_in_score)
+    monkeypatch.setattr(decisions, "baseline_problem", lambda spec, win, pred: None)
+    run = decisions.run_registry(store, settings, {HR: SPECS[HR]})
+    rows = {(r["version"], r["event"]): r for r in run.new_rows.iter_rows(named=True)}
+    assert rows[(1, "decision")]["status"] == "champion"
+    assert rows[(2, "decision")]["status"] == "champion" and rows[(1, "replaced")]["status"] == "archived"
+    v3 = rows[(3, "decision")]
+    assert v3["status"] == "challenger"
+    assert "worse than former champion version 1's 0.0500 by 0.0008 > tolerance 0.0005" in v3["reason"]
+    assert json.loads(v3["metrics"])["evidence"]["former_champions"]["1"]["brier"] == 0.05
+    assert aliases(store) == {"champion": "2", "challenger": "3", "archived": "1"}

@@ -190,7 +190,8 @@ def _metrics(record: dict, names, who: str) -> tuple[dict, list[str]]:
     return values, problems
 
 
-def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None) -> Decision:
+def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
+           former_champions: list[dict] | tuple = ()) -> Decision:
     """Whether ``challenger`` replaces ``champion`` under ``policy``. Rules, in order:
 
     1. The challenger's task (default "classification") must have a rule in the policy, and a
@@ -205,7 +206,11 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None) -> 
     6. The champion must report every policy metric too (else refused: nothing to compare).
     7. Promoted only if, for EVERY policy metric, challenger - champion <= tolerance (lower is
        better, so a challenger worse by up to the tolerance is still promoted). Otherwise the
-       reason names each metric that is worse beyond its tolerance."""
+       reason names each metric that is worse beyond its tolerance.
+    8. The same holds against every former champion given (re-scored on the same window): without
+       it, a chain of promotions each within the tolerance could lose many tolerances in all. A
+       former champion must be on the same window; one that is not, or lacks a metric, is skipped
+       and named in the evidence."""
     task = challenger.get("task", "classification")
     rule = policy.for_task(task)
     evidence: dict = {"task": task, "tolerances": dict(rule.tolerances),
@@ -256,5 +261,37 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None) -> 
                         f"(difference {_num(diff)}, within tolerance {_num(tolerance)})")
     if worse:
         return _keep("not promoted: " + "; ".join(worse), evidence)
+    creep = _worse_than_former(rule, ours, challenger, former_champions, evidence)
+    if creep:
+        return _keep("not promoted: " + "; ".join(creep) + " (small losses must not add up over promotions)",
+                     evidence)
     return Decision(promote=True, status="champion", evidence=evidence,
                     reason="promoted: " + "; ".join(fine))
+
+
+def _worse_than_former(rule: TaskPolicy, ours: dict, challenger: dict, former: list[dict] | tuple,
+                       evidence: dict) -> list[str]:
+    """Rule 8: the metrics on which the challenger is worse than the best former champion beyond the
+    tolerance, each naming that champion; the comparable former champions' metrics go to the evidence."""
+    usable, skipped = [], []
+    for record in former:
+        version = record.get("model_version")
+        values, problems = _metrics(record, rule.tolerances, f"former champion {version}")
+        mismatch = _window_mismatch(challenger, record)
+        if problems or mismatch:
+            skipped.append(f"version {version}: " + "; ".join(problems or [mismatch]))
+        else:
+            usable.append((version, values))
+    evidence["former_champions"] = {str(v): values for v, values in usable}
+    if skipped:
+        evidence["former_champions_skipped"] = skipped
+    worse = []
+    for name, tolerance in rule.tolerances.items():
+        if not usable:
+            break
+        version, values = min(usable, key=lambda item: item[1][name])
+        diff = ours[name] - values[name]
+        if diff > tolerance + _FLOAT_SLACK:
+            worse.append(f"{name} {_num(ours[name])} is worse than former champion version {version}'s "
+                         f"{_num(values[name])} by {_num(diff)} > tolerance {_num(tolerance)}")
+    return worse

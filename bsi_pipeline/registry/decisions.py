@@ -19,8 +19,9 @@ Columns of `model_registry` (one row per event on one model version, appended, n
   decided_at    when (UTC); registered_at: when the version was registered in MLflow (UTC)
 
 A version is decided once: re-running with nothing new appends nothing. Every version not yet
-decided is compared, oldest first, with the champion of that moment, both re-scored from their
-artifacts on the challenger's test window rebuilt from the spec's feature table (same rows).
+decided is compared, oldest first, with the champion of that moment and with every former champion
+(except versions rolled back from), all re-scored from their artifacts on the challenger's test window
+rebuilt from the spec's feature table (same rows).
 """
 
 from __future__ import annotations
@@ -235,6 +236,10 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
     # a champion whose version was deleted from MLflow cannot be re-scored: it is archived by the next promotion
     vanished = state.latest[state.champion] if state.champion is not None and champion is None else None
     scored: dict[int, tuple[dict | None, np.ndarray | None, str | None]] = {}
+    # every version that has been champion: a challenger must not be worse than any of them beyond the
+    # tolerance (promotion rule 8), except versions an operator rolled back from
+    ever_champion = set(history.filter((pl.col("model_key") == key) & (pl.col("status") == "champion"))
+                        ["version"].to_list())
 
     def score(info: VersionInfo):
         if info.number not in scored:
@@ -261,7 +266,10 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
         elif problem:
             decision = promotion.Decision(False, "challenger", problem)
         else:
-            decision = promotion.decide(policy, record, champ_record)
+            former, unscored = former_champions(ever_champion, champion, state, by_number, score)
+            decision = promotion.decide(policy, record, champ_record, former)
+            if unscored:
+                decision.evidence["former_champions_unscored"] = unscored
         metrics = {"challenger": record, "champion": champ_record, "challenger_version": info.number,
                    "champion_version": champion.number if champion is not None else None,
                    "evidence": decision.evidence}
@@ -281,7 +289,25 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
                                  "reason": f"no longer in MLflow; replaced by version {info.version}"})
                 vanished = None
             champion = info
+            ever_champion.add(info.number)
     return out
+
+
+def former_champions(ever_champion: set[int], champion: VersionInfo | None, state: KeyState,
+                     by_number: dict[int, VersionInfo], score: Callable) -> tuple[list[dict], list[str]]:
+    """The former champions' records on the window (not the current one, not a version rolled back
+    from, not one deleted from MLflow), and a note for each that could not be scored."""
+    records, unscored = [], []
+    current = champion.number if champion is not None else None
+    for number in sorted(ever_champion - {current} - set(state.rolled_back)):
+        if number not in by_number:
+            continue
+        record, _, error = score(by_number[number])
+        if error:
+            unscored.append(f"version {number}: {error}")
+        else:
+            records.append(record)
+    return records, unscored
 
 
 def sync_key(store: MlflowStore, settings: Settings, key: str, history: pl.DataFrame) -> list[str]:
