@@ -74,6 +74,10 @@ FORM_WINDOWS = (5, 10)
 H2H_SEASONS = 2               # this season and the last
 SERIES_GAP_DAYS = 1           # consecutive dates of a pair closer than this gap belong to one series
 
+# the two teams of a game in a fixed order, so that a pair's games group together whoever is at home
+PAIR_LO = pl.min_horizontal("home_key", "away_key")
+PAIR_HI = pl.max_horizontal("home_key", "away_key")
+
 _SIDE_FEATURES = ("rest", "travel", "first_game", "games_played", "form5", "form10", "run_diff10", "run_diff_season",
                   "pythag")
 
@@ -218,8 +222,7 @@ def _side_features(long: pl.DataFrame, league_runs: pl.DataFrame) -> pl.DataFram
 def _head_to_head(played: pl.DataFrame) -> pl.DataFrame:
     """h2h_net (home's wins minus losses) and h2h_games against this opponent on earlier dates of this
     season plus all of last season."""
-    lo = pl.min_horizontal("home_key", "away_key")
-    hi = pl.max_horizontal("home_key", "away_key")
+    lo, hi = PAIR_LO, PAIR_HI
     home_result = pl.when(pl.col("home_score") > pl.col("away_score")).then(1.0).when(
         pl.col("home_score") < pl.col("away_score")).then(-1.0).otherwise(0.0)
     pairs = played.select("game_id", "league", "season", "date", "home_key", lo=lo, hi=hi,
@@ -245,14 +248,12 @@ def _head_to_head(played: pl.DataFrame) -> pl.DataFrame:
 def _series(played: pl.DataFrame) -> pl.DataFrame:
     """series_day and weekend per game (see the module docstring)."""
     pair = ["league", "season", "lo", "hi"]
-    days = played.select("league", "season", "date", lo=pl.min_horizontal("home_key", "away_key"),
-                         hi=pl.max_horizontal("home_key", "away_key")).unique().sort(*pair, "date")
+    keyed = played.select("game_id", "league", "season", "date", lo=PAIR_LO, hi=PAIR_HI)
+    days = keyed.select(*pair, "date").unique().sort(*pair, "date")
     gap = (pl.col("date") - pl.col("date").shift(1).over(pair)).dt.total_days()
     days = days.with_columns(new=gap.is_null() | (gap > SERIES_GAP_DAYS)).with_columns(
         series=pl.col("new").cum_sum().over(pair)).with_columns(
         series_day=pl.col("date").rank("dense").over([*pair, "series"]).cast(pl.Float64))
-    keyed = played.select("game_id", "league", "season", "date", lo=pl.min_horizontal("home_key", "away_key"),
-                          hi=pl.max_horizontal("home_key", "away_key"))
     return keyed.join(days, on=[*pair, "date"], how="left").select(
         "game_id", "series_day", weekend=(pl.col("date").dt.weekday() >= 5).cast(pl.Float64))
 
