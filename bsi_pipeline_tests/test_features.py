@@ -482,3 +482,21 @@ def test_travel_is_zero_where_sites_have_no_coordinates(ncaa_games_build):
     """College games name a city, not a park: no distance is guessed."""
     assert ncaa_games_build.features["travel_home"].eq(0.0).all()
     assert ncaa_games_build.features["travel_away"].eq(0.0).all()
+
+
+def test_sites_without_known_coordinates_and_a_bad_park_table(tmp_path, monkeypatch):
+    """A park id of an unknown city, a college city, or no location gets no coordinates (travel 0, never a
+    guess); a park table listing a city twice is refused."""
+    from bsi_pipeline.features import travel
+
+    sites = travel.with_site_coordinates(pl.DataFrame({"location": ["BOS07", "XYZ01", "Omaha, Neb.", None]}))
+    assert sites["site_lat"].is_null().to_list() == [False, True, True, True]
+    twice = tmp_path / "parks.csv"
+    twice.write_text("city_code,city,lat,lon\nBOS,Boston,42.3,-71.1\nBOS,Boston,42.3,-71.1\n")
+    monkeypatch.setattr(travel, "PARK_CITIES", twice)
+    travel.park_cities.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="a city code is listed twice"):
+            travel.park_cities()
+    finally:
+        travel.park_cities.cache_clear()
