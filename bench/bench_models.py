@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bsi_pipeline.config import load_settings  # noqa: E402
-from bsi_pipeline.lake import read_table, table_dir  # noqa: E402
+from bsi_pipeline.lake import has_table, read_table  # noqa: E402
 from bsi_pipeline.models.factory import slices_for, train_stage  # noqa: E402
 from bsi_pipeline.models.scoring import load_scorer  # noqa: E402
 from bsi_pipeline.models.specs import load_specs  # noqa: E402
@@ -37,9 +37,9 @@ from bsi_pipeline.models.specs import load_specs  # noqa: E402
 
 def served_artifact(settings, key: str) -> Path | None:
     """The calibrated artifact of the key's selected candidate, from the workspace's lake tables."""
-    if not table_dir(settings.lake, f"calibrator_{key}").exists():
+    if not has_table(settings.storage, f"calibrator_{key}"):
         return None
-    calibration = read_table(settings.lake, f"calibrator_{key}")
+    calibration = read_table(settings.storage, f"calibrator_{key}")
     if calibration.height == 0:
         return None
     return settings.models_dir / key / calibration["model_id"][0] / "artifact.json"
@@ -67,10 +67,10 @@ def main() -> None:
     print(f"{'model key':<26} {'rows':>8} {'train s':>8} {'selected':>12} {'p50 ms':>7} {'p99 ms':>7} {'batch rows/s':>13}")
     for key in keys:
         spec = specs[key]
-        if not table_dir(settings.lake, spec.feature_table).exists():
+        if not has_table(settings.storage, spec.feature_table):
             print(f"{key:<26} no {spec.feature_table} in this workspace: run bsi materialize first")
             continue
-        table = read_table(settings.lake, spec.feature_table)
+        table = read_table(settings.storage, spec.feature_table)
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             candidates = train_stage(table, spec, Path(tmp))

@@ -162,7 +162,7 @@ def _print_summary(settings) -> None:
     try:
         views = [r[0] for r in con.execute(
             "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name").fetchall()]
-        print(f"\nwarehouse: {path}\nlake:      {settings.lake}\nmodels:    {settings.models_dir}"
+        print(f"\nwarehouse: {path}\nlake:      {settings.storage}\nmodels:    {settings.models_dir}"
               f"\nmlflow:    {settings.mlflow_uri}  (make mlflow-ui)\n")
         _print_champions(settings.models_dir)
         print("tables (DuckDB views):")

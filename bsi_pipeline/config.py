@@ -35,7 +35,11 @@ REFERENCE_KINDS = (
 )
 
 
+TOP_LEVEL_KEYS = ("workspace", "storage", "s3_endpoint_url", "sources", "reference", "mlflow_uri")
+
 MLFLOW_URI_ENV = "BSI_MLFLOW_URI"       # overrides the config file's mlflow_uri
+STORAGE_ENV = "BSI_STORAGE"             # overrides the config file's storage (a folder or s3://bucket/prefix)
+S3_ENDPOINT_ENV = "BSI_S3_ENDPOINT_URL"  # overrides the config file's s3_endpoint_url
 
 
 class ConfigError(ValueError):
@@ -49,10 +53,39 @@ class Settings:
     sources: dict[str, list[str]] = field(default_factory=dict)
     reference: dict[str, list[str]] = field(default_factory=dict)
     mlflow_uri_config: str = ""   # the config file's `mlflow_uri`, "" when not given
+    storage_config: str = ""      # the config file's `storage` (resolved if a folder), "" when not given
+    s3_endpoint_config: str = ""  # the config file's `s3_endpoint_url`, "" when not given
 
     @property
     def lake(self) -> Path:
+        """The local lake folder, <workspace>/lake: where `storage` points unless it is set."""
         return self.workspace / "lake"
+
+    @property
+    def storage_uri(self) -> str:
+        """Where the lake lives: $BSI_STORAGE, else the config's `storage`, else <workspace>/lake."""
+        env = os.environ.get(STORAGE_ENV, "").strip()
+        if env:
+            return env if env.startswith("s3://") else str(Path(env).expanduser().resolve())
+        return self.storage_config or str(self.lake)
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        """The S3 endpoint for a non-AWS service (MinIO, moto ...): $BSI_S3_ENDPOINT_URL, else the
+        config's `s3_endpoint_url`, else "" (boto3's default: AWS, or $AWS_ENDPOINT_URL)."""
+        return os.environ.get(S3_ENDPOINT_ENV, "").strip() or self.s3_endpoint_config
+
+    @property
+    def storage(self):
+        """The lake every asset reads and writes (bsi_pipeline.lake): a local folder or an S3 prefix."""
+        uri = self.storage_uri
+        if uri.startswith("s3://"):
+            from bsi_pipeline.lake_s3 import S3Lake
+
+            return S3Lake.from_uri(uri, endpoint_url=self.s3_endpoint_url or None)
+        from bsi_pipeline.lake import LocalLake
+
+        return LocalLake(Path(uri))
 
     @property
     def models_dir(self) -> Path:
@@ -112,6 +145,10 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(f"{config_path}: expected a mapping at the top level")
     if "workspace" not in raw:
         raise ConfigError(f"{config_path}: missing required key 'workspace'")
+    unknown = sorted(set(raw) - set(TOP_LEVEL_KEYS))
+    if unknown:  # a misspelt `storage` must not quietly write to the local default instead
+        raise ConfigError(f"{config_path}: unknown key(s) {', '.join(map(str, unknown))} "
+                          f"(known: {', '.join(TOP_LEVEL_KEYS)})")
     base = config_path.parent
     workspace = Path(os.path.expandvars(str(raw["workspace"]))).expanduser()
     if not workspace.is_absolute():
@@ -122,7 +159,33 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     if not isinstance(mlflow_uri, str):
         raise ConfigError(f"{config_path}: mlflow_uri must be a URI string, e.g. sqlite:////abs/path/mlflow.db")
     mlflow_uri = _absolute_sqlite(os.path.expandvars(mlflow_uri.strip()), base) if mlflow_uri.strip() else ""
-    return Settings(config_path, workspace.resolve(), sources, reference, mlflow_uri)
+    storage = _storage(raw.get("storage"), base, config_path)
+    endpoint = raw.get("s3_endpoint_url") or ""
+    if not isinstance(endpoint, str):
+        raise ConfigError(f"{config_path}: s3_endpoint_url must be a URL string, e.g. http://127.0.0.1:9000")
+    return Settings(config_path, workspace.resolve(), sources, reference, mlflow_uri, storage,
+                    os.path.expandvars(endpoint.strip()))
+
+
+def _storage(value, base: Path, config_path: Path) -> str:
+    """The config's `storage`: an s3://bucket[/prefix] URI as given, a folder made absolute, or ""."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ""
+    if not isinstance(value, str):
+        raise ConfigError(f"{config_path}: storage must be a folder or an s3://bucket/prefix URI")
+    value = os.path.expandvars(value.strip())
+    if value.startswith("s3://"):
+        from bsi_pipeline.lake_s3 import parse_s3_uri
+
+        try:
+            parse_s3_uri(value)
+        except ValueError as exc:
+            raise ConfigError(f"{config_path}: storage: {exc}") from exc
+        return value
+    if "://" in value:
+        raise ConfigError(f"{config_path}: storage {value!r}: only local folders and s3:// URIs are supported")
+    folder = Path(value).expanduser()
+    return str((folder if folder.is_absolute() else base / folder).resolve())
 
 
 def _absolute_sqlite(uri: str, base: Path) -> str:

@@ -1,6 +1,11 @@
 """The Parquet lake: the storage of record. One folder per table, one file per season.
 
-Writes are atomic per file (write a temporary file in the same folder, then rename over the
+The lake lives on local disk (`LocalLake`, the default: <workspace>/lake) or in S3-compatible object
+storage (`bsi_pipeline.lake_s3.S3Lake`, an `s3://bucket/prefix` storage URI). Both lay tables out the
+same way (<root>/<table>/season=<year>.parquet, or data.parquet) and every caller goes through
+`write_table` / `read_table` / `has_table`, which accept either a lake or a local folder.
+
+Local writes are atomic per file (write a temporary file in the same folder, then rename over the
 target), and a table write removes the partitions it did not rewrite, so re-running an asset
 replaces its output instead of adding to it. A run killed mid-write (SIGKILL skips the cleanup) leaves a
 hidden `.<file>.<id>.tmp` that no reader globs; the next write of the table removes such files once they
@@ -12,7 +17,9 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import polars as pl
 
@@ -20,12 +27,78 @@ PARTITION_COLUMN = "season"
 STALE_TMP_SECONDS = 6 * 3600
 
 
+@runtime_checkable
+class Lake(Protocol):
+    """Where lake tables are stored."""
+
+    def write_table(self, name: str, df: pl.DataFrame) -> list[str]: ...
+
+    def read_table(self, name: str) -> pl.DataFrame: ...
+
+    def has_table(self, name: str) -> bool: ...
+
+    def location(self, name: str) -> str: ...
+
+
+def partitions(df: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    """(file name, rows) per file of a table: one per season when it has that column, else data.parquet."""
+    if PARTITION_COLUMN in df.columns and df.height:
+        return [(f"{PARTITION_COLUMN}={'unknown' if season is None else season}.parquet", part)
+                for (season,), part in df.group_by(PARTITION_COLUMN, maintain_order=True)]
+    return [("data.parquet", df)]
+
+
+def concat_parts(name: str, parts: list[pl.DataFrame], where: str) -> pl.DataFrame:
+    if not parts:
+        raise FileNotFoundError(f"table {name!r} has no data in {where}; materialize it first")
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+@dataclass(frozen=True)
+class LocalLake:
+    """A lake in a local folder."""
+
+    root: Path
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+    def folder(self, name: str) -> Path:
+        return Path(self.root) / name
+
+    def files(self, name: str) -> list[Path]:
+        return sorted(self.folder(name).glob("*.parquet"))
+
+    def location(self, name: str) -> str:
+        return str(self.folder(name))
+
+    def has_table(self, name: str) -> bool:
+        return bool(self.files(name))
+
+    def write_table(self, name: str, df: pl.DataFrame) -> list[str]:
+        folder = self.folder(name)
+        written = []
+        for file_name, part in partitions(df):
+            write_parquet_atomic(part, folder / file_name)
+            written.append(folder / file_name)
+        keep = {p.name for p in written}
+        for stale in folder.glob("*.parquet"):
+            if stale.name not in keep:
+                stale.unlink(missing_ok=True)  # a concurrent writer of the same table may have removed it
+        remove_stale_temporaries(folder)
+        return [str(p) for p in written]
+
+    def read_table(self, name: str) -> pl.DataFrame:
+        return concat_parts(name, [pl.read_parquet(f) for f in self.files(name)], str(self.folder(name)))
+
+
+def as_lake(root: Lake | Path | str) -> Lake:
+    """A lake object for `root`; a plain path or string is a local folder."""
+    return root if isinstance(root, Lake) else LocalLake(Path(root))
+
+
 def table_dir(root: Path, name: str) -> Path:
     return Path(root) / name
-
-
-def table_glob(root: Path, name: str) -> str:
-    return str(table_dir(root, name) / "*.parquet")
 
 
 def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
@@ -39,26 +112,18 @@ def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
             tmp.unlink()
 
 
-def write_table(root: Path, name: str, df: pl.DataFrame) -> list[Path]:
-    """Replace table `name` with `df`, partitioned by season when it has that column."""
-    folder = table_dir(root, name)
-    written: list[Path] = []
-    if PARTITION_COLUMN in df.columns and df.height:
-        for (season,), part in df.group_by(PARTITION_COLUMN, maintain_order=True):
-            label = "unknown" if season is None else season
-            path = folder / f"{PARTITION_COLUMN}={label}.parquet"
-            write_parquet_atomic(part, path)
-            written.append(path)
-    else:
-        path = folder / "data.parquet"
-        write_parquet_atomic(df, path)
-        written.append(path)
-    keep = {p.name for p in written}
-    for stale in folder.glob("*.parquet"):
-        if stale.name not in keep:
-            stale.unlink(missing_ok=True)  # a concurrent writer of the same table may have removed it
-    remove_stale_temporaries(folder)
-    return written
+def write_table(root: Lake | Path, name: str, df: pl.DataFrame) -> list[str]:
+    """Replace table `name` with `df`, partitioned by season when it has that column; returns the files."""
+    return as_lake(root).write_table(name, df)
+
+
+def read_table(root: Lake | Path, name: str) -> pl.DataFrame:
+    return as_lake(root).read_table(name)
+
+
+def has_table(root: Lake | Path, name: str) -> bool:
+    """Whether table `name` has been written (at least one file)."""
+    return as_lake(root).has_table(name)
 
 
 def remove_stale_temporaries(folder: Path, older_than: float = STALE_TMP_SECONDS) -> list[Path]:
@@ -73,11 +138,3 @@ def remove_stale_temporaries(folder: Path, older_than: float = STALE_TMP_SECONDS
         except FileNotFoundError:  # its writer finished or another cleanup got there first
             continue
     return removed
-
-
-def read_table(root: Path, name: str) -> pl.DataFrame:
-    folder = table_dir(root, name)
-    files = sorted(folder.glob("*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"table {name!r} has no data in {folder}; materialize it first")
-    return pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")

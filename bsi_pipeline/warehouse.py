@@ -1,8 +1,11 @@
-"""The analysts' DuckDB warehouse: one view per lake table, in one file.
+"""The analysts' DuckDB warehouse: one view (or table) per lake table, in one file.
 
 The file is rebuilt in a temporary path and renamed over the old one, so a reader never sees a
-half-written warehouse and a failed build leaves the last good one in place. Views read the
-Parquet files directly (absolute paths), so the warehouse stays small and always current.
+half-written warehouse and a failed build leaves the last good one in place. For a local lake the
+views read the Parquet files directly (absolute paths), so the warehouse stays small and always
+current. For a lake in S3 the rows are copied into tables: reading s3:// from DuckDB needs its httpfs
+extension, a download from outside the package registries, and analysts' queries then need no
+credentials.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from bsi_pipeline.lake import table_dir, table_glob
+from bsi_pipeline.lake import Lake, LocalLake, as_lake
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def build_warehouse(path: Path, lake_root: Path, tables: list[str], descriptions: dict[str, str] | None = None) -> dict:
-    """Create `path` with a view per table that has data; returns {table: row count}."""
+def build_warehouse(path: Path, lake: Lake | Path, tables: list[str], descriptions: dict[str, str] | None = None) -> dict:
+    """Create `path` with a view (local lake) or table (S3 lake) per lake table that has data; returns
+    {table: row count}."""
+    lake = as_lake(lake)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
@@ -30,15 +35,11 @@ def build_warehouse(path: Path, lake_root: Path, tables: list[str], descriptions
         con = duckdb.connect(str(tmp))
         try:
             for name in tables:
-                files = list(table_dir(lake_root, name).glob("*.parquet"))
-                # no files, or only column-less ones (an asset that produced nothing, e.g. a model
-                # skipped for lack of data): no data yet; DuckDB cannot read a Parquet file without columns
-                if not any(pl.read_parquet_schema(f) for f in files):
+                kind = _add_view(con, lake, name) if isinstance(lake, LocalLake) else _add_table(con, lake, name)
+                if kind is None:
                     continue
-                source = f"read_parquet({_quote(table_glob(lake_root, name))}, union_by_name = true)"
-                con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {source}')
                 if descriptions and name in descriptions:
-                    con.execute(f'COMMENT ON VIEW "{name}" IS {_quote(descriptions[name])}')
+                    con.execute(f'COMMENT ON {kind} "{name}" IS {_quote(descriptions[name])}')
                 counts[name] = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
             con.execute("CHECKPOINT")
         finally:
@@ -49,3 +50,29 @@ def build_warehouse(path: Path, lake_root: Path, tables: list[str], descriptions
             if leftover.exists():
                 leftover.unlink()
     return counts
+
+
+# A table with no files, or only column-less ones (an asset that produced nothing, e.g. a model skipped
+# for lack of data), has no data yet and gets no view: DuckDB cannot read a Parquet file without columns.
+
+def _add_view(con: duckdb.DuckDBPyConnection, lake: LocalLake, name: str) -> str | None:
+    files = lake.files(name)
+    if not any(pl.read_parquet_schema(f) for f in files):
+        return None
+    glob = str(lake.folder(name) / "*.parquet")
+    con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({_quote(glob)}, union_by_name = true)')
+    return "VIEW"
+
+
+def _add_table(con: duckdb.DuckDBPyConnection, lake: Lake, name: str) -> str | None:
+    if not lake.has_table(name):
+        return None
+    frame = lake.read_table(name)
+    if frame.width == 0:
+        return None
+    con.register("_lake_rows", frame.to_arrow())
+    try:
+        con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _lake_rows')
+    finally:
+        con.unregister("_lake_rows")
+    return "TABLE"

@@ -35,6 +35,8 @@ def test_env_variable_and_relative_paths(monkeypatch, tmp_path):
     ("workspace: w\nsources:\n  ncaa_baseball_pbp: 7\n", "must be a list of paths"),
     ("workspace: [unclosed\n", "not valid YAML"),
     ("- a\n- b\n", "expected a mapping"),
+    ("workspace: w\nstorgae: s3://bucket/lake\n", r"unknown key\(s\) storgae"),
+    ("workspace: w\ns3_endpoint_url: 9000\n", "s3_endpoint_url must be a URL string"),
 ])
 def test_bad_configs_say_what_is_wrong(tmp_path, text, message):
     config = tmp_path / "bsi.yaml"

@@ -57,7 +57,7 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, bsi: BsiConfig):
     if busy:
         return dg.SkipReason(f"weekly_retrain run {busy[0].dagster_run.run_id} is queued or running; "
                              "the next drift report will show whether it helped")
-    report = lake_table(bsi.settings().lake, DRIFT_TABLE)
+    report = lake_table(bsi.settings().storage, DRIFT_TABLE)
     if report is None:
         return dg.SkipReason(f"no {DRIFT_TABLE} table in the lake yet")
     run_key, reasons = retrain_request(report)

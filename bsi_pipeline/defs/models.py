@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from bsi_pipeline.defs.resources import BsiConfig
-from bsi_pipeline.lake import read_table, table_dir
+from bsi_pipeline.lake import has_table, read_table
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.metrics import png_to_markdown
 from bsi_pipeline.models.factory import calibrate_stage, evaluate_stage, train_stage
@@ -112,8 +112,7 @@ def model_reports(bsi: BsiConfig, **evaluations: pl.DataFrame):
     settings = bsi.settings()
     current = _collect(evaluations)
     # files, not the folder: a run writing at the same time creates the folder before its first file
-    previous = read_table(settings.lake, "eval_snapshots") if any(
-        table_dir(settings.lake, "eval_snapshots").glob("*.parquet")) else None
+    previous = read_table(settings.storage, "eval_snapshots") if has_table(settings.storage, "eval_snapshots") else None
     snapshots = current
     if previous is not None and previous.height and current.height:
         kept = previous.filter(~pl.col("model_id").is_in(current["model_id"].unique().implode()))

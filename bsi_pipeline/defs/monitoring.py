@@ -17,7 +17,7 @@ import polars as pl
 
 from bsi_pipeline.defs.models import SPECS
 from bsi_pipeline.defs.resources import BsiConfig
-from bsi_pipeline.lake import read_table, table_dir
+from bsi_pipeline.lake import has_table, read_table
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.models.artifact import ArtifactError
 from bsi_pipeline.models.scoring import FeatureError, load_scorer
@@ -50,7 +50,7 @@ SKIP_ERRORS = (serving.ChampionUnavailable, serving.NoServedRows, TrainingDataEr
 
 def lake_table(lake, name: str) -> pl.DataFrame | None:
     """A lake table, or None when it has never been written."""
-    if not any(table_dir(lake, name).glob("*.parquet")):
+    if not has_table(lake, name):
         return None
     return read_table(lake, name)
 
@@ -132,9 +132,9 @@ def _reasons_md(reasons: dict) -> dg.MetadataValue:
           description=MONITORING_TABLES["prediction_log"])
 def prediction_log(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Output:
     settings = bsi.settings()
-    previous = lake_table(settings.lake, "prediction_log")
-    registry = lake_table(settings.lake, REGISTRY_TABLE)
-    tables, skipped, elo_only, new = _Tables(settings.lake), {}, {}, []
+    previous = lake_table(settings.storage, "prediction_log")
+    registry = lake_table(settings.storage, REGISTRY_TABLE)
+    tables, skipped, elo_only, new = _Tables(settings.storage), {}, {}, []
     served_at = dt.datetime.now(dt.timezone.utc)
     for key, spec in SPECS.items():
         try:
@@ -159,9 +159,9 @@ def prediction_log(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Outp
           group_name=GROUP, kinds=_FRAME, description=MONITORING_TABLES["drift_reports"])
 def drift_reports(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Output:
     settings = bsi.settings()
-    registry = lake_table(settings.lake, REGISTRY_TABLE)
-    snapshots = lake_table(settings.lake, "eval_snapshots")
-    tables, skipped, reports = _Tables(settings.lake), {}, []
+    registry = lake_table(settings.storage, REGISTRY_TABLE)
+    snapshots = lake_table(settings.storage, "eval_snapshots")
+    tables, skipped, reports = _Tables(settings.storage), {}, []
     computed_at = dt.datetime.now(dt.timezone.utc)
     for key in SPECS:
         found = _champion_inputs(context, tables, settings, registry, key, skipped)

@@ -5,7 +5,7 @@ import dagster as dg
 import polars as pl
 
 from bsi_pipeline.config import Settings, load_settings
-from bsi_pipeline.lake import read_table, table_dir, write_table
+from bsi_pipeline.lake import read_table, write_table
 
 
 class BsiConfig(dg.ConfigurableResource):
@@ -25,16 +25,16 @@ class LakeIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
         if obj is None:
             return
-        root = self.config.settings().lake
+        lake = self.config.settings().storage
         name = context.asset_key.path[-1]
-        write_table(root, name, obj)
+        write_table(lake, name, obj)
         context.add_output_metadata({
             "rows": obj.height,
-            "path": dg.MetadataValue.path(str(table_dir(root, name))),
+            "path": dg.MetadataValue.path(lake.location(name)),
         })
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
-        return read_table(self.config.settings().lake, context.asset_key.path[-1])
+        return read_table(self.config.settings().storage, context.asset_key.path[-1])
 
 
 def selected_outputs(context: dg.AssetExecutionContext, outputs: dict[str, tuple]):

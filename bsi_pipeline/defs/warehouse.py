@@ -17,7 +17,7 @@ from bsi_pipeline.warehouse import build_warehouse
 )
 def warehouse(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.MaterializeResult:
     settings = bsi.settings()
-    counts = build_warehouse(settings.warehouse_path, settings.lake, list(TABLES), TABLES)
+    counts = build_warehouse(settings.warehouse_path, settings.storage, list(TABLES), TABLES)
     missing = sorted(set(TABLES) - set(counts))
     if missing:
         context.log.warning(f"no data yet for: {', '.join(missing)}")

@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 
 from bsi_pipeline.config import Settings
-from bsi_pipeline.lake import read_table, table_dir, write_table
+from bsi_pipeline.lake import has_table, read_table, write_table
 from bsi_pipeline.models.specs import ModelSpec
 from bsi_pipeline.monitoring import promotion
 from bsi_pipeline.registry.mlflow_store import MlflowStore, RegistryError, VersionInfo, file_lock, tag_value
@@ -71,9 +71,9 @@ def empty_history() -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMA)
 
 
-def read_history(lake: Path) -> pl.DataFrame:
+def read_history(lake) -> pl.DataFrame:
     """The decision history, empty (with its columns) before the first decision."""
-    if not any(table_dir(lake, TABLE).glob("*.parquet")):
+    if not has_table(lake, TABLE):
         return empty_history()
     frame = read_table(lake, TABLE)
     if frame.width == 0:
@@ -369,16 +369,16 @@ def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelS
 
     def load_features(name: str) -> pl.DataFrame:
         if name not in features:
-            features[name] = read_table(settings.lake, name)
+            features[name] = read_table(settings.storage, name)
         return features[name]
 
     with registry_lock(settings):
-        history = read_history(settings.lake)
+        history = read_history(settings.storage)
         outcomes = [decide_key(store, settings, spec, history, policy, now, load_features) for spec in specs.values()]
         new_rows = _rows([row for o in outcomes for row in o.rows])
         if new_rows.height:
             history = pl.concat([history, new_rows], how="vertical")
-            write_table(settings.lake, TABLE, history)
+            write_table(settings.storage, TABLE, history)
         changes = [c for key in specs for c in sync_key(store, settings, key, history)]
     return RegistryRun(history, new_rows, {o.model_key: o.skipped for o in outcomes if o.skipped}, changes)
 
@@ -409,7 +409,7 @@ def rollback(store: MlflowStore, settings: Settings, key: str, reason: str, know
     if key not in set(known_keys) | registered:
         raise RollbackError(f"unknown model key {key!r} (known: {', '.join(sorted(set(known_keys) | registered))})")
     with registry_lock(settings):
-        history = read_history(settings.lake)
+        history = read_history(settings.storage)
         current, previous = previous_champion(history, key)
         state = key_state(history, key)
         cur_info, prev_info = store.version_info(key, current), store.version_info(key, previous)
@@ -426,7 +426,7 @@ def rollback(store: MlflowStore, settings: Settings, key: str, reason: str, know
                  decided_at=now, registered_at=_utc_ms(prev_info.created_ms)),
         ]
         history = pl.concat([history, _rows(rows)], how="vertical")
-        write_table(settings.lake, TABLE, history)
+        write_table(settings.storage, TABLE, history)
         changes = sync_key(store, settings, key, history)
     return {"model_key": key, "from_version": current, "to_version": previous, "model_id": prev_info.model_id,
             "reason": reason, "changes": changes}

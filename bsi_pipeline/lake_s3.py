@@ -1,0 +1,89 @@
+"""The lake in S3-compatible object storage (AWS S3, MinIO, moto's server ...), through boto3.
+
+Same layout as the local lake: s3://<bucket>/<prefix>/<table>/season=<year>.parquet (or data.parquet).
+A PUT makes an object visible whole or not at all, so each file write is atomic without a temporary
+name; a table write then deletes the table's objects it did not rewrite (idempotent re-runs, as on disk).
+Credentials come from the standard AWS chain (environment, ~/.aws, instance role), never from the
+config file; the endpoint of a non-AWS service from the storage settings (bsi_pipeline.config).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import polars as pl
+
+from bsi_pipeline.lake import concat_parts, partitions
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, prefix without surrounding slashes) of an s3://bucket[/prefix] URI."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an s3://bucket[/prefix] URI: {uri!r}")
+    return parsed.netloc, parsed.path.strip("/")
+
+
+@dataclass
+class S3Lake:
+    """A lake under s3://bucket/prefix. `client` is a boto3 S3 client (made from `endpoint_url` if None)."""
+
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None
+    client: Any = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_uri(cls, uri: str, endpoint_url: str | None = None, client: Any = None) -> S3Lake:
+        bucket, prefix = parse_s3_uri(uri)
+        return cls(bucket, prefix, endpoint_url, client)
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+
+    @property
+    def s3(self):
+        if self.client is None:  # made on first use, so settings load without boto3 work
+            import boto3
+
+            self.client = boto3.client("s3", endpoint_url=self.endpoint_url or None)
+        return self.client
+
+    def _folder(self, name: str) -> str:
+        return f"{self.prefix}/{name}/" if self.prefix else f"{name}/"
+
+    def location(self, name: str) -> str:
+        return f"s3://{self.bucket}/{self._folder(name)}"
+
+    def keys(self, name: str) -> list[str]:
+        """The table's Parquet object keys, sorted."""
+        found = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._folder(name)):
+            found += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet")
+                      and "/" not in o["Key"][len(self._folder(name)):]]
+        return sorted(found)
+
+    def has_table(self, name: str) -> bool:
+        return bool(self.keys(name))
+
+    def write_table(self, name: str, df: pl.DataFrame) -> list[str]:
+        written = []
+        for file_name, part in partitions(df):
+            buffer = io.BytesIO()
+            part.write_parquet(buffer, compression="zstd", statistics=True)
+            key = self._folder(name) + file_name
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=buffer.getvalue())
+            written.append(key)
+        stale = [k for k in self.keys(name) if k not in set(written)]
+        for start in range(0, len(stale), 1000):  # DeleteObjects takes at most 1,000 keys
+            self.s3.delete_objects(Bucket=self.bucket, Delete={
+                "Objects": [{"Key": k} for k in stale[start:start + 1000]], "Quiet": True})
+        return [f"s3://{self.bucket}/{k}" for k in written]
+
+    def read_table(self, name: str) -> pl.DataFrame:
+        parts = [pl.read_parquet(io.BytesIO(self.s3.get_object(Bucket=self.bucket, Key=k)["Body"].read()))
+                 for k in self.keys(name)]
+        return concat_parts(name, parts, self.location(name))
