@@ -273,10 +273,27 @@ def test_nightly_monitoring_assets_append_once_and_feed_the_sensor(workspace):
     assert "mlb_xwoba: no current model" in skipped
     assert metadata(first, "prediction_log")["elo_only"] == "none"
 
+    # drift_history: the first run's report, checked on the served rows up to the last 2009 game
+    report = read_table(settings.lake, "drift_reports")
+    history = read_table(settings.lake, "drift_history")
+    assert history.height == report.height > 0
+    horizon = dict(history.group_by("model_key").agg(pl.col("served_through").unique()).rows())
+    assert horizon["mlb_home_win"] == [games.filter(pl.col("season") == 2009)["date"].max()]
+    # reports from an earlier horizon (as a nightly run a week before would have left) stay in the history
+    week = dt.timedelta(days=7)
+    earlier = history.with_columns(pl.col("served_through") - week, status=pl.lit("critical"))
+    write_table(settings.lake, "drift_history", pl.concat([earlier, history]))
+
     second = materialize(config)
     assert metadata(second, "prediction_log")["new_rows"] == 0
     again = read_table(settings.lake, "prediction_log")
     assert again.sort("model_key", "system", "row_id").equals(log.sort("model_key", "system", "row_id"))
+    history = read_table(settings.lake, "drift_history")  # the re-check of the same rows replaced its own rows
+    assert history.height == 2 * report.height
+    assert history.join(earlier, on=list(history.columns), how="anti", nulls_equal=True).height == report.height
+    latest = history.join(report.select("model_id", "served_through").unique(), on=["model_id", "served_through"])
+    assert latest.height == report.height and latest["computed_at"].min() > report["computed_at"].max()
+    assert metadata(second, "drift_history")["reports"] == 2 * report["model_key"].n_unique()
 
     for table in MONITORING_TABLES:
         assert read_table(settings.lake, table).height > 0, table

@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 
 from bsi_pipeline.defs.resources import BsiConfig
+from bsi_pipeline.history import replace_by_key
 from bsi_pipeline.lake import has_table, read_table
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.metrics import png_to_markdown
@@ -113,10 +114,7 @@ def model_reports(bsi: BsiConfig, **evaluations: pl.DataFrame):
     current = _collect(evaluations)
     # files, not the folder: a run writing at the same time creates the folder before its first file
     previous = read_table(settings.storage, "eval_snapshots") if has_table(settings.storage, "eval_snapshots") else None
-    snapshots = current
-    if previous is not None and previous.height and current.height:
-        kept = previous.filter(~pl.col("model_id").is_in(current["model_id"].unique().implode()))
-        snapshots = pl.concat([kept, current], how="diagonal_relaxed")
+    snapshots = replace_by_key(previous, current, ["model_id"]) if current.height else current
     snapshots = snapshots.sort(["model_key", "model_id", "system", "metric"]) if snapshots.height else snapshots
     cards, importance = [], []
     versions = current.select("model_key", "model_id", "accepted").unique(maintain_order=True) if current.height else current

@@ -17,6 +17,7 @@ import polars as pl
 
 from bsi_pipeline.defs.models import SPECS
 from bsi_pipeline.defs.resources import BsiConfig
+from bsi_pipeline.history import replace_by_key
 from bsi_pipeline.lake import has_table, read_table
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.models.artifact import ArtifactError
@@ -36,6 +37,9 @@ MONITORING_TABLES = {
                     "log loss, accuracy, ECE (RMSE/MAE for regression and count keys).",
     "drift_reports": "Latest drift checks of each champion: PSI per feature (served vs training rows), KS on "
                      "predictions, concept drift vs the test evaluation; status per check and per model.",
+    "drift_history": "Every drift report kept: drift_reports' rows per champion model (model_id) and data horizon "
+                     "(served_through, the latest served date checked); re-checking the same model on the same "
+                     "rows replaces its rows, so the table shows how drift evolved without duplicates.",
     "system_comparison": "Per game (row_id) of keys with several systems: p_elo, p_model, p_ensemble side by side "
                          "(as first served) with the outcome and the ensemble's fallback note.",
     "system_performance": "Per system, model key, league and season, on first-served forecasts with known outcomes: "
@@ -182,6 +186,24 @@ def drift_reports(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Outpu
         "skipped": _reasons_md(skipped)})
 
 
+HISTORY_KEY = ["model_id", "served_through"]
+
+
+@dg.asset(ins={"report": dg.AssetIn("drift_reports")}, group_name=GROUP, kinds=_FRAME,
+          description=MONITORING_TABLES["drift_history"])
+def drift_history(bsi: BsiConfig, report: pl.DataFrame) -> dg.Output:
+    """drift_reports appended to the earlier reports (read back from the lake); see history.replace_by_key."""
+    history = replace_by_key(lake_table(bsi.settings().storage, "drift_history"), report, HISTORY_KEY)
+    if history.height:
+        history = history.sort("served_through", "model_key", "model_id", "check", "feature", nulls_last=True)
+    reports = (history.group_by("served_through", "model_key", "model_version", "model_status")
+               .agg(critical=(pl.col("status") == "critical").sum(), computed_at=pl.col("computed_at").max())
+               .sort("model_key", "served_through") if history.height else history)
+    return dg.Output(history, metadata={
+        "rows": history.height, "reports": reports.height,
+        "reports_by_model": dg.MetadataValue.md(markdown_table(reports) if reports.height else "none")})
+
+
 def _view(name: str, build):
     @dg.asset(name=name, ins={"log": dg.AssetIn("prediction_log")}, group_name=GROUP, kinds=_FRAME,
               description=MONITORING_TABLES[name])
@@ -198,6 +220,6 @@ system_performance = _view("system_performance", serving.system_performance)
 daily_coverage = _view("daily_coverage", serving.daily_coverage)
 system_agreement = _view("system_agreement", serving.system_agreement)
 
-MONITORING_ASSETS = [prediction_log, drift_reports, model_health, system_comparison, system_performance,
+MONITORING_ASSETS = [prediction_log, drift_reports, drift_history, model_health, system_comparison, system_performance,
                      daily_coverage, system_agreement]
 __all__ = ["MONITORING_ASSETS", "MONITORING_TABLES", "lake_table"]

@@ -112,6 +112,7 @@ DRIFT_SCHEMA = {
     "model_id": pl.String,
     "reference": pl.String,
     "model_status": pl.String,
+    "served_through": pl.Date,   # the latest date of the served rows checked: the report's data horizon
 }
 _STATUS_RANK = {"ok": 0, "warning": 1, "critical": 2}
 
@@ -647,7 +648,8 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
                    eval_snapshots: pl.DataFrame | None = None, computed_at: dt.datetime | None = None,
                    alpha: float = drift.DEFAULT_KS_ALPHA, window_days: int = drift.CONCEPT_WINDOW_DAYS,
                    max_drop: float = drift.CONCEPT_MAX_DROP) -> pl.DataFrame:
-    """The drift report (DRIFT_SCHEMA: drift.REPORT_SCHEMA plus model_id, reference, model_status) of
+    """The drift report (DRIFT_SCHEMA: drift.REPORT_SCHEMA plus model_id, reference, model_status,
+    served_through) of
     ``champion`` on the served rows of ``table``:
 
     * psi per feature: served rows vs the champion's training slice (:func:`reference_slices`: the
@@ -718,10 +720,11 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
             "model_key": spec.key, "model_version": champion.version, "check": "concept", "feature": None,
             "value": None, "threshold": None, "status": "skipped", "n_reference": None, "n_current": None,
             "computed_at": stamp, "model_id": champion.model_id, "reference": concept_note}],
-            schema={k: v for k, v in DRIFT_SCHEMA.items() if k != "model_status"})], how="diagonal_relaxed")
+            schema={k: v for k, v in DRIFT_SCHEMA.items() if k not in ("model_status", "served_through")})],
+            how="diagonal_relaxed")
     worst = max((_STATUS_RANK.get(s, -1) for s in report["status"]), default=0)
     status = next((s for s, r in _STATUS_RANK.items() if r == worst), "ok")
-    return report.with_columns(model_status=pl.lit(status)).select(
+    return report.with_columns(model_status=pl.lit(status), served_through=pl.lit(served["date"].max())).select(
         [pl.col(c).cast(t) for c, t in DRIFT_SCHEMA.items()])
 
 

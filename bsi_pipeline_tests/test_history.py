@@ -1,0 +1,45 @@
+"""history.replace_by_key: the rule that keeps eval_snapshots and drift_history free of duplicates."""
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from bsi_pipeline.history import replace_by_key
+
+KEY = ["model_id", "served_through"]
+MAY_1, MAY_8 = dt.date(2022, 5, 1), dt.date(2022, 5, 8)
+
+
+def report(model_id: str, served_through: dt.date | None, psi: float) -> pl.DataFrame:
+    """Two rows of a drift report (PSI of two features) for one model and data horizon."""
+    return pl.DataFrame({"model_id": [model_id] * 2, "served_through": [served_through] * 2,
+                         "feature": ["launch_speed", "launch_angle"], "value": [psi, psi / 2]})
+
+
+def test_a_new_horizon_or_model_extends_the_history():
+    history = replace_by_key(None, report("hr-a", MAY_1, 0.05), KEY)
+    history = replace_by_key(history, report("hr-a", MAY_8, 0.12), KEY)
+    history = replace_by_key(history, report("hr-b", MAY_8, 0.02), KEY)
+    assert history.group_by(KEY).len().sort(KEY).rows() == [("hr-a", MAY_1, 2), ("hr-a", MAY_8, 2), ("hr-b", MAY_8, 2)]
+
+
+def test_the_same_model_and_horizon_replaces_its_rows():
+    history = pl.concat([report("hr-a", MAY_1, 0.05), report("hr-a", MAY_8, 0.12)])
+    again = replace_by_key(history, report("hr-a", MAY_8, 0.30), KEY)
+    assert again.height == 4
+    assert again.filter(pl.col("served_through") == MAY_8)["value"].to_list() == [0.30, 0.15]
+    assert again.filter(pl.col("served_through") == MAY_1).equals(report("hr-a", MAY_1, 0.05))
+    assert replace_by_key(again, report("hr-a", MAY_8, 0.30), KEY).equals(again)  # idempotent
+
+
+def test_null_keys_match_each_other_and_empty_inputs_change_nothing():
+    history = replace_by_key(report("hr-a", None, 0.05), report("hr-a", None, 0.09), KEY)
+    assert history["value"].to_list() == [0.09, 0.045]
+    assert replace_by_key(history, history.clear(), KEY).equals(history)
+    assert replace_by_key(pl.DataFrame(), history, KEY).equals(history)
+
+
+def test_a_history_without_the_key_columns_is_refused():
+    with pytest.raises(ValueError, match=r"history key column\(s\) \['served_through'\] missing"):
+        replace_by_key(pl.DataFrame({"model_id": ["hr-a"]}), report("hr-a", MAY_1, 0.1), KEY)
