@@ -48,9 +48,13 @@ def partitions(df: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     return [("data.parquet", df)]
 
 
+class TableNotWritten(FileNotFoundError):
+    """A lake table with no file at all: never materialized."""
+
+
 def concat_parts(name: str, parts: list[pl.DataFrame], where: str) -> pl.DataFrame:
     if not parts:
-        raise FileNotFoundError(f"table {name!r} has no data in {where}; materialize it first")
+        raise TableNotWritten(f"table {name!r} has no data in {where}; materialize it first")
     return pl.concat(parts, how="diagonal_relaxed")
 
 
@@ -64,7 +68,7 @@ class LocalLake:
         return str(self.root)
 
     def folder(self, name: str) -> Path:
-        return Path(self.root) / name
+        return table_dir(self.root, name)
 
     def files(self, name: str) -> list[Path]:
         return sorted(self.folder(name).glob("*.parquet"))
@@ -119,6 +123,15 @@ def write_table(root: Lake | Path, name: str, df: pl.DataFrame) -> list[str]:
 
 def read_table(root: Lake | Path, name: str) -> pl.DataFrame:
     return as_lake(root).read_table(name)
+
+
+def read_table_if_written(root: Lake | Path, name: str) -> pl.DataFrame | None:
+    """Table `name`, or None when it has never been written (one listing, where has_table + read_table
+    would list twice)."""
+    try:
+        return as_lake(root).read_table(name)
+    except TableNotWritten:
+        return None
 
 
 def has_table(root: Lake | Path, name: str) -> bool:

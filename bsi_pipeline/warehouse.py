@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from bsi_pipeline.lake import Lake, LocalLake, as_lake
+from bsi_pipeline.lake import Lake, LocalLake, as_lake, read_table_if_written
 
 
 def _quote(text: str) -> str:
@@ -65,10 +65,8 @@ def _add_view(con: duckdb.DuckDBPyConnection, lake: LocalLake, name: str) -> str
 
 
 def _add_table(con: duckdb.DuckDBPyConnection, lake: Lake, name: str) -> str | None:
-    if not lake.has_table(name):
-        return None
-    frame = lake.read_table(name)
-    if frame.width == 0:
+    frame = read_table_if_written(lake, name)
+    if frame is None or frame.width == 0:
         return None
     con.register("_lake_rows", frame.to_arrow())
     try:

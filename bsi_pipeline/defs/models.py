@@ -11,7 +11,7 @@ import polars as pl
 
 from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.history import replace_by_key
-from bsi_pipeline.lake import has_table, read_table
+from bsi_pipeline.lake import read_table_if_written
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.metrics import png_to_markdown
 from bsi_pipeline.models.factory import calibrate_stage, evaluate_stage, train_stage
@@ -113,7 +113,7 @@ def model_reports(bsi: BsiConfig, **evaluations: pl.DataFrame):
     settings = bsi.settings()
     current = _collect(evaluations)
     # files, not the folder: a run writing at the same time creates the folder before its first file
-    previous = read_table(settings.storage, "eval_snapshots") if has_table(settings.storage, "eval_snapshots") else None
+    previous = read_table_if_written(settings.storage, "eval_snapshots")
     snapshots = replace_by_key(previous, current, ["model_id"]) if current.height else current
     snapshots = snapshots.sort(["model_key", "model_id", "system", "metric"]) if snapshots.height else snapshots
     cards, importance = [], []

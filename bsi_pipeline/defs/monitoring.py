@@ -18,7 +18,7 @@ import polars as pl
 from bsi_pipeline.defs.models import SPECS
 from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.history import replace_by_key
-from bsi_pipeline.lake import has_table, read_table
+from bsi_pipeline.lake import read_table_if_written
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.models.artifact import ArtifactError
 from bsi_pipeline.models.scoring import FeatureError, load_scorer
@@ -52,11 +52,7 @@ FEATURE_TABLE_KEYS = [dg.AssetKey(name) for name in sorted({spec.feature_table f
 SKIP_ERRORS = (serving.ChampionUnavailable, serving.NoServedRows, TrainingDataError, ArtifactError, FeatureError)
 
 
-def lake_table(lake, name: str) -> pl.DataFrame | None:
-    """A lake table, or None when it has never been written."""
-    if not has_table(lake, name):
-        return None
-    return read_table(lake, name)
+lake_table = read_table_if_written  # a lake table, or None when it has never been written
 
 
 class _Tables:

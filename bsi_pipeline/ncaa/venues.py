@@ -23,6 +23,8 @@ from collections import Counter, defaultdict
 
 import polars as pl
 
+from bsi_pipeline.ratings.dates import date_blocks
+
 MIN_HOME_GAMES = 3
 
 
@@ -49,20 +51,16 @@ def infer_neutral(games: pl.DataFrame, min_home_games: int = MIN_HOME_GAMES) -> 
     """Per row of games (game_id, date, home_team, location; any order): True/False/null neutral flag,
     from each home team's home city as established by the games it hosted on earlier dates."""
     order = games.with_row_index("_row").sort("date", "game_id")
+    rows, homes = order["_row"].to_list(), order["home_team"].to_list()
+    cities = [city_key(location) for location in order["location"].to_list()]
     hosted: dict[str, Counter] = defaultdict(Counter)
     flags: list[bool | None] = [None] * games.height
-    pending: list[tuple[str, str]] = []
-    day = None
-    for row, date, home, location in order.select("_row", "date", "home_team", "location").iter_rows():
-        if date != day:  # the previous date is over: its games now count
-            for team, city in pending:
-                hosted[team][city] += 1
-            pending, day = [], date
-        city = city_key(location)
-        if city is None:
-            continue
-        home_at = home_city(hosted[home], min_home_games)
-        if home_at is not None:
-            flags[row] = not same_city(city, home_at)
-        pending.append((home, city))
+    for start, end in date_blocks(order["date"].to_list()):
+        for i in range(start, end):
+            home_at = home_city(hosted[homes[i]], min_home_games) if cities[i] is not None else None
+            if home_at is not None:
+                flags[rows[i]] = not same_city(cities[i], home_at)
+        for i in range(start, end):  # the date is over: its games now count
+            if cities[i] is not None:
+                hosted[homes[i]][cities[i]] += 1
     return pl.Series("neutral", flags, dtype=pl.Boolean)

@@ -38,7 +38,7 @@ import numpy as np
 import polars as pl
 
 from bsi_pipeline.config import Settings
-from bsi_pipeline.lake import has_table, read_table, write_table
+from bsi_pipeline.lake import read_table, read_table_if_written, write_table
 from bsi_pipeline.models.specs import ModelSpec
 from bsi_pipeline.monitoring import promotion
 from bsi_pipeline.registry.mlflow_store import MlflowStore, RegistryError, VersionInfo, file_lock, tag_value
@@ -73,10 +73,8 @@ def empty_history() -> pl.DataFrame:
 
 def read_history(lake) -> pl.DataFrame:
     """The decision history, empty (with its columns) before the first decision."""
-    if not has_table(lake, TABLE):
-        return empty_history()
-    frame = read_table(lake, TABLE)
-    if frame.width == 0:
+    frame = read_table_if_written(lake, TABLE)
+    if frame is None or frame.width == 0:
         return empty_history()
     return frame.select([pl.col(c).cast(t) for c, t in SCHEMA.items()])
 
