@@ -160,12 +160,13 @@ def _print_summary(settings) -> None:
         return
     con = duckdb.connect(str(path), read_only=True)
     try:
-        views = [r[0] for r in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name").fetchall()]
+        # views over a local lake, tables copied from an S3 lake (bsi_pipeline/warehouse.py)
+        views = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_schema = 'main' ORDER BY table_name").fetchall()]
         print(f"\nwarehouse: {path}\nlake:      {settings.storage}\nmodels:    {settings.models_dir}"
               f"\nmlflow:    {settings.mlflow_uri}  (make mlflow-ui)\n")
         _print_champions(settings.models_dir)
-        print("tables (DuckDB views):")
+        print("tables:")
         for view in views:
             print(f"  {view:<36} {con.execute(f'SELECT count(*) FROM {view}').fetchall()[0][0]:>10,} rows")
         if "pbp_parse_summary" in views:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from bsi_pipeline.catalog import TABLES
+from bsi_pipeline.cli import _print_summary
 from bsi_pipeline.config import ConfigError, load_settings
 from bsi_pipeline.definitions import ASSETS, CHECKS, build_resources
 from bsi_pipeline.lake import LocalLake, has_table, read_table, write_table
@@ -163,7 +164,7 @@ def test_parse_s3_uri():
         parse_s3_uri("/local/path")
 
 
-def test_the_whole_graph_runs_against_s3(endpoint, bucket, tmp_path):
+def test_the_whole_graph_runs_against_s3(endpoint, bucket, tmp_path, capsys):
     """`make run`'s graph (every embedded source) with the lake in S3: every catalog table lands there, none
     on local disk, and the warehouse holds them as tables; re-running the parse leaves its objects as they were."""
     config = _config_with(tmp_path, storage=f"s3://{bucket}/bsi", s3_endpoint_url=endpoint)
@@ -190,6 +191,13 @@ def test_the_whole_graph_runs_against_s3(endpoint, bucket, tmp_path):
         assert con.execute("SELECT count(*) FROM plays").fetchall()[0][0] == accepted
     finally:
         con.close()
+    capsys.readouterr()
+    _print_summary(settings)  # what `bsi summary` and the end of `make run` print
+    summary = capsys.readouterr().out
+    assert f"lake:      s3://{bucket}/bsi" in summary
+    assert "play-by-play parsing, per season:" in summary
+    assert any(line.split()[:1] == ["games"] and line.split()[1].replace(",", "").isdigit()
+               for line in summary.splitlines())
 
     client = boto3.client("s3", endpoint_url=endpoint)
 
