@@ -484,3 +484,19 @@ def test_model_reports_reads_eval_snapshots_only_once_it_has_a_file(tmp_path):
     outputs = {o.output_name: o.value for o in model_reports(
         bsi=BsiConfig(config_path=str(config)), **{f"evaluation_{key}": pl.DataFrame() for key in SPECS})}
     assert outputs["eval_snapshots"].height == 0
+
+
+def test_model_reports_keep_the_eval_history_when_no_key_is_evaluated(tmp_path):
+    """A run in which every key is short of data (all evaluations empty) must not wipe earlier model
+    versions' evaluations: eval_snapshots is the only record of them."""
+    from bsi_pipeline.defs.models import SPECS, model_reports
+    from bsi_pipeline.defs.resources import BsiConfig
+
+    config = write_config(tmp_path, EMBEDDED_PBP)
+    earlier = pl.DataFrame({"model_key": ["mlb_home_win"] * 2, "model_id": ["m-old"] * 2,
+                            "system": ["model"] * 2, "metric": ["brier", "log_loss"], "value": [0.243, 0.679]})
+    write_table(load_settings(config).lake, "eval_snapshots", earlier)
+    outputs = {o.output_name: o.value for o in model_reports(
+        bsi=BsiConfig(config_path=str(config)), **{f"evaluation_{key}": pl.DataFrame() for key in SPECS})}
+    assert_frame_equal(outputs["eval_snapshots"], earlier)
+    assert outputs["model_cards"].height == 0

@@ -109,12 +109,13 @@ def calibrators(**tables: pl.DataFrame) -> pl.DataFrame:
 )
 def model_reports(bsi: BsiConfig, **evaluations: pl.DataFrame):
     """Gather evaluations. eval_snapshots keeps the history: earlier model versions stay, a
-    re-evaluated version replaces its own rows (idempotent)."""
+    re-evaluated version replaces its own rows (idempotent), and a run with no evaluation at all (every
+    key short of data) leaves the history as it was instead of emptying it."""
     settings = bsi.settings()
     current = _collect(evaluations)
     # files, not the folder: a run writing at the same time creates the folder before its first file
     previous = read_table_if_written(settings.storage, "eval_snapshots")
-    snapshots = replace_by_key(previous, current, ["model_id"]) if current.height else current
+    snapshots = replace_by_key(previous, current, ["model_id"])
     snapshots = snapshots.sort(["model_key", "model_id", "system", "metric"]) if snapshots.height else snapshots
     cards, importance = [], []
     versions = current.select("model_key", "model_id", "accepted").unique(maintain_order=True) if current.height else current
