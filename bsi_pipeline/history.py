@@ -13,7 +13,9 @@ import polars as pl
 def replace_by_key(previous: pl.DataFrame | None, current: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """The rows of `previous` whose key (`keys` columns, nulls equal) is not in `current`, then `current`.
 
-    With nothing previous, `current`; with an empty `current`, `previous` unchanged (nothing replaces it)."""
+    With nothing previous, `current`; with an empty `current`, `previous` unchanged (nothing replaces it).
+    Columns are in `current`'s order, then any only the earlier rows have: a column added to the table
+    later (null on older rows) does not end up last."""
     if previous is None or previous.height == 0 or previous.width == 0:
         return current
     if current.height == 0:
@@ -24,4 +26,5 @@ def replace_by_key(previous: pl.DataFrame | None, current: pl.DataFrame, keys: l
                          f"current has {current.columns}")
     present = current.select(keys).unique()
     kept = previous.join(present, on=keys, how="anti", nulls_equal=True)
-    return pl.concat([kept, current], how="diagonal_relaxed")
+    merged = pl.concat([kept, current], how="diagonal_relaxed")
+    return merged.select(current.columns + [c for c in merged.columns if c not in current.columns])

@@ -258,14 +258,51 @@ def test_concept_drift_flags_degraded_recent_games():
 
 def test_concept_drift_accuracy_rule_is_relative():
     # A forecaster with reference accuracy 0.70 and a window accuracy of 0.66 has dropped by
-    # 5.7% relative (> 5%) -> critical; 0.67 is a 4.3% drop -> ok.
+    # 5.7% relative (> 5%): critical over 2,000 games (a binomial test puts chance far below 1%);
+    # 0.67 is a 4.3% drop -> ok however many games.
+    dates = [START] * 2000
+    y = np.ones(2000, dtype=int)
+    p66 = np.tile(np.r_[np.full(66, 0.6), np.full(34, 0.4)], 20)
+    p67 = np.tile(np.r_[np.full(67, 0.6), np.full(33, 0.4)], 20)
+    brier = metrics.brier(p66, y)
+    out = d.concept_drift(p66, y, dates, brier, 0.70)
+    assert out["status"].to_list() == ["ok", "critical"]
+    assert out["p_value"][1] == pytest.approx(stats.binom.cdf(1320, 2000, 0.70))
+    assert d.concept_drift(p67, y, dates, brier, 0.70)["status"].to_list() == ["ok", "ok"]
+
+
+def test_concept_drift_a_short_unlucky_window_is_a_warning_not_a_retrain():
+    """The same 0.66 against 0.70 over 100 games: past the 5% threshold, but 66 hits or fewer happen
+    by chance 21% of the time at 0.70. That is a warning to watch, not a retrain; the Brier side
+    follows the same rule with a z-test."""
     dates = [START] * 100
     y = np.ones(100, dtype=int)
     p66 = np.r_[np.full(66, 0.6), np.full(34, 0.4)]
-    p67 = np.r_[np.full(67, 0.6), np.full(33, 0.4)]
-    brier = metrics.brier(p66, y)
-    assert d.concept_drift(p66, y, dates, brier, 0.70)["status"].to_list() == ["ok", "critical"]
-    assert d.concept_drift(p67, y, dates, brier, 0.70)["status"].to_list() == ["ok", "ok"]
+    out = d.concept_drift(p66, y, dates, metrics.brier(p66, y), 0.70)
+    assert out["status"].to_list() == ["ok", "warning"]
+    assert out["p_value"][1] == pytest.approx(stats.binom.cdf(66, 100, 0.70))
+    assert 0.1 < out["p_value"][1] < 0.3
+    report = d.drift_report("m", 1, current_p=p66, current_y=y, current_dates=dates,
+                            reference_brier=metrics.brier(p66, y), reference_accuracy=0.70)
+    assert d.needs_retrain(report) == (False, [])
+
+    # Brier: a calibrated forecaster scored on 150 games against a reference 6% better than its own
+    # expected score is past the threshold by chance alone; the same gap over 3,000 games is not chance.
+    rng = _rng(40)
+    for n, expected in ((150, "warning"), (3000, "critical")):
+        q = _sigmoid(rng.normal(0.2, 0.8, n))
+        outcome = (rng.uniform(size=n) < q).astype(np.int64)
+        window = metrics.brier(q, outcome)
+        row = d.concept_drift(q, outcome, [START] * n, window / 1.06, 0.5).row(0, named=True)
+        errors = (q - outcome) ** 2
+        z = (window - window / 1.06) / (errors.std(ddof=1) / np.sqrt(n))
+        assert row["p_value"] == pytest.approx(stats.norm.sf(z))
+        assert row["status"] == expected, (n, row)
+    # No spread in the errors: certain either way.
+    same = np.full(40, 0.5)
+    assert d.concept_drift(same, np.ones(40, dtype=int), [START] * 40, 0.2, 0.5)["p_value"][0] == 0.0
+    with pytest.raises(ValueError, match="alpha"):
+        d.concept_drift(same, np.ones(40, dtype=int), [START] * 40, 0.2, 0.5, alpha=1.5)
 
 
 def test_concept_drift_validates():
@@ -312,6 +349,9 @@ def test_drift_report_stable_stream_needs_no_retrain():
     assert report.filter(pl.col("check") == "psi")["threshold"].to_list() == [d.PSI_CRITICAL] * 2
     assert report.filter(pl.col("check") == "ks_prediction")["threshold"].to_list() == [d.DEFAULT_KS_ALPHA]
     assert report.filter(pl.col("check").str.starts_with("concept"))["n_reference"].null_count() == 2
+    assert report["p_value"].is_null().to_list() == [True, True, False, False, False]
+    assert report.filter(pl.col("check") == "ks_prediction")["p_value"].to_list() == \
+        report.filter(pl.col("check") == "ks_prediction")["value"].to_list()
     assert d.needs_retrain(report) == (False, [])
 
 

@@ -43,3 +43,15 @@ def test_null_keys_match_each_other_and_empty_inputs_change_nothing():
 def test_a_history_without_the_key_columns_is_refused():
     with pytest.raises(ValueError, match=r"history key column\(s\) \['served_through'\] missing"):
         replace_by_key(pl.DataFrame({"model_id": ["hr-a"]}), report("hr-a", MAY_1, 0.1), KEY)
+
+
+def test_a_column_added_later_keeps_the_current_order_and_is_null_on_older_rows():
+    """drift_reports gained p_value after reports had been kept: the history must keep the current
+    column order (the new column in its place, not last) and show the older rows' p_value as unknown."""
+    older = report("hr-a", MAY_1, 0.05).with_columns(retired=pl.lit("x"))
+    newer = report("hr-a", MAY_8, 0.12).with_columns(p_value=pl.lit(0.2)).select(
+        "model_id", "served_through", "feature", "p_value", "value")
+    history = replace_by_key(older, newer, KEY)
+    assert history.columns == ["model_id", "served_through", "feature", "p_value", "value", "retired"]
+    assert history.filter(pl.col("served_through") == MAY_1)["p_value"].is_null().all()
+    assert history.filter(pl.col("served_through") == MAY_8)["retired"].is_null().all()

@@ -7,7 +7,9 @@ Three questions, each answered with a status of "ok", "warning" or "critical":
 * prediction drift (:func:`prediction_drift`): has the stream of forecast probabilities moved?
   Two-sample Kolmogorov-Smirnov test.
 * concept drift (:func:`concept_drift`): on games whose outcome is now known, has the model got
-  worse than its training evaluation said? Brier and accuracy over the latest window of dates.
+  worse than its training evaluation said? Brier and accuracy over the latest window of dates, judged
+  on size (a drop of more than 5%) and on evidence (a one-sided test), so a short window's bad luck
+  is a warning, not a retrain.
 
 :func:`drift_report` puts all of them in one long table, and :func:`needs_retrain` reads that
 table: any "critical" row asks for a retrain. Pure numpy/scipy/polars; scores come from
@@ -29,6 +31,7 @@ from bsi_pipeline.metrics import _as_1d
 
 __all__ = [
     "CHECKS",
+    "CONCEPT_ALPHA",
     "DEFAULT_KS_ALPHA",
     "PSI_BINS",
     "PSI_CRITICAL",
@@ -55,6 +58,8 @@ PSI_SHARE_FLOOR = 1e-4
 DEFAULT_KS_ALPHA = 0.01
 CONCEPT_WINDOW_DAYS = 14
 CONCEPT_MAX_DROP = 0.05
+# A concept drop is critical only when chance explains it with probability below this (one-sided).
+CONCEPT_ALPHA = 0.01
 
 CHECKS = ("psi", "ks_prediction", "concept_brier", "concept_accuracy")
 REPORT_SCHEMA = {
@@ -67,6 +72,7 @@ REPORT_SCHEMA = {
     "status": pl.String,
     "n_reference": pl.Int64,
     "n_current": pl.Int64,
+    "p_value": pl.Float64,   # ks_prediction: the KS p-value; concept rows: the one-sided test's; psi: null
     "computed_at": pl.Datetime("us", "UTC"),
 }
 _PSI_BIN_SCHEMA = {
@@ -251,23 +257,29 @@ def _as_dates(dates, n: int) -> np.ndarray:
 
 def concept_drift(p, y, dates, reference_brier: float, reference_accuracy: float,
                   window_days: int = CONCEPT_WINDOW_DAYS,
-                  max_drop: float = CONCEPT_MAX_DROP) -> pl.DataFrame:
+                  max_drop: float = CONCEPT_MAX_DROP, alpha: float = CONCEPT_ALPHA) -> pl.DataFrame:
     """Brier and accuracy of the latest ``window_days`` of scored forecasts against the model's
     training evaluation (``reference_brier``, ``reference_accuracy``).
 
     Rule, exactly: let D be the latest date in ``dates``; the window is every row with
     D - window_days < date <= D (``window_days`` calendar days ending at D, D included). On the
     window, brier = metrics.brier(p, y) and accuracy = metrics.accuracy(p, y) (p >= 0.5 picks 1).
+    A metric is *worse* when it passes its threshold:
 
-    * concept_brier is "critical" when brier > reference_brier * (1 + max_drop)
-      (the Brier score rose by more than max_drop relative; lower Brier is better);
-    * concept_accuracy is "critical" when accuracy < reference_accuracy * (1 - max_drop)
-      (accuracy fell by more than max_drop relative);
-    * otherwise "ok". Exactly at the threshold is "ok".
+    * brier > reference_brier * (1 + max_drop) (the Brier score rose by more than max_drop relative;
+      lower Brier is better), or accuracy < reference_accuracy * (1 - max_drop);
+
+    and *significant* when a one-sided test says chance alone would rarely make it that much worse than
+    the reference (p_value < alpha): for Brier a z-test of the window's mean squared error against
+    reference_brier (standard error from the window's squared errors), for accuracy an exact binomial
+    test of the window's hits against reference_accuracy. Status: "critical" when worse and
+    significant, "warning" when worse but within chance (166 games one point of Brier worse is noise),
+    "ok" otherwise; exactly at the threshold is "ok". The reference is the test evaluation, taken as
+    exact (it is scored on thousands of rows).
 
     One row per metric: metric, window_start, window_end, n (rows in the window), value,
     reference, threshold, relative_drop ((value - reference) / reference for Brier,
-    (reference - value) / reference for accuracy: positive means worse) and status.
+    (reference - value) / reference for accuracy: positive means worse), p_value and status.
     ``p``/``y`` are validated as in bsi_pipeline.metrics (no nulls, 0/1 outcomes)."""
     p_arr, y_arr = metrics._validate(p, y)
     days = _as_dates(dates, p_arr.shape[0])
@@ -275,6 +287,8 @@ def concept_drift(p, y, dates, reference_brier: float, reference_accuracy: float
         raise ValueError(f"window_days must be a positive integer; got {window_days!r}")
     if not 0.0 <= max_drop < 1.0:
         raise ValueError(f"max_drop must be in [0, 1); got {max_drop!r}")
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
     if not (np.isfinite(reference_brier) and reference_brier > 0.0):
         raise ValueError(f"reference_brier must be a positive number; got {reference_brier!r}")
     if not (np.isfinite(reference_accuracy) and 0.0 < reference_accuracy <= 1.0):
@@ -287,6 +301,9 @@ def concept_drift(p, y, dates, reference_brier: float, reference_accuracy: float
     window_accuracy = metrics.accuracy(p_w, y_w)
     brier_limit = reference_brier * (1.0 + max_drop)
     accuracy_limit = reference_accuracy * (1.0 - max_drop)
+    p_values = [_brier_worse_p_value(p_w, y_w, reference_brier),
+                _accuracy_worse_p_value(p_w, y_w, reference_accuracy)]
+    worse = [window_brier > brier_limit, window_accuracy < accuracy_limit]
     start = days[in_window].min()
     return pl.DataFrame(
         {
@@ -299,13 +316,32 @@ def concept_drift(p, y, dates, reference_brier: float, reference_accuracy: float
             "threshold": [brier_limit, accuracy_limit],
             "relative_drop": [(window_brier - reference_brier) / reference_brier,
                               (reference_accuracy - window_accuracy) / reference_accuracy],
-            "status": ["critical" if window_brier > brier_limit else "ok",
-                       "critical" if window_accuracy < accuracy_limit else "ok"],
+            "p_value": p_values,
+            "status": [("critical" if pv < alpha else "warning") if bad else "ok"
+                       for bad, pv in zip(worse, p_values)],
         },
         schema={"metric": pl.String, "window_start": pl.Date, "window_end": pl.Date,
                 "n": pl.Int64, "value": pl.Float64, "reference": pl.Float64,
-                "threshold": pl.Float64, "relative_drop": pl.Float64, "status": pl.String},
+                "threshold": pl.Float64, "relative_drop": pl.Float64, "p_value": pl.Float64,
+                "status": pl.String},
     )
+
+
+def _brier_worse_p_value(p: np.ndarray, y: np.ndarray, reference_brier: float) -> float:
+    """One-sided p-value that the window's mean squared error exceeds reference_brier only by chance
+    (z-test; with no spread in the errors the answer is certain either way)."""
+    errors = (p - y) ** 2
+    excess = float(errors.mean()) - reference_brier
+    spread = float(errors.std(ddof=1)) if errors.shape[0] > 1 else 0.0
+    if spread == 0.0:
+        return 0.0 if excess > 0.0 else 1.0
+    return float(stats.norm.sf(excess / (spread / np.sqrt(errors.shape[0]))))
+
+
+def _accuracy_worse_p_value(p: np.ndarray, y: np.ndarray, reference_accuracy: float) -> float:
+    """One-sided exact binomial p-value of this few hits (or fewer) at the reference accuracy."""
+    hits = int(((p >= 0.5).astype(np.int64) == y).sum())
+    return float(stats.binomtest(hits, int(y.shape[0]), float(reference_accuracy), alternative="less").pvalue)
 
 
 # --------------------------------------------------------------------------------------
@@ -337,28 +373,30 @@ def drift_report(
     alpha: float = DEFAULT_KS_ALPHA,
     window_days: int = CONCEPT_WINDOW_DAYS,
     max_drop: float = CONCEPT_MAX_DROP,
+    concept_alpha: float = CONCEPT_ALPHA,
     computed_at: dt.datetime | None = None,
 ) -> pl.DataFrame:
     """Every drift check that has its inputs, as one long table (REPORT_SCHEMA columns).
 
     * ``features`` with ``reference``/``current`` frames: one "psi" row per feature;
-      value = PSI, threshold = PSI_CRITICAL.
-    * ``reference_p`` with ``current_p``: one "ks_prediction" row; value = KS p-value,
+      value = PSI, threshold = PSI_CRITICAL, p_value null.
+    * ``reference_p`` with ``current_p``: one "ks_prediction" row; value = p_value = KS p-value,
       threshold = alpha (critical when value < threshold); feature is null.
     * ``current_y``, ``current_dates``, ``reference_brier`` and ``reference_accuracy`` (with
       ``current_p`` as the forecasts): "concept_brier" and "concept_accuracy" rows from
-      :func:`concept_drift`; n_reference is null (the training evaluation's size is not known
-      here), n_current is the number of rows in the window.
+      :func:`concept_drift` (judged with ``max_drop`` and ``concept_alpha``); n_reference is null
+      (the training evaluation's size is not known here), n_current is the number of rows in the
+      window, p_value the one-sided test's.
 
     A check whose inputs are all absent is skipped; a check with only some of its inputs is an
     error, so a half-wired asset does not silently report nothing. ``computed_at`` defaults to
     now (UTC); a naive datetime is taken as UTC."""
     rows: list[dict] = []
 
-    def add(check, feature, value, threshold, status, n_reference, n_current):
+    def add(check, feature, value, threshold, status, n_reference, n_current, p_value=None):
         rows.append({"check": check, "feature": feature, "value": float(value),
                      "threshold": float(threshold), "status": status,
-                     "n_reference": n_reference, "n_current": n_current})
+                     "n_reference": n_reference, "n_current": n_current, "p_value": p_value})
 
     psi_inputs = {"reference": reference, "current": current, "features": list(features) or None}
     if any(v is not None for v in psi_inputs.values()):
@@ -378,15 +416,16 @@ def drift_report(
         _require_all("ks_prediction", {"reference_p": reference_p, "current_p": current_p})
         ks = prediction_drift(reference_p, current_p, alpha=alpha)
         add("ks_prediction", None, ks["p_value"], alpha, ks["status"],
-            ks["n_reference"], ks["n_current"])
+            ks["n_reference"], ks["n_current"], ks["p_value"])
 
     if wants_concept:
         _require_all("concept", concept_inputs)
         concept = concept_drift(current_p, current_y, current_dates, reference_brier,
-                                reference_accuracy, window_days=window_days, max_drop=max_drop)
+                                reference_accuracy, window_days=window_days, max_drop=max_drop,
+                                alpha=concept_alpha)
         for row in concept.iter_rows(named=True):
             add(f"concept_{row['metric']}", None, row["value"], row["threshold"], row["status"],
-                None, row["n"])
+                None, row["n"], row["p_value"])
 
     stamp = _utc(computed_at)
     frame = pl.DataFrame(rows, schema={k: v for k, v in REPORT_SCHEMA.items()
@@ -416,11 +455,16 @@ def _reason(row: dict) -> str:
                 f"n_current {row['n_current']})")
     if check == "concept_brier":
         return (f"brier over the latest window is {row['value']:.4f} > threshold "
-                f"{row['threshold']:.4f} ({row['n_current']} games)")
+                f"{row['threshold']:.4f} ({row['n_current']} games{_chance(row)})")
     if check == "concept_accuracy":
         return (f"accuracy over the latest window is {row['value']:.4f} < threshold "
-                f"{row['threshold']:.4f} ({row['n_current']} games)")
+                f"{row['threshold']:.4f} ({row['n_current']} games{_chance(row)})")
     return f"{check} is critical (value {row['value']}, threshold {row['threshold']})"
+
+
+def _chance(row: dict) -> str:
+    p_value = row.get("p_value")
+    return "" if p_value is None else f", one-sided p = {p_value:.3g}"
 
 
 def needs_retrain(report: pl.DataFrame) -> tuple[bool, list[str]]:

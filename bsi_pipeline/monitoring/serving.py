@@ -718,7 +718,7 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
     if concept_note:
         report = pl.concat([report, pl.DataFrame([{
             "model_key": spec.key, "model_version": champion.version, "check": "concept", "feature": None,
-            "value": None, "threshold": None, "status": "skipped", "n_reference": None, "n_current": None,
+            "value": None, "threshold": None, "status": "skipped", "n_reference": None, "n_current": None, "p_value": None,
             "computed_at": stamp, "model_id": champion.model_id, "reference": concept_note}],
             schema={k: v for k, v in DRIFT_SCHEMA.items() if k not in ("model_status", "served_through")})],
             how="diagonal_relaxed")
@@ -743,7 +743,8 @@ def _value_ks_row(model_key: str, version: str, reference, current, alpha: float
     return pl.DataFrame([{"model_key": model_key, "model_version": str(version), "check": "ks_prediction",
                           "feature": None, "value": p_value, "threshold": float(alpha),
                           "status": "critical" if p_value < alpha else "ok", "n_reference": int(ref.shape[0]),
-                          "n_current": int(cur.shape[0]), "computed_at": stamp}], schema=drift.REPORT_SCHEMA)
+                          "n_current": int(cur.shape[0]), "p_value": p_value, "computed_at": stamp}],
+                        schema=drift.REPORT_SCHEMA)
 
 
 def retrain_request(report: pl.DataFrame) -> tuple[str | None, list[str]]:
