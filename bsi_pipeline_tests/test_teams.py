@@ -47,3 +47,91 @@ def test_registry_missing_a_column_or_listing_a_team_twice(tmp_path):
                      "2024,911,SEC,1,LSU\n2024,911,SEC,2,LSU\n")
     with pytest.raises(RegistryError, match="'LSU' listed twice in the 2024 registry"):
         load_registry([twice])
+
+
+def registry_frame(conferences: dict[str, list[str]], year: int = 2023) -> pl.DataFrame:
+    rows = [{"academic_year": year, "conference_id": str(100 + i), "conference": conf,
+             "ncaa_teams_id": str(1000 + 10 * i + j), "team_name": team}
+            for i, (conf, teams) in enumerate(conferences.items()) for j, team in enumerate(teams)]
+    return pl.DataFrame(rows).with_columns(pl.col("academic_year").cast(pl.Int32))
+
+
+def series(season: int, home: str, away: str, day: date, games_in_series: int = 3) -> list[dict]:
+    return [{"season": season, "date": day, "home_team": home, "away_team": away}] * games_in_series
+
+
+def schedule(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"season": pl.Int32, "date": pl.Date, "away_team": pl.String,
+                                      "home_team": pl.String})
+
+
+def round_robin(season: int, teams: list[str], first_weekend: date) -> list[dict]:
+    """Every pair of `teams` plays a three-game weekend series, one weekend per pair."""
+    rows, weekend = [], 0
+    for i, home in enumerate(teams):
+        for away in teams[i + 1:]:
+            rows += series(season, home, away, date.fromordinal(first_weekend.toordinal() + 7 * weekend))
+            weekend += 1
+    return rows
+
+
+def test_the_schedule_corrects_a_conference_the_registry_dates_later():
+    """Two teams that left Alpha for Beta after 2021 (as Southern Miss. left Conference USA) are labelled
+    Beta by the 2023 registry, but their 2021 series were all against Alpha: the schedule says Alpha, and
+    the note says why. Midweek single games and February series are not conference play."""
+    alpha, beta = ["A1", "A2", "A3", "A4"], ["B1", "B2", "B3", "B4"]
+    registry = registry_frame({"Alpha": alpha, "Beta": beta + ["Mover1", "Mover2"]})
+    rows = round_robin(2021, alpha + ["Mover1", "Mover2"], date(2021, 3, 19)) + round_robin(2021, beta, date(2021, 3, 19))
+    rows += series(2021, "Mover1", "B1", date(2021, 2, 20))          # non-conference, before mid-March
+    rows += series(2021, "Mover2", "B2", date(2021, 4, 7), 1) * 2    # two midweek games
+    rows += series(2021, "A1", "Saint Martin's", date(2021, 4, 2))   # a non-D1 opponent
+    table = teams_table(schedule(rows), registry)
+    rows_by_team = {r["team_name"]: r for r in table.iter_rows(named=True)}
+    for mover in ("Mover1", "Mover2"):
+        row = rows_by_team[mover]
+        assert (row["conference"], row["schedule_conference"]) == ("Beta", "Alpha")
+        assert row["series_games"] == 15 and row["series_games_in_conference"] == 15
+        assert row["note"] == ("the 2021 schedule says Alpha (15 of 15 series games from mid-March); "
+                               "the 2023 registry says Beta")
+    for team in alpha + beta:
+        assert rows_by_team[team]["schedule_conference"] == rows_by_team[team]["conference"]
+        assert rows_by_team[team]["note"] is None
+    assert rows_by_team["A1"]["series_games"] == 18  # five conference series and the non-D1 one
+    assert not rows_by_team["Saint Martin's"]["is_d1"]
+    assert rows_by_team["Saint Martin's"]["schedule_conference"] is None  # never relabelled
+    assert "not in the 2023 D1 registry" in rows_by_team["Saint Martin's"]["note"]
+
+
+def test_a_team_without_conference_play_keeps_its_label():
+    """An Ivy League team in 2021 (the league cancelled its season) played a few series elsewhere: too few
+    to say it changed conference."""
+    registry = registry_frame({"Ivy": ["Penn", "Yale"], "Big East": ["V1", "V2", "V3"]})
+    rows = round_robin(2021, ["V1", "V2", "V3"], date(2021, 3, 19))
+    rows += series(2021, "V1", "Penn", date(2021, 4, 16)) + series(2021, "Penn", "V2", date(2021, 4, 23))
+    row = teams_table(schedule(rows), registry).filter(pl.col("team_name") == "Penn").row(0, named=True)
+    assert (row["conference"], row["schedule_conference"], row["series_games"]) == ("Ivy", "Ivy", 6)
+    assert row["series_games_in_conference"] == 0 and row["note"] is None
+
+
+@pytest.mark.slow
+def test_realigned_2021_teams_on_the_shared_play_by_play():
+    """The 2021 season against the 2023 registry: the moves the schedule shows are real ones."""
+    from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
+    from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
+    from bsi_pipeline_tests.conftest import shared_pbp_file
+
+    pbp = build_pbp_tables(lines_frame(read_pbp_files([shared_pbp_file(2021)])))
+    table = teams_table(pbp.games, load_registry(REGISTRY_FILES))
+    says = dict(table.filter(pl.col("is_d1")).select("team_name", "schedule_conference").iter_rows())
+    registry = dict(table.filter(pl.col("is_d1")).select("team_name", "conference").iter_rows())
+    expected = {"Southern Miss.": "CUSA", "Old Dominion": "CUSA", "Marshall": "CUSA", "James Madison": "CAA",
+                "Murray St.": "OVC", "Belmont": "OVC", "Austin Peay": "OVC", "Eastern Ky.": "OVC",
+                "Jacksonville St.": "OVC", "UIC": "Horizon", "DBU": "MVC", "Sam Houston": "Southland",
+                "Little Rock": "Sun Belt", "UT Arlington": "Sun Belt", "Hartford": "America East"}
+    assert {team: says[team] for team in expected} == expected
+    assert all(registry[team] != conference for team, conference in expected.items())
+    for team, conference in {"LSU": "SEC", "Vanderbilt": "SEC", "Texas": "Big 12", "Penn": "Ivy League"}.items():
+        assert says[team] == registry[team] == conference
+    moved = table.filter(pl.col("is_d1") & (pl.col("schedule_conference") != pl.col("conference")))
+    assert 15 <= moved.height <= 30  # about 8% of some 300 D1 teams
+    assert moved["note"].str.starts_with("the 2021 schedule says").all()

@@ -4,7 +4,9 @@ The registry (stats.ncaa.org short names, one file per academic year) may not co
 being played: each season uses the registry of its own year when present, else the nearest year,
 and records which one (`registry_year`), since conferences realign. Teams not in the registry
 (non-D1 opponents, or a spelling the registry does not use) are kept with `is_d1 = false` and a
-note saying so, never dropped.
+note saying so, never dropped. `schedule_conference` is the conference the team's conference-season
+series say it played in (bsi_pipeline/ncaa/conference_schedule.py); where it differs from the
+registry's, the note says so, for the seasons older than the registries.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from bsi_pipeline.ids import canonical_id
+from bsi_pipeline.ncaa.conference_schedule import schedule_conferences
 
 REGISTRY_COLUMNS = ("academic_year", "conference_id", "conference", "ncaa_teams_id", "team_name")
 
@@ -65,9 +68,15 @@ def teams_table(games: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
         .join(registry.rename({"academic_year": "registry_year"}), on=["registry_year", "team_name"], how="left")
         .with_columns(is_d1=pl.col("conference").is_not_null())
     )
-    note = pl.when(pl.col("is_d1")).then(None).otherwise(
+    registry_says = {(r["season"], r["team_name"]): r["conference"] for r in joined.iter_rows(named=True)}
+    joined = joined.join(schedule_conferences(games, registry_says), on=["season", "team_name"], how="left")
+    note = pl.when(~pl.col("is_d1")).then(
         pl.format("not in the {} D1 registry (non-D1 opponent, or a name spelled differently)",
-                  pl.col("registry_year")))
+                  pl.col("registry_year"))
+    ).when(pl.col("schedule_conference") != pl.col("conference")).then(
+        pl.format("the {} schedule says {} ({} of {} series games from mid-March); the {} registry says {}",
+                  pl.col("season"), pl.col("schedule_conference"), pl.col("series_games_in_conference"),
+                  pl.col("series_games"), pl.col("registry_year"), pl.col("conference")))
     return joined.with_columns(
         team_id=pl.struct("season", "team_name").map_elements(
             lambda r: canonical_id("baseball", "ncaa", r["season"], "team", r["team_name"]), return_dtype=pl.String),
@@ -76,5 +85,5 @@ def teams_table(games: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
         note=note,
     ).select(
         "team_id", "season", "team_name", "is_d1", "conference", "conference_id", "ncaa_teams_id",
-        "registry_year", "games", "note",
+        "registry_year", "schedule_conference", "series_games", "series_games_in_conference", "games", "note",
     ).sort("season", "team_name")
