@@ -14,13 +14,15 @@ The rule (:func:`schedule_conferences`), per season:
 2. Each team starts with its registry conference (teams without one are never relabelled, but vote once
    labelled). A team's votes are its series games per opponent conference.
 3. Repeatedly, the one team with the largest margin (top votes minus votes for its current label)
-   whose top conference has at least MIN_SERIES_GAMES votes and at least MIN_VOTE_RATIO times its
-   current label's votes takes that conference; until no team qualifies. One change at a time, so
+   whose top conference has at least MIN_SERIES_GAMES votes, at least MIN_VOTE_RATIO times its
+   current label's votes and more than half of all its series games takes that conference; until no
+   team qualifies. One change at a time, so
    teams that moved together (the OVC group) settle instead of swapping back and forth.
 
 A conference that no longer exists in the registry (the MEAC, whose baseball members scattered) cannot
-be named: its teams keep the registry's label or take a neighbour's, which is why this is a flag for
-analysts (teams.schedule_conference) rather than a silent rewrite.
+be named: its teams' series are spread over the conferences the registry now gives their old mates, so
+none of those wins more than half of them and the registry's label stays. Still, a schedule is
+evidence, not a record, so this is a flag for analysts (teams.schedule_conference), not a rewrite.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ def _relabel(opponents: dict[str, Counter], labels: dict[str, str | None]) -> di
                 continue
             top, n = max(votes.items(), key=lambda kv: (kv[1], kv[0]))
             own = votes.get(current[team], 0)
-            if top != current[team] and n >= MIN_SERIES_GAMES and n >= MIN_VOTE_RATIO * own:
+            if (top != current[team] and n >= MIN_SERIES_GAMES and n >= MIN_VOTE_RATIO * own
+                    and 2 * n > sum(opponents[team].values())):
                 if best is None or n - own > best[0]:
                     best = (n - own, team, top)
         if best is None:
