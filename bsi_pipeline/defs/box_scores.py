@@ -24,11 +24,15 @@ def box_pitching(plays: pl.DataFrame) -> dg.Output:
 
 
 @dg.asset(group_name="plays", kinds={"polars", "parquet"},
-          description="Teams per season with conference from the NCAA D1 registry; non-D1 teams flagged.")
+          description="Teams per season with conference from the NCAA D1 registry; non-D1 teams flagged, and "
+                      "teams whose conference-season series say another conference (schedule_conference).")
 def teams(context: dg.AssetExecutionContext, bsi: BsiConfig, ncaa_pbp_games: pl.DataFrame) -> dg.Output:
     settings = bsi.settings()
     registry = load_registry(settings.reference_files("ncaa_d1_teams"))
     table = teams_table(ncaa_pbp_games, registry)
     not_d1 = table.filter(~pl.col("is_d1"))
-    context.log.info(f"{table.height} team-seasons, {not_d1.height} not in the D1 registry")
-    return dg.Output(table, metadata={"team_seasons": table.height, "not_in_d1_registry": not_d1.height})
+    disputed = table.filter(pl.col("schedule_conference") != pl.col("conference"))
+    context.log.info(f"{table.height} team-seasons, {not_d1.height} not in the D1 registry, "
+                     f"{disputed.height} whose schedule says another conference than the registry")
+    return dg.Output(table, metadata={"team_seasons": table.height, "not_in_d1_registry": not_d1.height,
+                                      "schedule_disagrees_with_registry": disputed.height})
