@@ -718,8 +718,8 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
     if concept_note:
         report = pl.concat([report, pl.DataFrame([{
             "model_key": spec.key, "model_version": champion.version, "check": "concept", "feature": None,
-            "value": None, "threshold": None, "status": "skipped", "n_reference": None, "n_current": None, "p_value": None,
-            "computed_at": stamp, "model_id": champion.model_id, "reference": concept_note}],
+            "value": None, "threshold": None, "status": "skipped", "n_reference": None, "n_current": None,
+            "p_value": None, "computed_at": stamp, "model_id": champion.model_id, "reference": concept_note}],
             schema={k: v for k, v in DRIFT_SCHEMA.items() if k not in ("model_status", "served_through")})],
             how="diagonal_relaxed")
     worst = max((_STATUS_RANK.get(s, -1) for s in report["status"]), default=0)

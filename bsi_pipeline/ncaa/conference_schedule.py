@@ -15,9 +15,9 @@ The rule (:func:`schedule_conferences`), per season:
    labelled). A team's votes are its series games per opponent conference.
 3. Repeatedly, the one team with the largest margin (top votes minus votes for its current label)
    whose top conference has at least MIN_SERIES_GAMES votes, at least MIN_VOTE_RATIO times its
-   current label's votes and more than half of all its series games takes that conference; until no
-   team qualifies. One change at a time, so
-   teams that moved together (the OVC group) settle instead of swapping back and forth.
+   current label's votes and more than half of all its series games takes that conference, until no
+   team qualifies. One change at a time, so teams that moved together (the OVC group) settle instead
+   of swapping back and forth.
 
 A conference that no longer exists in the registry (the MEAC, whose baseball members scattered) cannot
 be named: its teams' series are spread over the conferences the registry now gives their old mates, so
@@ -52,10 +52,10 @@ def schedule_conferences(games: pl.DataFrame, conference: dict[tuple[int, str], 
         settled = _relabel(opponents, labels)
         for team in sorted(opponents):
             label = settled[team]
-            votes = _votes(opponents[team], settled)
+            votes = _votes(opponents[team], settled)  # never has a None key
             rows.append({"season": season, "team_name": team, "schedule_conference": label,
                          "series_games": sum(opponents[team].values()),
-                         "series_games_in_conference": votes.get(label, 0) if label is not None else 0})
+                         "series_games_in_conference": votes.get(label, 0)})
     return pl.DataFrame(rows, schema=SCHEMA)
 
 
