@@ -100,11 +100,33 @@ def runs(tmp_path):
     made.cleanup()
 
 
+def transient_sqlite_error(exc: Exception) -> bool:
+    """SQLite's "locking protocol" / "database is locked": a reader that raced the runs' writers on the
+    instance database (SQLite gives up after its own retries when polled every few milliseconds). Asking
+    again is the documented remedy; it says nothing about the pool."""
+    import sqlalchemy.exc
+
+    return isinstance(exc, sqlalchemy.exc.OperationalError) and any(
+        text in str(exc) for text in ("locking protocol", "database is locked"))
+
+
+def read_instance(call, attempts: int = 100):
+    """``call()``, asked again after a transient SQLite error on the instance database."""
+    for _ in range(attempts - 1):
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - only transient SQLite errors are retried
+            if not transient_sqlite_error(exc):
+                raise
+            time.sleep(0.01)
+    return call()
+
+
 def wait_for(condition, proc: subprocess.Popen, what: str, timeout: float = 120, every: float = 0.005):
     """Poll ``condition()`` until it returns something truthy, while ``proc`` runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = condition()
+        found = read_instance(condition)
         if found:
             return found
         if proc.poll() is not None:
@@ -148,7 +170,8 @@ def assert_same_lake(found: dict[str, pl.DataFrame], expected: dict[str, pl.Data
 
 def claimed(instance: dg.DagsterInstance, pool: str) -> list[str]:
     """Run ids holding a slot of ``pool``."""
-    return [slot.run_id for slot in instance.event_log_storage.get_concurrency_info(pool).claimed_slots]
+    return read_instance(lambda: [slot.run_id for slot in
+                                  instance.event_log_storage.get_concurrency_info(pool).claimed_slots])
 
 
 def step_window(instance: dg.DagsterInstance, run_id: str, step_key: str) -> tuple[float, float]:
