@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -55,6 +57,8 @@ class Settings:
     mlflow_uri_config: str = ""   # the config file's `mlflow_uri`, "" when not given
     storage_config: str = ""      # the config file's `storage` (resolved if a folder), "" when not given
     s3_endpoint_config: str = ""  # the config file's `s3_endpoint_url`, "" when not given
+    # Makes the S3 client from an endpoint URL (or None): the Dagster resource's S3Resource; boto3 if None.
+    s3_client_factory: Callable[[str | None], Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def lake(self) -> Path:
@@ -82,7 +86,8 @@ class Settings:
         if uri.startswith("s3://"):
             from bsi_pipeline.lake_s3 import S3Lake
 
-            return S3Lake.from_uri(uri, endpoint_url=self.s3_endpoint_url or None)
+            return S3Lake.from_uri(uri, endpoint_url=self.s3_endpoint_url or None,
+                                   client_factory=self.s3_client_factory)
         from bsi_pipeline.lake import LocalLake
 
         return LocalLake(Path(uri))

@@ -2,6 +2,7 @@
 
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from bsi_pipeline.defs.analytics import ANALYTICS_ASSETS
 from bsi_pipeline.defs.automation import AUTOMATION_JOBS, AUTOMATION_SCHEDULES, AUTOMATION_SENSORS
@@ -23,8 +24,9 @@ ASSETS = [ncaa_pbp_ingest, ncaa_plays, box_batting, box_pitching, teams, *GAME_S
           *ANALYTICS_ASSETS, *FEATURE_ASSETS, *MODEL_ASSETS, *REGISTRY_ASSETS, *MONITORING_ASSETS, warehouse]
 
 
-def build_resources(config_path: str = "") -> dict:
-    config = BsiConfig(config_path=config_path)
+def build_resources(config_path: str = "", s3: S3Resource | None = None) -> dict:
+    """The resources every asset runs with. `s3` sets the S3 client options of a lake in S3 (dagster-aws)."""
+    config = BsiConfig(config_path=config_path, s3=s3 or S3Resource())
     return {"bsi": config, "io_manager": LakeIOManager(config=config), "mlflow": MlflowResource(config=config)}
 
 

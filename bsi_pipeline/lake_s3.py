@@ -10,6 +10,7 @@ config file; the endpoint of a non-AWS service from the storage settings (bsi_pi
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -29,24 +30,30 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 @dataclass
 class S3Lake:
-    """A lake under s3://bucket/prefix. `client` is a boto3 S3 client (made from `endpoint_url` if None)."""
+    """A lake under s3://bucket/prefix. `client` is a boto3 S3 client; if None it is made on first use by
+    `client_factory(endpoint_url)` (in the pipeline: dagster-aws's S3Resource, with its retries and
+    AWS options), else by plain boto3."""
 
     bucket: str
     prefix: str = ""
     endpoint_url: str | None = None
     client: Any = field(default=None, compare=False, repr=False)
+    client_factory: Callable[[str | None], Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_uri(cls, uri: str, endpoint_url: str | None = None, client: Any = None) -> S3Lake:
+    def from_uri(cls, uri: str, endpoint_url: str | None = None, client: Any = None,
+                 client_factory: Callable[[str | None], Any] | None = None) -> S3Lake:
         bucket, prefix = parse_s3_uri(uri)
-        return cls(bucket, prefix, endpoint_url, client)
+        return cls(bucket, prefix, endpoint_url, client, client_factory)
 
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}".rstrip("/")
 
     @property
     def s3(self):
-        if self.client is None:  # made on first use, so settings load without boto3 work
+        if self.client is None and self.client_factory is not None:  # made on first use, so settings
+            self.client = self.client_factory(self.endpoint_url)      # load without boto3 work
+        elif self.client is None:
             import boto3
 
             self.client = boto3.client("s3", endpoint_url=self.endpoint_url or None)

@@ -11,11 +11,13 @@ import duckdb
 import polars as pl
 import pytest
 import yaml
+from dagster_aws.s3 import S3Resource
 
 from bsi_pipeline.catalog import TABLES
 from bsi_pipeline.cli import _print_summary
 from bsi_pipeline.config import ConfigError, load_settings
 from bsi_pipeline.definitions import ASSETS, CHECKS, build_resources
+from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.lake import LocalLake, has_table, read_table, write_table
 from bsi_pipeline.lake_s3 import S3Lake, parse_s3_uri
 from bsi_pipeline.sources.retrosheet_gamelogs import read_retrosheet_gamelogs
@@ -149,6 +151,23 @@ def test_storage_setting(tmp_path, monkeypatch):
     monkeypatch.setenv("BSI_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
     assert (folder.storage.bucket, folder.storage.prefix, folder.storage.endpoint_url) == (
         "from-env", "", "http://127.0.0.1:9000")
+
+
+def test_the_pipeline_makes_its_s3_client_with_dagster_aws(endpoint, bucket, mlb_games, tmp_path, monkeypatch):
+    """Assets reach an S3 lake through BsiConfig's dagster-aws S3Resource: its options (here retries) shape
+    the client; the endpoint comes from the settings when they name one, else from the resource."""
+    monkeypatch.delenv("BSI_STORAGE", raising=False)
+    monkeypatch.delenv("BSI_S3_ENDPOINT_URL", raising=False)
+    with_endpoint = _config_with(tmp_path, storage=f"s3://{bucket}/lake", s3_endpoint_url=endpoint)
+    lake = BsiConfig(config_path=str(with_endpoint), s3=S3Resource(max_attempts=2)).settings().storage
+    write_table(lake, "games", mlb_games)
+    assert lake.s3.meta.config.retries["total_max_attempts"] == 3 and lake.s3.meta.endpoint_url == endpoint
+    assert read_table(S3Lake.from_uri(f"s3://{bucket}/lake", endpoint_url=endpoint), "games").height == 4858
+
+    (tmp_path / "other").mkdir()
+    no_endpoint = _config_with(tmp_path / "other", storage=f"s3://{bucket}/lake")
+    lake = BsiConfig(config_path=str(no_endpoint), s3=S3Resource(endpoint_url=endpoint)).settings().storage
+    assert read_table(lake, "games").height == 4858 and lake.s3.meta.endpoint_url == endpoint
 
 
 @pytest.mark.parametrize("value, reason", [("s3://", "not an s3://bucket"), ("gs://bucket/x", "only local folders"),

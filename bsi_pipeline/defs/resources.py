@@ -1,20 +1,36 @@
 """Resources: the configuration contract and the Parquet lake as Dagster sees them."""
 
+import dataclasses
+from typing import Any
 
 import dagster as dg
 import polars as pl
+from dagster_aws.s3 import S3Resource
 
 from bsi_pipeline.config import Settings, load_settings
 from bsi_pipeline.lake import read_table, write_table
 
 
 class BsiConfig(dg.ConfigurableResource):
-    """Which bsi.yaml to use; empty means $BSI_CONFIG, then ./bsi.yaml, then the repository's."""
+    """Which bsi.yaml to use; empty means $BSI_CONFIG, then ./bsi.yaml, then the repository's.
+
+    `s3` (dagster-aws) makes the client of a lake in S3: region, profile, retries, TLS. None means its
+    defaults. The endpoint comes from the settings (bsi.yaml `s3_endpoint_url`, $BSI_S3_ENDPOINT_URL)
+    when they give one, else from `s3`; credentials from the AWS chain unless `s3` names them.
+    """
 
     config_path: str = ""
+    s3: S3Resource | None = None
 
     def settings(self) -> Settings:
-        return load_settings(self.config_path or None)
+        return dataclasses.replace(load_settings(self.config_path or None), s3_client_factory=self.s3_client)
+
+    def s3_client(self, endpoint_url: str | None) -> Any:
+        resource = self.s3 or S3Resource()
+        if endpoint_url:
+            resource = S3Resource(**{**{name: getattr(resource, name) for name in S3Resource.model_fields},
+                                     "endpoint_url": endpoint_url})
+        return resource.get_client()
 
 
 class LakeIOManager(dg.ConfigurableIOManager):
