@@ -31,6 +31,16 @@ def test_real_plays_pass(plays):
     assert failed(plays) == (True, set())
 
 
+def test_a_validation_draws_no_progress_bars(plays, capfd):
+    """GX's per-validation tqdm bars would fill `make run`'s log, even with tqdm imported before GX."""
+    import tqdm  # noqa: F401  (as mlflow and others import it before the checks run)
+
+    capfd.readouterr()
+    assert failed(plays)[0]
+    out, err = capfd.readouterr()
+    assert "Calculating Metrics" not in out + err
+
+
 def test_duplicate_key_fails(plays):
     ok, what = failed(pl.concat([plays, plays.head(1)]))
     assert not ok and any("compound_columns_to_be_unique" in w for w in what)
