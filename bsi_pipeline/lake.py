@@ -39,6 +39,8 @@ class Lake(Protocol):
 
     def location(self, name: str) -> str: ...
 
+    def table_names(self) -> list[str]: ...
+
 
 def partitions(df: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     """(file name, rows) per file of a table: one per season when it has that column, else data.parquet."""
@@ -78,6 +80,12 @@ class LocalLake:
 
     def has_table(self, name: str) -> bool:
         return bool(self.files(name))
+
+    def table_names(self) -> list[str]:
+        """Every table with at least one file, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
 
     def write_table(self, name: str, df: pl.DataFrame) -> list[str]:
         folder = self.folder(name)
@@ -132,6 +140,13 @@ def read_table_if_written(root: Lake | Path, name: str) -> pl.DataFrame | None:
         return as_lake(root).read_table(name)
     except TableNotWritten:
         return None
+
+
+def unknown_tables(root: Lake | Path, known) -> list[str]:
+    """Tables in the lake whose names are not in `known` (what the code location writes): left by a
+    renamed or removed asset, or put there by hand. Nothing reads them; reported, never deleted."""
+    known = set(known)
+    return [name for name in as_lake(root).table_names() if name not in known]
 
 
 def has_table(root: Lake | Path, name: str) -> bool:

@@ -76,6 +76,17 @@ class S3Lake:
     def has_table(self, name: str) -> bool:
         return bool(self.keys(name))
 
+    def table_names(self) -> list[str]:
+        """Every table with at least one Parquet object, sorted."""
+        root = f"{self.prefix}/" if self.prefix else ""
+        names = set()
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=root):
+            for obj in page.get("Contents", []):
+                parts = obj["Key"][len(root):].split("/")
+                if len(parts) == 2 and parts[1].endswith(".parquet"):
+                    names.add(parts[0])
+        return sorted(names)
+
     def write_table(self, name: str, df: pl.DataFrame) -> list[str]:
         written = []
         for file_name, part in partitions(df):

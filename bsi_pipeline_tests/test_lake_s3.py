@@ -18,7 +18,7 @@ from bsi_pipeline.cli import _print_summary
 from bsi_pipeline.config import ConfigError, load_settings
 from bsi_pipeline.definitions import ASSETS, CHECKS, build_resources
 from bsi_pipeline.defs.resources import BsiConfig
-from bsi_pipeline.lake import LocalLake, has_table, read_table, write_table
+from bsi_pipeline.lake import LocalLake, has_table, read_table, unknown_tables, write_table
 from bsi_pipeline.lake_s3 import S3Lake, parse_s3_uri
 from bsi_pipeline.sources.retrosheet_gamelogs import read_retrosheet_gamelogs
 from bsi_pipeline.warehouse import build_warehouse
@@ -103,6 +103,8 @@ def test_tables_and_prefixes_do_not_see_each_other(endpoint, bucket, mlb_games):
     assert read_table(other, "games").height == 5
     write_table(lake, "games", mlb_games.head(2))  # rewriting "games" leaves games_extra and the other prefix
     assert [read_table(lake, "games_extra").height, read_table(other, "games").height] == [3, 5]
+    assert lake.table_names() == ["games", "games_extra"] and other.table_names() == ["games"]
+    assert unknown_tables(lake, TABLES) == ["games_extra"]
 
 
 def test_a_missing_table_is_a_clear_error(endpoint, bucket):

@@ -130,3 +130,29 @@ def test_rematerializing_is_idempotent(run):
     assert lake_digest(settings.lake) == before
     plays = read_table(settings.lake, "plays")
     assert plays.select("game_id", "seq").is_duplicated().sum() == 0
+
+
+def test_the_warehouse_reports_lake_tables_no_asset_writes(tmp_path):
+    """A table left by a renamed asset stays out of the warehouse, is named in the asset's metadata, and is
+    not deleted (it may be somebody's)."""
+    from bsi_pipeline.defs.warehouse import warehouse
+    from bsi_pipeline.lake import unknown_tables, write_table
+
+    config = write_config(tmp_path, EMBEDDED_PBP)
+    settings = load_settings(config)
+    write_table(settings.lake, "games", pl.DataFrame({"season": [2021], "game_id": ["g1"]}))
+    write_table(settings.lake, "games_v0", pl.DataFrame({"season": [2020], "game_id": ["old"]}))
+    write_table(settings.lake, "model_mlb_home_win", pl.DataFrame({"x": [1]}))  # an asset's own output
+    (settings.lake / "empty_folder").mkdir()
+    assert unknown_tables(settings.lake, TABLES) == ["games_v0", "model_mlb_home_win"]
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([warehouse], instance=instance, resources=build_resources(str(config)))
+    metadata = result.asset_materializations_for_node("warehouse")[0].metadata
+    assert metadata["lake_tables_not_in_catalog"].value == "games_v0"
+    assert metadata["rows_games"].value == 1
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        assert q(con, "SELECT view_name FROM duckdb_views() WHERE NOT internal") == [("games",)]
+    finally:
+        con.close()
+    assert read_table(settings.lake, "games_v0").height == 1
