@@ -78,9 +78,12 @@ def write_workspace_config(folder: Path) -> Path:
     return path
 
 
-def sensor_context(config: Path, instance: dg.DagsterInstance | None = None) -> dg.SensorEvaluationContext:
-    return dg.build_sensor_context(instance=instance or dg.DagsterInstance.ephemeral(),
-                                   resources={"bsi": BsiConfig(config_path=str(config))})
+def evaluate_drift_sensor(config: Path, instance: dg.DagsterInstance | None = None):
+    """One tick of the drift sensor. The `bsi` resource nests dagster-aws's S3Resource, so the context is
+    opened as a context manager, as the daemon does."""
+    with dg.build_sensor_context(instance=instance or dg.DagsterInstance.ephemeral(),
+                                 resources={"bsi": BsiConfig(config_path=str(config))}) as context:
+        return drift_retrain_sensor(context)
 
 
 # ----------------------------------------------------------------------------------------- schedules
@@ -140,25 +143,25 @@ def hand_report(status: str, value: float, version: str = "3", model_id: str = "
 def test_drift_sensor_requests_one_retrain_per_report(tmp_path):
     config = write_workspace_config(tmp_path)
     lake = load_settings(config).lake
-    skip = drift_retrain_sensor(sensor_context(config))
+    skip = evaluate_drift_sensor(config)
     assert isinstance(skip, dg.SkipReason) and "no drift_reports" in skip.skip_message
 
     write_table(lake, "drift_reports", hand_report("critical", 0.31))
-    first = drift_retrain_sensor(sensor_context(config))
+    first = evaluate_drift_sensor(config)
     assert isinstance(first, dg.RunRequest) and first.run_key.startswith("drift-")
     assert first.tags["bsi/drift_models"] == "ncaa_home_win"
-    again = drift_retrain_sensor(sensor_context(config))
+    again = evaluate_drift_sensor(config)
     assert again.run_key == first.run_key          # the same report: Dagster runs it once
     write_table(lake, "drift_reports", hand_report("critical", 0.35).with_columns(computed_at=pl.lit(MONDAY_0400)))
-    assert drift_retrain_sensor(sensor_context(config)).run_key == first.run_key   # same findings, recomputed
+    assert evaluate_drift_sensor(config).run_key == first.run_key   # same findings, recomputed
     # a retrain that reproduced the same model under a new version: drift training cannot fix, no new run
     write_table(lake, "drift_reports", hand_report("critical", 0.31, version="4"))
-    assert drift_retrain_sensor(sensor_context(config)).run_key == first.run_key
+    assert evaluate_drift_sensor(config).run_key == first.run_key
     write_table(lake, "drift_reports", hand_report("critical", 0.31, version="4", model_id="ncaa_home_win-ridge-bbb"))
-    assert drift_retrain_sensor(sensor_context(config)).run_key != first.run_key   # a new model drifts anew
+    assert evaluate_drift_sensor(config).run_key != first.run_key   # a new model drifts anew
 
     write_table(lake, "drift_reports", hand_report("warning", 0.15))
-    ok = drift_retrain_sensor(sensor_context(config))
+    ok = evaluate_drift_sensor(config)
     assert isinstance(ok, dg.SkipReason) and "no critical check" in ok.skip_message
 
 
@@ -169,10 +172,10 @@ def test_drift_sensor_waits_while_a_retrain_is_queued_or_running(tmp_path):
         defs = automation_defs()
         run = instance.create_run_for_job(defs.resolve_job_def("weekly_retrain"),
                                           status=dg.DagsterRunStatus.NOT_STARTED)   # submitted, not yet running
-        waiting = drift_retrain_sensor(sensor_context(config, instance))
+        waiting = evaluate_drift_sensor(config, instance)
         assert isinstance(waiting, dg.SkipReason) and run.run_id in waiting.skip_message
         instance.report_run_failed(run)   # over: the drift report asks again
-        assert isinstance(drift_retrain_sensor(sensor_context(config, instance)), dg.RunRequest)
+        assert isinstance(evaluate_drift_sensor(config, instance), dg.RunRequest)
 
 
 @pytest.fixture(scope="module")
@@ -209,9 +212,9 @@ def test_faster_exit_velocities_make_a_critical_report_and_a_retrain_request(hr,
     config = write_workspace_config(tmp_path)
     lake = load_settings(config).lake
     write_table(lake, "drift_reports", plain)
-    assert isinstance(drift_retrain_sensor(sensor_context(config)), dg.SkipReason)
+    assert isinstance(evaluate_drift_sensor(config), dg.SkipReason)
     write_table(lake, "drift_reports", shifted)
-    request = drift_retrain_sensor(sensor_context(config))
+    request = evaluate_drift_sensor(config)
     assert isinstance(request, dg.RunRequest) and request.tags["bsi/drift_models"] == "mlb_hr_prob"
     assert request.run_key == retrain_request(shifted)[0]
     later = champion_drift(shifted_table, hr.spec, hr.champion, hr.scorer, hr.snapshot,
@@ -306,7 +309,7 @@ def test_nightly_monitoring_assets_append_once_and_feed_the_sensor(workspace):
     assert set(report["model_key"]) == {"mlb_home_win", "mlb_hr_prob"}
     assert set(report.filter(pl.col("model_key") == "mlb_hr_prob")["model_status"]) == {"ok"}
     expected_key, _ = retrain_request(report)
-    result = drift_retrain_sensor(sensor_context(config))
+    result = evaluate_drift_sensor(config)
     if expected_key is None:
         assert isinstance(result, dg.SkipReason)
     else:
