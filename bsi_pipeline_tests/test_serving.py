@@ -33,7 +33,7 @@ from bsi_pipeline.monitoring.serving import (
     serve_key,
     served_rows,
 )
-from bsi_pipeline.monitoring.system_ensemble import combine_systems
+from bsi_pipeline.monitoring.system_ensemble import combine_systems, fit_ensemble
 from bsi_pipeline_tests.monitoring_helpers import (
     batted_balls_features,
     mlb_games_features,
@@ -110,6 +110,33 @@ def test_each_system_logs_every_served_row_with_its_forecast_and_outcome(mlb, lo
     assert ensemble["p"].to_list() == pytest.approx(combined["p"].to_list(), abs=1e-15)
     assert ensemble["note"].null_count() == ensemble.height   # both systems served every game
     assert (ensemble["model_version"] == "1").all()
+    # the 611 validation rows of this small sample are too few to fit weights on: the defaults, saying so
+    used = json.loads(ensemble["features"][0])["settings"]
+    assert used["weights"] == {ELO_SYSTEM: 0.5, MODEL: 0.5}
+    assert used["source"] == f"defaults: 611 validation rows of {mlb.champion.model_id} (< 1000) to fit on"
+    assert serving.ensemble_settings_used(log).rows() == [
+        (KEY, "1", json.dumps({ELO_SYSTEM: 0.5, MODEL: 0.5}), 0.05, 0.25, used["source"])]
+
+
+def test_the_ensemble_weights_are_fitted_on_the_champions_validation_rows(mlb):
+    """Never on the served rows (here the test season): the validation slice the artifact records."""
+    valid = serving.reference_slices(mlb.table, mlb.spec, mlb.scorer.artifact).valid
+    assert valid.height == 611 and valid["season"].unique().to_list() == [2008]
+    fitted = serving.ensemble_settings(mlb.table, mlb.spec, mlb.scorer, min_rows=500)
+    assert fitted.source == f"fitted on 611 validation rows of {mlb.champion.model_id}"
+    direct = fit_ensemble(ELO_SYSTEM, valid["p_elo"].to_numpy(), MODEL,
+                          mlb.scorer.predict(valid.select(mlb.spec.features)), valid["home_win"].cast(float).to_numpy(),
+                          min_rows=500)
+    assert fitted.weights == direct.weights and fitted.weights != {ELO_SYSTEM: 0.5, MODEL: 0.5}
+    assert fitted.scores == pytest.approx(direct.scores)
+    # settings given to serve_key are the ones used, and written into every ensemble row
+    served = system_rows(serve_key(mlb.table, mlb.spec, mlb.champion, mlb.scorer, ensemble=fitted), "ensemble")
+    base = system_rows(serve(mlb), MODEL).select("row_id", "system", "p")
+    long = pl.concat([base, system_rows(serve(mlb), ELO_SYSTEM).select("row_id", "system", "p")])
+    expected = combine_systems(long, fitted.weights, fitted.agreement_band, fitted.bonus, fitted.penalty)
+    assert served["p"].to_list() == pytest.approx(expected["p"].to_list(), abs=1e-15)
+    assert {json.dumps(json.loads(f)["settings"]["weights"]) for f in served["features"]} == {
+        json.dumps(fitted.weights)}
 
 
 def test_rerunning_adds_nothing(mlb, log):

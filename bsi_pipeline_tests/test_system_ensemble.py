@@ -168,3 +168,42 @@ def test_bad_input_is_an_error():
         se.combine_systems(ok, {"elo": 0.0, "model_champion": 0.0})
     with pytest.raises(ValueError, match="weight of system 'elo'"):
         se.combine_systems(ok, {"elo": -1.0, "model_champion": 1.0})
+
+
+# ------------------------------------------------------------------------------- fitting the weights
+
+
+@pytest.fixture(scope="module")
+def mlb_systems():
+    """Two real systems on every 2008-2009 MLB game of the embedded logs: the league's Elo forecast and
+    the components system (Elo + BaseRuns + starters + lineups), with the outcomes."""
+    from bsi_pipeline_tests.monitoring_helpers import mlb_games_features
+
+    games = mlb_games_features().filter(pl.col("home_win").is_not_null())
+    return (games["p_elo"].to_numpy(), 1 / (1 + np.exp(-games["logit_components"].to_numpy())),
+            games["home_win"].cast(pl.Float64).to_numpy())
+
+
+def test_fitted_weights_favour_the_better_system_and_are_what_combine_systems_scores(mlb_systems):
+    elo, components, y = mlb_systems
+    fitted = se.fit_ensemble("elo", elo, "components", components, y, source="games")
+    assert fitted.source == f"fitted on {len(y)} games" and fitted.scores["rows"] == len(y) == 4858
+    assert fitted.weights["components"] > 0.5 and sum(fitted.weights.values()) == pytest.approx(1.0)
+    assert set(fitted.weights.values()) <= set(se.WEIGHT_GRID) | {round(1 - w, 2) for w in se.WEIGHT_GRID}
+    assert fitted.scores["fitted"] <= min(fitted.scores["defaults"], fitted.scores["components"] + 1e-3)
+    # the search's array rule is combine_systems' rule: the same log loss from the public function
+    ids = np.arange(len(y))
+    long = pl.DataFrame({"row_id": np.concatenate([ids, ids]), "system": ["elo"] * len(y) + ["components"] * len(y),
+                         "p": np.concatenate([elo, components])})
+    p = fitted.combine(long).sort("row_id")["p"].to_numpy()
+    assert se.metrics.log_loss(p, y) == pytest.approx(fitted.scores["fitted"], abs=1e-12)
+    assert (fitted.bonus, fitted.penalty) == (se.DEFAULT_BONUS, se.DEFAULT_PENALTY)
+
+
+def test_too_few_complete_rows_keep_the_default_weights(mlb_systems):
+    elo, components, y = (v[: se.MIN_FIT_ROWS].copy() for v in mlb_systems)
+    elo[:3] = np.nan   # rows missing a forecast do not count
+    kept = se.fit_ensemble("elo", elo, "components", components, y, source="games")
+    assert kept.weights == {"elo": 0.5, "components": 0.5} and kept.scores == {}
+    assert kept.source == f"defaults: {se.MIN_FIT_ROWS - 3} games (< {se.MIN_FIT_ROWS}) to fit on"
+    assert se.fit_ensemble("elo", elo, "components", components, y, min_rows=100).source.startswith("fitted on 997")

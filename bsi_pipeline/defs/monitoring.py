@@ -152,6 +152,7 @@ def prediction_log(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Outp
     return dg.Output(log, metadata={
         "rows": log.height, "new_rows": added.height, "outcomes_filled": before - log["outcome"].null_count(),
         "new_by_system": dg.MetadataValue.md(markdown_table(counts) if counts.height else "none"),
+        "ensemble_settings": dg.MetadataValue.md(markdown_table(serving.ensemble_settings_used(added))),
         "elo_only": _reasons_md(elo_only), "skipped": _reasons_md(skipped)})
 
 

@@ -11,7 +11,8 @@ Pure polars/numpy logic behind the monitoring assets (bsi_pipeline/defs/monitori
   its features and top-5 contributions, and for binary game keys (feature table features_games) the Elo
   forecast (system ``elo``, the table's p_elo) and the ensemble of both
   (:func:`bsi_pipeline.monitoring.system_ensemble.combine_systems`, system ``ensemble``), whose note
-  says which system it fell back to when one failed. A game key without a champion is still served:
+  says which system it fell back to when one failed. Its weights, bonus and penalty are fitted on the
+  champion's validation slice (:func:`ensemble_settings`) and written into every ensemble row. A game key without a champion is still served:
   Elo, and the ensemble of Elo alone (version NO_MODEL_VERSION) whose note says why the model is missing.
 * :func:`append_log` and :func:`fill_outcomes`: the log is append-only and idempotent on
   (model_key, system, model_version, row_id): a key already logged is never added again. Two
@@ -44,7 +45,7 @@ from scipy import stats
 
 from bsi_pipeline import metrics
 from bsi_pipeline.monitoring import drift
-from bsi_pipeline.monitoring.system_ensemble import ENSEMBLE_SYSTEM, combine_systems
+from bsi_pipeline.monitoring.system_ensemble import ENSEMBLE_SYSTEM, MIN_FIT_ROWS, EnsembleSettings, fit_ensemble
 
 __all__ = [
     "DRIFT_SCHEMA",
@@ -62,6 +63,8 @@ __all__ = [
     "append_log",
     "champion_drift",
     "daily_coverage",
+    "ensemble_settings",
+    "ensemble_settings_used",
     "fill_outcomes",
     "latest_registry_status",
     "model_health",
@@ -84,7 +87,6 @@ ELO_COLUMN = "p_elo"          # features_games' baseline: the league's published
 ELO_SYSTEM = "elo"
 ELO_VERSION = "p_elo"         # the Elo rows' model_version: constant, so a game's Elo row is logged once
 NO_MODEL_VERSION = "none"     # the ensemble's model_version when no champion is served: Elo alone
-DEFAULT_WEIGHTS = {"elo": 0.5, "model": 0.5}   # ensemble weights: "model" stands for model:<key>
 TOP_CONTRIBUTORS = 5
 MIN_KS_REFERENCE = 50         # held-out test rows outside the served stream needed to be the KS reference
 MIN_CONCEPT_ROWS = 30         # rows with known outcomes in the concept window below which concept drift is not judged
@@ -285,7 +287,7 @@ def serves_without_champion(spec) -> bool:
 
 
 def serve_key(table: pl.DataFrame, spec, champion: Champion | None, scorer=None, log: pl.DataFrame | None = None,
-              served_at: dt.datetime | None = None, weights: dict[str, float] | None = None,
+              served_at: dt.datetime | None = None, ensemble: EnsembleSettings | None = None,
               unavailable: str | None = None) -> pl.DataFrame:
     """prediction_log rows (LOG_SCHEMA) for the served rows of ``spec`` that ``log`` does not hold yet.
 
@@ -296,8 +298,9 @@ def serve_key(table: pl.DataFrame, spec, champion: Champion | None, scorer=None,
       whose features are null/NaN/infinite gets p null and a note naming them.
     * binary game keys (feature table features_games) also get system ``elo`` (version "p_elo": p = p_elo,
       null with a note where absent) and system ``ensemble``: combine_systems over elo and the model
-      with ``weights`` (default 0.5 each; keys "elo" and "model"); features = the systems' p with the
-      agreement and adjustment, note = combine_systems' fallback note.
+      with ``ensemble``'s settings (default: :func:`ensemble_settings`, fitted on the champion's
+      validation slice; 0.5 each without a champion); features = the systems' p with the agreement,
+      the adjustment and the settings used, note = combine_systems' fallback note.
     * without a champion (``champion`` None, ``unavailable`` saying why, see :func:`model_unavailable`)
       a game key is still served: its elo rows, and the ensemble of Elo alone with version
       NO_MODEL_VERSION, model_id null and the note "fallback to elo: failed model:<key> unavailable:
@@ -322,7 +325,9 @@ def serve_key(table: pl.DataFrame, spec, champion: Champion | None, scorer=None,
         served = _with_model_p(served, features, scorer)
         frames += _model_rows(served, spec, champion, scorer, features, log, stamp)
     if _is_game_key(spec):
-        frames += _game_systems(served, spec, champion, log, stamp, weights or DEFAULT_WEIGHTS, unavailable)
+        settings = ensemble or (lambda: ensemble_settings(table, spec, scorer) if champion is not None
+                                else EnsembleSettings({ELO_SYSTEM: 0.5, model_system(spec.key): 0.5}))
+        frames += _game_systems(served, spec, champion, log, stamp, settings, unavailable)
     return pl.concat(frames) if frames else pl.DataFrame(schema=LOG_SCHEMA)
 
 
@@ -363,7 +368,7 @@ def _is_game_key(spec) -> bool:
     return spec.feature_table == GAME_TABLE and spec.task == "binary"
 
 
-def _game_systems(served: pl.DataFrame, spec, champion: Champion | None, log, stamp, weights,
+def _game_systems(served: pl.DataFrame, spec, champion: Champion | None, log, stamp, settings,
                   unavailable: str | None) -> list[pl.DataFrame]:
     """The elo and ensemble rows of a game key (none when the table has no p_elo and there is a
     champion; NoServedRows when there is neither)."""
@@ -373,7 +378,7 @@ def _game_systems(served: pl.DataFrame, spec, champion: Champion | None, log, st
                                f"has no {ELO_COLUMN} column")
         return []
     elo = served.with_columns(pl.col(ELO_COLUMN).cast(pl.Float64).fill_nan(None).alias("_elo"))
-    return _elo_rows(elo, spec, log, stamp) + _ensemble_rows(elo, spec, champion, log, stamp, weights, unavailable)
+    return _elo_rows(elo, spec, log, stamp) + _ensemble_rows(elo, spec, champion, log, stamp, settings, unavailable)
 
 
 def _elo_rows(elo: pl.DataFrame, spec, log, stamp) -> list[pl.DataFrame]:
@@ -387,10 +392,12 @@ def _elo_rows(elo: pl.DataFrame, spec, log, stamp) -> list[pl.DataFrame]:
         outcome=todo["_outcome"], served_at=stamp)]
 
 
-def _ensemble_rows(elo: pl.DataFrame, spec, champion: Champion | None, log, stamp, weights,
+def _ensemble_rows(elo: pl.DataFrame, spec, champion: Champion | None, log, stamp, settings,
                    unavailable: str | None) -> list[pl.DataFrame]:
     """combine_systems over elo and the model (a missing model counts as a failed one, its note
-    saying why); version and model_id are the champion's, NO_MODEL_VERSION and null without one."""
+    saying why); version and model_id are the champion's, NO_MODEL_VERSION and null without one.
+    ``settings``: EnsembleSettings, or a function making them, called only when rows are to be added
+    (fitting scores the validation slice)."""
     system = model_system(spec.key)
     version = NO_MODEL_VERSION if champion is None else champion.version
     todo = _unlogged(elo, log, spec.key, ENSEMBLE_SYSTEM, version)
@@ -398,17 +405,49 @@ def _ensemble_rows(elo: pl.DataFrame, spec, champion: Champion | None, log, stam
         return []
     long = pl.concat([todo.select("row_id", pl.lit(ELO_SYSTEM).alias("system"), pl.col("_elo").alias("p")),
                       todo.select("row_id", pl.lit(system).alias("system"), pl.col("_p").alias("p"))])
-    combined = combine_systems(long, {ELO_SYSTEM: weights.get("elo", 0.5), system: weights.get("model", 0.5)})
+    settings = settings() if callable(settings) else settings
+    combined = settings.combine(long)
     if champion is None:
         failed = f"{system} unavailable: {unavailable or 'no champion'}"
         combined = combined.with_columns(pl.col("note").str.replace(f"{system} (null p)", failed, literal=True))
     merged = todo.join(combined, on="row_id", how="left")
-    encoded = [json.dumps({ELO_SYSTEM: e, system: m, "agreement": a, "adjustment": adj})
+    used = settings.as_dict()
+    encoded = [json.dumps({ELO_SYSTEM: e, system: m, "agreement": a, "adjustment": adj, "settings": used})
                for e, m, a, adj in merged.select("_elo", "_p", "agreement", "adjustment").iter_rows()]
     return [_log_frame(
         merged, model_key=spec.key, model_version=version, model_id=None if champion is None else champion.model_id,
         system=ENSEMBLE_SYSTEM, task=spec.task, p=merged["p"], features=encoded, note=merged["note"],
         outcome=merged["_outcome"], served_at=stamp)]
+
+
+def ensemble_settings(table: pl.DataFrame, spec, scorer, min_rows: int = MIN_FIT_ROWS) -> EnsembleSettings:
+    """The ensemble's weights, bonus and penalty for a champion: fitted (system_ensemble.fit_ensemble) on
+    its validation slice, rows it was calibrated and chosen on but never trained on, with p_elo and an
+    outcome. Not the test slice: in historical data that is the served stream itself. The model's
+    validation p are in-sample for its calibrator, so the fit leans towards the model, if anything."""
+    features = list(scorer.features)
+    valid = reference_slices(table, spec, scorer.artifact).valid
+    valid = valid.filter(pl.Series(_valid_mask(valid, features)))
+    elo = (valid[ELO_COLUMN].cast(pl.Float64).fill_null(np.nan).to_numpy() if ELO_COLUMN in valid.columns
+           else np.full(valid.height, np.nan))
+    model = scorer.predict(valid.select(features)) if valid.height else np.empty(0)
+    return fit_ensemble(ELO_SYSTEM, elo, model_system(spec.key), model,
+                        valid[spec.target].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+                        source=f"validation rows of {scorer.artifact.get('model_id', spec.key)}", min_rows=min_rows)
+
+
+def ensemble_settings_used(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per model key and version, the ensemble settings its rows in ``rows`` (prediction_log rows) were
+    combined with: weights, bonus, penalty and where they came from."""
+    ensemble = rows.filter(pl.col("system") == ENSEMBLE_SYSTEM).unique(["model_key", "model_version"], keep="first",
+                                                                        maintain_order=True)
+    records = []
+    for key, version, features in ensemble.select("model_key", "model_version", "features").iter_rows():
+        used = json.loads(features).get("settings", {})
+        records.append({"model_key": key, "model_version": version, "weights": json.dumps(used.get("weights")),
+                        "bonus": used.get("bonus"), "penalty": used.get("penalty"), "source": used.get("source")})
+    return pl.DataFrame(records, schema={"model_key": pl.String, "model_version": pl.String, "weights": pl.String,
+                                         "bonus": pl.Float64, "penalty": pl.Float64, "source": pl.String})
 
 
 def append_log(log: pl.DataFrame | None, new: pl.DataFrame) -> pl.DataFrame:
