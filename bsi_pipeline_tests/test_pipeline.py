@@ -148,7 +148,7 @@ def test_the_warehouse_reports_lake_tables_no_asset_writes(tmp_path):
     with dg.instance_for_test() as instance:
         result = dg.materialize([warehouse], instance=instance, resources=build_resources(str(config)))
     metadata = result.asset_materializations_for_node("warehouse")[0].metadata
-    assert metadata["lake_tables_not_in_catalog"].value == "games_v0"
+    assert metadata["unknown_lake_tables"].value == "games_v0"
     assert metadata["rows_games"].value == 1
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:

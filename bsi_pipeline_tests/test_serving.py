@@ -139,6 +139,17 @@ def test_the_ensemble_weights_are_fitted_on_the_champions_validation_rows(mlb):
         json.dumps(fitted.weights)}
 
 
+def test_without_its_validation_rows_the_ensemble_keeps_the_defaults_and_serving_goes_on(mlb):
+    """A lake rewritten with the served season only: the champion's validation window has no rows."""
+    latest = mlb.table.filter(pl.col("season") == 2009)
+    kept = serving.ensemble_settings(latest, mlb.spec, mlb.scorer, min_rows=500)
+    assert kept.weights == {ELO_SYSTEM: 0.5, MODEL: 0.5}
+    assert kept.source.startswith("defaults: no validation rows to fit on (mlb_home_win: features_games has no "
+                                  "rows in the champion's train/valid window")
+    rows = system_rows(serve_key(latest, mlb.spec, mlb.champion, mlb.scorer), "ensemble")
+    assert rows.height == 2430 and rows["p"].null_count() == 0
+
+
 def test_rerunning_adds_nothing(mlb, log):
     again = serve(mlb, log=log, at=LATER)
     assert again.height == 0

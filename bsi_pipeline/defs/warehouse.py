@@ -35,6 +35,6 @@ def warehouse(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Materiali
                             f"{', '.join(stray)}")
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(settings.warehouse_path)),
-        "lake_tables_not_in_catalog": ", ".join(stray) or "none",
+        "unknown_lake_tables": ", ".join(stray) or "none",
         **{f"rows_{name}": n for name, n in counts.items()},
     })

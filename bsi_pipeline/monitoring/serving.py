@@ -11,9 +11,9 @@ Pure polars/numpy logic behind the monitoring assets (bsi_pipeline/defs/monitori
   its features and top-5 contributions, and for binary game keys (feature table features_games) the Elo
   forecast (system ``elo``, the table's p_elo) and the ensemble of both
   (:func:`bsi_pipeline.monitoring.system_ensemble.combine_systems`, system ``ensemble``), whose note
-  says which system it fell back to when one failed. Its weights, bonus and penalty are fitted on the
-  champion's validation slice (:func:`ensemble_settings`) and written into every ensemble row. A game key without a champion is still served:
-  Elo, and the ensemble of Elo alone (version NO_MODEL_VERSION) whose note says why the model is missing.
+  says which system it fell back to when one failed. Its weights are fitted on the champion's validation
+  slice (:func:`ensemble_settings`) and written into every ensemble row. A game key without a champion is
+  still served: Elo, and the ensemble of Elo alone (version NO_MODEL_VERSION) whose note says why the model is missing.
 * :func:`append_log` and :func:`fill_outcomes`: the log is append-only and idempotent on
   (model_key, system, model_version, row_id): a key already logged is never added again. Two
   exceptions, both filling gaps: a logged row whose p is null (the system failed) is replaced when
@@ -421,19 +421,27 @@ def _ensemble_rows(elo: pl.DataFrame, spec, champion: Champion | None, log, stam
 
 
 def ensemble_settings(table: pl.DataFrame, spec, scorer, min_rows: int = MIN_FIT_ROWS) -> EnsembleSettings:
-    """The ensemble's weights, bonus and penalty for a champion: fitted (system_ensemble.fit_ensemble) on
-    its validation slice, rows it was calibrated and chosen on but never trained on, with p_elo and an
+    """The ensemble's settings for a champion: weights fitted (system_ensemble.fit_ensemble) on its
+    validation slice, rows it was calibrated and chosen on but never trained on, with p_elo and an
     outcome. Not the test slice: in historical data that is the served stream itself. The model's
-    validation p are in-sample for its calibrator, so the fit leans towards the model, if anything."""
+    validation p are in-sample for its calibrator, so the fit leans towards the model, if anything.
+    When the table cannot give that slice back, the defaults, with a source saying why: serving goes on."""
+    from bsi_pipeline.models.splits import TrainingDataError
+
     features = list(scorer.features)
-    valid = reference_slices(table, spec, scorer.artifact).valid
+    try:
+        valid = reference_slices(table, spec, scorer.artifact).valid
+    except (NoServedRows, TrainingDataError) as exc:
+        return EnsembleSettings({ELO_SYSTEM: 0.5, model_system(spec.key): 0.5},
+                                source=f"defaults: no validation rows to fit on ({exc})")
     valid = valid.filter(pl.Series(_valid_mask(valid, features)))
     elo = (valid[ELO_COLUMN].cast(pl.Float64).fill_null(np.nan).to_numpy() if ELO_COLUMN in valid.columns
            else np.full(valid.height, np.nan))
     model = scorer.predict(valid.select(features)) if valid.height else np.empty(0)
     return fit_ensemble(ELO_SYSTEM, elo, model_system(spec.key), model,
                         valid[spec.target].cast(pl.Float64).fill_null(np.nan).to_numpy(),
-                        source=f"validation rows of {scorer.artifact.get('model_id', spec.key)}", min_rows=min_rows)
+                        source=f"validation rows of {scorer.artifact.get('model_id', spec.key)}",
+                        min_rows=min_rows)
 
 
 def ensemble_settings_used(rows: pl.DataFrame) -> pl.DataFrame:
