@@ -1,9 +1,10 @@
 """One games table across sports: every source's games in the shared schema.
 
 College baseball games derived from the play-by-play take their conferences from the teams
-table (the D1 registry); they and the ESPN college results get a neutral flag inferred from the venue and
-the home team's earlier home games (with_venue_neutral); the other sources carry their own. A game id appears once: if two
-sources produced the same id, the first source in the list wins and the clash is reported.
+table (the D1 registry); they and the ESPN college results get a neutral flag inferred from the venue
+and the home team's earlier home games (with_venue_neutral); the other sources carry their own. A game
+id appears once: if two sources produced the same id, the first source in the list wins and the clash
+is reported.
 """
 
 from __future__ import annotations

@@ -20,6 +20,12 @@ import polars as pl
 from bsi_pipeline.lake import concat_parts, partitions
 
 
+def _boto3_client(endpoint_url: str | None):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint_url or None)
+
+
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """(bucket, prefix without surrounding slashes) of an s3://bucket[/prefix] URI."""
     parsed = urlparse(uri)
@@ -51,12 +57,8 @@ class S3Lake:
 
     @property
     def s3(self):
-        if self.client is None and self.client_factory is not None:  # made on first use, so settings
-            self.client = self.client_factory(self.endpoint_url)      # load without boto3 work
-        elif self.client is None:
-            import boto3
-
-            self.client = boto3.client("s3", endpoint_url=self.endpoint_url or None)
+        if self.client is None:  # made on first use, so settings load without boto3 work
+            self.client = (self.client_factory or _boto3_client)(self.endpoint_url)
         return self.client
 
     def _folder(self, name: str) -> str:
@@ -65,13 +67,16 @@ class S3Lake:
     def location(self, name: str) -> str:
         return f"s3://{self.bucket}/{self._folder(name)}"
 
+    def _parquet_under(self, prefix: str):
+        """(key, the key's path below prefix split on "/") of every Parquet object under prefix."""
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                if obj["Key"].endswith(".parquet"):
+                    yield obj["Key"], obj["Key"][len(prefix):].split("/")
+
     def keys(self, name: str) -> list[str]:
         """The table's Parquet object keys, sorted."""
-        found = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._folder(name)):
-            found += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet")
-                      and "/" not in o["Key"][len(self._folder(name)):]]
-        return sorted(found)
+        return sorted(key for key, parts in self._parquet_under(self._folder(name)) if len(parts) == 1)
 
     def has_table(self, name: str) -> bool:
         return bool(self.keys(name))
@@ -79,13 +84,7 @@ class S3Lake:
     def table_names(self) -> list[str]:
         """Every table with at least one Parquet object, sorted."""
         root = f"{self.prefix}/" if self.prefix else ""
-        names = set()
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=root):
-            for obj in page.get("Contents", []):
-                parts = obj["Key"][len(root):].split("/")
-                if len(parts) == 2 and parts[1].endswith(".parquet"):
-                    names.add(parts[0])
-        return sorted(names)
+        return sorted({parts[0] for _, parts in self._parquet_under(root) if len(parts) == 2})
 
     def write_table(self, name: str, df: pl.DataFrame) -> list[str]:
         written = []
@@ -95,7 +94,8 @@ class S3Lake:
             key = self._folder(name) + file_name
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=buffer.getvalue())
             written.append(key)
-        stale = [k for k in self.keys(name) if k not in set(written)]
+        kept = set(written)
+        stale = [k for k in self.keys(name) if k not in kept]
         for start in range(0, len(stale), 1000):  # DeleteObjects takes at most 1,000 keys
             self.s3.delete_objects(Bucket=self.bucket, Delete={
                 "Objects": [{"Key": k} for k in stale[start:start + 1000]], "Quiet": True})

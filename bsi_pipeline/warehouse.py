@@ -24,7 +24,8 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def build_warehouse(path: Path, lake: Lake | Path, tables: list[str], descriptions: dict[str, str] | None = None) -> dict:
+def build_warehouse(path: Path, lake: Lake | Path, tables: list[str],
+                    descriptions: dict[str, str] | None = None) -> dict:
     """Create `path` with a view (local lake) or table (S3 lake) per lake table that has data; returns
     {table: row count}."""
     lake = as_lake(lake)

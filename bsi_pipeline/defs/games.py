@@ -24,8 +24,8 @@ def games(
     espn_ncaa_baseball_games_games: pl.DataFrame,
 ) -> dg.Output:
     table, clashes = union_games([
-        pbp_games_to_shared(ncaa_pbp_games, teams), with_venue_neutral(espn_ncaa_baseball_games_games), retrosheet_gamelogs_games,
-        nfl_spreadspoke_games, cfbd_games_games, kaggle_mm_compact_games,
+        pbp_games_to_shared(ncaa_pbp_games, teams), with_venue_neutral(espn_ncaa_baseball_games_games),
+        retrosheet_gamelogs_games, nfl_spreadspoke_games, cfbd_games_games, kaggle_mm_compact_games,
     ])
     if clashes.height:
         context.log.warning(f"{clashes.height} rows share a game_id with another source; the first was kept")

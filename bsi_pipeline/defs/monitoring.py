@@ -132,9 +132,10 @@ def _reasons_md(reasons: dict) -> dg.MetadataValue:
           description=MONITORING_TABLES["prediction_log"])
 def prediction_log(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Output:
     settings = bsi.settings()
-    previous = lake_table(settings.storage, "prediction_log")
-    registry = lake_table(settings.storage, REGISTRY_TABLE)
-    tables, skipped, elo_only, new = _Tables(settings.storage), {}, {}, []
+    lake = settings.storage
+    previous = lake_table(lake, "prediction_log")
+    registry = lake_table(lake, REGISTRY_TABLE)
+    tables, skipped, elo_only, new = _Tables(lake), {}, {}, []
     served_at = dt.datetime.now(dt.timezone.utc)
     for key, spec in SPECS.items():
         try:
@@ -160,9 +161,10 @@ def prediction_log(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Outp
           group_name=GROUP, kinds=_FRAME, description=MONITORING_TABLES["drift_reports"])
 def drift_reports(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Output:
     settings = bsi.settings()
-    registry = lake_table(settings.storage, REGISTRY_TABLE)
-    snapshots = lake_table(settings.storage, "eval_snapshots")
-    tables, skipped, reports = _Tables(settings.storage), {}, []
+    lake = settings.storage
+    registry = lake_table(lake, REGISTRY_TABLE)
+    snapshots = lake_table(lake, "eval_snapshots")
+    tables, skipped, reports = _Tables(lake), {}, []
     computed_at = dt.datetime.now(dt.timezone.utc)
     for key in SPECS:
         found = _champion_inputs(context, tables, settings, registry, key, skipped)

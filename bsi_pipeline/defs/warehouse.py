@@ -25,11 +25,12 @@ def _asset_tables() -> set[str]:
 )
 def warehouse(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.MaterializeResult:
     settings = bsi.settings()
-    counts = build_warehouse(settings.warehouse_path, settings.storage, list(TABLES), TABLES)
+    lake = settings.storage
+    counts = build_warehouse(settings.warehouse_path, lake, list(TABLES), TABLES)
     missing = sorted(set(TABLES) - set(counts))
     if missing:
         context.log.warning(f"no data yet for: {', '.join(missing)}")
-    stray = unknown_tables(settings.storage, {*TABLES, *_asset_tables()})
+    stray = unknown_tables(lake, {*TABLES, *_asset_tables()})
     if stray:
         context.log.warning(f"lake tables no asset writes (not in the warehouse; remove them if unwanted): "
                             f"{', '.join(stray)}")

@@ -13,7 +13,8 @@ Pure polars/numpy logic behind the monitoring assets (bsi_pipeline/defs/monitori
   (:func:`bsi_pipeline.monitoring.system_ensemble.combine_systems`, system ``ensemble``), whose note
   says which system it fell back to when one failed. Its weights are fitted on the champion's validation
   slice (:func:`ensemble_settings`) and written into every ensemble row. A game key without a champion is
-  still served: Elo, and the ensemble of Elo alone (version NO_MODEL_VERSION) whose note says why the model is missing.
+  still served: Elo, and the ensemble of Elo alone (version NO_MODEL_VERSION) whose note says why the
+  model is missing.
 * :func:`append_log` and :func:`fill_outcomes`: the log is append-only and idempotent on
   (model_key, system, model_version, row_id): a key already logged is never added again. Two
   exceptions, both filling gaps: a logged row whose p is null (the system failed) is replaced when
@@ -326,7 +327,7 @@ def serve_key(table: pl.DataFrame, spec, champion: Champion | None, scorer=None,
         frames += _model_rows(served, spec, champion, scorer, features, log, stamp)
     if _is_game_key(spec):
         settings = ensemble or (lambda: ensemble_settings(table, spec, scorer) if champion is not None
-                                else EnsembleSettings({ELO_SYSTEM: 0.5, model_system(spec.key): 0.5}))
+                                else EnsembleSettings.even(ELO_SYSTEM, model_system(spec.key)))
         frames += _game_systems(served, spec, champion, log, stamp, settings, unavailable)
     return pl.concat(frames) if frames else pl.DataFrame(schema=LOG_SCHEMA)
 
@@ -432,8 +433,8 @@ def ensemble_settings(table: pl.DataFrame, spec, scorer, min_rows: int = MIN_FIT
     try:
         valid = reference_slices(table, spec, scorer.artifact).valid
     except (NoServedRows, TrainingDataError) as exc:
-        return EnsembleSettings({ELO_SYSTEM: 0.5, model_system(spec.key): 0.5},
-                                source=f"defaults: no validation rows to fit on ({exc})")
+        return EnsembleSettings.even(ELO_SYSTEM, model_system(spec.key),
+                                     f"defaults: no validation rows to fit on ({exc})")
     valid = valid.filter(pl.Series(_valid_mask(valid, features)))
     elo = (valid[ELO_COLUMN].cast(pl.Float64).fill_null(np.nan).to_numpy() if ELO_COLUMN in valid.columns
            else np.full(valid.height, np.nan))

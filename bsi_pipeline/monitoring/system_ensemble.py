@@ -225,6 +225,11 @@ class EnsembleSettings:
     source: str = "defaults"
     scores: dict = field(default_factory=dict)   # log loss on the fitting rows: fitted, defaults, each system
 
+    @classmethod
+    def even(cls, first: str, second: str, source: str = "defaults") -> EnsembleSettings:
+        """Both systems at 0.5 with the default bonus and penalty."""
+        return cls({first: 0.5, second: 0.5}, source=source)
+
     def combine(self, forecasts: pl.DataFrame) -> pl.DataFrame:
         return combine_systems(forecasts, self.weights, self.agreement_band, self.bonus, self.penalty)
 
@@ -242,9 +247,8 @@ def fit_ensemble(first: str, p_first, second: str, p_second, y, source: str = "h
     a, b, out = (np.asarray(v, dtype=float) for v in (p_first, p_second, y))
     keep = np.isfinite(a) & np.isfinite(b) & np.isfinite(out)
     a, b, out = a[keep], b[keep], out[keep]
-    defaults = {first: 0.5, second: 0.5}
     if len(out) < min_rows:
-        return EnsembleSettings(defaults, source=f"defaults: {len(out)} {source} (< {min_rows}) to fit on")
+        return EnsembleSettings.even(first, second, f"defaults: {len(out)} {source} (< {min_rows}) to fit on")
     spread, n_used = np.abs(a - b), np.full(len(out), 2)
     n_up, n_down = (a > 0.5).astype(int) + (b > 0.5), (a < 0.5).astype(int) + (b < 0.5)
 
@@ -262,6 +266,6 @@ def fit_ensemble(first: str, p_first, second: str, p_second, y, source: str = "h
         value = loss(candidate)
         if value < best_loss - 1e-12:
             best, best_loss = candidate, value
-    scores = {"fitted": best_loss, "defaults": loss(EnsembleSettings(defaults)),
+    scores = {"fitted": best_loss, "defaults": loss(EnsembleSettings.even(first, second)),
               first: metrics.log_loss(a, out), second: metrics.log_loss(b, out), "rows": len(out)}
     return EnsembleSettings(best.weights, source=f"fitted on {len(out)} {source}", scores=scores)

@@ -364,19 +364,20 @@ def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelS
     policy = policy or promotion.load_policy()
     now = now or dt.datetime.now(dt.timezone.utc)
     features: dict[str, pl.DataFrame] = {}
+    lake = settings.storage
 
     def load_features(name: str) -> pl.DataFrame:
         if name not in features:
-            features[name] = read_table(settings.storage, name)
+            features[name] = read_table(lake, name)
         return features[name]
 
     with registry_lock(settings):
-        history = read_history(settings.storage)
+        history = read_history(lake)
         outcomes = [decide_key(store, settings, spec, history, policy, now, load_features) for spec in specs.values()]
         new_rows = _rows([row for o in outcomes for row in o.rows])
         if new_rows.height:
             history = pl.concat([history, new_rows], how="vertical")
-            write_table(settings.storage, TABLE, history)
+            write_table(lake, TABLE, history)
         changes = [c for key in specs for c in sync_key(store, settings, key, history)]
     return RegistryRun(history, new_rows, {o.model_key: o.skipped for o in outcomes if o.skipped}, changes)
 
@@ -406,8 +407,9 @@ def rollback(store: MlflowStore, settings: Settings, key: str, reason: str, know
     registered = set(store.version_numbers())
     if key not in set(known_keys) | registered:
         raise RollbackError(f"unknown model key {key!r} (known: {', '.join(sorted(set(known_keys) | registered))})")
+    lake = settings.storage
     with registry_lock(settings):
-        history = read_history(settings.storage)
+        history = read_history(lake)
         current, previous = previous_champion(history, key)
         state = key_state(history, key)
         cur_info, prev_info = store.version_info(key, current), store.version_info(key, previous)
@@ -424,7 +426,7 @@ def rollback(store: MlflowStore, settings: Settings, key: str, reason: str, know
                  decided_at=now, registered_at=_utc_ms(prev_info.created_ms)),
         ]
         history = pl.concat([history, _rows(rows)], how="vertical")
-        write_table(settings.storage, TABLE, history)
+        write_table(lake, TABLE, history)
         changes = sync_key(store, settings, key, history)
     return {"model_key": key, "from_version": current, "to_version": previous, "model_id": prev_info.model_id,
             "reason": reason, "changes": changes}
