@@ -48,6 +48,19 @@ def test_reversion_between_seasons_only():
     assert out.home_pre[2] == pytest.approx(after_2014 + (1505 - after_2014) / 3)
 
 
+def test_reversion_compounds_over_skipped_seasons():
+    """Data that skips seasons (college 2021, then ESPN's 2024) reverts once per season crossed."""
+    s = EloSettings(k=32, reversion=1 / 3, mean=1505, new_team=1505, conference_k=10, conference_reversion=0.5)
+    games = [EloGame(2021, "A", "B", 10, 0, home_conference="SEC", away_conference="SWAC"),
+             EloGame(2024, "A", "B", 10, 0, home_conference="SEC", away_conference="SWAC")]
+    out = replay(games, s)
+    after_2021 = out.home_post[0]
+    assert out.home_pre[1] == pytest.approx(1505 + (2 / 3) ** 3 * (after_2021 - 1505))
+    one_step = replay([games[0], EloGame(2022, "A", "B", 10, 0, home_conference="SEC", away_conference="SWAC")],
+                      s.with_(reversion=1 - (2 / 3) ** 3, conference_reversion=1 - 0.5 ** 3))
+    assert out.p_home[1] == pytest.approx(one_step.p_home[1])  # conference ratings decay per season too
+
+
 def test_pre_game_ratings_never_see_the_game_itself():
     games = [EloGame(2021, "A", "B", 5, 1), EloGame(2021, "B", "C", 2, 9), EloGame(2021, "A", "C", 0, 4)]
     full = replay(games, EloSettings(k=20))

@@ -126,6 +126,23 @@ def test_ridge_margins_use_only_earlier_days_and_learn_strength():
     assert predicted_margins(_ridge_games(altered), RidgeSettings())[:6].tolist() == margins[:6].tolist()
 
 
+def test_ridge_weighs_earlier_seasons_by_calendar_gap():
+    """A game three seasons back counts previous_weight cubed, as if the skipped seasons had been played."""
+    from datetime import date
+
+    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, predicted_margins
+
+    def margins(later_season, settings):
+        rows = _ridge_games([(date(2021, 3, 1), "LSU", "Grambling", 12, 1, "SEC", "SWAC"),
+                             (date(2021, 3, 2), "LSU", "Jackson St.", 9, 0, "SEC", "SWAC")])
+        rows.append({**rows[0], "season": later_season, "date": date(later_season, 3, 1)})
+        return predicted_margins(rows, settings)[-1]
+
+    gap_three = margins(2024, RidgeSettings(previous_weight=0.5))
+    assert gap_three == pytest.approx(margins(2022, RidgeSettings(previous_weight=0.125)))
+    assert 0 < gap_three < margins(2022, RidgeSettings(previous_weight=0.5))
+
+
 def test_ridge_system_beats_constant_home_rate_on_college_fixture():
     from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
     from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables

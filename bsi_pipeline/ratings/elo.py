@@ -23,7 +23,7 @@ class EloSettings:
     k: float = 20.0
     home_advantage: float = 0.0          # Elo points for the home team; none on a neutral site
     mov: str = "none"                    # margin-of-victory multiplier: none, log, fte (see mov_multiplier)
-    reversion: float = 0.0               # share of the way back to the mean between seasons
+    reversion: float = 0.0               # share of the way back to the mean per season boundary crossed
     mean: float = 1500.0
     new_team: float = 1500.0             # first rating of a team never seen before
     new_team_unaffiliated: float | None = None  # first rating of a team with no conference (e.g. non-D1)
@@ -121,7 +121,7 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
             current_day = g.day
         if g.season != current_season:
             if current_season is not None:
-                _revert(rating, conf, s)
+                _revert(rating, conf, s, g.season - current_season)
             current_season = g.season
             games_in_season.clear()
         for team, team_conf in ((g.home, g.home_conference), (g.away, g.away_conference)):
@@ -159,10 +159,15 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
     return out
 
 
-def _revert(rating: dict[str, float], conf: dict[str, float], s: EloSettings) -> None:
+def _revert(rating: dict[str, float], conf: dict[str, float], s: EloSettings, seasons: int) -> None:
+    """Move ratings toward the mean once per season boundary crossed: a league whose data skips
+    seasons (2021 then 2024) must not carry three-year-old ratings as if they were last year's."""
+    seasons = max(1, seasons)
     if s.reversion:
+        keep = (1.0 - s.reversion) ** seasons
         for team, r in rating.items():
-            rating[team] = r + s.reversion * (s.mean - r)
+            rating[team] = s.mean + keep * (r - s.mean)
     if s.conference_reversion:
+        keep = (1.0 - s.conference_reversion) ** seasons
         for name, r in conf.items():
-            conf[name] = r * (1.0 - s.conference_reversion)
+            conf[name] = r * keep

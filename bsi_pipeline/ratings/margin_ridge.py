@@ -3,7 +3,8 @@
     margin = home_advantage * (not neutral) + team[home] - team[away] + conf[home] - conf[away] + noise
 
 Before each date the ratings are solved from all earlier games only: this season's at weight 1, last
-season's at `previous_weight`, the one before at its square, and so on. Team and conference ratings
+season's at `previous_weight`, the one before at its square, and so on (by calendar season, so data
+that skips seasons weighs a 2021 game at the cube when forecasting 2024). Team and conference ratings
 are shrunk toward 0 (`team_penalty`, `conference_penalty`), so a team with few games leans on its
 conference. Unlike Elo, every day's ratings use every earlier result at once, which lets schedule
 strength propagate through the whole league. The normal equations are kept as running sums (each
@@ -46,8 +47,9 @@ def predicted_margins(games: list[dict], settings: RidgeSettings) -> np.ndarray:
     for i, g in enumerate(games):
         if g["season"] != season:
             if season is not None:
-                a_old = settings.previous_weight * (a_old + a_now)
-                b_old = settings.previous_weight * (b_old + b_now)
+                keep = settings.previous_weight ** max(1, g["season"] - season)
+                a_old = keep * (a_old + a_now)
+                b_old = keep * (b_old + b_now)
                 a_now, b_now = np.zeros((size, size)), np.zeros(size)
             season, day = g["season"], None
         if g["date"] != day:
