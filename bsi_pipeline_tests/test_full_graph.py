@@ -51,6 +51,15 @@ def test_mlb_pitcher_system_and_nfl_market_exist(warehouse):
     assert {("mlb:elo_pitcher",), ("mlb:components",), ("nfl:market",)} <= systems
 
 
+def test_every_game_key_is_served_by_a_champion_with_calibrated_forecasts(warehouse):
+    """The demo keeps the product's promise: each game key has a promoted model, and what is served
+    (the model, Elo and their ensemble) has ECE below 0.05 on the games it was served for."""
+    rows = q(warehouse, "SELECT model_key, system, ece FROM system_performance WHERE model_key LIKE '%home_win'")
+    assert {(key, system) for key, system, _ in rows} == {
+        (key, system) for key in ("mlb_home_win", "ncaa_home_win") for system in ("elo", "ensemble", f"model:{key}")}
+    assert all(ece < 0.05 for _, _, ece in rows), rows
+
+
 def test_conference_strength_and_point_in_time_ratings(warehouse):
     top = q(warehouse, """SELECT conference FROM conference_strength WHERE league = 'ncaa' AND season = 2021
                           ORDER BY strength_vs_average DESC LIMIT 1""")[0][0]
