@@ -29,18 +29,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bsi_pipeline.config import load_settings  # noqa: E402
-from bsi_pipeline.lake import has_table, read_table  # noqa: E402
+from bsi_pipeline.lake import read_table_if_written  # noqa: E402
 from bsi_pipeline.models.factory import slices_for, train_stage  # noqa: E402
 from bsi_pipeline.models.scoring import load_scorer  # noqa: E402
 from bsi_pipeline.models.specs import load_specs  # noqa: E402
 
 
-def served_artifact(settings, key: str) -> Path | None:
+def served_artifact(settings, lake, key: str) -> Path | None:
     """The calibrated artifact of the key's selected candidate, from the workspace's lake tables."""
-    if not has_table(settings.storage, f"calibrator_{key}"):
-        return None
-    calibration = read_table(settings.storage, f"calibrator_{key}")
-    if calibration.height == 0:
+    calibration = read_table_if_written(lake, f"calibrator_{key}")
+    if calibration is None or calibration.height == 0:
         return None
     return settings.models_dir / key / calibration["model_id"][0] / "artifact.json"
 
@@ -61,22 +59,23 @@ def main() -> None:
     parser.add_argument("--keys")
     args = parser.parse_args()
     settings = load_settings(args.config)
+    lake = settings.storage
     specs = load_specs()
     keys = args.keys.split(",") if args.keys else list(specs)
     print(f"workspace {settings.workspace}")
     print(f"{'model key':<26} {'rows':>8} {'train s':>8} {'selected':>12} {'p50 ms':>7} {'p99 ms':>7} {'batch rows/s':>13}")
     for key in keys:
         spec = specs[key]
-        if not has_table(settings.storage, spec.feature_table):
+        table = read_table_if_written(lake, spec.feature_table)
+        if table is None:
             print(f"{key:<26} no {spec.feature_table} in this workspace: run bsi materialize first")
             continue
-        table = read_table(settings.storage, spec.feature_table)
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             candidates = train_stage(table, spec, Path(tmp))
             seconds = time.perf_counter() - started
         selected = candidates.filter(candidates["selected"])["algorithm"][0]
-        path = served_artifact(settings, key)
+        path = served_artifact(settings, lake, key)
         p50 = p99 = rate = float("nan")
         if path and path.exists():
             scorer = load_scorer(path)

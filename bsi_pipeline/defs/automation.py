@@ -16,8 +16,8 @@ STOPPED), so a deployed code location refreshes and retrains without anyone swit
 
 import dagster as dg
 
-from bsi_pipeline.defs.monitoring import lake_table
 from bsi_pipeline.defs.resources import BsiConfig
+from bsi_pipeline.lake import read_table_if_written
 from bsi_pipeline.monitoring.serving import retrain_request
 
 # materializable(): until the registry assets land, model_registry is only a dependency of the
@@ -57,7 +57,7 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, bsi: BsiConfig):
     if busy:
         return dg.SkipReason(f"weekly_retrain run {busy[0].dagster_run.run_id} is queued or running; "
                              "the next drift report will show whether it helped")
-    report = lake_table(bsi.settings().storage, DRIFT_TABLE)
+    report = read_table_if_written(bsi.settings().storage, DRIFT_TABLE)
     if report is None:
         return dg.SkipReason(f"no {DRIFT_TABLE} table in the lake yet")
     run_key, reasons = retrain_request(report)

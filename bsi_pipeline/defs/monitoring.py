@@ -52,8 +52,6 @@ FEATURE_TABLE_KEYS = [dg.AssetKey(name) for name in sorted({spec.feature_table f
 SKIP_ERRORS = (serving.ChampionUnavailable, serving.NoServedRows, TrainingDataError, ArtifactError, FeatureError)
 
 
-lake_table = read_table_if_written  # a lake table, or None when it has never been written
-
 
 class _Tables:
     """Feature tables read once per run, on first use."""
@@ -63,7 +61,7 @@ class _Tables:
 
     def get(self, name: str) -> pl.DataFrame | None:
         if name not in self._cache:
-            self._cache[name] = lake_table(self.lake, name)
+            self._cache[name] = read_table_if_written(self.lake, name)
         return self._cache[name]
 
 
@@ -133,8 +131,8 @@ def _reasons_md(reasons: dict) -> dg.MetadataValue:
 def prediction_log(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Output:
     settings = bsi.settings()
     lake = settings.storage
-    previous = lake_table(lake, "prediction_log")
-    registry = lake_table(lake, REGISTRY_TABLE)
+    previous = read_table_if_written(lake, "prediction_log")
+    registry = read_table_if_written(lake, REGISTRY_TABLE)
     tables, skipped, elo_only, new = _Tables(lake), {}, {}, []
     served_at = dt.datetime.now(dt.timezone.utc)
     for key, spec in SPECS.items():
@@ -162,8 +160,8 @@ def prediction_log(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Outp
 def drift_reports(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Output:
     settings = bsi.settings()
     lake = settings.storage
-    registry = lake_table(lake, REGISTRY_TABLE)
-    snapshots = lake_table(lake, "eval_snapshots")
+    registry = read_table_if_written(lake, REGISTRY_TABLE)
+    snapshots = read_table_if_written(lake, "eval_snapshots")
     tables, skipped, reports = _Tables(lake), {}, []
     computed_at = dt.datetime.now(dt.timezone.utc)
     for key in SPECS:
@@ -192,7 +190,7 @@ HISTORY_KEY = ["model_id", "served_through"]
           description=MONITORING_TABLES["drift_history"])
 def drift_history(bsi: BsiConfig, report: pl.DataFrame) -> dg.Output:
     """drift_reports appended to the earlier reports (read back from the lake); see history.replace_by_key."""
-    history = replace_by_key(lake_table(bsi.settings().storage, "drift_history"), report, HISTORY_KEY)
+    history = replace_by_key(read_table_if_written(bsi.settings().storage, "drift_history"), report, HISTORY_KEY)
     if history.height:
         history = history.sort("served_through", "model_key", "model_id", "check", "feature", nulls_last=True)
     reports = (history.group_by("served_through", "model_key", "model_version", "model_status")
@@ -221,4 +219,4 @@ system_agreement = _view("system_agreement", serving.system_agreement)
 
 MONITORING_ASSETS = [prediction_log, drift_reports, drift_history, model_health, system_comparison, system_performance,
                      daily_coverage, system_agreement]
-__all__ = ["MONITORING_ASSETS", "MONITORING_TABLES", "lake_table"]
+__all__ = ["MONITORING_ASSETS", "MONITORING_TABLES"]
