@@ -61,6 +61,13 @@ def test_reversion_compounds_over_skipped_seasons():
     assert out.p_home[1] == pytest.approx(one_step.p_home[1])  # conference ratings decay per season too
 
 
+def test_seasons_out_of_order_revert_once_never_back():
+    """Input not sorted by season (a caller's bug) must not move ratings away from the mean: one reversion."""
+    s = EloSettings(k=32, reversion=1 / 3, mean=1505, new_team=1505)
+    out = replay([EloGame(2015, "A", "B", 10, 0), EloGame(2014, "A", "B", 10, 0)], s)
+    assert out.home_pre[1] == pytest.approx(out.home_post[0] + (1505 - out.home_post[0]) / 3)
+
+
 def test_pre_game_ratings_never_see_the_game_itself():
     games = [EloGame(2021, "A", "B", 5, 1), EloGame(2021, "B", "C", 2, 9), EloGame(2021, "A", "C", 0, 4)]
     full = replay(games, EloSettings(k=20))

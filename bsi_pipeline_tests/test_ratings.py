@@ -141,6 +141,9 @@ def test_ridge_weighs_earlier_seasons_by_calendar_gap():
     gap_three = margins(2024, RidgeSettings(previous_weight=0.5))
     assert gap_three == pytest.approx(margins(2022, RidgeSettings(previous_weight=0.125)))
     assert 0 < gap_three < margins(2022, RidgeSettings(previous_weight=0.5))
+    # seasons out of order (a caller's bug) count as one season back, never as a weight above 1
+    one_back = margins(2022, RidgeSettings(previous_weight=0.5))
+    assert margins(2020, RidgeSettings(previous_weight=0.5)) == pytest.approx(one_back)
 
 
 def test_ridge_system_beats_constant_home_rate_on_college_fixture():
