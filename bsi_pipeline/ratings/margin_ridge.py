@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 
 NO_CONFERENCE = "(no conference)"  # teams without one (e.g. non-D1 opponents) share one effect
@@ -27,6 +28,7 @@ class RidgeSettings:
     conference_penalty: float = 5.0
     previous_weight: float = 0.5
     margin_cap: float = 10.0
+    first_season_slope: float = 0.4  # logistic slope per unit of margin before any season can fit it
 
 
 def predicted_margins(games: list[dict], settings: RidgeSettings) -> np.ndarray:
@@ -78,7 +80,10 @@ def _entries(g: dict, t_index: dict, c_index: dict, hfa: int) -> list[tuple[int,
 
 
 def probability_scale(margins: np.ndarray, outcomes: np.ndarray) -> float:
-    """The logistic slope s for P(home win) = 1 / (1 + exp(-s * margin)) with the lowest Brier score."""
-    grid = np.arange(0.05, 1.5, 0.01)
-    scores = [np.mean((1.0 / (1.0 + np.exp(-s * margins)) - outcomes) ** 2) for s in grid]
-    return float(grid[int(np.argmin(scores))])
+    """The logistic slope s for P(home win) = 1 / (1 + exp(-s * margin)) with the lowest Brier score.
+
+    Searched on a continuous range, not a fixed grid: a run in baseball is worth about 0.4, a point in
+    football about 0.1, so a step that suits one sport is too coarse for the other."""
+    result = minimize_scalar(lambda s: float(np.mean((1.0 / (1.0 + np.exp(-s * margins)) - outcomes) ** 2)),
+                             bounds=(0.001, 3.0), method="bounded", options={"xatol": 1e-5})
+    return float(result.x)

@@ -11,7 +11,8 @@ Systems:
 - market (where closing lines exist): the home-win probability implied by the closing spread.
 - ridge_margin (leagues with a `ridge` block): margin ratings refit every game day from all earlier games
   (bsi_pipeline/ratings/margin_ridge.py); P(home win) = logistic(slope x predicted margin), the slope
-  fitted on earlier seasons (the first season uses DEFAULT_MARGIN_SLOPE).
+  fitted on earlier seasons (the first season uses the settings' first_season_slope). With a
+  `ridge_grid`, each season takes the grid point with the lowest Brier on earlier seasons, as elo_fit.
 - ridge_stack (leagues with a `stack` block, given starting pitchers): ridge_margin's margin, the
   starters' K-BB rates and the same-conference flag, combined by a logistic regression refitted before
   every date (bsi_pipeline/ratings/college_stack.py).
@@ -41,7 +42,6 @@ from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
 
 SETTINGS_FILE = Path(__file__).with_name("elo_settings.yaml")
 NFL_MARGIN_SIGMA = 13.45  # standard deviation of NFL home margin around the closing spread
-DEFAULT_MARGIN_SLOPE = 0.4  # logistic slope per run for a league's first season (no earlier season to fit it)
 
 
 @dataclass
@@ -54,6 +54,7 @@ class LeagueConfig:
     pitcher: PitcherSettings | None = None
     pitcher_scales: list[float] = field(default_factory=list)
     ridge: RidgeSettings | None = None
+    ridge_grid: list[RidgeSettings] = field(default_factory=list)  # empty: `ridge` in every season
     components: mlb_components.ComponentSettings | None = None
     stack: college_stack.StackSettings | None = None
 
@@ -67,15 +68,24 @@ def load_league_configs(path: Path = SETTINGS_FILE) -> dict[str, LeagueConfig]:
         grid = [plain.with_(**dict(zip(keys, values)))
                 for values in itertools.product(*(spec["grid"][k] for k in keys))]
         pitcher = spec.get("pitcher")
+        ridge = RidgeSettings(**spec["ridge"]) if spec.get("ridge") else None
         configs[league] = LeagueConfig(
             league=league, sport=spec["sport"], plain=plain, grid=grid, aliases=spec.get("aliases") or {},
             pitcher=PitcherSettings(**{k: v for k, v in pitcher.items() if k != "elo_per_run"}) if pitcher else None,
             pitcher_scales=list(pitcher["elo_per_run"]) if pitcher else [],
-            ridge=RidgeSettings(**spec["ridge"]) if spec.get("ridge") else None,
+            ridge=ridge, ridge_grid=_grid(ridge, spec.get("ridge_grid")) if ridge else [],
             components=mlb_components.ComponentSettings(**spec["components"]) if spec.get("components") else None,
             stack=college_stack.StackSettings(**spec["stack"]) if spec.get("stack") else None,
         )
     return configs
+
+
+def _grid(base, axes: dict | None) -> list:
+    """Every combination of the grid's values, the other fields as in `base`."""
+    if not axes:
+        return []
+    keys = list(axes)
+    return [replace(base, **dict(zip(keys, values))) for values in itertools.product(*(axes[k] for k in keys))]
 
 
 @dataclass
@@ -163,17 +173,25 @@ class Candidate:
 
 
 def _walk_forward(candidates: list[Candidate], fallback: Candidate, seasons, outcome, decided) -> dict:
-    """season -> the candidate with the lowest Brier on earlier seasons (the first season is warm-up only:
-    the second season is fitted on it, later seasons on everything after it)."""
+    """season -> the candidate with the lowest Brier on earlier seasons (see _best_on_earlier_seasons)."""
+    choices = _best_on_earlier_seasons([np.asarray(c.replay.p_home) for c in candidates], seasons, outcome, decided)
+    return {season: fallback if best is None else replace(candidates[best], fit_brier=score, fit_seasons=used)
+            for season, (best, score, used) in choices.items()}
+
+
+def _best_on_earlier_seasons(forecasts: list[np.ndarray], seasons, outcome, decided) -> dict:
+    """season -> (index of the forecast with the lowest Brier on earlier seasons, that Brier, "first-last"
+    season it was scored on). The first season is warm-up only, (None, None, None): the second season is
+    chosen on it, later seasons on everything after it."""
     order = sorted(set(seasons.tolist()))
-    errors = [(np.asarray(c.replay.p_home) - outcome) ** 2 for c in candidates]
-    chosen = {order[0]: fallback}
+    errors = [(p - outcome) ** 2 for p in forecasts]
+    chosen = {order[0]: (None, None, None)}
     for i, season in enumerate(order[1:], start=1):
         past = decided & (seasons < season) & ((seasons > order[0]) if i > 1 else True)
         scores = [float(e[past].mean()) for e in errors]
         best = int(np.argmin(scores))
         used = sorted(set(seasons[past].tolist()))
-        chosen[season] = replace(candidates[best], fit_brier=scores[best], fit_seasons=f"{used[0]}-{used[-1]}")
+        chosen[season] = (best, scores[best], f"{used[0]}-{used[-1]}")
     return chosen
 
 
@@ -187,25 +205,51 @@ def _stitch(chosen: dict, seasons: np.ndarray) -> list[float]:
 
 
 def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[np.ndarray, list[float], list[dict]]:
+    """ridge_margin: predicted margins and P(home win) per game, and one settings row per season. With a
+    grid, every grid point is run over the whole history and each season takes the one that scored best on
+    earlier seasons; the first season uses `config.ridge`."""
     alias = config.aliases
-    margins = predicted_margins([
-        {"season": r["season"], "date": r["date"], "home": alias.get(r["home_team"], r["home_team"]),
-         "away": alias.get(r["away_team"], r["away_team"]), "home_score": r["home_score"],
-         "away_score": r["away_score"], "neutral": bool(r["neutral"]), "home_conference": r["home_conference"],
-         "away_conference": r["away_conference"]} for r in rows], config.ridge)
-    p = np.zeros(len(rows))
+    games = [{"season": r["season"], "date": r["date"], "home": alias.get(r["home_team"], r["home_team"]),
+              "away": alias.get(r["away_team"], r["away_team"]), "home_score": r["home_score"],
+              "away_score": r["away_score"], "neutral": bool(r["neutral"]), "home_conference": r["home_conference"],
+              "away_conference": r["away_conference"]} for r in rows]
+    candidates = [config.ridge, *[s for s in config.ridge_grid if s != config.ridge]]
+    runs = [_ridge_run(games, s, seasons, outcome, decided) for s in candidates]
+    if len(runs) > 1:
+        choices = _best_on_earlier_seasons([p for _, p, _ in runs], seasons, outcome, decided)
+    else:
+        choices = {season: (None, None, None) for season in set(seasons.tolist())}
+    margins, p = np.zeros(len(rows)), np.zeros(len(rows))
     settings_rows = []
-    for season in sorted(set(seasons.tolist())):
-        past = decided & (seasons < season)
-        slope = probability_scale(margins[past], outcome[past]) if past.any() else DEFAULT_MARGIN_SLOPE
+    for season in sorted(choices):
+        best, fit_brier, fit_seasons = choices[season]
+        run_margins, run_p, slopes = runs[best or 0]
         now = seasons == season
-        p[now] = 1.0 / (1.0 + np.exp(-slope * margins[now]))
-        used = sorted(set(seasons[past].tolist()))
+        margins[now], p[now] = run_margins[now], run_p[now]
+        slope, slope_seasons = slopes[season]
         settings_rows.append({
             "sport": config.sport, "league": config.league, "season": season, "system": "ridge_margin",
-            "fit_seasons": f"{used[0]}-{used[-1]}" if used else "none (first season: default slope)",
-            "settings": json.dumps({**asdict(config.ridge), "probability_slope": slope}, sort_keys=True)})
+            "fit_brier": fit_brier,
+            "fit_seasons": fit_seasons or ("none (warm-up season: default settings)" if len(runs) > 1 else slope_seasons),
+            "settings": json.dumps({**asdict(candidates[best or 0]), "probability_slope": slope,
+                                    "probability_slope_seasons": slope_seasons}, sort_keys=True)})
     return margins, p.tolist(), settings_rows
+
+
+def _ridge_run(games: list[dict], settings: RidgeSettings, seasons, outcome, decided):
+    """One setting over the whole history: margins, P(home win) with each season's slope fitted on earlier
+    seasons, and season -> (slope, the seasons that fitted it)."""
+    margins = predicted_margins(games, settings)
+    p = np.zeros(len(games))
+    slopes = {}
+    for season in sorted(set(seasons.tolist())):
+        past = decided & (seasons < season)
+        used = sorted(set(seasons[past].tolist()))
+        slope = probability_scale(margins[past], outcome[past]) if past.any() else settings.first_season_slope
+        slopes[season] = (slope, f"{used[0]}-{used[-1]}" if used else "none (first season: default slope)")
+        now = seasons == season
+        p[now] = 1.0 / (1.0 + np.exp(-slope * margins[now]))
+    return margins, p, slopes
 
 
 def _stack_forecasts(games: pl.DataFrame, margins: np.ndarray, starter_lines: pl.DataFrame, config: LeagueConfig,
