@@ -36,7 +36,8 @@ def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
         league_games = games.filter(pl.col("league") == league)
         if league_games.height == 0:
             continue
-        context.log.info(f"{league}: replaying {league_games.height:,} games over {len(config.grid)} settings")
+        ridge = f" and {len(config.ridge_grid) or 1} ridge settings" if config.ridge else ""
+        context.log.info(f"{league}: replaying {league_games.height:,} games over {len(config.grid)} Elo settings{ridge}")
         result = forecast_league(league_games, config,
                                  game_details=retrosheet_gamelogs_details if league == "mlb" else None,
                                  home_spread=spreads if league == "nfl" else None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize_scalar
 
 
@@ -55,7 +56,9 @@ def predicted_margins(games: list[dict], settings: RidgeSettings) -> np.ndarray:
                 a_now, b_now = np.zeros((size, size)), np.zeros(size)
             season, day = g["season"], None
         if g["date"] != day:
-            beta = np.linalg.solve(a_now + a_old + np.diag(penalty), b_now + b_old)
+            # symmetric positive definite (the penalty is positive): Cholesky, a third faster than LU
+            beta = cho_solve(cho_factor(a_now + a_old + np.diag(penalty), check_finite=False), b_now + b_old,
+                             check_finite=False)
             day = g["date"]
         x = _entries(g, t_index, c_index, hfa)
         out[i] = sum(sign * beta[j] for j, sign in x)
