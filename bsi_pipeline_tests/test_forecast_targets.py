@@ -67,3 +67,16 @@ def test_college_2021_systems_beat_plain_elo(college):
                                        "ratings fitted on 90% of 2021 itself score only 0.2121-0.2124 on the rest")
 def test_college_2021_meets_the_issue_target(college):
     assert college["ridge_stack"] <= 0.2129
+
+
+def test_college_football_ridge_margin_beats_elo():
+    """No issue target; measured 2003-2014 (warm-up 2001-2002): elo_fit 0.16943, ridge_margin 0.15949."""
+    from bsi_pipeline.sources.cfbd_games import read_cfbd_games
+
+    path = SHARED_DATA / "cfb_games" / "cfb_games_2001_2014.csv"
+    if not path.exists():
+        pytest.skip(f"shared real data not present: {path}")
+    games = read_cfbd_games([path]).games
+    brier = brier_by_system(forecast_league(games, load_league_configs()["ncaaf"]).forecasts, games, 2003, 2014)
+    assert brier["ridge_margin"] == pytest.approx(0.15949, abs=5e-5)
+    assert brier["ridge_margin"] < brier["elo_fit"] - 0.009
