@@ -42,6 +42,7 @@ from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
 
 SETTINGS_FILE = Path(__file__).with_name("elo_settings.yaml")
 NFL_MARGIN_SIGMA = 13.45  # standard deviation of NFL home margin around the closing spread
+WARM_UP = "none (warm-up season: default settings)"
 
 
 @dataclass
@@ -64,13 +65,11 @@ def load_league_configs(path: Path = SETTINGS_FILE) -> dict[str, LeagueConfig]:
     configs = {}
     for league, spec in raw.items():
         plain = EloSettings(**spec["plain"])
-        keys = list(spec["grid"])
-        grid = [plain.with_(**dict(zip(keys, values)))
-                for values in itertools.product(*(spec["grid"][k] for k in keys))]
         pitcher = spec.get("pitcher")
         ridge = RidgeSettings(**spec["ridge"]) if spec.get("ridge") else None
         configs[league] = LeagueConfig(
-            league=league, sport=spec["sport"], plain=plain, grid=grid, aliases=spec.get("aliases") or {},
+            league=league, sport=spec["sport"], plain=plain, grid=_grid(plain, spec["grid"]),
+            aliases=spec.get("aliases") or {},
             pitcher=PitcherSettings(**{k: v for k, v in pitcher.items() if k != "elo_per_run"}) if pitcher else None,
             pitcher_scales=list(pitcher["elo_per_run"]) if pitcher else [],
             ridge=ridge, ridge_grid=_grid(ridge, spec.get("ridge_grid")) if ridge else [],
@@ -81,7 +80,7 @@ def load_league_configs(path: Path = SETTINGS_FILE) -> dict[str, LeagueConfig]:
 
 
 def _grid(base, axes: dict | None) -> list:
-    """Every combination of the grid's values, the other fields as in `base`."""
+    """Every combination of the grid's values (a dataclass per combination), the other fields as in `base`."""
     if not axes:
         return []
     keys = list(axes)
@@ -230,7 +229,7 @@ def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[np.ndarra
         settings_rows.append({
             "sport": config.sport, "league": config.league, "season": season, "system": "ridge_margin",
             "fit_brier": fit_brier,
-            "fit_seasons": fit_seasons or ("none (warm-up season: default settings)" if len(runs) > 1 else slope_seasons),
+            "fit_seasons": fit_seasons or (WARM_UP if len(runs) > 1 else slope_seasons),
             "settings": json.dumps({**asdict(candidates[best or 0]), "probability_slope": slope,
                                     "probability_slope_seasons": slope_seasons}, sort_keys=True)})
     return margins, p.tolist(), settings_rows
