@@ -52,7 +52,6 @@ FEATURE_TABLE_KEYS = [dg.AssetKey(name) for name in sorted({spec.feature_table f
 SKIP_ERRORS = (serving.ChampionUnavailable, serving.NoServedRows, TrainingDataError, ArtifactError, FeatureError)
 
 
-
 class _Tables:
     """Feature tables read once per run, on first use."""
 

@@ -37,7 +37,8 @@ def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
         if league_games.height == 0:
             continue
         ridge = f" and {len(config.ridge_grid) or 1} ridge settings" if config.ridge else ""
-        context.log.info(f"{league}: replaying {league_games.height:,} games over {len(config.grid)} Elo settings{ridge}")
+        context.log.info(f"{league}: replaying {league_games.height:,} games over {len(config.grid)} Elo "
+                         f"settings{ridge}")
         result = forecast_league(league_games, config,
                                  game_details=retrosheet_gamelogs_details if league == "mlb" else None,
                                  home_spread=spreads if league == "nfl" else None,

@@ -33,7 +33,7 @@ worse (shared data, 2021 NCAA: Brier 0.21467 with them searched, 0.21449 weights
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import polars as pl
@@ -234,8 +234,7 @@ class EnsembleSettings:
         return combine_systems(forecasts, self.weights, self.agreement_band, self.bonus, self.penalty)
 
     def as_dict(self) -> dict:
-        return {"weights": self.weights, "bonus": self.bonus, "penalty": self.penalty,
-                "agreement_band": self.agreement_band, "source": self.source, "scores": self.scores}
+        return asdict(self)
 
 
 def fit_ensemble(first: str, p_first, second: str, p_second, y, source: str = "held-out rows",
