@@ -32,9 +32,11 @@ TABLES: dict[str, str] = {
 TABLES.update(GAME_SOURCE_TABLES)
 TABLES.update({
     "game_forecasts": "Pre-game home-win probability of every game from every rating system (walk-forward).",
-    "team_ratings": "elo_fit rating of each team before and after every game (point in time).",
+    "team_ratings": "elo_fit (and, in college leagues, ridge_margin) rating of each team before and after every "
+                    "game (point in time).",
     "elo_settings": "Elo settings per league, season and system, with the earlier-season Brier that chose them.",
-    "conference_strength": "Elo by conference and season, margin per game vs average, stat multiplier.",
+    "conference_strength": "Elo and ridge strength by conference and season, margin per game vs average, stat "
+                           "multiplier.",
     "betting_backtest": "NFL backtest against closing lines per market and overall: bets, hit rate, ROI, max "
                         "drawdown, Sharpe, CLV note, disclaimer (analysis, not advice).",
     "betting_bets": "Every bet of the NFL backtest with model probability, edge, stake, profit and bankroll.",

@@ -8,6 +8,7 @@ from bsi_pipeline.defs.resources import selected_outputs
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.ncaa.box_scores import starter_lines
 from bsi_pipeline.ratings.conference import conference_strength as build_conference_strength
+from bsi_pipeline.ratings.conference import next_season_check
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
 
 _FRAME = {"polars", "parquet"}
@@ -55,13 +56,16 @@ def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
 
 
 @dg.asset(group_name="ratings", kinds=_FRAME, description=(
-    "Elo by conference and season, in the sport's units, with a multiplier for player stats."))
+    "Elo (and, where the league has one, ridge_margin) strength by conference and season, in the sport's "
+    "units, with a multiplier for player stats; metadata: how well each source predicts next season."))
 def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> dg.Output:
     table = build_conference_strength(team_ratings, games)
     latest = table.filter(pl.col("season") == pl.col("season").max().over("league"))
-    return dg.Output(table, metadata={"latest_season": dg.MetadataValue.md(markdown_table(
-        latest.select("league", "season", "conference", "teams", "strength_vs_average",
-                      "margin_per_game_vs_average", "stat_multiplier"), max_rows=60))})
+    return dg.Output(table, metadata={
+        "latest_season": dg.MetadataValue.md(markdown_table(
+            latest.select("league", "season", "conference", "teams", "strength_vs_average",
+                          "margin_per_game_vs_average", "margin_source", "stat_multiplier"), max_rows=60)),
+        "next_season_check": dg.MetadataValue.md(markdown_table(next_season_check(table, games)))})
 
 
 @dg.asset(group_name="ratings", kinds=_FRAME, description=(

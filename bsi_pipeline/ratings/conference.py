@@ -1,12 +1,21 @@
 """Conference strength per league and season, and the adjustment analysts apply to player stats.
 
-A team's end-of-season strength is its last post-game Elo plus its conference's Elo (the conference
-layer, when the league uses one). A conference's strength is the mean over its teams, relative to
-the mean of all conference teams that season. Elo points become runs (or points) per game through
-the league's own relation between pre-game Elo difference and final margin (least squares through
-the origin over all its games), so the adjustment speaks the sport's units:
+Two measures, both in the sport's units (runs or points per game against the average conference team):
+- Elo: a team's end-of-season strength is its last post-game Elo plus its conference's Elo (the
+  conference layer, when the league uses one). A conference's strength is the mean over its teams,
+  relative to the mean of all conferences that season. Elo points become runs (or points) through the
+  league's own relation between pre-game Elo difference and final margin (least squares through the
+  origin over all its games): elo_margin_vs_average = strength_vs_average / elo_per_margin_unit.
+- ridge_margin (leagues with a ridge, team_ratings' ridge_rating_post): a team's end-of-season rating is
+  its team effect plus its conference effect from the season-end solve, already in margin units;
+  ridge_margin_vs_average is the same mean over teams, relative to the mean of all conferences.
 
-    margin_per_game_vs_average = strength_vs_average / elo_per_margin_unit
+margin_per_game_vs_average is the ridge measure where it exists (margin_source says which). Why: on the
+shared data it predicts next season's games between conferences better in every college league
+(next_season_check: RMSE 5.71 vs 5.87 runs in college baseball, 19.62 vs 19.96 points in college
+football, 13.37 vs 13.70 in college basketball). The ridge fits every game of the season at once, while
+an end-of-season Elo depends on the order of the games and moves most with the last ones.
+
     stat_multiplier = league_scoring / (league_scoring - margin_per_game_vs_average / 2)
 
 The multiplier assumes half of a conference's edge is run prevention, so a hitter whose conference
@@ -32,10 +41,12 @@ def elo_per_margin_unit(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.D
 
 
 def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
+    ridge_post = (pl.col("ridge_rating_post") if "ridge_rating_post" in team_ratings.columns
+                  else pl.lit(None, dtype=pl.Float64))
     last = (team_ratings.sort("date", "game_id")
             .group_by("sport", "league", "season", "team", maintain_order=True)
             .agg(pl.col("conference").drop_nulls().last(), rating=pl.col("rating_post").last(),
-                 conference_rating=pl.col("conference_rating_pre").last()))
+                 conference_rating=pl.col("conference_rating_pre").last(), ridge_rating=ridge_post.last()))
     teams = last.filter(pl.col("conference").is_not_null()).with_columns(
         strength=pl.col("rating") + pl.col("conference_rating")).sort("league", "season", "conference", "team")
     scoring = (pl.concat([games.select("league", "season", points=pl.col("home_score")),
@@ -45,14 +56,52 @@ def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.D
                .agg(league_scoring=pl.col("points").cast(pl.Float64).mean()))
     table = (teams.group_by("sport", "league", "season", "conference", maintain_order=True)
              .agg(teams=pl.len().cast(pl.Int32), team_elo=pl.col("rating").mean(),
-                  conference_elo=pl.col("conference_rating").mean(), strength=pl.col("strength").mean())
+                  conference_elo=pl.col("conference_rating").mean(), strength=pl.col("strength").mean(),
+                  ridge_margin=pl.col("ridge_rating").mean())
              .with_columns(strength_vs_average=pl.col("strength") - pl.col("strength").mean().over(
-                 "league", "season"))
+                 "league", "season"), ridge_margin_vs_average=pl.col("ridge_margin") - pl.col(
+                 "ridge_margin").mean().over("league", "season"))
              .join(elo_per_margin_unit(team_ratings, games), on="league", how="left")
              .join(scoring, on=["league", "season"], how="left"))
-    margin = pl.col("strength_vs_average") / pl.col("elo_per_margin_unit")
-    return table.with_columns(
+    ridge = pl.col("ridge_margin_vs_average").is_not_null()
+    table = table.with_columns(
         expected_win_pct_vs_average=1.0 / (1.0 + 10.0 ** (-pl.col("strength_vs_average") / 400.0)),
-        margin_per_game_vs_average=margin,
+        elo_margin_vs_average=pl.col("strength_vs_average") / pl.col("elo_per_margin_unit"),
+    ).with_columns(
+        margin_per_game_vs_average=pl.coalesce("ridge_margin_vs_average", "elo_margin_vs_average"),
+        margin_source=pl.when(ridge).then(pl.lit("ridge_margin")).otherwise(pl.lit("elo_fit")),
+    )
+    margin = pl.col("margin_per_game_vs_average")
+    return table.with_columns(
         stat_multiplier=pl.col("league_scoring") / (pl.col("league_scoring") - margin / 2),
     ).sort("sport", "league", "season", "strength_vs_average", descending=[False, False, False, True])
+
+
+SOURCES = {"elo_fit": "elo_margin_vs_average", "ridge_margin": "ridge_margin_vs_average"}
+
+
+def next_season_check(table: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
+    """Evidence for choosing a margin source: how well each source's season-s conference margins predict
+    season s+1's games between teams of different conferences (out of sample: next season's games never
+    shaped them). Per league and source: games, the correlation of the conference difference with the
+    final margin, and the RMSE of margin - (difference + home advantage), the home advantage being the
+    mean of that residual over non-neutral games (one number per league and source)."""
+    prior = table.select("league", "conference", season=pl.col("season") + 1,
+                         **{source: pl.col(column) for source, column in SOURCES.items()})
+    side = {f"{side}_conference": prior.select("league", "season", "conference", *SOURCES).rename(
+        {"conference": f"{side}_conference", **{s: f"{side}_{s}" for s in SOURCES}}) for side in ("home", "away")}
+    paired = games.filter(pl.col("home_conference").is_not_null() & pl.col("away_conference").is_not_null()
+                          & (pl.col("home_conference") != pl.col("away_conference")))
+    for key, frame in side.items():
+        paired = paired.join(frame, on=["league", "season", key], how="inner")
+    margin = (pl.col("home_score") - pl.col("away_score")).cast(pl.Float64)
+    home = (~pl.col("neutral").fill_null(False)).cast(pl.Float64)
+    rows = []
+    for source in SOURCES:
+        diff = pl.col(f"home_{source}") - pl.col(f"away_{source}")
+        scored = paired.filter(diff.is_not_null()).with_columns(diff=diff, margin=margin, home=home)
+        hfa = ((pl.col("margin") - pl.col("diff")) * pl.col("home")).sum() / pl.col("home").sum()
+        rows.append(scored.sort("league", "date", "game_id").group_by("league", maintain_order=True).agg(
+            source=pl.lit(source), games=pl.len().cast(pl.Int32), correlation=pl.corr("diff", "margin"),
+            rmse=((pl.col("margin") - pl.col("diff") - hfa.fill_nan(0.0) * pl.col("home")) ** 2).mean().sqrt()))
+    return pl.concat(rows).sort("league", "source")

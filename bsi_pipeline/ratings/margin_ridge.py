@@ -32,42 +32,78 @@ class RidgeSettings:
     first_season_slope: float = 0.4  # logistic slope per unit of margin before any season can fit it
 
 
+@dataclass(frozen=True)
+class RidgeReplay:
+    """Per game, in the order given. A side's rating is its team effect plus its conference's effect: runs
+    (points) per game better than an average team on a neutral field. `*_pre` come from the solve before
+    the game's date; `*_post` from the solve after it (the season's last date: the season-end solve, before
+    any carry-over), so a team's last `*_post` of a season is its end-of-season rating."""
+
+    margins: np.ndarray
+    home_pre: np.ndarray
+    away_pre: np.ndarray
+    home_post: np.ndarray
+    away_post: np.ndarray
+
+
 def predicted_margins(games: list[dict], settings: RidgeSettings) -> np.ndarray:
-    """Pre-game predicted home margin for each game (dicts with season, date, home, away, home_score,
-    away_score, neutral, home_conference, away_conference), in the order given (sorted by date)."""
+    """Pre-game predicted home margin for each game (see replay_ridge)."""
+    return replay_ridge(games, settings).margins
+
+
+def replay_ridge(games: list[dict], settings: RidgeSettings) -> RidgeReplay:
+    """Predicted home margins and both sides' ratings for each game (dicts with season, date, home, away,
+    home_score, away_score, neutral, home_conference, away_conference), in the order given (sorted by date)."""
     teams = sorted({g["home"] for g in games} | {g["away"] for g in games})
     confs = sorted({c or NO_CONFERENCE for g in games for c in (g["home_conference"], g["away_conference"])})
     t_index = {t: i for i, t in enumerate(teams)}
     c_index = {c: len(teams) + i for i, c in enumerate(confs)}
     size = len(teams) + len(confs) + 1
     hfa = size - 1
-    penalty = np.concatenate([np.full(len(teams), settings.team_penalty),
-                              np.full(len(confs), settings.conference_penalty), [1e-6]])
+    penalty = np.diag(np.concatenate([np.full(len(teams), settings.team_penalty),
+                                      np.full(len(confs), settings.conference_penalty), [1e-6]]))
     a_now, b_now = np.zeros((size, size)), np.zeros(size)
     a_old, b_old = np.zeros((size, size)), np.zeros(size)
-    out = np.zeros(len(games))
-    season, day, beta = None, None, np.zeros(size)
+    n = len(games)
+    out = np.zeros(n)
+    sides = np.array([[t_index[g[team]], c_index[g[f"{team}_conference"] or NO_CONFERENCE]]
+                      for g in games for team in ("home", "away")], dtype=np.int64).reshape(n, 2, 2)
+    pre, post = np.zeros((n, 2)), np.zeros((n, 2))
+    season, day, beta, day_start = None, None, np.zeros(size), 0
+
+    def solve() -> np.ndarray:
+        # symmetric positive definite (the penalty is positive): Cholesky, a third faster than LU
+        return cho_solve(cho_factor(a_now + a_old + penalty, check_finite=False), b_now + b_old, check_finite=False)
+
     for i, g in enumerate(games):
         if g["season"] != season:
             if season is not None:
+                post[day_start:i] = _side_ratings(solve(), sides[day_start:i])
                 keep = settings.previous_weight ** max(1, g["season"] - season)
                 a_old = keep * (a_old + a_now)
                 b_old = keep * (b_old + b_now)
                 a_now, b_now = np.zeros((size, size)), np.zeros(size)
-            season, day = g["season"], None
+            season, day, day_start = g["season"], None, i
         if g["date"] != day:
-            # symmetric positive definite (the penalty is positive): Cholesky, a third faster than LU
-            beta = cho_solve(cho_factor(a_now + a_old + np.diag(penalty), check_finite=False), b_now + b_old,
-                             check_finite=False)
-            day = g["date"]
+            beta = solve()
+            post[day_start:i] = _side_ratings(beta, sides[day_start:i])
+            day, day_start = g["date"], i
         x = _entries(g, t_index, c_index, hfa)
         out[i] = sum(sign * beta[j] for j, sign in x)
+        pre[i] = _side_ratings(beta, sides[i])
         margin = max(-settings.margin_cap, min(settings.margin_cap, g["home_score"] - g["away_score"]))
         for j, sj in x:
             b_now[j] += sj * margin
             for k, sk in x:
                 a_now[j, k] += sj * sk
-    return out
+    if n:
+        post[day_start:] = _side_ratings(solve(), sides[day_start:])
+    return RidgeReplay(out, pre[:, 0], pre[:, 1], post[:, 0], post[:, 1])
+
+
+def _side_ratings(beta: np.ndarray, sides: np.ndarray) -> np.ndarray:
+    """Team effect plus conference effect for (..., side, [team column, conference column]) indices."""
+    return beta[sides[..., 0]] + beta[sides[..., 1]]
 
 
 def _entries(g: dict, t_index: dict, c_index: dict, hfa: int) -> list[tuple[int, float]]:

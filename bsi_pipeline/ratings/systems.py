@@ -25,6 +25,7 @@ season s itself, so the forecasts of s are out of sample.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -37,7 +38,7 @@ import yaml
 
 from bsi_pipeline.ratings.elo import EloGame, EloReplay, EloSettings, replay
 from bsi_pipeline.ratings import college_stack, mlb_components
-from bsi_pipeline.ratings.margin_ridge import RidgeSettings, predicted_margins, probability_scale
+from bsi_pipeline.ratings.margin_ridge import RidgeReplay, RidgeSettings, probability_scale, replay_ridge
 from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
 
 SETTINGS_FILE = Path(__file__).with_name("elo_settings.yaml")
@@ -90,7 +91,7 @@ def _grid(base, axes: dict | None) -> list:
 @dataclass
 class LeagueForecasts:
     forecasts: pl.DataFrame       # game_id, system, p_home (one row per game and system)
-    team_ratings: pl.DataFrame    # elo_fit ratings before and after every game, per team
+    team_ratings: pl.DataFrame    # elo_fit (and ridge_margin) ratings before and after every game, per team
     settings: pl.DataFrame        # chosen settings per season and system, with the Brier that chose them
     final_replay: EloReplay | None = None
 
@@ -124,7 +125,6 @@ def forecast_league(games: pl.DataFrame, config: LeagueConfig, game_details: pl.
                            seasons, outcome, decided)
     frames.append(_forecast_frame(games, "elo_fit", _stitch(chosen, seasons)))
     settings_rows += [_settings_row(config, season, "elo_fit", c) for season, c in chosen.items()]
-    team_ratings = _team_ratings(games, base, chosen, seasons)
 
     if config.pitcher is not None and game_details is not None:
         diffs = _starter_diffs(rows, game_details, config)
@@ -141,12 +141,13 @@ def forecast_league(games: pl.DataFrame, config: LeagueConfig, game_details: pl.
         frames.append(_forecast_frame(games, "components", p))
         settings_rows += rows_components
 
+    ridge = None
     if config.ridge is not None:
-        margins, p, rows_ridge = _ridge_forecasts(rows, config, seasons, outcome, decided)
+        ridge, p, rows_ridge = _ridge_forecasts(rows, config, seasons, outcome, decided)
         frames.append(_forecast_frame(games, "ridge_margin", p))
         settings_rows += rows_ridge
         if config.stack is not None and starter_lines is not None:
-            p, rows_stack = _stack_forecasts(games, margins, starter_lines, config, seasons, outcome, decided)
+            p, rows_stack = _stack_forecasts(games, ridge.margins, starter_lines, config, seasons, outcome, decided)
             frames.append(_forecast_frame(games, "ridge_stack", p))
             settings_rows += rows_stack
 
@@ -157,6 +158,7 @@ def forecast_league(games: pl.DataFrame, config: LeagueConfig, game_details: pl.
 
     frames.append(_forecast_frame(games, "home_rate", _home_rate(seasons, outcome, decided)))
     forecasts = pl.concat(frames).filter(pl.col("p_home").is_not_null())
+    team_ratings = _team_ratings(games, base, chosen, seasons, ridge)
     return LeagueForecasts(forecasts, team_ratings, pl.DataFrame(settings_rows), plain)
 
 
@@ -203,8 +205,8 @@ def _stitch(chosen: dict, seasons: np.ndarray) -> list[float]:
     return out
 
 
-def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[np.ndarray, list[float], list[dict]]:
-    """ridge_margin: predicted margins and P(home win) per game, and one settings row per season. With a
+def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[RidgeReplay, list[float], list[dict]]:
+    """ridge_margin: predicted margins and ratings, P(home win) per game, and one settings row per season. With a
     grid, every grid point is run over the whole history and each season takes the one that scored best on
     earlier seasons; the first season uses `config.ridge`."""
     alias = config.aliases
@@ -218,13 +220,17 @@ def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[np.ndarra
         choices = _best_on_earlier_seasons([p for _, p, _ in runs], seasons, outcome, decided)
     else:
         choices = {season: (None, None, None) for season in set(seasons.tolist())}
-    margins, p = np.zeros(len(rows)), np.zeros(len(rows))
+    fields = [f.name for f in dataclasses.fields(RidgeReplay)]
+    stitched = {name: np.zeros(len(rows)) for name in fields}
+    p = np.zeros(len(rows))
     settings_rows = []
     for season in sorted(choices):
         best, fit_brier, fit_seasons = choices[season]
-        run_margins, run_p, slopes = runs[best or 0]
+        run, run_p, slopes = runs[best or 0]
         now = seasons == season
-        margins[now], p[now] = run_margins[now], run_p[now]
+        p[now] = run_p[now]
+        for name in fields:
+            stitched[name][now] = getattr(run, name)[now]
         slope, slope_seasons = slopes[season]
         settings_rows.append({
             "sport": config.sport, "league": config.league, "season": season, "system": "ridge_margin",
@@ -232,13 +238,14 @@ def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[np.ndarra
             "fit_seasons": fit_seasons or (WARM_UP if len(runs) > 1 else slope_seasons),
             "settings": json.dumps({**asdict(candidates[best or 0]), "probability_slope": slope,
                                     "probability_slope_seasons": slope_seasons}, sort_keys=True)})
-    return margins, p.tolist(), settings_rows
+    return RidgeReplay(**stitched), p.tolist(), settings_rows
 
 
 def _ridge_run(games: list[dict], settings: RidgeSettings, seasons, outcome, decided):
-    """One setting over the whole history: margins, P(home win) with each season's slope fitted on earlier
-    seasons, and season -> (slope, the seasons that fitted it)."""
-    margins = predicted_margins(games, settings)
+    """One setting over the whole history: its replay (margins and ratings), P(home win) with each season's
+    slope fitted on earlier seasons, and season -> (slope, the seasons that fitted it)."""
+    run = replay_ridge(games, settings)
+    margins = run.margins
     p = np.zeros(len(games))
     slopes = {}
     for season in sorted(set(seasons.tolist())):
@@ -248,7 +255,7 @@ def _ridge_run(games: list[dict], settings: RidgeSettings, seasons, outcome, dec
         slopes[season] = (slope, f"{used[0]}-{used[-1]}" if used else "none (first season: default slope)")
         now = seasons == season
         p[now] = 1.0 / (1.0 + np.exp(-slope * margins[now]))
-    return margins, p, slopes
+    return run, p, slopes
 
 
 def _stack_forecasts(games: pl.DataFrame, margins: np.ndarray, starter_lines: pl.DataFrame, config: LeagueConfig,
@@ -316,10 +323,12 @@ def _starter_diffs(rows: list[dict], details: pl.DataFrame, config: LeagueConfig
     return starter_differences(games, config.pitcher)
 
 
-def _team_ratings(games: pl.DataFrame, base: list[EloGame], chosen: dict, seasons: np.ndarray) -> pl.DataFrame:
-    """Two rows per game (home and away team): the elo_fit rating before and after it."""
+def _team_ratings(games: pl.DataFrame, base: list[EloGame], chosen: dict, seasons: np.ndarray,
+                  ridge: RidgeReplay | None = None) -> pl.DataFrame:
+    """Two rows per game (home and away team): the elo_fit rating before and after it, and (leagues with a
+    ridge, else null) ridge_margin's rating before and after the game's date."""
     out = {k: [] for k in ("game_id", "team", "opponent", "is_home", "conference", "rating_pre", "rating_post",
-                           "conference_rating_pre")}
+                           "conference_rating_pre", "ridge_rating_pre", "ridge_rating_post")}
     ids = games.get_column("game_id").to_list()
     for i, g in enumerate(base):
         r = chosen[int(seasons[i])].replay
@@ -332,9 +341,12 @@ def _team_ratings(games: pl.DataFrame, base: list[EloGame], chosen: dict, season
             out["rating_pre"].append(r.home_pre[i] if is_home else r.away_pre[i])
             out["rating_post"].append(r.home_post[i] if is_home else r.away_post[i])
             out["conference_rating_pre"].append(r.home_conf_pre[i] if is_home else r.away_conf_pre[i])
+            for when in ("pre", "post"):
+                value = None if ridge is None else getattr(ridge, f"{'home' if is_home else 'away'}_{when}")[i]
+                out[f"ridge_rating_{when}"].append(value)
     keys = games.select("game_id", "sport", "league", "season", "date")
     schema = {"game_id": pl.String, "team": pl.String, "opponent": pl.String, "is_home": pl.Boolean,
               "conference": pl.String, "rating_pre": pl.Float64, "rating_post": pl.Float64,
-              "conference_rating_pre": pl.Float64}
+              "conference_rating_pre": pl.Float64, "ridge_rating_pre": pl.Float64, "ridge_rating_post": pl.Float64}
     return keys.join(pl.DataFrame(out, schema=schema, strict=False), on="game_id", how="inner").sort(
         "date", "game_id", "is_home")
