@@ -115,30 +115,30 @@ def _ridge_games(rows):
 def test_ridge_margins_use_only_earlier_days_and_learn_strength():
     from datetime import date
 
-    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, predicted_margins
+    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, replay_ridge
 
     day = [date(2021, 3, d) for d in range(1, 8)]
     rows = [(day[0], "LSU", "Grambling", 12, 1, "SEC", "SWAC"), (day[1], "LSU", "Jackson St.", 9, 0, "SEC", "SWAC"),
             (day[2], "Alabama St.", "Ole Miss", 1, 8, "SWAC", "SEC"), (day[3], "Ole Miss", "Grambling", 6, 2, "SEC", "SWAC"),
             (day[4], "Jackson St.", "Alabama St.", 3, 2, "SWAC", "SWAC"), (day[5], "Grambling", "LSU", 0, 7, "SWAC", "SEC")]
-    margins = predicted_margins(_ridge_games(rows), RidgeSettings())
+    margins = replay_ridge(_ridge_games(rows), RidgeSettings()).margins
     assert margins[0] == 0.0  # nothing known before the first day
     assert margins[5] < -2  # by then LSU (SEC) is clearly stronger than Grambling (SWAC), even away
     altered = rows[:5] + [(day[5], "Grambling", "LSU", 20, 0, "SWAC", "SEC")]
-    assert predicted_margins(_ridge_games(altered), RidgeSettings())[:6].tolist() == margins[:6].tolist()
+    assert replay_ridge(_ridge_games(altered), RidgeSettings()).margins[:6].tolist() == margins[:6].tolist()
 
 
 def test_ridge_weighs_earlier_seasons_by_calendar_gap():
     """A game three seasons back counts previous_weight cubed, as if the skipped seasons had been played."""
     from datetime import date
 
-    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, predicted_margins
+    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, replay_ridge
 
     def margins(later_season, settings):
         rows = _ridge_games([(date(2021, 3, 1), "LSU", "Grambling", 12, 1, "SEC", "SWAC"),
                              (date(2021, 3, 2), "LSU", "Jackson St.", 9, 0, "SEC", "SWAC")])
         rows.append({**rows[0], "season": later_season, "date": date(later_season, 3, 1)})
-        return predicted_margins(rows, settings)[-1]
+        return replay_ridge(rows, settings).margins[-1]
 
     gap_three = margins(2024, RidgeSettings(previous_weight=0.5))
     assert gap_three == pytest.approx(margins(2022, RidgeSettings(previous_weight=0.125)))
@@ -258,14 +258,14 @@ def test_ridge_solves_a_tournament_of_neutral_sites_and_ties_choose_the_first_se
 
     import numpy as np
 
-    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, predicted_margins
+    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, replay_ridge
     from bsi_pipeline.ratings.systems import _best_on_earlier_seasons
 
     games = [{"season": 2016, "date": date(2016, 3, d), "home": h, "away": a, "home_score": hs, "away_score": as_,
               "neutral": True, "home_conference": None, "away_conference": None}
              for d, h, a, hs, as_ in [(17, "Villanova", "UNC Asheville", 86, 56), (19, "Villanova", "Iowa", 87, 68),
                                       (24, "Villanova", "Miami", 92, 69), (26, "Iowa", "Villanova", 60, 70)]]
-    margins = predicted_margins(games, RidgeSettings(margin_cap=30.0))
+    margins = replay_ridge(games, RidgeSettings(margin_cap=30.0)).margins
     assert margins[0] == 0.0 and np.isfinite(margins).all()
     assert margins[3] < -5  # by the last day Villanova is clearly the stronger side, listed away
     seasons, outcome = np.array([2001, 2002, 2003]), np.array([1.0, 0.0, 1.0])

@@ -63,17 +63,17 @@ def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.D
                  "ridge_margin").mean().over("league", "season"))
              .join(elo_per_margin_unit(team_ratings, games), on="league", how="left")
              .join(scoring, on=["league", "season"], how="left"))
-    ridge = pl.col("ridge_margin_vs_average").is_not_null()
     table = table.with_columns(
         expected_win_pct_vs_average=1.0 / (1.0 + 10.0 ** (-pl.col("strength_vs_average") / 400.0)),
         elo_margin_vs_average=pl.col("strength_vs_average") / pl.col("elo_per_margin_unit"),
     ).with_columns(
         margin_per_game_vs_average=pl.coalesce("ridge_margin_vs_average", "elo_margin_vs_average"),
-        margin_source=pl.when(ridge).then(pl.lit("ridge_margin")).otherwise(pl.lit("elo_fit")),
+        margin_source=pl.when(pl.col("ridge_margin_vs_average").is_not_null()).then(pl.lit("ridge_margin"))
+        .otherwise(pl.lit("elo_fit")),
     )
-    margin = pl.col("margin_per_game_vs_average")
     return table.with_columns(
-        stat_multiplier=pl.col("league_scoring") / (pl.col("league_scoring") - margin / 2),
+        stat_multiplier=pl.col("league_scoring")
+        / (pl.col("league_scoring") - pl.col("margin_per_game_vs_average") / 2),
     ).sort("sport", "league", "season", "strength_vs_average", descending=[False, False, False, True])
 
 
@@ -88,12 +88,12 @@ def next_season_check(table: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
     mean of that residual over non-neutral games (one number per league and source)."""
     prior = table.select("league", "conference", season=pl.col("season") + 1,
                          **{source: pl.col(column) for source, column in SOURCES.items()})
-    side = {f"{side}_conference": prior.select("league", "season", "conference", *SOURCES).rename(
-        {"conference": f"{side}_conference", **{s: f"{side}_{s}" for s in SOURCES}}) for side in ("home", "away")}
     paired = games.filter(pl.col("home_conference").is_not_null() & pl.col("away_conference").is_not_null()
                           & (pl.col("home_conference") != pl.col("away_conference")))
-    for key, frame in side.items():
-        paired = paired.join(frame, on=["league", "season", key], how="inner")
+    for side in ("home", "away"):
+        paired = paired.join(prior.rename({"conference": f"{side}_conference", **{s: f"{side}_{s}" for s in SOURCES}}),
+                             on=["league", "season", f"{side}_conference"], how="inner")
+    paired = paired.sort("league", "date", "game_id")  # one fixed order for the sums below
     margin = (pl.col("home_score") - pl.col("away_score")).cast(pl.Float64)
     home = (~pl.col("neutral").fill_null(False)).cast(pl.Float64)
     rows = []
@@ -101,7 +101,7 @@ def next_season_check(table: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
         diff = pl.col(f"home_{source}") - pl.col(f"away_{source}")
         scored = paired.filter(diff.is_not_null()).with_columns(diff=diff, margin=margin, home=home)
         hfa = ((pl.col("margin") - pl.col("diff")) * pl.col("home")).sum() / pl.col("home").sum()
-        rows.append(scored.sort("league", "date", "game_id").group_by("league", maintain_order=True).agg(
+        rows.append(scored.group_by("league", maintain_order=True).agg(
             source=pl.lit(source), games=pl.len().cast(pl.Int32), correlation=pl.corr("diff", "margin"),
             rmse=((pl.col("margin") - pl.col("diff") - hfa.fill_nan(0.0) * pl.col("home")) ** 2).mean().sqrt()))
     return pl.concat(rows).sort("league", "source")

@@ -46,11 +46,6 @@ class RidgeReplay:
     away_post: np.ndarray
 
 
-def predicted_margins(games: list[dict], settings: RidgeSettings) -> np.ndarray:
-    """Pre-game predicted home margin for each game (see replay_ridge)."""
-    return replay_ridge(games, settings).margins
-
-
 def replay_ridge(games: list[dict], settings: RidgeSettings) -> RidgeReplay:
     """Predicted home margins and both sides' ratings for each game (dicts with season, date, home, away,
     home_score, away_score, neutral, home_conference, away_conference), in the order given (sorted by date)."""

@@ -25,11 +25,10 @@ season s itself, so the forecasts of s are out of sample.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -220,8 +219,8 @@ def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[RidgeRepl
         choices = _best_on_earlier_seasons([p for _, p, _ in runs], seasons, outcome, decided)
     else:
         choices = {season: (None, None, None) for season in set(seasons.tolist())}
-    fields = [f.name for f in dataclasses.fields(RidgeReplay)]
-    stitched = {name: np.zeros(len(rows)) for name in fields}
+    names = [f.name for f in fields(RidgeReplay)]
+    stitched = {name: np.zeros(len(rows)) for name in names}
     p = np.zeros(len(rows))
     settings_rows = []
     for season in sorted(choices):
@@ -229,7 +228,7 @@ def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[RidgeRepl
         run, run_p, slopes = runs[best or 0]
         now = seasons == season
         p[now] = run_p[now]
-        for name in fields:
+        for name in names:
             stitched[name][now] = getattr(run, name)[now]
         slope, slope_seasons = slopes[season]
         settings_rows.append({
@@ -328,7 +327,7 @@ def _team_ratings(games: pl.DataFrame, base: list[EloGame], chosen: dict, season
     """Two rows per game (home and away team): the elo_fit rating before and after it, and (leagues with a
     ridge, else null) ridge_margin's rating before and after the game's date."""
     out = {k: [] for k in ("game_id", "team", "opponent", "is_home", "conference", "rating_pre", "rating_post",
-                           "conference_rating_pre", "ridge_rating_pre", "ridge_rating_post")}
+                           "conference_rating_pre")}
     ids = games.get_column("game_id").to_list()
     for i, g in enumerate(base):
         r = chosen[int(seasons[i])].replay
@@ -341,9 +340,9 @@ def _team_ratings(games: pl.DataFrame, base: list[EloGame], chosen: dict, season
             out["rating_pre"].append(r.home_pre[i] if is_home else r.away_pre[i])
             out["rating_post"].append(r.home_post[i] if is_home else r.away_post[i])
             out["conference_rating_pre"].append(r.home_conf_pre[i] if is_home else r.away_conf_pre[i])
-            for when in ("pre", "post"):
-                value = None if ridge is None else getattr(ridge, f"{'home' if is_home else 'away'}_{when}")[i]
-                out[f"ridge_rating_{when}"].append(value)
+    for when in ("pre", "post"):  # rows alternate home, away, as above
+        out[f"ridge_rating_{when}"] = ([None] * len(out["game_id"]) if ridge is None else np.column_stack(
+            [getattr(ridge, f"home_{when}"), getattr(ridge, f"away_{when}")]).ravel())
     keys = games.select("game_id", "sport", "league", "season", "date")
     schema = {"game_id": pl.String, "team": pl.String, "opponent": pl.String, "is_home": pl.Boolean,
               "conference": pl.String, "rating_pre": pl.Float64, "rating_post": pl.Float64,
