@@ -339,3 +339,28 @@ def test_conference_strength_uses_the_ridge_where_it_predicts_next_season_better
         assert abs(season["ridge_margin_vs_average"].mean()) < 1e-9  # centred on the average conference
     check = dict(next_season_check(table, games).select("source", "rmse").rows())
     assert check["ridge_margin"] < check["elo_fit"] - 0.5
+
+
+def test_conference_strength_falls_back_to_elo_and_the_check_skips_what_it_cannot_pair(nfl, college_other):
+    """team_ratings without ridge columns (a workspace from before them) gives the Elo measure, said so;
+    a league without conferences (the NFL fixture) gives an empty check; seasons that do not follow one
+    another are not paired."""
+    from bsi_pipeline.ratings.conference import next_season_check
+
+    _, games, result = college_other
+    table = conference_strength(result.team_ratings.drop("ridge_rating_pre", "ridge_rating_post"), games)
+    assert table["margin_source"].unique().to_list() == ["elo_fit"]
+    assert table["margin_per_game_vs_average"].to_list() == table["elo_margin_vs_average"].to_list()
+    assert table["ridge_margin_vs_average"].null_count() == table.height
+    assert dict(next_season_check(table, games).select("source", "games").rows()) == {
+        "elo_fit": next_season_check(conference_strength(result.team_ratings, games), games)["games"][0]}
+
+    nfl_games, nfl_forecasts = nfl
+    empty = next_season_check(conference_strength(nfl_forecasts.team_ratings, nfl_games.games), nfl_games.games)
+    assert empty.height == 0 and empty.columns == ["league", "source", "games", "correlation", "rmse"]
+
+    seasons = sorted(games["season"].unique().to_list())
+    apart = games.filter(pl.col("season") != seasons[1]) if len(seasons) == 3 else games.filter(
+        pl.col("season") == seasons[0])
+    ratings = result.team_ratings.filter(pl.col("game_id").is_in(apart["game_id"].implode()))
+    assert next_season_check(conference_strength(ratings, apart), apart).height == 0
