@@ -35,8 +35,8 @@ TABLES.update({
     "team_ratings": "elo_fit (and, in college leagues, ridge_margin) rating of each team before and after every "
                     "game (point in time).",
     "elo_settings": "Elo settings per league, season and system, with the earlier-season Brier that chose them.",
-    "conference_strength": "Elo and ridge strength by conference and season, margin per game vs average, stat "
-                           "multiplier.",
+    "conference_strength": "Elo and ridge strength by conference and season, margin per game vs average, the "
+                           "scoring edge player stats are credited with; independents flagged.",
     "betting_backtest": "NFL backtest against closing lines per market and overall: bets, hit rate, ROI, max "
                         "drawdown, Sharpe, CLV note, disclaimer (analysis, not advice).",
     "betting_bets": "Every bet of the NFL backtest with model probability, edge, stake, profit and bankroll.",

@@ -69,12 +69,26 @@ everything here is computed by.
    FIP is the league RA9 (MLB 2016: fip_constant 3.476, FanGraphs' ERA-based cFIP 3.147; the gap is the league's
    unearned runs per 9). K_pct = K / BF, BB_pct = (BB + IBB) / BF, K_BB_pct = K_pct - BB_pct.
    Conference adjustment (college): with `conference_strength` (bsi_pipeline.ratings.conference: league, season,
-   conference, stat_multiplier) and `teams` (season, team_name, conference; e.g. bsi_pipeline.ncaa.teams
-   .teams_table), rows whose league is "ncaa" get conference (their team's that season), stat_multiplier, and
-       hitting: wOBA_conf_adj = wOBA * stat_multiplier, wRC_plus_conf_adj = wRC_plus * stat_multiplier
-       pitching: FIP_conf_adj = FIP / stat_multiplier
-   (the adjustment analysts apply, per that module: a hitter's rate stats times his conference's multiplier, a
-   pitcher's run rates divided by it). Other leagues, and teams with no conference or no multiplier, get nulls.
+   conference, scoring_edge_per_game) and `teams` (season, team_name, conference; e.g. bsi_pipeline.ncaa.teams
+   .teams_table), rows whose league is "ncaa" get conference (their team's that season), scoring_edge_per_game (the
+   runs per game by which the pitching its hitters faced, and the hitting its pitchers faced, was better than
+   average) and, with PA_g and outs_g the league-season's plate appearances and outs per team per game,
+       hitting: wOBA_conf_adj = wOBA + woba_scale * scoring_edge_per_game / PA_g
+                wRAA_conf_adj = wRAA + PA * scoring_edge_per_game / PA_g
+                wRC_plus_conf_adj = wRC_plus + 100 * scoring_edge_per_game / (PA_g * runs_per_pa)
+       pitching: FIP_conf_adj = FIP - 27 * scoring_edge_per_game / outs_g
+   The credit is added, not multiplied: a run per game is a run per PA_g plate appearances whatever the hitter's
+   own rate, and wOBA moves woba_scale per run per plate appearance (the definition of wRAA above; FanGraphs' park
+   adjustment of wRC+ is additive in runs per PA in the same way). wOBA_conf_adj is consistent with the others:
+   wRAA and wRC+ recomputed from it equal wRAA_conf_adj and wRC_plus_conf_adj. Checked on the shared data
+   (team_woba_slope, the player_season_value asset's metadata): across teams, wOBA moves 1.12, 1.08 and 1.05 per
+   run per plate appearance against woba_scale 1.03, 1.04 and 1.01 in college 2019-2021, 1.239 against 1.237 in
+   MLB 2016, where a multiplicative adjustment (wOBA x a run ratio) assumes league_woba / runs_per_pa, about 2.4. Other leagues, and teams with no conference or no edge (independents),
+   get nulls.
+
+5. team_woba_slope(hitting, plays): per league and season, the least-squares slope of team wOBA on team runs per
+   plate appearance (teams with at least min_games games), beside woba_scale: the evidence for the additive
+   conversion above.
 """
 
 from __future__ import annotations
@@ -92,6 +106,7 @@ __all__ = [
     "event_run_values",
     "player_season_value",
     "run_values",
+    "team_woba_slope",
     "woba_weights",
 ]
 
@@ -300,12 +315,15 @@ def _fip_parts() -> pl.Expr:
     return 13 * pl.col("HR") + 3 * (pl.col("BB") + pl.col("IBB") + pl.col("HBP")) - 2 * pl.col("K")
 
 
+def _outs_made() -> pl.Expr:
+    return (pl.col("outs_after").cast(pl.Int64) - pl.col("outs_before").cast(pl.Int64)).fill_null(0).sum()
+
+
 def _pitching_counts() -> list[pl.Expr]:
     pa, ev = pl.col("is_plate_appearance").fill_null(False), pl.col("event_type")
     return [
         _n(pa).alias("BF"),
-        (pl.col("outs_after").cast(pl.Int64) - pl.col("outs_before").cast(pl.Int64)).fill_null(0).sum()
-        .alias("outs"),
+        _outs_made().alias("outs"),
         _n(pa & ev.is_in(list(HITS))).alias("H"),
         _n(pa & (ev == "home_run")).alias("HR"),
         _n(pa & (ev == "walk")).alias("BB"),
@@ -372,13 +390,22 @@ def player_season_value(
         [*keys, "team", "player"], nulls_last=True).select(*keys, "team", "player", *_PITCHING)
 
     if conference_strength is not None:
-        hitting, pitching = _conference_adjusted(hitting, pitching, conference_strength, teams, keys)
+        _require(plays, ["game_id"], "plays", league)
+        constants = _per_team_game(events, keys).join(weights.select(*keys, "woba_scale", "runs_per_pa"), **join)
+        hitting, pitching = _conference_adjusted(hitting, pitching, conference_strength, teams, keys, constants)
     return PlayerSeasonValue(hitting=hitting, pitching=pitching)
+
+
+def _per_team_game(events: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Per group: plate appearances and outs per team per game (each game has two teams)."""
+    team_games = 2 * pl.col("game_id").n_unique()
+    return events.group_by(keys).agg(PA_g=_n(pl.col("is_plate_appearance")) / team_games,
+                                     outs_g=_outs_made() / team_games)
 
 
 def _conference_adjusted(
     hitting: pl.DataFrame, pitching: pl.DataFrame, conference_strength: pl.DataFrame,
-    teams: pl.DataFrame | None, keys: list[str],
+    teams: pl.DataFrame | None, keys: list[str], constants: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     if teams is None:
         raise ValueError("conference_strength needs teams (season, team_name, conference) to find each "
@@ -386,7 +413,7 @@ def _conference_adjusted(
     if "league" not in keys or "season" not in keys:
         raise ValueError("the conference adjustment needs league and season among the weights' key columns")
     _require(teams, ["season", "team_name", "conference"], "teams")
-    _require(conference_strength, ["season", "conference", "stat_multiplier"], "conference_strength")
+    _require(conference_strength, ["season", "conference", "scoring_edge_per_game"], "conference_strength")
     team_conf = teams.select(pl.col("season").cast(pl.Int32), pl.col("team_name").alias("team"), "conference")
     if team_conf.select(pl.struct("season", "team").is_duplicated().any()).item():
         raise ValueError("teams list a team more than once in a season")
@@ -394,7 +421,7 @@ def _conference_adjusted(
     if "league" in strength.columns:
         strength = strength.filter(pl.col("league") == "ncaa")
     strength = strength.select(pl.col("season").cast(pl.Int32), "conference",
-                               pl.col("stat_multiplier").cast(pl.Float64))
+                               pl.col("scoring_edge_per_game").cast(pl.Float64))
     if strength.select(pl.struct("season", "conference").is_duplicated().any()).item():
         raise ValueError("conference_strength has more than one ncaa row for a conference and season")
 
@@ -405,14 +432,40 @@ def _conference_adjusted(
                       maintain_order="left")
                 .join(strength.rename({"season": "_season"}), on=["_season", "conference"], how="left",
                       maintain_order="left")
+                .join(constants, on=keys, how="left", nulls_equal=True, maintain_order="left")
                 .with_columns(pl.when(ncaa).then("conference").alias("conference"),
-                              pl.when(ncaa).then("stat_multiplier").alias("stat_multiplier"))
+                              pl.when(ncaa).then("scoring_edge_per_game").alias("scoring_edge_per_game"))
                 .drop("_season"))
 
+    edge = pl.col("scoring_edge_per_game")
     hitting = attach(hitting).with_columns(
-        (pl.col("wOBA") * pl.col("stat_multiplier")).alias("wOBA_conf_adj"),
-        (pl.col("wRC_plus") * pl.col("stat_multiplier")).alias("wRC_plus_conf_adj"),
-    )
+        (pl.col("wOBA") + pl.col("woba_scale") * edge / pl.col("PA_g")).alias("wOBA_conf_adj"),
+        (pl.col("wRAA") + pl.col("PA") * edge / pl.col("PA_g")).alias("wRAA_conf_adj"),
+        (pl.col("wRC_plus") + 100 * edge / (pl.col("PA_g") * pl.col("runs_per_pa"))).alias("wRC_plus_conf_adj"),
+    ).drop(constants.columns[len(keys):])
     pitching = attach(pitching).with_columns(
-        (pl.col("FIP") / pl.col("stat_multiplier")).alias("FIP_conf_adj"))
+        (pl.col("FIP") - 27 * edge / pl.col("outs_g")).alias("FIP_conf_adj"),
+    ).drop(constants.columns[len(keys):])
     return hitting, pitching
+
+
+def team_woba_slope(hitting: pl.DataFrame, plays: pl.DataFrame, weights: pl.DataFrame, *,
+                    min_games: int = 15) -> pl.DataFrame:
+    """Per league and season: teams, the least-squares slope of team wOBA on team runs per plate appearance, and
+    woba_scale (the slope the additive conference adjustment assumes). Team wOBA pools its hitters (the
+    numerator over the denominator); runs and plate appearances are the team's at bat in `plays`."""
+    keys = [c for c in weights.columns if c not in _WEIGHT_COLUMNS]
+    _require(plays, [*keys, "game_id", "batting_team", "is_plate_appearance", "runs_on_play"], "plays")
+    _require(hitting, [*keys, "team", "wOBA", "AB", "BB", "SF", "HBP"], "hitting")
+    denominator = _woba_denominator()
+    team_woba = hitting.group_by(*keys, "team").agg(
+        woba=(pl.col("wOBA").fill_null(0.0) * denominator).sum() / denominator.sum())
+    team_runs = _play_rows(plays).group_by(*keys, pl.col("batting_team").alias("team")).agg(
+        rpa=pl.col("runs_on_play").fill_null(0).sum() / _n(pl.col("is_plate_appearance")),
+        games=pl.col("game_id").n_unique())
+    teams = (team_woba.join(team_runs, on=[*keys, "team"], nulls_equal=True)
+             .filter(pl.col("games") >= min_games).sort(*keys, "team"))
+    x, y = pl.col("rpa") - pl.col("rpa").mean(), pl.col("woba") - pl.col("woba").mean()
+    return (teams.group_by(keys, maintain_order=True)
+            .agg(teams=pl.len().cast(pl.Int32), slope=(x * y).sum() / (x * x).sum())
+            .join(weights.select(*keys, "woba_scale"), on=keys, how="left", nulls_equal=True))

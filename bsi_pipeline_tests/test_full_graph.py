@@ -101,6 +101,14 @@ def test_player_value_is_conference_adjusted_for_college_only(warehouse):
     adjusted = dict(q(warehouse, """SELECT league, count(wOBA_conf_adj) FROM player_season_value
                                     WHERE role = 'hitter' GROUP BY league"""))
     assert adjusted["ncaa"] > 0 and adjusted["mlb"] == 0
+    # embedded: SEC 2019 and 2021, Big 12 2021. One wOBA credit per conference-season, of the sign of the conference's edge in conference_strength
+    credits = q(warehouse, """
+        SELECT p.season, p.conference, count(DISTINCT round(p.wOBA_conf_adj - p.wOBA, 9)), any_value(
+               sign(p.wOBA_conf_adj - p.wOBA) = sign(c.scoring_edge_per_game))
+        FROM player_season_value p JOIN conference_strength c
+          ON c.league = 'ncaa' AND c.season = p.season AND c.conference = p.conference
+        WHERE p.role = 'hitter' AND p.wOBA_conf_adj IS NOT NULL GROUP BY ALL""")
+    assert len(credits) == 3 and all(n == 1 and same_sign for _, _, n, same_sign in credits)
     roles = dict(q(warehouse, "SELECT role, count(*) FROM player_season_value GROUP BY role"))
     assert roles["hitter"] > 0 and roles["pitcher"] > 0
     # run values per play add up, per complete half inning, to its runs minus RE at its start (0 outs, empty)

@@ -13,6 +13,7 @@ from bsi_pipeline.linear_weights import (
     event_run_values,
     player_season_value,
     run_values,
+    team_woba_slope,
     woba_weights,
 )
 from bsi_pipeline.run_expectancy import BASE_LABELS, run_expectancy
@@ -283,39 +284,82 @@ def test_conference_adjustment(college_tables):
     dropped = "Arkansas"
     teams = teams.filter(~((pl.col("season") == 2021) & (pl.col("team_name") == dropped)))
     strength = pl.DataFrame({
-        "sport": ["baseball", "baseball", "baseball", "football"],
-        "league": ["ncaa", "ncaa", "ncaa", "ncaaf"],
-        "season": [2021, 2021, 2019, 2021],
-        "conference": ["SEC", "Big 12", "SEC", "SEC"],
-        "stat_multiplier": [1.10, 0.90, 1.05, 5.0],
+        "sport": ["baseball", "baseball", "baseball", "baseball", "football"],
+        "league": ["ncaa", "ncaa", "ncaa", "ncaa", "ncaaf"],
+        "season": [2021, 2021, 2019, 2019, 2021],
+        "conference": ["SEC", "Big 12", "SEC", "Big 12", "SEC"],
+        # Big 12 2019 as conference_strength gives an independent: no edge
+        "scoring_edge_per_game": [1.5, -0.5, 1.0, None, 9.0],
     })
     plain = player_season_value(both, weights)
     value = player_season_value(both, weights, strength, teams)
     hitting, pitching = value.hitting, value.pitching
-    assert hitting.drop("conference", "stat_multiplier", "wOBA_conf_adj", "wRC_plus_conf_adj").equals(plain.hitting)
-    assert pitching.drop("conference", "stat_multiplier", "FIP_conf_adj").equals(plain.pitching)
-    expected = {(2021, "SEC"): 1.10, (2021, "Big 12"): 0.90, (2019, "SEC"): 1.05}
+    added = ["conference", "scoring_edge_per_game"]
+    assert hitting.drop(*added, "wOBA_conf_adj", "wRAA_conf_adj", "wRC_plus_conf_adj").equals(plain.hitting)
+    assert pitching.drop(*added, "FIP_conf_adj").equals(plain.pitching)
+
+    # plate appearances and outs per team per game, counted here from the plays
+    per_game = {
+        season: (frame["is_plate_appearance"].fill_null(False).sum() / (2 * frame["game_id"].n_unique()),
+                 (frame["outs_after"] - frame["outs_before"]).fill_null(0).sum() / (2 * frame["game_id"].n_unique()))
+        for (season,), frame in both.filter((pl.col("league") == "ncaa") & (pl.col("line_kind") == "play"))
+        .partition_by("season", as_dict=True).items()}
+    constants = {row["season"]: row for row in weights.filter(pl.col("league") == "ncaa").iter_rows(named=True)}
+    expected = {(2021, "SEC"): 1.5, (2021, "Big 12"): -0.5, (2019, "SEC"): 1.0, (2019, "Big 12"): None}
     college_rows = hitting.filter(pl.col("league") == "ncaa")
     for row in college_rows.iter_rows(named=True):
         if row["season"] == 2021 and row["team"] == dropped:
-            assert row["conference"] is None and row["stat_multiplier"] is None and row["wOBA_conf_adj"] is None
+            assert row["conference"] is None and row["scoring_edge_per_game"] is None and row["wOBA_conf_adj"] is None
             continue
-        m = expected[(row["season"], row["conference"])]
-        assert row["stat_multiplier"] == m
-        if row["wOBA"] is not None:
-            assert row["wOBA_conf_adj"] == pytest.approx(row["wOBA"] * m)
-            assert row["wRC_plus_conf_adj"] == pytest.approx(row["wRC_plus"] * m)
+        edge = expected[(row["season"], row["conference"])]
+        assert row["scoring_edge_per_game"] == edge
+        if edge is None or row["wOBA"] is None:
+            assert row["wOBA_conf_adj"] is None and row["wRC_plus_conf_adj"] is None
+            continue
+        pa_g, c = per_game[row["season"]][0], constants[row["season"]]
+        # additive: the same wOBA credit for every hitter of a conference-season, whatever his own wOBA
+        assert row["wOBA_conf_adj"] == pytest.approx(row["wOBA"] + c["woba_scale"] * edge / pa_g)
+        # wRAA and wRC+ recomputed from the adjusted wOBA are the adjusted wRAA and wRC+
+        wraa = (row["wOBA_conf_adj"] - c["league_woba"]) / c["woba_scale"] * row["PA"]
+        assert row["wRAA_conf_adj"] == pytest.approx(wraa)
+        assert row["wRC_plus_conf_adj"] == pytest.approx(
+            100 * (wraa / row["PA"] + c["runs_per_pa"]) / c["runs_per_pa"])
     assert college_rows["conference"].drop_nulls().unique().sort().to_list() == ["Big 12", "SEC"]
-    for row in pitching.filter((pl.col("league") == "ncaa") & pl.col("FIP").is_not_null()).iter_rows(named=True):
-        if row["stat_multiplier"] is not None:
-            assert row["FIP_conf_adj"] == pytest.approx(row["FIP"] / row["stat_multiplier"])
+    sec = college_rows.filter((pl.col("season") == 2021) & (pl.col("conference") == "SEC")).drop_nulls("wOBA")
+    credit = sec["wOBA_conf_adj"] - sec["wOBA"]
+    assert sec.height > 20 and credit.max() - credit.min() < 1e-12
+    assert 0.03 < credit[0] < 0.06  # 1.5 runs a game: about 40 points of wOBA
+    college_pitching = pitching.filter((pl.col("league") == "ncaa") & pl.col("FIP").is_not_null())
+    for row in college_pitching.iter_rows(named=True):
+        if row["scoring_edge_per_game"] is None:
+            assert row["FIP_conf_adj"] is None
+        else:
+            outs_g = per_game[row["season"]][1]
+            assert row["FIP_conf_adj"] == pytest.approx(row["FIP"] - 27 * row["scoring_edge_per_game"] / outs_g)
+    assert college_pitching["FIP_conf_adj"].drop_nulls().len() > 50
     # MLB rows are not adjusted
     mlb_rows = hitting.filter(pl.col("league") == "mlb")
-    assert mlb_rows.height > 0 and mlb_rows["stat_multiplier"].is_null().all()
+    assert mlb_rows.height > 0 and mlb_rows["scoring_edge_per_game"].is_null().all()
     assert mlb_rows["wOBA_conf_adj"].is_null().all()
     assert pitching.filter(pl.col("league") == "mlb")["FIP_conf_adj"].is_null().all()
     with pytest.raises(ValueError, match="needs teams"):
         player_season_value(both, weights, strength)
+
+
+def test_team_woba_moves_by_woba_scale_per_run_per_plate_appearance(college_tables, college_value):
+    """The evidence for an additive conference credit: across the embedded teams, wOBA moves about woba_scale per
+    run per plate appearance (measured: 1.09 against 1.04 in 2019, 1.20 against 1.03 in 2021), not the
+    league_woba / runs_per_pa (about 2.4) that multiplying wOBA by a run ratio assumes."""
+    weights, value = college_value
+    plays = college_tables.plays.with_columns(league=pl.lit("ncaa"))
+    check = team_woba_slope(value.hitting, plays, weights, min_games=5).join(
+        weights.select("season", "league_woba", "runs_per_pa"), on="season")
+    assert check["season"].to_list() == [2019, 2021] and check["teams"].min() >= 13
+    for row in check.iter_rows(named=True):
+        assert abs(row["slope"] / row["woba_scale"] - 1) < 0.2, row
+        assert row["slope"] < 0.6 * row["league_woba"] / row["runs_per_pa"], row
+    with pytest.raises(ValueError, match="plays lack column"):
+        team_woba_slope(value.hitting, plays.drop("game_id"), weights)
 
 
 @pytest.mark.slow
@@ -346,3 +390,6 @@ def test_mlb_2016_weights_match_fangraphs():
     hitting = player_season_value(events, weights, league="mlb").hitting
     assert abs(hitting["wRAA"].sum()) < 0.001 * ours["PA"]
     assert hitting["AB"].sum() == 165_561  # MLB's 2016 at-bats (catcher's interference is not an at-bat)
+    # across the 30 teams wOBA moves woba_scale per run per plate appearance (measured 1.236 against 1.237)
+    slope = team_woba_slope(hitting, events.with_columns(league=pl.lit("mlb")), weights).row(0, named=True)
+    assert slope["teams"] == 30 and slope["slope"] == pytest.approx(ours["woba_scale"], rel=0.01)

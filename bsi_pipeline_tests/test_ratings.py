@@ -103,7 +103,7 @@ def test_conference_strength_ranks_power_conferences_first(ncaam):
     assert "Big 12 Conference" in top or "Big 12" in top
     assert abs(season["strength_vs_average"].mean()) < 60  # centred on the average conference team
     strong = season.row(0, named=True)
-    assert strong["stat_multiplier"] > 1 and strong["expected_win_pct_vs_average"] > 0.5
+    assert strong["scoring_edge_per_game"] > 0 and strong["expected_win_pct_vs_average"] > 0.5
 
 
 def _ridge_games(rows):
@@ -333,10 +333,15 @@ def test_conference_strength_uses_the_ridge_where_it_predicts_next_season_better
     table = conference_strength(result.team_ratings, games)
     assert table["margin_source"].unique().to_list() == ["ridge_margin"]
     assert table["margin_per_game_vs_average"].to_list() == table["ridge_margin_vs_average"].to_list()
-    assert table["stat_multiplier"].to_list() == pytest.approx(
-        (table["league_scoring"] / (table["league_scoring"] - table["ridge_margin_vs_average"] / 2)).to_list())
-    for season in table.partition_by("season"):
+    conferences, independents = table.filter(~pl.col("is_independent")), table.filter(pl.col("is_independent"))
+    assert conferences["scoring_edge_per_game"].to_list() == pytest.approx(
+        (conferences["ridge_margin_vs_average"] / 2).to_list())
+    for season in conferences.partition_by("season"):
         assert abs(season["ridge_margin_vs_average"].mean()) < 1e-9  # centred on the average conference
+    # "FBS Independents" (4-6 teams a season in the CFB fixture) is no conference: kept, flagged, no edge
+    assert independents["conference"].unique().to_list() == (["FBS Independents"] if league == "ncaaf" else [])
+    assert independents["scoring_edge_per_game"].is_null().all()
+    assert independents["ridge_margin_vs_average"].is_not_null().all()
     check = dict(next_season_check(table, games).select("source", "rmse").rows())
     assert check["ridge_margin"] < check["elo_fit"] - 0.5
 
@@ -364,3 +369,11 @@ def test_conference_strength_falls_back_to_elo_and_the_check_skips_what_it_canno
         pl.col("season") == seasons[0])
     ratings = result.team_ratings.filter(pl.col("game_id").is_in(apart["game_id"].implode()))
     assert next_season_check(conference_strength(ratings, apart), apart).height == 0
+
+
+def test_independents_are_recognised_in_each_leagues_spelling():
+    from bsi_pipeline.ratings.conference import is_independent
+
+    names = ["DI Independent", "FBS Independents", "Independent", "Big 12", "Independence League", "SEC", None]
+    flags = pl.DataFrame({"conference": names}).select(is_independent(pl.col("conference")))["conference"]
+    assert flags.to_list() == [True, True, True, False, False, False, None]

@@ -7,7 +7,7 @@ import polars as pl
 from bsi_pipeline.analytics import analytic_plays, play_analytics
 from bsi_pipeline.batted_ball import batted_ball_features, load_woba_weights
 from bsi_pipeline.defs.resources import BsiConfig, selected_outputs
-from bsi_pipeline.linear_weights import player_season_value as build_player_season_value
+from bsi_pipeline.linear_weights import player_season_value as build_player_season_value, team_woba_slope
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.sources.retrosheet_cwevent import read_retrosheet_cwevent
 from bsi_pipeline.sources.statcast_csv import read_statcast_csv
@@ -102,15 +102,19 @@ def linear_weights(context: dg.AssetExecutionContext, plays: pl.DataFrame, pbp_p
 
 @dg.asset(group_name="analytics", kinds=_FRAME, description=(
     "Per player and season, role hitter or pitcher: hitters PA, wOBA, wRAA, wRC+-style index, K%, BB%; pitchers BF, "
-    "IP, K, BB, HR, RA9, FIP-style value, K-BB%; college rows also conference-adjusted."))
+    "IP, K, BB, HR, RA9, FIP-style value, K-BB%; college rows also conference-adjusted (additive run credit); "
+    "metadata: team wOBA per run per plate appearance against woba_scale."))
 def player_season_value(plays: pl.DataFrame, pbp_parse_report: pl.DataFrame, mlb_events: pl.DataFrame,
                         woba_weights: pl.DataFrame, conference_strength: pl.DataFrame,
                         teams: pl.DataFrame) -> dg.Output:
-    value = build_player_season_value(analytic_plays(plays, pbp_parse_report, mlb_events), woba_weights,
-                                      conference_strength=conference_strength, teams=teams)
+    events = analytic_plays(plays, pbp_parse_report, mlb_events)
+    value = build_player_season_value(events, woba_weights, conference_strength=conference_strength, teams=teams)
     table = pl.concat([value.hitting.with_columns(role=pl.lit("hitter")),
                        value.pitching.with_columns(role=pl.lit("pitcher"))], how="diagonal_relaxed")
-    return dg.Output(table, metadata={"hitters": value.hitting.height, "pitchers": value.pitching.height})
+    slope = team_woba_slope(value.hitting, events, woba_weights)
+    return dg.Output(table, metadata={
+        "hitters": value.hitting.height, "pitchers": value.pitching.height,
+        "team_woba_per_run_per_pa": dg.MetadataValue.md(markdown_table(slope))})
 
 
 @dg.multi_asset(

@@ -57,14 +57,14 @@ def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
 
 @dg.asset(group_name="ratings", kinds=_FRAME, description=(
     "Elo (and, where the league has one, ridge_margin) strength by conference and season, in the sport's "
-    "units, with a multiplier for player stats; metadata: how well each source predicts next season."))
+    "units, with the run edge player stats are adjusted by; metadata: how well each source predicts next season."))
 def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> dg.Output:
     table = build_conference_strength(team_ratings, games)
     latest = table.filter(pl.col("season") == pl.col("season").max().over("league"))
     return dg.Output(table, metadata={
         "latest_season": dg.MetadataValue.md(markdown_table(
             latest.select("league", "season", "conference", "teams", "strength_vs_average",
-                          "margin_per_game_vs_average", "margin_source", "stat_multiplier"), max_rows=60)),
+                          "margin_per_game_vs_average", "margin_source", "scoring_edge_per_game"), max_rows=60)),
         "next_season_check": dg.MetadataValue.md(markdown_table(next_season_check(table, games)))})
 
 

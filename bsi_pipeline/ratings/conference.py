@@ -16,11 +16,19 @@ shared data it predicts next season's games between conferences better in every 
 football, 13.37 vs 13.70 in college basketball). The ridge fits every game of the season at once, while
 an end-of-season Elo depends on the order of the games and moves most with the last ones.
 
-    stat_multiplier = league_scoring / (league_scoring - margin_per_game_vs_average / 2)
+Independents ("DI Independent", "FBS Independents", "Independent": teams in no conference) keep a row,
+flagged is_independent, but are left out of the average the others are measured against and get no
+scoring_edge_per_game: their "strength" is the mean of a team or two, not a conference effect, and their
+schedules span every conference. (On the shared data "DI Independent" is Oregon St. alone in 2025.)
 
-The multiplier assumes half of a conference's edge is run prevention, so a hitter whose conference
-allows fewer runs than average gets credit above 1.0 (an SEC .350 hitter is worth more than a
-MEAC .350 hitter); a pitcher's rate stats can be divided by the same factor.
+    scoring_edge_per_game = margin_per_game_vs_average / 2
+
+is the run-environment difference the conference's players faced, per game: half of the conference's
+edge is credited to run prevention (what its hitters faced) and half to run scoring (what its pitchers
+faced). Checked on the shared college baseball seasons with a separate offence/defence fit of the scores:
+conference run prevention moves 0.43-0.51 runs per run of margin, run scoring 0.31-0.38 (both shrunk).
+bsi_pipeline.linear_weights turns the edge into rate-stat credits additively, per plate appearance (an
+SEC .350 hitter is worth more than a MEAC .350 hitter, by about woba_scale x edge / PA per game).
 """
 
 from __future__ import annotations
@@ -38,6 +46,17 @@ def elo_per_margin_unit(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.D
     margin = (pl.col("home_score") - pl.col("away_score")).cast(pl.Float64)
     return joined.group_by("league").agg(
         elo_per_margin_unit=(diff * diff).sum() / (diff * margin).sum())
+
+
+def is_independent(conference: pl.Expr) -> pl.Expr:
+    """True for the pseudo-conference of teams in no conference, in each league's spelling."""
+    return conference.str.contains(r"(?i)\bindependents?\b")
+
+
+def _vs_conference_average(column: str) -> pl.Expr:
+    """The column against the mean of the league-season's real conferences (independents left out)."""
+    average = pl.col(column).filter(~pl.col("is_independent")).mean().over("league", "season")
+    return pl.col(column) - average
 
 
 def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
@@ -58,9 +77,9 @@ def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.D
              .agg(teams=pl.len().cast(pl.Int32), team_elo=pl.col("rating").mean(),
                   conference_elo=pl.col("conference_rating").mean(), strength=pl.col("strength").mean(),
                   ridge_margin=pl.col("ridge_rating").mean())
-             .with_columns(strength_vs_average=pl.col("strength") - pl.col("strength").mean().over(
-                 "league", "season"), ridge_margin_vs_average=pl.col("ridge_margin") - pl.col(
-                 "ridge_margin").mean().over("league", "season"))
+             .with_columns(is_independent=is_independent(pl.col("conference")))
+             .with_columns(strength_vs_average=_vs_conference_average("strength"),
+                           ridge_margin_vs_average=_vs_conference_average("ridge_margin"))
              .join(elo_per_margin_unit(team_ratings, games), on="league", how="left")
              .join(scoring, on=["league", "season"], how="left"))
     table = table.with_columns(
@@ -72,8 +91,7 @@ def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.D
         .otherwise(pl.lit("elo_fit")),
     )
     return table.with_columns(
-        stat_multiplier=pl.col("league_scoring")
-        / (pl.col("league_scoring") - pl.col("margin_per_game_vs_average") / 2),
+        scoring_edge_per_game=pl.when(~pl.col("is_independent")).then(pl.col("margin_per_game_vs_average") / 2),
     ).sort("sport", "league", "season", "strength_vs_average", descending=[False, False, False, True])
 
 
