@@ -83,10 +83,10 @@ everything here is computed by.
    wRAA and wRC+ recomputed from it equal wRAA_conf_adj and wRC_plus_conf_adj. Checked on the shared data
    (team_woba_slope, the player_season_value asset's metadata): across teams, wOBA moves 1.12, 1.08 and 1.05 per
    run per plate appearance against woba_scale 1.03, 1.04 and 1.01 in college 2019-2021, 1.239 against 1.237 in
-   MLB 2016, where a multiplicative adjustment (wOBA x a run ratio) assumes league_woba / runs_per_pa, about 2.4. Other leagues, and teams with no conference or no edge (independents),
-   get nulls.
+   MLB 2016, where a multiplicative adjustment (wOBA x a run ratio) assumes league_woba / runs_per_pa, about 2.4.
+   Other leagues, and teams with no conference or no edge (independents), get nulls.
 
-5. team_woba_slope(hitting, plays): per league and season, the least-squares slope of team wOBA on team runs per
+5. team_woba_slope(hitting, plays, weights): per league and season, the least-squares slope of team wOBA on team runs per
    plate appearance (teams with at least min_games games), beside woba_scale: the evidence for the additive
    conversion above.
 """
