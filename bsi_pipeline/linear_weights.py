@@ -315,15 +315,12 @@ def _fip_parts() -> pl.Expr:
     return 13 * pl.col("HR") + 3 * (pl.col("BB") + pl.col("IBB") + pl.col("HBP")) - 2 * pl.col("K")
 
 
-def _outs_made() -> pl.Expr:
-    return (pl.col("outs_after").cast(pl.Int64) - pl.col("outs_before").cast(pl.Int64)).fill_null(0).sum()
-
-
 def _pitching_counts() -> list[pl.Expr]:
     pa, ev = pl.col("is_plate_appearance").fill_null(False), pl.col("event_type")
     return [
         _n(pa).alias("BF"),
-        _outs_made().alias("outs"),
+        (pl.col("outs_after").cast(pl.Int64) - pl.col("outs_before").cast(pl.Int64)).fill_null(0).sum()
+        .alias("outs"),
         _n(pa & ev.is_in(list(HITS))).alias("H"),
         _n(pa & (ev == "home_run")).alias("HR"),
         _n(pa & (ev == "walk")).alias("BB"),
@@ -371,7 +368,11 @@ def player_season_value(
 
     # pitching
     events = _play_rows(plays)
-    league_totals = events.group_by(keys).agg(_pitching_counts()) if keys else events.select(_pitching_counts())
+    totals = _pitching_counts()
+    if conference_strength is not None:  # the adjustment's per-game constants also need the number of games
+        _require(plays, ["game_id"], "plays", league)
+        totals.append((2 * pl.col("game_id").n_unique()).alias("team_games"))
+    league_totals = events.group_by(keys).agg(totals) if keys else events.select(totals)
     constant = league_totals.select(
         *keys,
         (27 * pl.col("R") / pl.col("outs") - _fip_parts() / (pl.col("outs") / 3)).alias("fip_constant"))
@@ -390,22 +391,14 @@ def player_season_value(
         [*keys, "team", "player"], nulls_last=True).select(*keys, "team", "player", *_PITCHING)
 
     if conference_strength is not None:
-        _require(plays, ["game_id"], "plays", league)
-        constants = _per_team_game(events, keys).join(weights.select(*keys, "woba_scale", "runs_per_pa"), **join)
-        hitting, pitching = _conference_adjusted(hitting, pitching, conference_strength, teams, keys, constants)
+        hitting, pitching = _conference_adjusted(hitting, pitching, conference_strength, teams, keys,
+                                                 league_totals, weights)
     return PlayerSeasonValue(hitting=hitting, pitching=pitching)
-
-
-def _per_team_game(events: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """Per group: plate appearances and outs per team per game (each game has two teams)."""
-    team_games = 2 * pl.col("game_id").n_unique()
-    return events.group_by(keys).agg(PA_g=_n(pl.col("is_plate_appearance")) / team_games,
-                                     outs_g=_outs_made() / team_games)
 
 
 def _conference_adjusted(
     hitting: pl.DataFrame, pitching: pl.DataFrame, conference_strength: pl.DataFrame,
-    teams: pl.DataFrame | None, keys: list[str], constants: pl.DataFrame,
+    teams: pl.DataFrame | None, keys: list[str], league_totals: pl.DataFrame, weights: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     if teams is None:
         raise ValueError("conference_strength needs teams (season, team_name, conference) to find each "
@@ -424,6 +417,10 @@ def _conference_adjusted(
                                pl.col("scoring_edge_per_game").cast(pl.Float64))
     if strength.select(pl.struct("season", "conference").is_duplicated().any()).item():
         raise ValueError("conference_strength has more than one ncaa row for a conference and season")
+    # plate appearances and outs per team per game, and the weights the credits are expressed in
+    constants = league_totals.join(weights, on=keys, how="left", nulls_equal=True).select(
+        *keys, "woba_scale", "runs_per_pa", PA_g=pl.col("BF") / pl.col("team_games"),
+        outs_g=pl.col("outs") / pl.col("team_games"))
 
     def attach(frame: pl.DataFrame) -> pl.DataFrame:
         ncaa = pl.col("league") == "ncaa"
