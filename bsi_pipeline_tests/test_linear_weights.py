@@ -346,6 +346,33 @@ def test_conference_adjustment(college_tables):
         player_season_value(both, weights, strength)
 
 
+def test_conference_adjustment_rejects_inputs_it_cannot_use(college_tables):
+    """Each input the conference credit needs, when missing or ambiguous, gives an error that names it rather
+    than a silently null or doubled credit."""
+    from glob import glob
+
+    from bsi_pipeline.ncaa.teams import load_registry, teams_table
+
+    plays = college_tables.plays.with_columns(league=pl.lit("ncaa"))
+    weights = woba_weights(event_run_values(run_values(plays, run_expectancy(plays))), plays)
+    teams = teams_table(college_tables.games, load_registry(sorted(glob(REGISTRY_GLOB))))
+    strength = pl.DataFrame({"league": ["ncaa", "ncaa"], "season": [2021, 2019], "conference": ["SEC", "SEC"],
+                             "scoring_edge_per_game": [1.5, 1.0]})
+    assert player_season_value(plays, weights, strength, teams).hitting["wOBA_conf_adj"].drop_nulls().len() > 20
+    with pytest.raises(ValueError, match="plays lack column.*game_id"):
+        player_season_value(plays.drop("game_id"), weights, strength, teams)
+    with pytest.raises(ValueError, match="scoring_edge_per_game"):
+        player_season_value(plays, weights, strength.drop("scoring_edge_per_game"), teams)
+    with pytest.raises(ValueError, match="more than once"):
+        player_season_value(plays, weights, strength, pl.concat([teams, teams.head(1)]))
+    with pytest.raises(ValueError, match="more than one ncaa row"):
+        player_season_value(plays, weights, pl.concat([strength, strength.head(1)]), teams)
+    # weights pooled over leagues cannot say which rows are college
+    pooled = woba_weights(event_run_values(run_values(plays, run_expectancy(plays))), plays, by=["season"])
+    with pytest.raises(ValueError, match="needs league and season"):
+        player_season_value(plays, pooled, strength, teams)
+
+
 def test_team_woba_moves_by_woba_scale_per_run_per_plate_appearance(college_tables, college_value):
     """The evidence for an additive conference credit: across the embedded teams, wOBA moves about woba_scale per
     run per plate appearance (measured: 1.09 against 1.04 in 2019, 1.20 against 1.03 in 2021), not the
