@@ -125,6 +125,39 @@ def test_a_plurality_short_of_half_the_series_is_not_enough():
     assert row["note"] is None
 
 
+
+def test_a_team_the_registry_does_not_list_takes_its_schedules_conference():
+    """Furman dropped baseball before the 2023 registry: its 2019 conference season against Alpha makes it
+    Alpha; in 2020 (stopped before mid-March, no series) it keeps 2019's Alpha. A non-D1 opponent's one
+    series, and an unlisted team whose series are split with no majority, give no conference."""
+    alpha, beta = ["A1", "A2", "A3", "A4", "A5", "A6", "A7"], ["B1", "B2", "B3", "B4", "B5", "B6"]
+    registry = registry_frame({"Alpha": alpha, "Beta": beta})
+    rows = round_robin(2019, alpha + ["Furman"], date(2019, 3, 16)) + round_robin(2019, beta, date(2019, 3, 16))
+    rows += series(2019, "A1", "Saint Martin's", date(2019, 4, 2))
+    for k, opponent in enumerate(["A1", "A2", "A3", "B1", "B2", "B3"]):  # 9 of 18 against Alpha: not a majority
+        rows += series(2019, "Split", opponent, date.fromordinal(date(2019, 3, 16).toordinal() + 7 * k))
+    rows += series(2020, "Furman", "A1", date(2020, 3, 6)) + series(2020, "B1", "Split", date(2020, 3, 6))
+    rows += series(2020, "Newcomer", "B2", date(2020, 3, 6))
+    table = teams_table(schedule(rows), registry)
+    by = {(r["season"], r["team_name"]): r for r in table.iter_rows(named=True)}
+    furman = by[(2019, "Furman")]
+    assert (furman["conference"], furman["conference_source"], furman["is_d1"]) == ("Alpha", "schedule", True)
+    assert furman["conference_id"] == by[(2019, "A1")]["conference_id"] and furman["ncaa_teams_id"] is None
+    assert furman["note"] == ("not in the 2023 D1 registry; conference from the 2019 schedule "
+                              "(21 of 21 series games from mid-March)")
+    carried = by[(2020, "Furman")]
+    assert (carried["conference"], carried["conference_source"], carried["is_d1"]) == (
+        "Alpha", "previous season's schedule", True)
+    assert carried["note"] == ("not in the 2023 D1 registry and no series from mid-March; conference from the "
+                               "2019 schedule")
+    for key in ((2019, "Saint Martin's"), (2019, "Split"), (2020, "Split"), (2020, "Newcomer")):
+        row = by[key]
+        assert (row["conference"], row["conference_source"], row["is_d1"]) == (None, None, False), key
+        assert row["note"] == "not in the 2023 D1 registry (non-D1 opponent, or a name spelled differently)"
+    assert by[(2019, "Split")]["series_games"] == 18
+    assert by[(2019, "A1")]["conference_source"] == "registry" and by[(2019, "A1")]["note"] is None
+
+
 @pytest.mark.slow
 def test_realigned_2021_teams_on_the_shared_play_by_play():
     """The 2021 season against the 2023 registry: the moves the schedule shows are real ones."""

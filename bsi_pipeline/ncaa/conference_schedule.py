@@ -18,11 +18,16 @@ The rule (:func:`schedule_conferences`), per season:
    current label's votes and more than half of all its series games takes that conference, until no
    team qualifies. One change at a time, so teams that moved together (the OVC group) settle instead
    of swapping back and forth.
+4. A team the registry does not list (it dropped baseball or was renamed before the registries began:
+   Furman, La Salle, Houston Baptist) takes its settled opponents' top conference when that holds more
+   than half of at least MIN_UNLISTED_SERIES_GAMES series games, a conference schedule's worth: a non-D1
+   opponent plays a series or two, never a D1 conference season.
 
 A conference that no longer exists in the registry (the MEAC, whose baseball members scattered) cannot
 be named: its teams' series are spread over the conferences the registry now gives their old mates, so
 none of those wins more than half of them and the registry's label stays. Still, a schedule is
-evidence, not a record, so this is a flag for analysts (teams.schedule_conference), not a rewrite.
+evidence, not a record, so for a listed team this is a flag for analysts (teams.schedule_conference), not
+a rewrite; for an unlisted team it fills a gap (teams.conference_source = "schedule").
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ SERIES_START = (3, 15)
 SERIES_GAMES = 3
 MIN_SERIES_GAMES = 9
 MIN_VOTE_RATIO = 2.0
+MIN_UNLISTED_SERIES_GAMES = 18
 MAX_CHANGES = 1000
 
 SCHEMA = {"season": pl.Int32, "team_name": pl.String, "schedule_conference": pl.String,
@@ -51,7 +57,7 @@ def schedule_conferences(games: pl.DataFrame, conference: dict[tuple[int, str], 
         labels = {team: conference.get((season, team)) for team in opponents}
         settled = _relabel(opponents, labels)
         for team in sorted(opponents):
-            label = settled[team]
+            label = settled[team] if labels[team] is not None else _unlisted_label(opponents[team], settled)
             votes = _votes(opponents[team], settled)  # never has a None key
             rows.append({"season": season, "team_name": team, "schedule_conference": label,
                          "series_games": sum(opponents[team].values()),
@@ -76,6 +82,15 @@ def _votes(opponents: Counter, labels: dict[str, str | None]) -> Counter:
         if labels.get(opponent) is not None:
             votes[labels[opponent]] += n
     return votes
+
+
+def _unlisted_label(opponents: Counter, labels: dict[str, str | None]) -> str | None:
+    """Rule 4: the conference a team the registry does not list played its conference season in, if clear."""
+    votes, games = _votes(opponents, labels), sum(opponents.values())
+    if not votes or games < MIN_UNLISTED_SERIES_GAMES:
+        return None
+    top, n = max(votes.items(), key=lambda kv: (kv[1], kv[0]))
+    return top if n >= MIN_SERIES_GAMES and 2 * n > games else None
 
 
 def _relabel(opponents: dict[str, Counter], labels: dict[str, str | None]) -> dict[str, str | None]:

@@ -3,10 +3,13 @@
 The registry (stats.ncaa.org short names, one file per academic year) may not cover the season
 being played: each season uses the registry of its own year when present, else the nearest year,
 and records which one (`registry_year`), since conferences realign. Teams not in the registry
-(non-D1 opponents, or a spelling the registry does not use) are kept with `is_d1 = false` and a
-note saying so, never dropped. `schedule_conference` is the conference the team's conference-season
-series say it played in (bsi_pipeline/ncaa/conference_schedule.py); where it differs from the
-registry's, the note says so, for the seasons older than the registries.
+(non-D1 opponents, or a spelling the registry does not use) are kept, never dropped.
+`schedule_conference` is the conference the team's conference-season series say it played in
+(bsi_pipeline/ncaa/conference_schedule.py); where it differs from the registry's, the note says so, for
+the seasons older than the registries. A team the registry does not list takes its schedule's conference
+when the schedule is clear (D1 teams that dropped baseball or were renamed before 2023: Furman, La Salle,
+Houston Baptist), `conference_source` says where each conference came from, and the rest get
+`is_d1 = false` and a note saying so.
 """
 
 from __future__ import annotations
@@ -66,13 +69,18 @@ def teams_table(games: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
     joined = (
         seen.join(season_map, on="season", how="left")
         .join(registry.rename({"academic_year": "registry_year"}), on=["registry_year", "team_name"], how="left")
-        .with_columns(is_d1=pl.col("conference").is_not_null())
     )
     registry_says = {(r["season"], r["team_name"]): r["conference"] for r in joined.iter_rows(named=True)}
-    joined = joined.join(schedule_conferences(games, registry_says), on=["season", "team_name"], how="left")
-    note = pl.when(~pl.col("is_d1")).then(
-        pl.format("not in the {} D1 registry (non-D1 opponent, or a name spelled differently)",
-                  pl.col("registry_year"))
+    joined = _fill_unlisted(joined.join(schedule_conferences(games, registry_says), on=["season", "team_name"],
+                                        how="left"), registry)
+    source, unlisted = pl.col("conference_source"), pl.format("not in the {} D1 registry", pl.col("registry_year"))
+    note = pl.when(source.is_null()).then(
+        pl.format("{} (non-D1 opponent, or a name spelled differently)", unlisted)
+    ).when(source == "schedule").then(pl.format(
+        "{}; conference from the {} schedule ({} of {} series games from mid-March)",
+        unlisted, pl.col("season"), pl.col("series_games_in_conference"), pl.col("series_games"))
+    ).when(source == "previous season's schedule").then(pl.format(
+        "{} and no series from mid-March; conference from the {} schedule", unlisted, pl.col("season") - 1)
     ).when(pl.col("schedule_conference") != pl.col("conference")).then(
         pl.format("the {} schedule says {} ({} of {} series games from mid-March); the {} registry says {}",
                   pl.col("season"), pl.col("schedule_conference"), pl.col("series_games_in_conference"),
@@ -84,6 +92,31 @@ def teams_table(games: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
         ncaa_teams_id=pl.col("ncaa_teams_id").cast(pl.Int64, strict=False),
         note=note,
     ).select(
-        "team_id", "season", "team_name", "is_d1", "conference", "conference_id", "ncaa_teams_id",
-        "registry_year", "schedule_conference", "series_games", "series_games_in_conference", "games", "note",
+        "team_id", "season", "team_name", "is_d1", "conference", "conference_source", "conference_id",
+        "ncaa_teams_id", "registry_year", "schedule_conference", "series_games", "series_games_in_conference", "games", "note",
     ).sort("season", "team_name")
+
+
+def _fill_unlisted(joined: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
+    """A team the registry does not list takes the conference its own schedule says; in a season without
+    series (2020 stopped in March) it keeps the one its previous season's schedule said, which was known
+    before the season. Its conference_id is the registry's id for that conference name."""
+    listed = pl.col("conference").is_not_null()
+    own = pl.col("schedule_conference").is_not_null()
+    previous = (joined.filter(listed.not_() & own)
+                .select((pl.col("season") + 1).cast(pl.Int32).alias("season"), "team_name",
+                        pl.col("schedule_conference").alias("_previous")))
+    ids = registry.group_by(pl.col("academic_year").alias("registry_year"), "conference").agg(
+        pl.col("conference_id").first().alias("_conference_id"))
+    no_series = pl.col("series_games").is_null()
+    return (joined.join(previous, on=["season", "team_name"], how="left")
+            .with_columns(
+                conference_source=pl.when(listed).then(pl.lit("registry"))
+                .when(own).then(pl.lit("schedule"))
+                .when(no_series & pl.col("_previous").is_not_null()).then(pl.lit("previous season's schedule")),
+                conference=pl.when(listed).then("conference").when(own).then("schedule_conference")
+                .when(no_series).then("_previous"))
+            .join(ids, on=["registry_year", "conference"], how="left")
+            .with_columns(conference_id=pl.coalesce("conference_id", "_conference_id"),
+                          is_d1=pl.col("conference").is_not_null())
+            .drop("_previous", "_conference_id"))
