@@ -128,14 +128,18 @@ def test_a_plurality_short_of_half_the_series_is_not_enough():
 
 def test_a_team_the_registry_does_not_list_takes_its_schedules_conference():
     """Furman dropped baseball before the 2023 registry: its 2019 conference season against Alpha makes it
-    Alpha; in 2020 (stopped before mid-March, no series) it keeps 2019's Alpha. A non-D1 opponent's one
-    series, and an unlisted team whose series are split with no majority, give no conference."""
+    Alpha; in 2020 (stopped before mid-March, no series) it keeps 2019's Alpha. Hartford, listed as
+    independent (in no conference) by the later registry, played Beta's season: it is Beta. A non-D1
+    opponent's one series, and an unlisted team or an independent whose series are split with no majority,
+    keep what the registry says (nothing, or independent)."""
     alpha, beta = ["A1", "A2", "A3", "A4", "A5", "A6", "A7"], ["B1", "B2", "B3", "B4", "B5", "B6"]
-    registry = registry_frame({"Alpha": alpha, "Beta": beta})
-    rows = round_robin(2019, alpha + ["Furman"], date(2019, 3, 16)) + round_robin(2019, beta, date(2019, 3, 16))
+    registry = registry_frame({"Alpha": alpha, "Beta": beta, "DI Independent": ["Hartford", "Loner"]})
+    rows = round_robin(2019, alpha + ["Furman"], date(2019, 3, 16))
+    rows += round_robin(2019, beta + ["Hartford"], date(2019, 3, 16))
     rows += series(2019, "A1", "Saint Martin's", date(2019, 4, 2))
     for k, opponent in enumerate(["A1", "A2", "A3", "B1", "B2", "B3"]):  # 9 of 18 against Alpha: not a majority
         rows += series(2019, "Split", opponent, date.fromordinal(date(2019, 3, 16).toordinal() + 7 * k))
+        rows += series(2019, "Loner", opponent, date.fromordinal(date(2019, 3, 17).toordinal() + 7 * k))
     rows += series(2020, "Furman", "A1", date(2020, 3, 6)) + series(2020, "B1", "Split", date(2020, 3, 6))
     rows += series(2020, "Newcomer", "B2", date(2020, 3, 6))
     table = teams_table(schedule(rows), registry)
@@ -155,6 +159,14 @@ def test_a_team_the_registry_does_not_list_takes_its_schedules_conference():
         assert (row["conference"], row["conference_source"], row["is_d1"]) == (None, None, False), key
         assert row["note"] == "not in the 2023 D1 registry (non-D1 opponent, or a name spelled differently)"
     assert by[(2019, "Split")]["series_games"] == 18
+    hartford = by[(2019, "Hartford")]
+    assert (hartford["conference"], hartford["conference_source"], hartford["is_d1"]) == ("Beta", "schedule", True)
+    assert hartford["conference_id"] == by[(2019, "B1")]["conference_id"]
+    assert hartford["note"] == ("the 2023 registry says DI Independent; conference from the 2019 schedule "
+                                "(18 of 18 series games from mid-March)")
+    loner = by[(2019, "Loner")]
+    assert (loner["conference"], loner["conference_source"], loner["is_d1"]) == ("DI Independent", "registry", True)
+    assert loner["schedule_conference"] == "DI Independent" and loner["note"] is None
     assert by[(2019, "A1")]["conference_source"] == "registry" and by[(2019, "A1")]["note"] is None
 
 
@@ -172,14 +184,19 @@ def test_realigned_2021_teams_on_the_shared_play_by_play():
     expected = {"Southern Miss.": "CUSA", "Old Dominion": "CUSA", "Marshall": "CUSA", "James Madison": "CAA",
                 "Murray St.": "OVC", "Belmont": "OVC", "Austin Peay": "OVC", "Eastern Ky.": "OVC",
                 "Jacksonville St.": "OVC", "UIC": "Horizon", "DBU": "MVC", "Sam Houston": "Southland",
-                "Little Rock": "Sun Belt", "UT Arlington": "Sun Belt", "Hartford": "America East"}
+                "Little Rock": "Sun Belt", "UT Arlington": "Sun Belt"}
     assert {team: says[team] for team in expected} == expected
     assert all(registry[team] != conference for team, conference in expected.items())
+    # the registry's "DI Independent" is no conference: Hartford's schedule fills it
+    hartford = table.filter(pl.col("team_name") == "Hartford").row(0, named=True)
+    assert (hartford["conference"], hartford["schedule_conference"], hartford["conference_source"]) == (
+        "America East", "America East", "schedule")
+    assert hartford["note"].startswith("the 2023 registry says DI Independent; conference from the 2021 schedule")
     # Florida A&M was in the MEAC, a baseball conference the registries no longer have: its series are
     # split between its old mates' new conferences, none with a majority, so the registry label stays.
     for team, conference in {"LSU": "SEC", "Vanderbilt": "SEC", "Texas": "Big 12", "Penn": "Ivy League",
                              "Florida A&M": "SWAC"}.items():
         assert says[team] == registry[team] == conference
     moved = table.filter(pl.col("is_d1") & (pl.col("schedule_conference") != pl.col("conference")))
-    assert moved.height == 23  # the 15 above and 8 more, each a real move
+    assert moved.height == 22  # the 14 above and 8 more, each a real move
     assert moved["note"].str.starts_with("the 2021 schedule says").all()

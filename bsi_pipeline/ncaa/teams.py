@@ -21,6 +21,7 @@ import polars as pl
 
 from bsi_pipeline.ids import canonical_id
 from bsi_pipeline.ncaa.conference_schedule import schedule_conferences
+from bsi_pipeline.ratings.conference import is_independent
 
 REGISTRY_COLUMNS = ("academic_year", "conference_id", "conference", "ncaa_teams_id", "team_name")
 
@@ -73,7 +74,10 @@ def teams_table(games: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
     registry_says = {(r["season"], r["team_name"]): r["conference"] for r in joined.iter_rows(named=True)}
     joined = _fill_unlisted(joined.join(schedule_conferences(games, registry_says), on=["season", "team_name"],
                                         how="left"), registry)
-    source, unlisted = pl.col("conference_source"), pl.format("not in the {} D1 registry", pl.col("registry_year"))
+    source = pl.col("conference_source")
+    unlisted = pl.when(pl.col("registry_conference").is_null()).then(
+        pl.format("not in the {} D1 registry", pl.col("registry_year"))).otherwise(
+        pl.format("the {} registry says {}", pl.col("registry_year"), pl.col("registry_conference")))
     note = pl.when(source.is_null()).then(
         pl.format("{} (non-D1 opponent, or a name spelled differently)", unlisted)
     ).when(source == "schedule").then(pl.format(
@@ -93,30 +97,36 @@ def teams_table(games: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
         note=note,
     ).select(
         "team_id", "season", "team_name", "is_d1", "conference", "conference_source", "conference_id",
-        "ncaa_teams_id", "registry_year", "schedule_conference", "series_games", "series_games_in_conference", "games", "note",
+        "ncaa_teams_id", "registry_year", "schedule_conference", "series_games", "series_games_in_conference",
+        "games", "note",
     ).sort("season", "team_name")
 
 
 def _fill_unlisted(joined: pl.DataFrame, registry: pl.DataFrame) -> pl.DataFrame:
-    """A team the registry does not list takes the conference its own schedule says; in a season without
-    series (2020 stopped in March) it keeps the one its previous season's schedule said, which was known
-    before the season. Its conference_id is the registry's id for that conference name."""
-    listed = pl.col("conference").is_not_null()
-    own = pl.col("schedule_conference").is_not_null()
-    previous = (joined.filter(listed.not_() & own)
+    """A team the registry does not list, or lists as independent (in no conference: Hartford was America
+    East until 2022), takes the conference its own schedule says; in a season without series (2020 stopped
+    in March) it keeps the one its previous season's schedule said, which was known before the season.
+    Its conference_id is the registry's id for that conference name. `registry_conference` keeps the
+    registry's own label for the note."""
+    registry_says = pl.col("registry_conference")
+    silent = registry_says.is_null() | is_independent(registry_says)
+    own = pl.col("schedule_conference").is_not_null() & ~is_independent(pl.col("schedule_conference"))
+    joined = joined.rename({"conference": "registry_conference"})
+    previous = (joined.filter(silent & own)
                 .select((pl.col("season") + 1).cast(pl.Int32).alias("season"), "team_name",
                         pl.col("schedule_conference").alias("_previous")))
     ids = registry.group_by(pl.col("academic_year").alias("registry_year"), "conference").agg(
         pl.col("conference_id").first().alias("_conference_id"))
-    no_series = pl.col("series_games").is_null()
+    carried = pl.col("series_games").is_null() & pl.col("_previous").is_not_null()
+    source = (pl.when(silent.not_()).then(pl.lit("registry")).when(own).then(pl.lit("schedule"))
+              .when(carried).then(pl.lit("previous season's schedule"))
+              .when(registry_says.is_not_null()).then(pl.lit("registry")))
     return (joined.join(previous, on=["season", "team_name"], how="left")
-            .with_columns(
-                conference_source=pl.when(listed).then(pl.lit("registry"))
-                .when(own).then(pl.lit("schedule"))
-                .when(no_series & pl.col("_previous").is_not_null()).then(pl.lit("previous season's schedule")),
-                conference=pl.when(listed).then("conference").when(own).then("schedule_conference")
-                .when(no_series).then("_previous"))
+            .with_columns(conference_source=source)
+            .with_columns(conference=pl.when(pl.col("conference_source") == "registry").then(registry_says)
+                          .when(own).then("schedule_conference").when(carried).then("_previous"))
             .join(ids, on=["registry_year", "conference"], how="left")
-            .with_columns(conference_id=pl.coalesce("conference_id", "_conference_id"),
+            .with_columns(conference_id=pl.when(pl.col("conference_source") == "registry")
+                          .then("conference_id").otherwise("_conference_id"),
                           is_d1=pl.col("conference").is_not_null())
             .drop("_previous", "_conference_id"))

@@ -12,7 +12,7 @@ Two measures, both in the sport's units (runs or points per game against the ave
 
 margin_per_game_vs_average is the ridge measure where it exists (margin_source says which). Why: on the
 shared data it predicts next season's games between conferences better in every college league
-(next_season_check: RMSE 5.71 vs 5.87 runs in college baseball, 19.62 vs 19.96 points in college
+(next_season_check: RMSE 5.72 vs 5.88 runs in college baseball, 19.62 vs 19.96 points in college
 football, 13.37 vs 13.70 in college basketball). The ridge fits every game of the season at once, while
 an end-of-season Elo depends on the order of the games and moves most with the last ones.
 
