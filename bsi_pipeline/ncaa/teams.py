@@ -6,10 +6,10 @@ and records which one (`registry_year`), since conferences realign. Teams not in
 (non-D1 opponents, or a spelling the registry does not use) are kept, never dropped.
 `schedule_conference` is the conference the team's conference-season series say it played in
 (bsi_pipeline/ncaa/conference_schedule.py); where it differs from the registry's, the note says so, for
-the seasons older than the registries. A team the registry does not list takes its schedule's conference
-when the schedule is clear (D1 teams that dropped baseball or were renamed before 2023: Furman, La Salle,
-Houston Baptist), `conference_source` says where each conference came from, and the rest get
-`is_d1 = false` and a note saying so.
+the seasons older than the registries. A team the registry does not list, or lists as independent, takes
+its schedule's conference when the schedule is clear (D1 teams that dropped baseball or were renamed before
+2023: Furman, La Salle, Houston Baptist; Hartford, America East until 2022), `conference_source` says where
+each conference came from, and unlisted teams without one get `is_d1 = false` and a note saying so.
 """
 
 from __future__ import annotations
