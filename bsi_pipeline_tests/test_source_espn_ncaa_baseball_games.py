@@ -113,19 +113,26 @@ def test_id_trusted_when_mascot_agrees(result):
 def test_wrong_canonical_id_is_not_trusted(result):
     # Purdue Fort Wayne Mastodons carry BSB_PURDUE (Purdue Boilermakers) in the source
     g, d = game(result, "401750050"), detail(result, "401750050")
-    assert (g["home_team"], g["away_team"], g["away_conference"]) == ("LSU", "Purdue Fort Wayne Mastodons", None)
-    assert d["away_name_source"] == "espn" and d["away_canonical_id"] == "BSB_PURDUE"
+    # the id is ignored; the spelling table names the school the 2025 registry lists (Horizon)
+    assert (g["home_team"], g["away_team"], g["away_conference"]) == ("LSU", "Purdue Fort Wayne", "Horizon")
+    assert d["away_name_source"] == "spelling" and d["away_canonical_id"] == "BSB_PURDUE"
     assert "BSB_PURDUE is Purdue" in d["name_note"] and d["name_note"].startswith("away: ")
     # Pacific Lutheran Lutes (a Division III school) carry Pacific's id
     g, d = game(result, "401751997"), detail(result, "401751997")
     assert (g["away_team"], d["away_name_source"]) == ("Pacific Lutheran Lutes", "espn")
 
 
-def test_unmapped_teams_keep_espn_names(result):
-    g, d = game(result, "401635299"), detail(result, "401635299")  # no canonical id; the map says "CSU Bakersfield"
-    assert (g["home_team"], g["home_conference"], d["home_name_source"]) == (
-        "Cal State Bakersfield Roadrunners", None, "espn")
+def test_d1_teams_espn_spells_differently_take_the_spelling_table(result):
+    """No canonical id, and the map spells them "CSU Bakersfield Roadrunners" / "FDU Knights"."""
+    g, d = game(result, "401635299"), detail(result, "401635299")
+    assert (g["home_team"], g["home_conference"], d["home_name_source"], d["name_note"]) == (
+        "CSU Bakersfield", "Big West", "spelling", None)
     assert (g["away_team"], g["away_conference"]) == ("Minnesota", "Big Ten")
+    g, d = game(result, "401751104"), detail(result, "401751104")  # Penn State 7, Fairleigh Dickinson 6
+    assert (g["away_team"], g["away_conference"], d["away_name_source"]) == ("FDU", "NEC", "spelling")
+
+
+def test_unmapped_teams_keep_espn_names(result):
     g, d = game(result, "401641168"), detail(result, "401641168")  # Iowa 20, Loras College (non-D1) 6
     assert (g["away_team"], g["away_conference"], d["away_name_source"]) == ("Loras College Duhawks", None, "espn")
     assert d["name_note"].startswith("away: Loras College Duhawks: no canonical_id")
@@ -322,16 +329,18 @@ def test_full_shared_file():
         res.games.select("season", team="away_team", conference="away_conference").with_columns(
             source=res.details.get_column("away_name_source")),
     ])
-    share = dict(sides.group_by("season").agg((pl.col("source") != "espn").mean()).iter_rows())
-    assert share[2024] > 0.995 and share[2025] > 0.996  # 6,124 of 6,152 and 5,972 of 5,990 team sides
+    mapped_sides = dict(sides.group_by("season").agg((pl.col("source") != "espn").sum()).iter_rows())
+    assert mapped_sides == {2024: 6148, 2025: 5985}  # of 6,152 and 5,990 team sides
     mapped = sides.filter(pl.col("source") != "espn")
     assert mapped.get_column("conference").null_count() == 0  # every mapped team is in its season's registry
-    assert mapped.filter(pl.col("season") == 2024).get_column("team").n_unique() == 292
-    assert mapped.filter(pl.col("season") == 2025).get_column("team").n_unique() == 294
-    unmapped = set(sides.filter(pl.col("source") == "espn").get_column("team"))
-    d1_unmapped = {"Cal State Bakersfield Roadrunners", "Purdue Fort Wayne Mastodons", "Fairleigh Dickinson Knights"}
-    assert d1_unmapped <= unmapped
-    assert len(unmapped) == 10
+    assert mapped.filter(pl.col("season") == 2024).get_column("team").n_unique() == 295
+    assert mapped.filter(pl.col("season") == 2025).get_column("team").n_unique() == 297
+    spelt = mapped.filter(pl.col("source") == "spelling").group_by("team").len()
+    assert dict(spelt.iter_rows()) == {"CSU Bakersfield": 15, "FDU": 5, "Purdue Fort Wayne": 17}
+    # what stays unmapped is the non-D1 opponents (D3 and NAIA), one or two games each
+    assert set(sides.filter(pl.col("source") == "espn").get_column("team")) == {
+        "Grand View Vikings", "Loras College Duhawks", "St. Olaf Oles", "DePauw Tigers", "Pacific Lutheran Lutes",
+        "Aurora Spartans", "Augustana College (Il) Vikings"}
     assert not res.games.get_column("neutral").any()  # the source never flags a neutral site
     lsu = res.games.filter((pl.col("home_team") == "LSU") | (pl.col("away_team") == "LSU"))
     assert lsu.height > 80

@@ -16,8 +16,13 @@ canonical_teams_2026.csv map: canonical_id, team_name, espn_name):
    ESPN name equals the map's espn_name or ends with the same mascot word ("App State Mountaineers"
    vs "Appalachian State Mountaineers"); otherwise step 2;
 2. by the ESPN display name equal to the map's espn_name (source "espn_name");
-3. else the ESPN display name is kept as the team name (source "espn"): non-D1 opponents, and D1
-   teams the map spells differently. `details.name_note` says what was not mapped and why.
+3. by the shipped spelling table espn_team_spellings.csv (source "spelling"): D1 teams whose ESPN rows
+   carry no canonical id, or a wrong one, and whose ESPN name the map spells differently or lacks
+   ("Cal State Bakersfield Roadrunners" is the map's "CSU Bakersfield Roadrunners"; Purdue Fort Wayne,
+   in the 2023-2025 registries, is not in the 2026 map), each row with its evidence;
+4. else the ESPN display name is kept as the team name (source "espn"): non-D1 opponents, and D1
+   teams spelt in neither the map nor the table. `details.name_note` says what was not mapped and why.
+Without a canonical map every name stays ESPN's (steps 1-3 need it).
 
 Conferences come from the D1 registry (bsi_pipeline.ncaa.teams.load_registry) whose academic_year is
 the game's season (the spring of the season); when that year is not given, the nearest year
@@ -60,6 +65,7 @@ OPTIONAL_COLUMNS = (
     "has_run_events", "has_boxscore",
 )
 CANONICAL_COLUMNS = ("canonical_id", "team_name", "espn_name")
+SPELLINGS_FILE = Path(__file__).with_name("espn_team_spellings.csv")
 
 DETAILS_SCHEMA = {
     "game_id": pl.String,
@@ -67,7 +73,7 @@ DETAILS_SCHEMA = {
     "away_name_espn": pl.String,
     "home_canonical_id": pl.String,     # as the source gives them (BSB_LSU, NCAA_614608)
     "away_canonical_id": pl.String,
-    "home_name_source": pl.String,      # canonical_id | espn_name | espn (see the module docstring)
+    "home_name_source": pl.String,      # canonical_id | espn_name | spelling | espn (the module docstring)
     "away_name_source": pl.String,
     "name_note": pl.String,             # why a side was not mapped to a short name; null when both were
     "registry_year": pl.Int32,          # the D1 registry year the conferences come from
@@ -107,8 +113,11 @@ class _TeamMap:
     def __init__(self, path: Path | None) -> None:
         self.by_id: dict[str, tuple[str, str | None]] = {}
         self.by_espn: dict[str, str] = {}
+        self.spellings: dict[str, str] = {}
         if path is None:
             return
+        self.spellings = dict(pl.read_csv(SPELLINGS_FILE, infer_schema_length=0).select("espn_name", "team_name")
+                              .iter_rows())
         path = Path(path)
         try:
             df = pl.read_csv(path, infer_schema_length=0)
@@ -146,6 +155,8 @@ class _TeamMap:
             note = f"canonical_id {cid} not in the canonical team map"
         if espn_name in self.by_espn:
             return self.by_espn[espn_name], "espn_name", None
+        if espn_name in self.spellings:
+            return self.spellings[espn_name], "spelling", note
         reason = note or ("no canonical_id and the ESPN name is not in the canonical team map"
                           if self.by_id else "no canonical team map given")
         return espn_name, "espn", f"{espn_name}: {reason}; ESPN name kept"
