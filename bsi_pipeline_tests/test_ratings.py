@@ -7,6 +7,7 @@ import pytest
 
 from bsi_pipeline.ratings.conference import conference_strength
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
+from bsi_pipeline.sources.espn_ncaa_baseball_games import read_espn_ncaa_baseball_games
 from bsi_pipeline.sources.kaggle_mm_compact import read_kaggle_mm_compact
 from bsi_pipeline.sources.nfl_spreadspoke import read_nfl_spreadspoke
 from bsi_pipeline_tests.conftest import REPO
@@ -377,3 +378,38 @@ def test_independents_are_recognised_in_each_leagues_spelling():
     names = ["DI Independent", "FBS Independents", "Independent", "Big 12", "Independence League", "SEC", None]
     flags = pl.DataFrame({"conference": names}).select(is_independent(pl.col("conference")))["conference"]
     assert flags.to_list() == [True, True, True, False, False, False, None]
+
+
+@pytest.fixture(scope="module")
+def renamed_colleges():
+    """The shipped ESPN 2024-2025 results of Houston Christian and FDU, their opponents and their opponents'
+    games (the neighbourhood whose ratings the two schools touch, small enough to replay quickly)."""
+    teams_dir = REPO / "data" / "ncaa_baseball_teams"
+    games = read_espn_ncaa_baseball_games(sorted((REPO / "data" / "espn_ncaa_baseball").glob("*.csv")),
+                                          teams_dir / "canonical_teams_2026.csv",
+                                          sorted(teams_dir.glob("ncaa_d1_teams_20*.csv"))).games
+    schools = ["Houston Christian", "FDU"]
+    involved = pl.col("home_team").is_in(schools) | pl.col("away_team").is_in(schools)
+    near = set(games.filter(involved).select(pl.concat_list("home_team", "away_team")).to_series().explode())
+    games = games.filter(pl.col("home_team").is_in(list(near)) | pl.col("away_team").is_in(list(near)))
+    return games, forecast_league(games, load_league_configs()["ncaa"])
+
+
+@pytest.mark.parametrize("old, new", [("Houston Baptist", "Houston Christian"), ("Fairleigh Dickinson", "FDU")])
+def test_a_renamed_college_keeps_its_rating(renamed_colleges, old, new):
+    """The 2019-2021 play-by-play has the schools' old names and the 2024-2025 ESPN results the new ones:
+    giving the first season's games the old name must not change a single forecast or rating."""
+    games, forecasts = renamed_colleges
+    first = games["season"].min()
+    renamed = games.with_columns(
+        pl.when((pl.col("season") == first) & (pl.col(side) == new)).then(pl.lit(old)).otherwise(pl.col(side))
+        .alias(side) for side in ("home_team", "away_team"))
+    assert renamed.filter((pl.col("home_team") == old) | (pl.col("away_team") == old)).height >= 4
+    assert renamed.filter(pl.col("season") > first).filter(
+        (pl.col("home_team") == new) | (pl.col("away_team") == new)).height >= 1
+    again = forecast_league(renamed, load_league_configs()["ncaa"])
+    key = ["game_id", "system"]
+    assert again.forecasts.sort(key).select(*key, "p_home").equals(forecasts.forecasts.sort(key).select(*key, "p_home"))
+    columns = ["game_id", "team", "rating_pre", "rating_post", "ridge_rating_pre", "ridge_rating_post"]
+    assert again.team_ratings.select(columns).equals(forecasts.team_ratings.select(columns))
+    assert old not in set(again.team_ratings.get_column("team"))  # the rating history is under today's name
