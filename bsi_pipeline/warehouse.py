@@ -60,7 +60,7 @@ def _add_view(con: duckdb.DuckDBPyConnection, lake: LocalLake, name: str) -> str
     files = lake.files(name)
     if not any(pl.read_parquet_schema(f) for f in files):
         return None
-    glob = str(lake.folder(name) / "*.parquet")
+    glob = str(lake.folder(name).resolve() / "*.parquet")  # DuckDB reads a relative path from its reader's CWD
     con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({_quote(glob)}, union_by_name = true)')
     return "VIEW"
 

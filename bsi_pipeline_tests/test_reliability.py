@@ -404,6 +404,18 @@ def test_a_run_killed_mid_way_leaves_the_last_outputs_readable_and_the_next_run_
 # ------------------------------------------------------------------------------------------ the writers
 
 
+def test_warehouse_views_read_the_lake_from_any_working_directory(tmp_path, monkeypatch):
+    """A lake given as a relative path: the views must still find it when an analyst opens the warehouse
+    from another folder (DuckDB resolves a view's relative path against the reader's CWD)."""
+    write_table(tmp_path / "lake", "t", pl.DataFrame({"season": [2021, 2021], "x": [1, 2]}))
+    monkeypatch.chdir(tmp_path)
+    build_warehouse(Path("w.duckdb"), Path("lake"), ["t"])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert warehouse_rows(tmp_path / "w.duckdb") == {"t": 2}
+
+
 def test_readers_ignore_the_files_a_killed_lake_writer_leaves(tmp_path):
     lake = tmp_path / "lake"
     frame = pl.DataFrame({"season": [2020, 2021, 2021], "x": [1, 2, 3]})
