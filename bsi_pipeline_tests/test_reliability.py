@@ -168,6 +168,35 @@ def assert_same_lake(found: dict[str, pl.DataFrame], expected: dict[str, pl.Data
     assert not different, "lake tables differ from the baseline run:\n" + "\n".join(different)
 
 
+def instance_is_writable(home: Path) -> bool:
+    """Whether every SQLite database of the instance can take a write lock now (within 0.2 s)."""
+    import sqlite3
+
+    for db in sorted(home.rglob("*.db")):
+        con = sqlite3.connect(db, timeout=0.2, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            con.close()
+    return True
+
+
+def pause(proc: subprocess.Popen, home: Path, attempts: int = 200) -> None:
+    """SIGSTOP a run at a moment it holds no lock on the instance's SQLite databases. Stopped mid-write it
+    would keep the WAL write lock, and every other process touching the instance would fail with
+    "locking protocol" or wait forever: a hang of the test's making, not the behaviour under test."""
+    for _ in range(attempts):
+        proc.send_signal(signal.SIGSTOP)
+        if instance_is_writable(home):
+            return
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+    pytest.fail(f"could not pause the run outside an instance write in {attempts} attempts")
+
+
 def claimed(instance: dg.DagsterInstance, pool: str) -> list[str]:
     """Run ids holding a slot of ``pool``."""
     return read_instance(lambda: [slot.run_id for slot in
@@ -263,7 +292,7 @@ def test_the_duckdb_pool_makes_a_second_run_wait_for_the_first(baseline, runs):
     instance = dg.DagsterInstance.from_config(str(baseline.home))
     first = runs.start(baseline.config, baseline.home, "--select", "warehouse", name="first")
     holder = wait_for(lambda: claimed(instance, "duckdb"), first, "the first run claims the duckdb slot")[0]
-    first.send_signal(signal.SIGSTOP)
+    pause(first, baseline.home)
     try:
         second = runs.start(baseline.config, baseline.home, "--select", "warehouse", name="second")
         waiting = wait_for(lambda: [p.run_id for p in instance.event_log_storage.get_concurrency_info(
