@@ -149,8 +149,9 @@ def test_gathered_tables_describe_the_selected_models(factory):
         baseline_rows = slices.test[spec.baseline].is_not_null().sum() if spec.baseline else 0
         by_system = dict(snap.filter(pl.col("metric") == "n").select("system", "value").rows())
         if baseline_rows:
-            assert set(snap["system"]) == {"model", f"baseline:{spec.baseline}", "model_on_baseline_rows"}
-            assert by_system[f"baseline:{spec.baseline}"] == by_system["model_on_baseline_rows"] == baseline_rows
+            compared = {f"baseline:{c}" for c in (spec.baseline, *spec.compare_with)}
+            assert set(snap["system"]) == {"model", "model_on_baseline_rows", *compared}
+            assert {by_system[c] for c in compared} == {by_system["model_on_baseline_rows"]} == {baseline_rows}
         else:
             assert set(snap["system"]) == {"model"}
         assert by_system["model"] == slices.test.height
@@ -271,6 +272,25 @@ def test_model_card_and_plots_sit_beside_the_artifact(factory):
         for name in pngs:
             data = (folder / f"{name}.png").read_bytes()
             assert data.startswith(PNG_MAGIC) and len(data) > 5_000, (key, name)
+
+
+def test_the_card_scores_the_best_rating_system_beside_the_baseline(factory):
+    """ncaa_home_win's gate is Elo (p_elo), but its card and eval_snapshots also score ridge_stack, the best
+    rating system on its own, on the same test rows: what the model adds over it is in plain view."""
+    key = "ncaa_home_win"
+    spec = SPECS[key]
+    assert spec.compare_with == ("p_ridge_stack",)
+    test = slices_for(factory.table(spec.feature_table), spec).test
+    p, y = test["p_ridge_stack"].to_numpy(), test[spec.target].to_numpy().astype(float)
+    snap = factory.table("eval_snapshots").filter(pl.col("model_key") == key, pl.col("system") == "baseline:p_ridge_stack")
+    brier = dict(snap.select("metric", "value").rows())["brier"]
+    assert brier == pytest.approx(float(np.mean((p - y) ** 2)))
+    assert brier != pytest.approx(dict(factory.table("eval_snapshots").filter(
+        pl.col("model_key") == key, pl.col("system") == "baseline:p_elo").select("metric", "value").rows())["brier"])
+    card = (factory.settings.models_dir / key / factory.selected(key)["model_id"] / "model_card.md").read_text()
+    comparison = card.split("## Baseline comparison", 1)[1].split("\n## ", 1)[0]
+    assert "| metric | model | p_elo | p_ridge_stack |" in comparison
+    assert f"| {brier:.4g} |" in comparison.split("| brier |", 1)[1].split("\n", 1)[0]
 
 
 # ----------------------------------------------------------------------------------- 4. bsi predict

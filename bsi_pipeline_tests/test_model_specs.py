@@ -17,6 +17,9 @@ def test_packaged_specs_cover_the_issue_keys():
     assert {"mlb_hr_prob", "mlb_xwoba", "ncaa_home_win", "mlb_home_win", "ncaa_pitcher_strikeouts"} <= set(specs)
     assert specs["mlb_hr_prob"].task == "binary" and specs["mlb_xwoba"].task == "regression"
     assert specs["mlb_home_win"].baseline == "p_elo" and specs["mlb_home_win"].must_beat_baseline
+    # compare_with is part of a spec's identity only where it is set: other specs keep their model ids
+    assert specs["ncaa_home_win"].as_dict()["compare_with"] == ["p_ridge_stack"]
+    assert "compare_with" not in specs["mlb_hr_prob"].as_dict()
 
 
 @pytest.mark.parametrize("change, message", [
@@ -25,6 +28,8 @@ def test_packaged_specs_cover_the_issue_keys():
     ({"algorithms": ["ensemble"]}, "needs at least one"),
     ({"features": ["is_home_run", "launch_speed"]}, "also a feature"),
     ({"colour": "red"}, "unknown field"),
+    ({"compare_with": ["p_elo"]}, "compare_with needs a baseline"),
+    ({"baseline": "estimated_woba_using_speedangle", "compare_with": "p_elo"}, "must be a list"),
 ])
 def test_bad_specs_are_refused_with_the_reason(tmp_path, change, message):
     spec = dict(load_specs()["mlb_hr_prob"].as_dict())

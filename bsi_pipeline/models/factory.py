@@ -249,17 +249,20 @@ def _snapshot_rows(system: str, report: dict) -> list[dict]:
 
 
 def _baseline(spec: ModelSpec, test: pl.DataFrame, pred: np.ndarray, y: np.ndarray):
-    """Model and baseline scored on the same test rows (those where the baseline exists)."""
+    """Model, baseline and the spec's compare_with columns scored on the same test rows (those where the
+    baseline and every compared column exist); `others` holds the compared columns' reports and values."""
     from bsi_pipeline.models.evaluation import classification_report, regression_report
     if not spec.baseline:
         return None
-    have = test[spec.baseline].is_not_null().to_numpy()
+    have = np.logical_and.reduce([test[c].is_not_null().to_numpy() for c in (spec.baseline, *spec.compare_with)])
     if not have.any():
         return None
-    base = test[spec.baseline].to_numpy()[have].astype(np.float64)
     report = classification_report if spec.task == "binary" else regression_report
+    values = {c: test[c].to_numpy()[have].astype(np.float64) for c in (spec.baseline, *spec.compare_with)}
+    base = values.pop(spec.baseline)
     return {"rows": int(have.sum()), "model": report(pred[have], y[have]), "baseline": report(base, y[have]),
-            "baseline_values": base, "mask": have}
+            "baseline_values": base, "mask": have,
+            "others": {c: (report(v, y[have]), v) for c, v in values.items()}}
 
 
 def _beats(task: str, comparison: dict) -> bool:
@@ -312,8 +315,11 @@ def evaluate_stage(table: pl.DataFrame, spec: ModelSpec, calibration: pl.DataFra
         beat = _beats(spec.task, comparison)
         rows += _snapshot_rows(f"baseline:{spec.baseline}", comparison["baseline"])
         rows += _snapshot_rows("model_on_baseline_rows", comparison["model"])
+        for column, (other, _) in comparison["others"].items():
+            rows += _snapshot_rows(f"baseline:{column}", other)
         if spec.task == "binary":
             groups[f"baseline {spec.baseline}"] = (comparison["baseline_values"], y[comparison["mask"]])
+            groups.update({f"baseline {c}": (v, y[comparison["mask"]]) for c, (_, v) in comparison["others"].items()})
         else:
             pngs["model_vs_baseline"] = evaluation.scatter_png(
                 pred[comparison["mask"]], comparison["baseline_values"],
@@ -365,5 +371,6 @@ def _card(spec: ModelSpec, art: dict, slices: Slices, report: dict, comparison, 
         card["calibration"] = {"method": art["calibrator"]["method"], "params": art["calibrator"],
                                "comparison": calibration.drop("model_key", "model_id", strict=False)}
     if comparison:
-        card["baselines"] = {spec.baseline: comparison["baseline"]}
+        card["baselines"] = {spec.baseline: comparison["baseline"],
+                             **{c: other for c, (other, _) in comparison["others"].items()}}
     return card

@@ -48,6 +48,9 @@ class ModelSpec:
     class_weight: str = "none"
     baseline: str | None = None
     must_beat_baseline: bool = False
+    # more columns scored beside the baseline on the same test rows (model card, eval_snapshots, reliability
+    # plot), e.g. the league's best rating system: reported, never a gate
+    compare_with: tuple[str, ...] = ()
     line_column: str | None = None
     selection_tolerance: float = 0.001
     intended_use: str = ""
@@ -62,6 +65,10 @@ class ModelSpec:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["features"] = list(self.features)
         out["algorithms"] = list(self.algorithms)
+        if self.compare_with:  # absent when empty: a spec without it keeps the model ids it had
+            out["compare_with"] = list(self.compare_with)
+        else:
+            del out["compare_with"]
         out["split"] = {"test_last_seasons": self.split.test_last_seasons,
                         "valid_fraction": self.split.valid_fraction}
         return out
@@ -93,7 +100,12 @@ def _parse(key: str, raw: dict) -> ModelSpec:
         raise SpecError(f"model spec {key!r}: split needs 0 < valid_fraction < 1 and test_last_seasons >= 1")
     if raw.get("class_weight", "none") not in ("none", "auto", "balanced"):
         raise SpecError(f"model spec {key!r}: class_weight must be none, auto or balanced")
-    values = dict(raw, key=key, split=split, features=tuple(raw["features"]),
+    compare_with = raw.get("compare_with") or []
+    if compare_with and not raw.get("baseline"):
+        raise SpecError(f"model spec {key!r}: compare_with needs a baseline (they are scored on its test rows)")
+    if not isinstance(compare_with, list) or not all(isinstance(c, str) for c in compare_with):
+        raise SpecError(f"model spec {key!r}: compare_with must be a list of column names")
+    values = dict(raw, key=key, split=split, features=tuple(raw["features"]), compare_with=tuple(compare_with),
                   algorithms=tuple(raw["algorithms"]), description=raw.get("description", key))
     return ModelSpec(**values)
 

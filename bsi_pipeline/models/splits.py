@@ -55,7 +55,7 @@ def model_frame(table: pl.DataFrame, spec: ModelSpec) -> pl.DataFrame:
     """The spec's rows of the feature table: filtered, checked, sorted by date then row_id."""
     needed = [*KEY_COLUMNS, *spec.features, spec.target]
     if spec.baseline:
-        needed.append(spec.baseline)
+        needed += [spec.baseline, *spec.compare_with]
     if spec.line_column:
         needed.append(spec.line_column)
     needed += [c for c in spec.filter if c not in needed]
