@@ -31,7 +31,7 @@ run: install $(DAGSTER_HOME_DIR)/dagster.yaml
 
 # The whole suite, slow real-data tests included (they skip when ../shared/data is absent).
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --durations=10
 
 # Only the fast tests.
 test-fast: install
