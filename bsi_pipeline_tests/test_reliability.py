@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -170,8 +171,6 @@ def assert_same_lake(found: dict[str, pl.DataFrame], expected: dict[str, pl.Data
 
 def instance_is_writable(home: Path) -> bool:
     """Whether every SQLite database of the instance can take a write lock now (within 0.2 s)."""
-    import sqlite3
-
     for db in sorted(home.rglob("*.db")):
         con = sqlite3.connect(db, timeout=0.2, isolation_level=None)
         try:

@@ -318,8 +318,9 @@ def evaluate_stage(table: pl.DataFrame, spec: ModelSpec, calibration: pl.DataFra
         for column, (other, _) in comparison["others"].items():
             rows += _snapshot_rows(f"baseline:{column}", other)
         if spec.task == "binary":
-            groups[f"baseline {spec.baseline}"] = (comparison["baseline_values"], y[comparison["mask"]])
-            groups.update({f"baseline {c}": (v, y[comparison["mask"]]) for c, (_, v) in comparison["others"].items()})
+            y_compared = y[comparison["mask"]]
+            groups[f"baseline {spec.baseline}"] = (comparison["baseline_values"], y_compared)
+            groups.update({f"baseline {c}": (v, y_compared) for c, (_, v) in comparison["others"].items()})
         else:
             pngs["model_vs_baseline"] = evaluation.scatter_png(
                 pred[comparison["mask"]], comparison["baseline_values"],
