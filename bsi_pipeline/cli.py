@@ -13,6 +13,10 @@ A run executes in the `bsi` process itself, so nothing gives back the concurrenc
 "duckdb", "mlflow") of a run whose process was killed: every later run would wait on that pool
 forever. Each run is therefore tagged with its process (host, pid, start time), and `materialize`
 first marks failed, and frees the slots of, any such run whose process is gone.
+
+That clean-up writes to the instance's SQLite databases. While another process holds their write lock
+(a run writing, or one stopped or frozen mid-write) it waits and tries again, for up to
+$BSI_INSTANCE_LOCK_WAIT seconds (default 120), then exits 1 saying which instance is locked.
 """
 
 from __future__ import annotations
@@ -20,13 +24,71 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sqlite3
 import sys
+import time
 from pathlib import Path
 
 from bsi_pipeline.config import ConfigError, load_settings
 
 
 OWNER_TAG = "bsi/process"  # "<host>:<pid>:<start time>" of the `bsi materialize` executing the run
+LOCK_WAIT_ENV = "BSI_INSTANCE_LOCK_WAIT"  # seconds to keep retrying a locked instance database
+DEFAULT_LOCK_WAIT_S = 120.0
+# SQLite's words for "another connection holds the lock" (SQLITE_BUSY, SQLITE_LOCKED, SQLITE_PROTOCOL):
+# transient unless that connection's process never lets go.
+_LOCK_MESSAGES = ("database is locked", "database table is locked", "locking protocol")
+
+
+class InstanceLocked(RuntimeError):
+    """The Dagster instance's SQLite databases stayed locked by another process for the whole wait."""
+
+
+def is_sqlite_lock_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps: SQLAlchemy keeps the driver's error in ``orig``) is SQLite
+    reporting a lock held by another connection, as opposed to any other database failure."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sqlite3.OperationalError) and any(m in str(exc).lower() for m in _LOCK_MESSAGES):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return False
+
+
+def lock_wait_seconds() -> float:
+    """$BSI_INSTANCE_LOCK_WAIT as seconds >= 0, else the default; a bad value is an error, not ignored."""
+    raw = os.environ.get(LOCK_WAIT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LOCK_WAIT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also refuses nan
+        raise ConfigError(f"${LOCK_WAIT_ENV} must be a number of seconds >= 0; got {raw!r}")
+    return value
+
+
+def retry_while_locked(action, wait_s: float, what: str, *, pause_s: float = 1.0,
+                       clock=time.monotonic, sleep=time.sleep):
+    """``action()``, tried again every ``pause_s`` while it fails only because SQLite is locked by
+    another process, until ``wait_s`` seconds have passed; then :class:`InstanceLocked` naming ``what``.
+    ``action`` must be safe to repeat (each try re-reads the state it acts on)."""
+    deadline = clock() + wait_s
+    while True:
+        try:
+            return action()
+        except Exception as exc:
+            if not is_sqlite_lock_error(exc):
+                raise
+            if clock() >= deadline:
+                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                raise InstanceLocked(
+                    f"{what} stayed locked by another process for {wait_s:g} s (SQLite: {reason}). A `bsi "
+                    "materialize` or Dagster process that is stopped (Ctrl-Z, SIGSTOP) or frozen mid-write keeps "
+                    f"the lock: resume or end it, then run again (${LOCK_WAIT_ENV} sets the wait).") from exc
+            sleep(pause_s)
 
 
 def _process_start(pid: int) -> str:
@@ -96,9 +158,15 @@ def _materialize(args) -> int:
         os.makedirs(home, exist_ok=True)  # a fresh checkout has no instance folder yet
         # Two processes creating a fresh instance's SQLite tables at once break each other ("table runs
         # already exists"): one at a time, and the same for freeing the slots of dead runs.
-        with file_lock(Path(home) / ".bsi_instance.lock"):
-            instance = dg.DagsterInstance.get()
-            released = release_dead_runs(instance)
+        wait_s = lock_wait_seconds()  # a bad value is a config error (exit 2)
+        try:
+            with file_lock(Path(home) / ".bsi_instance.lock"):
+                instance = dg.DagsterInstance.get()
+                released = retry_while_locked(lambda: release_dead_runs(instance), wait_s,
+                                              f"the Dagster instance in {home}")
+        except InstanceLocked as exc:
+            print(f"bsi materialize: {exc}", file=sys.stderr)
+            return 1
     else:
         instance, released = dg.DagsterInstance.ephemeral(), []
     print(f"config:    {settings.config_path}\nworkspace: {settings.workspace}", flush=True)

@@ -1,10 +1,17 @@
 """`bsi materialize`: headless, in-process, non-zero exit on failure."""
 
+import contextlib
 import gzip
+import socket
+import sqlite3
+import subprocess
+import threading
 
 import duckdb
+import pytest
 
-from bsi_pipeline.cli import main
+from bsi_pipeline.cli import (LOCK_WAIT_ENV, OWNER_TAG, InstanceLocked, is_sqlite_lock_error, main, release_dead_runs,
+                              retry_while_locked)
 from bsi_pipeline.config import load_settings
 from bsi_pipeline_tests.conftest import EMBEDDED_PBP, write_config
 
@@ -60,3 +67,141 @@ def test_unknown_selection_exits_2(tmp_path, capsys):
     config = write_config(tmp_path, [sample])
     assert main(["materialize", "--config", str(config), "--select", "no_such_asset"]) == 2
     assert "invalid --select 'no_such_asset'" in capsys.readouterr().err
+
+
+# --- a locked Dagster instance: waited for, then a clear error ------------------------------------
+
+class FakeClock:
+    """time.monotonic and time.sleep for retry_while_locked, without waiting."""
+
+    def __init__(self):
+        self.now, self.sleeps = 0.0, []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_only_sqlite_lock_errors_count_as_a_locked_instance():
+    import sqlalchemy.exc
+
+    locked = sqlite3.OperationalError("database is locked")
+    wrapped = sqlalchemy.exc.OperationalError("UPDATE runs SET status=?", {}, locked)
+    assert is_sqlite_lock_error(locked) and is_sqlite_lock_error(wrapped)
+    assert is_sqlite_lock_error(sqlite3.OperationalError("locking protocol"))
+    try:  # a lock error re-raised by other code still counts, through __cause__
+        raise RuntimeError("could not mark the run failed") from wrapped
+    except RuntimeError as exc:
+        assert is_sqlite_lock_error(exc)
+    assert not is_sqlite_lock_error(sqlite3.OperationalError("no such table: runs"))
+    assert not is_sqlite_lock_error(sqlalchemy.exc.OperationalError("x", {}, sqlite3.OperationalError("disk I/O error")))
+    assert not is_sqlite_lock_error(ValueError("database is locked"))  # not SQLite's
+
+
+def test_retry_while_locked_tries_again_until_the_lock_goes_then_gives_up_with_the_reason():
+    clock = FakeClock()
+    outcomes = [sqlite3.OperationalError("database is locked")] * 2 + ["done"]
+
+    def action():
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert retry_while_locked(action, 10, "the instance", pause_s=1, clock=clock, sleep=clock.sleep) == "done"
+    assert clock.sleeps == [1, 1]
+
+    clock = FakeClock()
+
+    def always_locked():
+        raise sqlite3.OperationalError("locking protocol")
+
+    with pytest.raises(InstanceLocked, match=r"the instance stayed locked by another process for 3 s "
+                                             r"\(SQLite: locking protocol\).*BSI_INSTANCE_LOCK_WAIT"):
+        retry_while_locked(always_locked, 3, "the instance", pause_s=1, clock=clock, sleep=clock.sleep)
+    assert clock.now == 3
+
+    def broken():
+        raise sqlite3.OperationalError("no such table: runs")
+
+    clock = FakeClock()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        retry_while_locked(broken, 10, "the instance", clock=clock, sleep=clock.sleep)
+    assert clock.sleeps == []  # not a lock: no retry
+
+
+def _instance_with_a_dead_run(home):
+    """A real SQLite Dagster instance in ``home`` holding one STARTED run whose `bsi materialize` is gone."""
+    import dagster as dg
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    instance = dg.DagsterInstance.get()
+    run = instance.add_run(dg.DagsterRun(job_name="__ASSET_JOB", status=dg.DagsterRunStatus.STARTED,
+                                         tags={OWNER_TAG: f"{socket.gethostname()}:{gone.pid}:1"}))
+    return instance, run.run_id
+
+
+@contextlib.contextmanager
+def write_lock_held(db, seconds):
+    """Another connection holds ``db``'s write lock for ``seconds``, or until the block ends if sooner
+    (a run writing, or one stopped mid-write)."""
+    con = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    con.execute("BEGIN IMMEDIATE")
+    guard = threading.Lock()
+
+    def release():
+        with guard:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+
+    timer = threading.Timer(seconds, release)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        release()
+        con.close()
+
+
+def test_releasing_a_dead_run_waits_out_a_lock_longer_than_sqlites_own_timeout(tmp_path, monkeypatch):
+    """The runs database locked for 7 s, beyond SQLite's 5 s busy timeout: the first try fails, a later
+    one marks the dead run failed."""
+    import dagster as dg
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    instance, run_id = _instance_with_a_dead_run(tmp_path)
+    tries = []
+
+    def release():
+        tries.append(1)
+        return release_dead_runs(instance)
+
+    with write_lock_held(tmp_path / "history" / "runs.db", 7):
+        done = retry_while_locked(release, 60, "the instance", pause_s=0.2)
+    assert len(tries) >= 2
+    assert done == [f"marked run {run_id} failed: its process is gone"]
+    assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+
+
+def test_materialize_on_a_locked_instance_exits_1_naming_it(tmp_path, monkeypatch, capsys):
+    sample, _ = small_sample(tmp_path, games=1)
+    config = write_config(tmp_path, [sample])
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv(LOCK_WAIT_ENV, "0")
+    _, run_id = _instance_with_a_dead_run(home)
+    with write_lock_held(home / "history" / "runs.db", 30):
+        assert main(["materialize", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert f"the Dagster instance in {home} stayed locked by another process for 0 s" in err
+    assert "database is locked" in err
+
+    monkeypatch.setenv(LOCK_WAIT_ENV, "soon")
+    assert main(["materialize", "--config", str(config)]) == 2
+    assert "$BSI_INSTANCE_LOCK_WAIT must be a number of seconds >= 0; got 'soon'" in capsys.readouterr().err
