@@ -285,6 +285,26 @@ def test_damaged_rows_are_quarantined(tmp_path):
     assert f["rows_read"] == f["rows_accepted"] + f["rows_quarantined"] == got.events.height + got.quarantine.height
 
 
+def test_a_stray_quote_or_a_huge_field_costs_only_its_own_line(tmp_path):
+    """cwevent writes one event per line. An unclosed quote must not pull the next line into its field, and a
+    field over the csv module's size limit must be quarantined, not stop the read."""
+    header_line, *body = lines(HEADER)
+    damaged = list(body)
+    damaged[1] = body[1].replace('"SFN",', '"SFN,', 1)           # line 3: a quoted field never closed
+    damaged[4] = with_field(body[4], "EVENT_TX", "x" * 140_000)  # line 6: a field over the csv size limit
+    path = write(tmp_path / "damaged.csv", [header_line, *damaged])
+    got = read_retrosheet_cwevent([path])
+    q = {r["line_no"]: r["reason"] for r in got.quarantine.to_dicts()}
+    assert q[3].startswith("expected 97 fields, found")
+    assert q[6].startswith("unreadable CSV line (field larger than field limit")
+    assert sorted(q) == [3, 6]
+    f = got.files.row(0, named=True)
+    assert (f["rows_read"], f["rows_accepted"], f["rows_quarantined"]) == (len(body), len(body) - 2, 2)
+    # line 4, right after the stray quote, is read as itself
+    same_line = play(read_retrosheet_cwevent([HEADER]).events, WALKOFF, 3)
+    assert play(got.events, WALKOFF, 3) == {**same_line, "source_file": "damaged.csv"}
+
+
 def test_more_outs_than_three_and_bad_values(tmp_path):
     body = lines(NO_HEADER)
     # ATL event 3 is the third out of the top of the first: two outs before it

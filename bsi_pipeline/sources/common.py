@@ -235,16 +235,19 @@ class CsvRows:
     """A CSV file read whole by `read_csv_rows`."""
 
     header: list[str]        # the column names, stripped
-    rows: list[list[str]]    # the data rows, as the csv module splits them
+    rows: list[list[str]]    # the data rows, as the csv module splits them ([] for an unreadable one)
     truncated: str | None    # TRUNCATED_GZIP_NOTE when the file is a gzip stream cut short, else None
+    unreadable: dict[int, str] = field(default_factory=dict)  # row index -> why the csv module refused it
 
     def records(self) -> Iterator[tuple[int, list[str], str | None]]:
         """(line_no, row, reason) per data row: line_no counts rows (the header is line 1); reason is None
-        for a row to check further, else why it is not a row of the file: the last row of a truncated file
-        (it may be cut short), or a `row_problem`."""
+        for a row to check further, else why it is not a row of the file: unreadable CSV, the last row of a
+        truncated file (it may be cut short), or a `row_problem`."""
         width, last = len(self.header), len(self.rows) - 1
         for k, row in enumerate(self.rows):
-            if self.truncated and k == last:
+            if k in self.unreadable:
+                reason = self.unreadable[k]
+            elif self.truncated and k == last:
                 reason = f"last row of a truncated file ({self.truncated})"
             else:
                 reason = row_problem(row, width)
@@ -254,14 +257,40 @@ class CsvRows:
 def read_csv_rows(path: Path) -> CsvRows:
     """A CSV file (plain or gzip, read by `read_text`) read whole: its header, without a leading byte-order
     mark, and its rows. Bytes that are not UTF-8 are kept as lone surrogates, so that `row_problem` can
-    quarantine just the rows holding them. An unreadable file, an empty one or an unreadable header
+    quarantine just the rows holding them; a row the csv module cannot read (a field over its size limit)
+    is kept as unreadable, to be quarantined. An unreadable file, an empty one or an unreadable header
     raises SourceFormatError naming the file.
     """
     path = Path(path)
     text, truncated = read_text(path)
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     header = [h.strip() for h in _csv_header(path, reader)]
-    return CsvRows(header, list(reader), truncated)
+    rows, unreadable = [], {}
+    while True:
+        try:
+            rows.append(next(reader))
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            unreadable[len(rows)] = f"unreadable CSV row ({exc})"
+            rows.append([])
+    return CsvRows(header, rows, truncated, unreadable)
+
+
+def split_line(line: str) -> tuple[list[str], str | None]:
+    """One line of a line-per-record CSV format (game logs, cwevent output) as its fields, and None; or
+    ([], why) when the csv module cannot read it (a field over its size limit). Each line is read on its
+    own, so an unclosed quote cannot swallow the lines after it."""
+    try:
+        return next(csv.reader((line,)), []), None
+    except csv.Error as exc:
+        return [], f"unreadable CSV line ({exc})"
+
+
+def ascii_digits(text: str | None) -> bool:
+    """Whether ``text`` is one or more ASCII digits 0-9 (str.isdigit also passes '²' and '٣', which are
+    not numbers as a CSV writes them, and int() refuses the first)."""
+    return bool(text) and text.isascii() and text.isdigit()
 
 
 def parse_bool(text: str | None) -> bool | None:

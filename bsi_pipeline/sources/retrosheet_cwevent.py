@@ -47,8 +47,9 @@ name and dtype, with the same meaning where both sources know it:
   it (the batting side's score plus runs_on_play), as the college table has them.
 - end_of_half_inning: the last accepted event of its half inning in the game (also a walk-off's last play).
 
-`quarantine` (QUARANTINE_SCHEMA): every row not accepted, with the first reason found: a field count other than
-the file's, bytes that are not UTF-8, a game id that is not `<team><yyyymmdd><0-3>` with a calendar date, a
+`quarantine` (QUARANTINE_SCHEMA): every row not accepted, with the first reason found: a line the csv module
+cannot read (a field over its size limit), a field count other than the file's (each line is split on its
+own, so an unclosed quote costs only its line), bytes that are not UTF-8, a game id that is not `<team><yyyymmdd><0-3>` with a calendar date, a
 missing away team or one equal to the home team, an inning that is not a positive number, BAT_HOME_ID not 0/1,
 outs before the play outside 0-2, an event code that is not a Chadwick code (0-24), outs on the play outside
 0-3 or more than 3 outs after it, a destination outside 0-6 or for a base with no runner, two people ending on
@@ -82,6 +83,7 @@ from bsi_pipeline.sources.common import (
     has_bad_bytes,
     printable,
     read_text,
+    split_line,
 )
 
 SOURCE = "retrosheet_cwevent"
@@ -227,18 +229,20 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, str | None]:
     if not numbered:
         raise SourceFormatError(f"{path}: empty file (no event rows)")
     notes: list[str] = []
-    first = next(csv.reader([numbered[0][1]]))
+    # One record per line: each line is split on its own (an unclosed quote cannot swallow the next line).
+    split = [split_line(line) for _, line in numbered]
+    first = split[0][0]
     upper = [f.strip().upper() for f in first]
     if "GAME_ID" in upper:
         columns = {name: i for i, name in reversed(list(enumerate(upper)))}  # first column of a name wins
         _missing(path, set(columns), "from the header")
         expected = len(first)
-        numbered = numbered[1:]
+        numbered, split = numbered[1:], split[1:]
         notes.append("header row")
         if not numbered and not truncated:
             raise SourceFormatError(f"{path}: empty file (a header and no event rows)")
     else:
-        counts = Counter(len(row) for row in csv.reader(line for _, line in numbered))
+        counts = Counter(len(row) for row, unreadable in split if not unreadable)
         expected = counts.most_common(1)[0][0]
         if expected < MIN_HEADERLESS_FIELDS:
             present = set(STANDARD_FIELDS[:expected])
@@ -263,15 +267,16 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, str | None]:
     bad_bytes = [has_bad_bytes(line) for _, line in numbered]
     if any(bad_bytes):
         numbered = [(n, printable(line) if bad else line) for (n, line), bad in zip(numbered, bad_bytes)]
-    rows = list(csv.reader(line for _, line in numbered))
+        split = [split_line(line) if bad else parts for (_, line), parts, bad in zip(numbered, split, bad_bytes)]
+    rows = [row for row, _ in split]
     n = len(rows)
-    fields = [len(r) for r in rows]
     values = {name: [r[columns[name]] if len(r) == expected else None for r in rows] for name in used}
     raw = pl.DataFrame({
         **values,
         "_line_no": [ln for ln, _ in numbered],
         "_raw": [line for _, line in numbered],
-        "_fields": [None if k == expected else f"expected {expected} fields, found {k}" for k in fields],
+        "_fields": [unreadable or (None if len(row) == expected else f"expected {expected} fields, found {len(row)}")
+                    for row, unreadable in split],
     }, schema={**{name: pl.String for name in used}, "_line_no": pl.Int64, "_raw": pl.String,
                "_fields": pl.String})
     if truncated and n:

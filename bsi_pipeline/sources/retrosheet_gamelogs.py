@@ -16,9 +16,11 @@ details (DETAILS_SCHEMA, one row per game_id): see DETAILS_SCHEMA for the column
   ninth -> 51 outs -> 8.5; a walk-off with one out in the 10th -> 55 -> 9.17). It is not rounded:
   rounding up would be wrong for walk-offs and rain-shortened games alike.
 
-Every non-blank line is accepted or quarantined with a reason (QUARANTINE_SCHEMA): a field count other than
-161, bytes that are not UTF-8, a date that is not a yyyymmdd calendar date, a game number not in
-0/1/2/3/A/B, a missing team code or the same team on both sides, a score that is not a number, a
+Every non-blank line is accepted or quarantined with a reason (QUARANTINE_SCHEMA): a line the csv module
+cannot read (a field over its size limit), a field count other than 161, bytes that are not UTF-8, a date
+that is not a yyyymmdd calendar date from 1871 to 2100, a game number not in 0/1/2/3/A/B, a team code
+missing or not a Retrosheet code (three capitals or digits: "oak" is not "OAK", and would make a second
+game id for the same game), the same team on both sides, a score that is not a number, a
 non-numeric value in a numeric field, and a game already read (same source_game_id: the first copy wins,
 across all files read). Tied games (equal scores) and forfeits are valid data and accepted; forfeits carry
 their code in details.forfeit. A truncated gzip keeps what was read and quarantines the last line, which
@@ -28,7 +30,6 @@ note counts them). A file that is empty, unreadable, or has no line of 161 field
 
 from __future__ import annotations
 
-import csv
 import re
 from datetime import date
 from pathlib import Path
@@ -45,6 +46,7 @@ from bsi_pipeline.sources.common import (
     has_bad_bytes,
     quarantine_frame,
     read_text,
+    split_line,
 )
 
 SOURCE = "retrosheet_gamelogs"
@@ -87,6 +89,8 @@ _NOT_INT16 = ("attendance", "length_in_outs", "duration_minutes")  # typed separ
 _SCORE = re.compile(r"^[0-9]{1,3}$")
 _DIGITS = re.compile(r"^[0-9]+$")
 _DATE = re.compile(r"^([0-9]{4})([0-9]{2})([0-9]{2})$")
+_TEAM_CODE = re.compile(r"^[A-Z][A-Z0-9]{2}$")  # Retrosheet: NYA, SE1, KC1 (its game ids are built from it)
+FIRST_SEASON, LAST_SEASON = 1871, 2100  # the National Association's first season; a later year is a typo
 _COMPLETION = re.compile(
     r"^(?P<completion_date>[0-9]{8}),(?P<completion_park>[^,]*),(?P<vs>[0-9]*),(?P<hs>[0-9]*),(?P<outs>[0-9]*)$"
 )
@@ -268,9 +272,9 @@ def _read_one(path: Path, accepted: _Accepted, quarantine: list[dict], seen: dic
     blank = len(lines) - len(numbered)
     if not numbered and not truncated:
         raise SourceFormatError(f"{path}: empty file (no game lines)")
-    rows = [(n, line, next(csv.reader((line,)))) for n, line in numbered]
+    rows = [(n, line, *split_line(line)) for n, line in numbered]
     complete = rows[:-1] if truncated else rows
-    if complete and not any(len(row) == N_FIELDS for _, _, row in complete):
+    if complete and not any(len(row) == N_FIELDS for _, _, row, _ in complete):
         raise SourceFormatError(
             f"{path}: not a Retrosheet game log: no line has {N_FIELDS} fields (line {complete[0][0]} has "
             f"{len(complete[0][2])})"
@@ -280,11 +284,13 @@ def _read_one(path: Path, accepted: _Accepted, quarantine: list[dict], seen: dic
         notes.append(f"{blank} blank line(s) skipped")
     state = FileState(SOURCE, path.name, rows_read=len(rows), remarks=notes)
 
-    for k, (line_no, line, row) in enumerate(rows):
+    for k, (line_no, line, row, unreadable) in enumerate(rows):
         sid = _source_game_id(row)
         game_date = None
         if truncated and k == len(rows) - 1:
             reason = f"last line of a truncated file ({truncated})"
+        elif unreadable:
+            reason = unreadable
         elif len(row) != N_FIELDS:
             reason = f"expected {N_FIELDS} fields, found {len(row)}"
         elif has_bad_bytes(line):
@@ -328,6 +334,8 @@ def _check(row: list[str]) -> tuple[str | None, date | None]:
     game_date = _calendar_date(d)
     if game_date is None:
         return f"date {row[DATE]!r} (field 1) is not a calendar date", None
+    if not FIRST_SEASON <= game_date.year <= LAST_SEASON:
+        return f"date {row[DATE]!r} (field 1) is outside {FIRST_SEASON}-{LAST_SEASON}", None
     if row[GAME_NUMBER].strip() not in GAME_NUMBERS:
         return f"game number {row[GAME_NUMBER]!r} (field 2) is not one of {', '.join(GAME_NUMBERS)}", None
     away, home = row[AWAY].strip(), row[HOME].strip()
@@ -335,6 +343,10 @@ def _check(row: list[str]) -> tuple[str | None, date | None]:
         return "away team code (field 4) is missing", None
     if not home:
         return "home team code (field 7) is missing", None
+    for code, field_no, side in ((away, AWAY + 1, "away"), (home, HOME + 1, "home")):
+        if not _TEAM_CODE.match(code):
+            return (f"{side} team code {code!r} (field {field_no}) is not a Retrosheet team code (three capital "
+                    "letters or digits, starting with a letter)"), None
     if away == home:
         return f"away and home team are the same ({away!r})", None
     for i, side in ((AWAY_SCORE, "away"), (HOME_SCORE, "home")):
