@@ -191,13 +191,18 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
         field_edit(lsu, event_id=""),                                               # missing event id
         field_edit(lsu, event_id="900000010", away_name=""),                        # missing team
         field_edit(lsu, event_id="900000011", winner_home="maybe"),                 # bad flag
+        field_edit(lsu, event_id="900000013", home_score="40000"),                  # beyond any score
+        field_edit(lsu, event_id="900000014", home_score="²"),                      # a digit int() refuses
+        field_edit(lsu, event_id="900000015", neutral_site="neutral?"),             # unreadable neutral flag
+        # a wrong canonical id whose mascot agrees ("Tigers") makes the away side LSU too
+        field_edit(lsu, event_id="900000016", away_name="Auburn Tigers", away_canonical_id="BSB_LSU"),
         "900000012,2024-02-16,2024,LSU Tigers",                                     # short row
     ]
     path = tmp_path / "espn_bad.csv"
     path.write_text("\n".join([header, *rows, *damaged]) + "\n")
     res = read([path])
     q = res.quarantine.filter(pl.col("line_no") > 41).sort("line_no")
-    assert q.get_column("line_no").to_list() == list(range(42, 54))
+    assert q.get_column("line_no").to_list() == list(range(42, 58))
     expected = [
         "no final score (home_score '', away_score '8')",
         "no final score (home_score '11', away_score 'X')",
@@ -210,14 +215,42 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
         "missing event_id",
         "missing team name",
         "winner_home 'maybe' is not true or false",
+        "score out of range: 40000-8 (above 150)",
+        "no final score (home_score '²', away_score '8')",
+        "neutral_site 'neutral?' is not true or false",
+        "same team on both sides after name resolution: 'LSU Tigers' and 'Auburn Tigers' are both 'LSU'",
         "expected 20 fields, found 4",
     ]
     for reason, want in zip(q.get_column("reason").to_list(), expected, strict=True):
         assert reason.startswith(want), (reason, want)
     assert q.get_column("raw").to_list() == damaged
     assert q.get_column("source_game_id")[-1] == "900000012"
-    check_accounting(res, {"espn_bad.csv": 52})
+    check_accounting(res, {"espn_bad.csv": 56})
     assert res.games.height == 37
+
+
+def test_unreadable_informational_flags_are_kept_null_and_noted(tmp_path):
+    header, rows = sample_rows()
+    path = tmp_path / "espn_flags.csv"
+    path.write_text("\n".join([header, field_edit(rows[3], has_run_events="maybe", has_boxscore="yes-ish")]) + "\n")
+    res = read([path])
+    check_accounting(res, {"espn_flags.csv": 1})
+    d = res.details.row(0, named=True)
+    assert (d["has_run_events"], d["has_boxscore"]) == (None, None)
+    assert res.files.get_column("note").to_list() == [
+        "has_run_events not true or false (kept null): 1 game (lines 2); "
+        "has_boxscore not true or false (kept null): 1 game (lines 2)"]
+
+
+def test_a_field_over_the_csv_size_limit_quarantines_its_row(tmp_path):
+    header, rows = sample_rows()
+    path = tmp_path / "espn_huge.csv"
+    path.write_text("\n".join([header, rows[3], field_edit(rows[4], venue_name="x" * 140_000), rows[10]]) + "\n")
+    res = read([path])
+    check_accounting(res, {"espn_huge.csv": 3})
+    (q,) = res.quarantine.to_dicts()
+    assert q["line_no"] == 3 and q["reason"].startswith("unreadable CSV row (field larger than field limit")
+    assert res.games.height == 2
 
 
 def test_undecodable_bytes_quarantine_the_row(tmp_path):

@@ -35,9 +35,11 @@ in Omaha). Starting pitcher names lose ESPN's position marker ("Chris - P Stamos
 Files are plain or gzip CSV (bsi_pipeline.sources.common.read_csv_rows). Every data row is accepted or
 quarantined with a reason: a wrong field count, bytes that are not valid UTF-8, the last row of a
 truncated gzip file (the file's note says so), a missing or bad event id, a bad date or season (or a date
-outside its season's year), a missing team name or the same team on both sides, "no final score" (missing
-or non-numeric scores), "tied final score" (baseball has no ties), winner_home contradicting the scores,
-a duplicate event_id (the first copy wins). Whole-file problems raise SourceFormatError naming the file.
+outside its season's year), a missing team name or the same team on both sides (also after the names are
+resolved: two spellings, or a wrong canonical id, of one team), "no final score" (missing or non-numeric
+scores), a score above 150, "tied final score" (baseball has no ties), winner_home contradicting the
+scores, a neutral_site that is not true or false, a duplicate event_id (the first copy wins), a row the csv
+module cannot read. An unreadable has_run_events or has_boxscore is kept null and counted in the file's note. Whole-file problems raise SourceFormatError naming the file.
 """
 
 from __future__ import annotations
@@ -51,12 +53,13 @@ import polars as pl
 
 from bsi_pipeline.ncaa.teams import RegistryError, load_registry
 from bsi_pipeline.sources.common import (
-    FileState, SourceFormatError, SourceResult, files_frame, game_id, games_frame, parse_bool, quarantine_frame,
-    raw_csv_line, read_csv_rows, require_columns,
+    FileState, SourceFormatError, SourceResult, ascii_digits, files_frame, game_id, games_frame, parse_bool,
+    quarantine_frame, raw_csv_line, read_csv_rows, require_columns,
 )
 
 SOURCE = "espn_ncaa_baseball_games"
 SPORT, LEAGUE = "baseball", "ncaa"
+MAX_SCORE = 150  # far above any college baseball score of the era; the games table's scores are Int16
 
 REQUIRED_COLUMNS = ("event_id", "game_date", "season", "home_name", "away_name", "home_score", "away_score")
 OPTIONAL_COLUMNS = (
@@ -189,7 +192,7 @@ def _check(v: dict[str, str | None]) -> tuple[str | None, tuple | None]:
     event = v["event_id"] or ""
     if not event:
         return "missing event_id", None
-    if not event.isdigit():
+    if not ascii_digits(event):
         return f"event_id {event!r} is not a number", None
     m = _DATE.match(v["game_date"] or "")
     if not m:
@@ -209,9 +212,11 @@ def _check(v: dict[str, str | None]) -> tuple[str | None, tuple | None]:
     if home == away:
         return f"same team on both sides ({home!r})", None
     hs, as_ = v["home_score"] or "", v["away_score"] or ""
-    if not (hs.isdigit() and as_.isdigit()):
+    if not (ascii_digits(hs) and ascii_digits(as_)):
         return f"no final score (home_score {hs!r}, away_score {as_!r})", None
     home_score, away_score = int(hs), int(as_)
+    if max(home_score, away_score) > MAX_SCORE:
+        return f"score out of range: {home_score}-{away_score} (above {MAX_SCORE})", None
     if home_score == away_score:
         return f"tied final score {home_score}-{away_score} (baseball has no ties: not a final result)", None
     winner = v["winner_home"]
@@ -221,7 +226,18 @@ def _check(v: dict[str, str | None]) -> tuple[str | None, tuple | None]:
             return f"winner_home {winner!r} is not true or false", None
         if flag != (home_score > away_score):
             return (f"winner_home {winner} contradicts the score (home {home_score}, away {away_score})", None)
-    return None, (int(season), game_date, home_score, away_score)
+    neutral = parse_bool(v["neutral_site"]) if v["neutral_site"] else None
+    if v["neutral_site"] and neutral is None:  # it moves the forecast (no home advantage): not guessed
+        return f"neutral_site {v['neutral_site']!r} is not true or false", None
+    return None, (int(season), game_date, home_score, away_score, neutral)
+
+
+def _flag(v: dict[str, str | None], name: str, state: FileState, line_no: int) -> bool | None:
+    """An informational true/false column: unreadable is kept null and counted in the file's note."""
+    flag = parse_bool(v[name]) if v[name] else None
+    if v[name] and flag is None:
+        state.note(f"{name} not true or false (kept null)", line_no)
+    return flag
 
 
 def read_espn_ncaa_baseball_games(
@@ -248,6 +264,12 @@ def read_espn_ncaa_baseball_games(
             v = {c: (_text(row[col[c]]) if c in col else None) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
             event = v["event_id"]
             reason, typed = _check(v)
+            if reason is None:
+                home, home_source, home_note = team_map.resolve(v["home_name"], v["home_canonical_id"])
+                away, away_source, away_note = team_map.resolve(v["away_name"], v["away_canonical_id"])
+                if home == away:  # two ESPN names (or a wrong canonical id) that are one team
+                    reason = (f"same team on both sides after name resolution: {v['home_name']!r} and "
+                              f"{v['away_name']!r} are both {home!r}")
             if reason is None and event in seen:
                 first_file, first_line, first_row = seen[event]
                 same = "identical row" if first_row == row else "the rows differ"
@@ -256,15 +278,13 @@ def read_espn_ncaa_baseball_games(
                 state.quarantine(quarantine, line_no, event, reason, raw_csv_line(row))
                 continue
             seen[event] = (path.name, line_no, row)
-            season, game_date, home_score, away_score = typed
-            home, home_source, home_note = team_map.resolve(v["home_name"], v["home_canonical_id"])
-            away, away_source, away_note = team_map.resolve(v["away_name"], v["away_canonical_id"])
+            season, game_date, home_score, away_score, neutral = typed
             year = conferences.year_for(season)
             gid = game_id(SPORT, LEAGUE, season, event)
             games.append({
                 "game_id": gid, "sport": SPORT, "league": LEAGUE, "season": season, "date": game_date,
                 "away_team": away, "home_team": home, "away_score": away_score, "home_score": home_score,
-                "neutral": parse_bool(v["neutral_site"]),
+                "neutral": neutral,
                 "away_conference": conferences.get(year, away) if away_source != "espn" else None,
                 "home_conference": conferences.get(year, home) if home_source != "espn" else None,
                 "game_type": None, "location": v["venue_name"], "source": SOURCE, "source_game_id": event,
@@ -280,7 +300,8 @@ def read_espn_ncaa_baseball_games(
                 "away_pitcher_espn_id": v["away_pitcher_espn_id"],
                 "away_pitcher_name": _pitcher_name(v["away_pitcher_name"]),
                 "venue_city": v["venue_city"], "venue_state": v["venue_state"],
-                "has_run_events": parse_bool(v["has_run_events"]), "has_boxscore": parse_bool(v["has_boxscore"]),
+                "has_run_events": _flag(v, "has_run_events", state, line_no),
+                "has_boxscore": _flag(v, "has_boxscore", state, line_no),
             })
             state.rows_accepted += 1
     return SourceResult(
