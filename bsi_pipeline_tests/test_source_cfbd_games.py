@@ -171,6 +171,18 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     assert r.quarantine["raw"].null_count() == 0
 
 
+def test_a_season_int_refuses_and_a_time_before_year_one_utc_are_quarantined(tmp_path):
+    header, rows = csv_rows(FIXTURE)
+    ix = {c: i for i, c in enumerate(header)}
+    superscript = _row(rows, "400548461"); superscript[ix["season"]] = "²"
+    year_one = _row(rows, "400609098"); year_one[ix["start_date"]] = "0001-01-01T00:00:00+01:00"
+    r = read_cfbd_games([write_csv(tmp_path / "bad.csv", header, [superscript, year_one])])
+    assert r.quarantine["reason"].to_list() == [
+        "season '²' is not a year",
+        "bad date: start_date '0001-01-01T00:00:00+01:00' is not an ISO date or timestamp"]
+    assert r.games.height == 0
+
+
 def test_duplicate_game_id_across_files_keeps_the_first(tmp_path):
     header, rows = csv_rows(FIXTURE)
     a = write_csv(tmp_path / "a.csv", header, rows[:10])

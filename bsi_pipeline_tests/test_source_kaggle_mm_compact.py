@@ -188,6 +188,25 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     assert res.games.height == 40
 
 
+def test_values_beyond_the_tables_columns_are_quarantined(tmp_path):
+    """A score, an overtime count or an id too large for the games/details columns (Int16, Int8, Int32) used
+    to stop the whole read with a polars overflow."""
+    folder = copy_fixture(tmp_path)
+    real = (FIXTURE / REGULAR).read_text().splitlines()
+    damaged = [
+        "2018,61,1139,40000,1437,93,H,0",       # score
+        "2018,61,1139,101,1437,93,H,300",        # overtimes
+        "2018,61,1139,101,99999999999,93,H,0",   # a team id beyond 32 bits
+    ]
+    (folder / REGULAR).write_text("\n".join(real + damaged) + "\n")
+    res = read_kaggle_mm_compact(sorted(folder.iterdir()))
+    q = res.quarantine.filter(pl.col("source_file") == REGULAR).sort("line_no")
+    assert q.get_column("reason").to_list() == [
+        "score 40000-93 is above 250", "NumOT 300 is above 10", "LTeamID '99999999999' is not a number"]
+    assert q.get_column("line_no").to_list() == [37, 38, 39]
+    check_accounting(res, {REGULAR: 38, TOURNEY: 5})
+
+
 def test_bad_companion_rows_are_quarantined(tmp_path):
     folder = copy_fixture(tmp_path)
     teams = (folder / "MTeams.csv").read_text()

@@ -221,6 +221,17 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     assert r.quarantine["reason"].null_count() == 0
 
 
+def test_a_team_in_other_letter_case_and_a_season_int_refuses_are_quarantined(tmp_path):
+    header, rows = csv_rows(FIXTURE)
+    shouted = _row(rows, "9/13/2015", "Arizona Cardinals"); shouted[7] = "ARIZONA CARDINALS"
+    superscript = _row(rows, "9/13/2015", "Buffalo Bills"); superscript[1] = "²"
+    r = read_nfl_spreadspoke([write_csv(tmp_path / "bad.csv", header, [shouted, superscript])])
+    assert r.quarantine["reason"].to_list() == [
+        "home and away team are the same ('Arizona Cardinals', 'ARIZONA CARDINALS')",
+        "schedule_season '²' is not a year"]
+    assert r.games.height == 0
+
+
 def test_duplicate_game_across_files_keeps_the_first(tmp_path):
     header, rows = csv_rows(FIXTURE)
     a = write_csv(tmp_path / "a.csv", header, rows[:5])

@@ -37,6 +37,7 @@ from bsi_pipeline.sources.common import (
     FileState,
     SourceFormatError,
     SourceResult,
+    ascii_digits,
     files_frame,
     game_id,
     games_frame,
@@ -146,7 +147,7 @@ def _read_one(path: Path, state: FileState, games: list, details: list, quaranti
 def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, tuple | None]:
     """(reason, None) for a row that cannot be a game, else (None, (game row, details row))."""
     gid = v["game_id"]
-    if not gid.isdigit():
+    if not ascii_digits(gid):
         return f"bad id: game_id {gid!r} is not a whole number", None
     ids = []
     for side in ("home", "away"):
@@ -160,7 +161,7 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, tupl
     if ids[0] == ids[1] or home == away:
         return f"home and away team are the same ({home!r}, id {ids[0]})", None
     season_text = v["season"]
-    if not season_text.isdigit() or not 1869 <= int(season_text) <= 2100:
+    if not ascii_digits(season_text) or not 1869 <= int(season_text) <= 2100:
         return f"season {season_text!r} is not a year", None
     season = int(season_text)
     game_date, start = _parse_start(v["start_date"])
@@ -224,9 +225,9 @@ def _parse_start(text: str) -> tuple[date | None, datetime | None]:
         return day, None
     try:
         stamp = datetime.fromisoformat(text)
-    except ValueError:
+        stamp = stamp.replace(tzinfo=timezone.utc) if stamp.tzinfo is None else stamp.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: a year-1 time east of UTC has no UTC time
         return None, None
-    stamp = stamp.replace(tzinfo=timezone.utc) if stamp.tzinfo is None else stamp.astimezone(timezone.utc)
     return day, stamp
 
 

@@ -29,8 +29,9 @@ Every data row of every file is accepted or quarantined with a reason (companion
 twice, a season without a DayZero date, ...): per file rows_read == accepted + quarantined. Files are
 read with bsi_pipeline.sources.common.read_csv_rows (gzip content, under the names above, is unpacked).
 In every file a row with a wrong field count, bytes that are not valid UTF-8, or the last row of a
-truncated gzip stream (the file's note says so) is quarantined. Results rows are quarantined too for: a
-non-numeric field, WLoc not H/A/N, the same team on both sides, a winner score not above the loser score,
+truncated gzip stream (the file's note says so) is quarantined, as is a row the csv module cannot read.
+Results rows are quarantined too for: a non-numeric field (or an id or season beyond 32 bits), a score
+above 250 or NumOT above 10, WLoc not H/A/N, the same team on both sides, a winner score not above the loser score,
 a season missing from MSeasons.csv, an unknown TeamID, the same game read twice, a team already playing
 another game that day. Whole-file problems (an empty file, a required column missing, results without
 MTeams.csv or MSeasons.csv) raise SourceFormatError naming the file.
@@ -64,6 +65,9 @@ _REFERENCE = {  # lower-case file name -> (kind, required columns)
 }
 _RESULTS_NAME = re.compile(r"^M.*CompactResults.*\.csv$", re.IGNORECASE)
 _MAX_DAYNUM = 366
+_MAX_SCORE = 250   # no men's D1 team has scored 200; well inside the games table's Int16
+_MAX_OT = 10       # the longest men's D1 game went to 7 overtimes; details.num_ot is Int8
+_INT32_MAX = 2**31 - 1
 
 DETAILS_SCHEMA = {
     "game_id": pl.String,
@@ -107,8 +111,12 @@ def _classify(path: Path) -> str:
 
 
 def _int(text: str) -> int | None:
+    """A whole number that fits the tables' Int32 columns (ids, seasons), else None."""
     text = text.strip()
-    return int(text) if re.fullmatch(r"-?\d+", text) else None
+    if not re.fullmatch(r"-?[0-9]+", text):
+        return None
+    value = int(text)
+    return value if abs(value) <= _INT32_MAX else None
 
 
 def _parse_day_zero(text: str) -> date | None:
@@ -276,8 +284,12 @@ class _Reader:
             return f"DayNum {day} is not between 0 and {_MAX_DAYNUM}"
         if num_ot < 0:
             return f"NumOT {num_ot} is negative"
+        if num_ot > _MAX_OT:
+            return f"NumOT {num_ot} is above {_MAX_OT}"
         if w_score < 0 or l_score < 0:
             return f"negative score {w_score}-{l_score}"
+        if w_score > _MAX_SCORE:
+            return f"score {w_score}-{l_score} is above {_MAX_SCORE}"
         if w_id == l_id:
             return f"team {w_id} on both sides"
         if w_score <= l_score:

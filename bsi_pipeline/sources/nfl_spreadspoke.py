@@ -43,6 +43,7 @@ from bsi_pipeline.sources.common import (
     FileState,
     SourceFormatError,
     SourceResult,
+    ascii_digits,
     files_frame,
     game_id,
     games_frame,
@@ -222,12 +223,12 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, dict
     if not home or not away:
         side = "home" if not home else "away"
         return f"missing team: team_{side} is empty", typed_id
-    if home == away:
-        return f"home and away team are the same ({home!r})", typed_id
+    if slug(home) == slug(away):  # the game id is built from the slugs: "DALLAS COWBOYS" is "Dallas Cowboys"
+        return f"home and away team are the same ({home!r}, {away!r})", typed_id
     if date_reason:
         return date_reason, typed_id
     season_text = v["schedule_season"]
-    if not season_text.isdigit() or not 1900 <= int(season_text) <= 2100:
+    if not ascii_digits(season_text) or not 1900 <= int(season_text) <= 2100:
         return f"schedule_season {season_text!r} is not a year", typed_id
     season = int(season_text)
     if game_date.year not in (season, season + 1):
