@@ -210,6 +210,8 @@ def test_short_format_plate_appearances_without_a_ball_in_play_are_skipped(tmp_p
     ("2021,,20,100,single", "missing game_date"),
     ("2020,2021-04-01,20,100,single", "season mismatch: game_year 2020 but game_date 2021-04-01"),
     ("twenty,2021-04-01,20,100,single", "not a number: game_year 'twenty'"),
+    ("-5,2021-04-01,20,100,single",
+     "out of range: game_year -5 is outside 1900-2100; season mismatch: game_year -5 but game_date 2021-04-01"),
     ("2021,2021-04-01,20,100,", "missing events: a ball in play without a result"),
     ("2021,2021-04-01,20,100,single,extra", "expected 5 fields, found 6"),
 ])
@@ -300,6 +302,53 @@ def test_the_same_pitch_read_twice_is_quarantined_as_duplicate(tmp_path):
         f"duplicate pitch: game_pk 717803 at_bat_number 52 pitch_number 6 was already read from {FULL.name} line 2")
     assert r.files["rows_skipped_not_in_play"].to_list() == [19, 19]
     accounting_holds(r)
+
+
+def test_whole_numbers_beyond_their_columns_are_quarantined(tmp_path):
+    """launch_speed_angle 300 or game_year 3000000000 used to stop the read when cast to the output schema."""
+    text = lines(FULL)
+    rows = list(csv.reader(text))
+    header = rows[0]
+
+    def changed(line_no: int, **values: str) -> str:
+        row = list(rows[line_no - 1])
+        for name, value in values.items():
+            row[header.index(name)] = value
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="").writerow(row)
+        return buf.getvalue()
+
+    path = write(tmp_path, "full_range.csv", [
+        text[0], changed(2, launch_speed_angle="300"), changed(4, at_bat_number="0"),
+        changed(10, game_year="3000000000"), text[26]])
+    r = read_statcast_csv([path])
+    assert reasons(r) == {
+        2: "out of range: launch_speed_angle 300 is outside 1-6",
+        3: "out of range: at_bat_number 0 is outside 1-10000",
+        4: "out of range: game_year 3000000000 is outside 1900-2100; season mismatch: game_year 3000000000 but "
+           "game_date 2023-06-11",
+    }
+    assert r.batted_balls["line_no"].to_list() == [5]
+    accounting_holds(r)
+
+
+def test_a_short_format_file_read_twice_is_quarantined_as_a_copy(tmp_path):
+    """Short-format rows have no pitch key, so a file given twice (a glob that matches a copy) would count
+    every ball twice; the copy is quarantined instead, whatever its name."""
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes(SHORT.read_bytes())
+    once = read_statcast_csv([SHORT])
+    for paths in ([SHORT, copy], [SHORT, SHORT]):
+        r = read_statcast_csv(paths)
+        assert r.batted_balls.equals(once.batted_balls)
+        second = r.quarantine.slice(once.quarantine.height)  # sorted by file, then line
+        assert second.height == once.quarantine.height + once.batted_balls.height
+        copies = second.filter(pl.col("reason").str.starts_with("duplicate file"))
+        assert copies.height == once.batted_balls.height
+        assert copies["reason"][0] == (
+            f"duplicate file: the same content as {SHORT.name} was already read (rows without game_pk, "
+            "at_bat_number and pitch_number cannot be matched one by one)")
+        accounting_holds(r)
 
 
 def test_bad_bytes_blank_lines_and_truncated_gzip(tmp_path):

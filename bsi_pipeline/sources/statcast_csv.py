@@ -31,8 +31,12 @@ cannot be used, with every problem found, joined by "; ", each starting with a f
   pitch_number);
 - `missing season`, `unparseable game_date`, `missing game_date`, `season mismatch` (game_year differs from
   the date's year), `missing events`, `unknown pitch result type` (a `type` other than B/S/X);
+- `out of range`: a whole number outside what its column can mean (launch_speed_angle 1-6, game_year
+  1900-2100, at_bat_number and pitch_number 1-10,000, ids from 1);
 - `duplicate pitch`: the same (game_pk, at_bat_number, pitch_number) already accepted (first copy wins,
   across all files read);
+- `duplicate file`: a file with the same content as one read before; its rows without a pitch key (the
+  short format has none) cannot be matched one by one, so they are quarantined as a copy;
 - row-level: `expected N fields, found M`, bytes that are not UTF-8, an unreadable CSV row, the last row
   of a truncated gzip.
 
@@ -45,6 +49,7 @@ the note too, never dropped silently. Blank lines are not rows (the note counts 
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +137,13 @@ FLOAT_COLUMNS = ("launch_speed", "launch_angle", "hc_x", "hc_y", "estimated_woba
 WHOLE_COLUMNS = ("game_pk", "at_bat_number", "pitch_number", "batter", "pitcher", "launch_speed_angle",
                  "game_year")
 PITCH_KEY = ("game_pk", "at_bat_number", "pitch_number")
+# The values a whole-number column can hold (the output schema's types are narrower than the Int64 read).
+WHOLE_RANGES = {
+    "game_pk": (1, 2**63 - 1), "batter": (1, 2**63 - 1), "pitcher": (1, 2**63 - 1),
+    "at_bat_number": (1, 10_000), "pitch_number": (1, 10_000),
+    "launch_speed_angle": (1, 6),   # Savant's six contact categories
+    "game_year": (1900, 2100),
+}
 
 
 @dataclass
@@ -149,9 +161,14 @@ def read_statcast_csv(paths) -> BattedBallsResult:
     early_quarantine: list[dict] = []
     reports: list[dict] = []
     raw_lines: list[list[str]] = []
+    first_with_content: dict[str, str] = {}  # content digest -> the first file that had it
     for file_index, path in enumerate(paths):
         frame, bad_rows, report, lines = _read_one(Path(path), file_index)
-        frames.append(frame)
+        # A file given twice: rows without a pitch key cannot be matched one by one, so the copy is.
+        digest = hashlib.sha256("\n".join(lines).encode("utf-8", "surrogatepass")).hexdigest()
+        copy_of = first_with_content.get(digest)
+        first_with_content.setdefault(digest, Path(path).name)
+        frames.append(frame.with_columns(pl.lit(copy_of, dtype=pl.String).alias("_copy_of")))
         early_quarantine.extend(bad_rows)
         reports.append(report)
         raw_lines.append(lines)
@@ -313,7 +330,7 @@ def _empty_raw() -> pl.DataFrame:
     return pl.DataFrame(schema={**{c: pl.String for c in COLUMNS}, "source_file": pl.String,
                                 "line_no": pl.Int64, "_line_end": pl.Int64, "_file": pl.Int32,
                                 "_has_year": pl.Boolean, "_has_date": pl.Boolean, "_has_type": pl.Boolean,
-                                "_has_description": pl.Boolean})
+                                "_has_description": pl.Boolean, "_copy_of": pl.String})
 
 
 # ------------------------------------------------------------------------------------------- validation
@@ -364,6 +381,9 @@ def _validate(rows: pl.DataFrame) -> pl.DataFrame:
         reasons.append(pl.when(pl.col(c).is_not_null() & pl.col(f"_{c}").is_null())
                        .then(pl.format(f"not a {'number' if c == 'game_year' else 'whole number'}: {c} {{}}",
                                        _quoted(c))))
+        low, high = WHOLE_RANGES[c]
+        reasons.append(pl.when(~pl.col(f"_{c}").is_between(low, high))
+                       .then(pl.format(f"out of range: {c} {{}} is outside {low}-{high}", pl.col(f"_{c}"))))
     ls, la = pl.col("_launch_speed"), pl.col("_launch_angle")
     ls_bad = (ls < MIN_LAUNCH_SPEED) | (ls > MAX_LAUNCH_SPEED)
     la_bad = (la < MIN_LAUNCH_ANGLE) | (la > MAX_LAUNCH_ANGLE)
@@ -414,7 +434,11 @@ def _validate(rows: pl.DataFrame) -> pl.DataFrame:
         rows = (rows.join(reason_frame, on="_pos", how="left", maintain_order="left")
                 .with_columns(pl.coalesce("_reason", "_dup").alias("_reason")).drop("_dup"))
     rows = rows.drop("_pos")
-    return rows
+    return rows.with_columns(
+        pl.when(pl.col("_reason").is_null() & pl.col("_in_play") & ~key_known & pl.col("_copy_of").is_not_null())
+        .then(pl.format("duplicate file: the same content as {} was already read (rows without game_pk, "
+                        "at_bat_number and pitch_number cannot be matched one by one)", "_copy_of"))
+        .otherwise("_reason").alias("_reason"))
 
 
 def _shown(name: str) -> pl.Expr:
