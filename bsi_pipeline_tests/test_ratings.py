@@ -107,6 +107,25 @@ def test_conference_strength_ranks_power_conferences_first(ncaam):
     assert strong["scoring_edge_per_game"] > 0 and strong["expected_win_pct_vs_average"] > 0.5
 
 
+def test_a_seasons_conference_strength_does_not_depend_on_later_games(ncaam):
+    """elo_margin_vs_average turns Elo into points with the league's Elo-per-point scale. Fitted over every
+    season, a later game moved an earlier season's row, and so the evidence next_season_check gives."""
+    result, forecasts = ncaam
+    seasons = sorted(result.games["season"].unique())
+    assert len(seasons) >= 2
+    last_game = result.games.filter(pl.col("season") == seasons[-1]).sort("date", "game_id")["game_id"][-1]
+    blowout = result.games.with_columns(
+        home_score=pl.when(pl.col("game_id") == last_game).then(pl.col("home_score") + 60)
+        .otherwise(pl.col("home_score")))
+    before = conference_strength(forecasts.team_ratings, result.games)
+    after = conference_strength(forecasts.team_ratings, blowout)
+    earlier = pl.col("season") < seasons[-1]
+    assert before.filter(earlier).height > 0
+    assert before.filter(earlier).equals(after.filter(earlier))
+    changed = before.filter(~earlier)["elo_per_margin_unit"] != after.filter(~earlier)["elo_per_margin_unit"]
+    assert changed.all()  # the last season's own scale does see its games
+
+
 def _ridge_games(rows):
     return [{"season": 2021, "date": d, "home": h, "away": a, "home_score": hs, "away_score": as_,
              "neutral": False, "home_conference": hc, "away_conference": ac}

@@ -5,15 +5,16 @@ Two measures, both in the sport's units (runs or points per game against the ave
   conference layer, when the league uses one). A conference's strength is the mean over its teams,
   relative to the mean of all conferences that season. Elo points become runs (or points) through the
   league's own relation between pre-game Elo difference and final margin (least squares through the
-  origin over all its games): elo_margin_vs_average = strength_vs_average / elo_per_margin_unit.
+  origin over its games of that season and the earlier ones, never later ones):
+  elo_margin_vs_average = strength_vs_average / elo_per_margin_unit.
 - ridge_margin (leagues with a ridge, team_ratings' ridge_rating_post): a team's end-of-season rating is
   its team effect plus its conference effect from the season-end solve, already in margin units;
   ridge_margin_vs_average is the same mean over teams, relative to the mean of all conferences.
 
 margin_per_game_vs_average is the ridge measure where it exists (margin_source says which). Why: on the
 shared data it predicts next season's games between conferences better in every college league
-(next_season_check: RMSE 5.72 vs 5.88 runs in college baseball, 19.62 vs 19.96 points in college
-football, 13.37 vs 13.70 in college basketball). The ridge fits every game of the season at once, while
+(next_season_check: RMSE 5.72 vs 5.88 runs in college baseball, 19.62 vs 19.93 points in college
+football, 13.37 vs 13.89 in college basketball). The ridge fits every game of the season at once, while
 an end-of-season Elo depends on the order of the games and moves most with the last ones.
 
 Independents ("DI Independent", "FBS Independents", "Independent": teams in no conference) keep a row,
@@ -36,7 +37,9 @@ from __future__ import annotations
 import polars as pl
 
 def elo_per_margin_unit(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
-    """Per league: Elo points per run/point of expected margin, from home rows of team_ratings."""
+    """Per league and season: Elo points per run/point of expected margin, from the home rows of
+    team_ratings in that season and the earlier ones only, so that a season's row (and next_season_check,
+    which scores it on the next season's games) never depends on later games."""
     home = team_ratings.filter(pl.col("is_home")).join(
         team_ratings.filter(~pl.col("is_home")).select("game_id", away_pre="rating_pre",
                                                         away_conf_pre="conference_rating_pre"), on="game_id")
@@ -44,8 +47,11 @@ def elo_per_margin_unit(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.D
     joined = home.join(games.select("game_id", "home_score", "away_score"), on="game_id").sort("game_id")
     diff = (pl.col("rating_pre") + pl.col("conference_rating_pre") - pl.col("away_pre") - pl.col("away_conf_pre"))
     margin = (pl.col("home_score") - pl.col("away_score")).cast(pl.Float64)
-    return joined.group_by("league").agg(
-        elo_per_margin_unit=(diff * diff).sum() / (diff * margin).sum())
+    per_season = (joined.group_by("league", "season").agg(dd=(diff * diff).sum(), dm=(diff * margin).sum())
+                  .sort("league", "season"))
+    dd, dm = pl.col("dd").cum_sum().over("league"), pl.col("dm").cum_sum().over("league")
+    # null, not NaN, while every pre-game difference so far is 0 (a league's first season can be all new teams)
+    return per_season.select("league", "season", elo_per_margin_unit=pl.when(dd > 0).then(dd / dm))
 
 
 def is_independent(conference: pl.Expr) -> pl.Expr:
@@ -80,7 +86,7 @@ def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.D
              .with_columns(is_independent=is_independent(pl.col("conference")))
              .with_columns(strength_vs_average=_vs_conference_average("strength"),
                            ridge_margin_vs_average=_vs_conference_average("ridge_margin"))
-             .join(elo_per_margin_unit(team_ratings, games), on="league", how="left")
+             .join(elo_per_margin_unit(team_ratings, games), on=["league", "season"], how="left")
              .join(scoring, on=["league", "season"], how="left"))
     table = table.with_columns(
         expected_win_pct_vs_average=1.0 / (1.0 + 10.0 ** (-pl.col("strength_vs_average") / 400.0)),
@@ -101,7 +107,7 @@ SOURCES = {"elo_fit": "elo_margin_vs_average", "ridge_margin": "ridge_margin_vs_
 def next_season_check(table: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
     """Evidence for choosing a margin source: how well each source's season-s conference margins predict
     season s+1's games between teams of different conferences (out of sample: next season's games never
-    shaped them). Per league and source: games, the correlation of the conference difference with the
+    shaped them), on the games every source of the league can score. Per league and source: games, the correlation of the conference difference with the
     final margin, and the RMSE of margin - (difference + home advantage), the home advantage being the
     mean of that residual over non-neutral games (one number per league and source)."""
     prior = table.select("league", "conference", season=pl.col("season") + 1,
@@ -111,6 +117,10 @@ def next_season_check(table: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
     for side in ("home", "away"):
         paired = paired.join(prior.rename({"conference": f"{side}_conference", **{s: f"{side}_{s}" for s in SOURCES}}),
                              on=["league", "season", f"{side}_conference"], how="inner")
+    # every source of a league is scored on the same games: those all the league's sources can score
+    scorable = {s: pl.col(f"home_{s}").is_not_null() & pl.col(f"away_{s}").is_not_null() for s in SOURCES}
+    paired = (paired.with_columns(**{f"_league_has_{s}": scorable[s].any().over("league") for s in SOURCES})
+              .filter(pl.all_horizontal(scorable[s] | ~pl.col(f"_league_has_{s}") for s in SOURCES)))
     paired = paired.sort("league", "date", "game_id")  # one fixed order for the sums below
     margin = (pl.col("home_score") - pl.col("away_score")).cast(pl.Float64)
     home = (~pl.col("neutral").fill_null(False)).cast(pl.Float64)
