@@ -103,14 +103,33 @@ def _loss(task: str, y: np.ndarray, pred: np.ndarray, weighted: bool) -> tuple[s
     return "log_loss", float(sk_log_loss(y, np.clip(pred, 1e-15, 1 - 1e-15), labels=[0, 1]))
 
 
-def tune(algorithm: str, spec: ModelSpec, X: np.ndarray, y: np.ndarray, pos_weight: float | None):
-    """Best parameters by expanding-window time-series CV on the training slice, with the
-    out-of-fold predictions of the best parameters (NaN where a row was never held out)."""
+def date_folds(dates: np.ndarray, n_splits: int = CV_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Expanding-window folds over rows sorted by date: scikit-learn's TimeSeriesSplit, with every cut moved
+    back to the first row of its date, so that no date is on both sides of a fold (the two games of a
+    doubleheader share their features; one must not be fitted while the other is held out). Folds left
+    empty by the move (a date longer than a fold) are dropped."""
+    dates = np.asarray(dates)
+    if len(dates) > 1 and (dates[1:] < dates[:-1]).any():
+        raise ValueError("date_folds needs rows sorted by date")
+    cuts = []
+    for _, hold in TimeSeriesSplit(n_splits=n_splits).split(dates):
+        cuts.append(int(np.searchsorted(dates, dates[hold[0]], side="left")))
+    cuts.append(len(dates))
+    rows = np.arange(len(dates))
+    return [(rows[:start], rows[start:end]) for start, end in zip(cuts, cuts[1:]) if 0 < start < end]
+
+
+def tune(algorithm: str, spec: ModelSpec, X: np.ndarray, y: np.ndarray, pos_weight: float | None,
+         dates: np.ndarray):
+    """Best parameters by expanding-window time-series CV on the training slice (folds cut between dates,
+    see date_folds), with the out-of-fold predictions of the best parameters (NaN where a row was never
+    held out)."""
     best = None
+    folds = date_folds(dates)
     for params in algorithms.grid(algorithm, spec.task):
         oof = np.full(len(y), np.nan)
         losses = []
-        for fit_idx, hold_idx in TimeSeriesSplit(n_splits=CV_FOLDS).split(X):
+        for fit_idx, hold_idx in folds:
             if spec.task == "binary" and len(np.unique(y[fit_idx])) < 2:
                 continue
             model = algorithms.make_estimator(algorithm, spec.task, params, pos_weight)
@@ -174,7 +193,8 @@ def train_spec(table: pl.DataFrame, spec: ModelSpec, log: Callable[[str], None] 
     oofs = {}
     for algorithm in [a for a in spec.algorithms if a in BASE_ALGORITHMS]:
         started = time.perf_counter()
-        params, metric, cv_score, oofs[algorithm] = tune(algorithm, spec, X_tr, y_tr, pos_weight)
+        params, metric, cv_score, oofs[algorithm] = tune(algorithm, spec, X_tr, y_tr, pos_weight,
+                                                         slices.train["date"].to_numpy())
         model = algorithms.make_estimator(algorithm, spec.task, params, pos_weight).fit(X_tr, y_tr)
         pred = algorithms.predict(model, X_va, spec.task)
         candidates[algorithm] = Candidate(algorithm, params, model, metric, cv_score, pred,
