@@ -51,6 +51,17 @@ def reasons(result) -> dict[int, str]:
     return dict(result.quarantine.select("line_no", "reason").iter_rows())
 
 
+def full_line_changed(line_no: int, **values: str) -> str:
+    """Line ``line_no`` of the full-format fixture with some columns replaced (quoting kept right)."""
+    rows = list(csv.reader(lines(FULL)))
+    row = list(rows[line_no - 1])
+    for name, value in values.items():
+        row[rows[0].index(name)] = value
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(row)
+    return buf.getvalue()
+
+
 def accounting_holds(result) -> None:
     f = result.files
     assert (f["rows_read"] == f["rows_accepted"] + f["rows_quarantined"] + f["rows_skipped_not_in_play"]).all()
@@ -253,19 +264,7 @@ def test_several_problems_are_all_named(tmp_path):
 
 def test_full_format_non_numeric_values_and_unknown_type(tmp_path):
     text = lines(FULL)
-    rows = list(csv.reader(text))
-    header = rows[0]
-    col = {name: header.index(name)
-           for name in ("batter", "hc_x", "game_pk", "type", "estimated_woba_using_speedangle")}
-
-    def changed(line_no: int, **values: str) -> str:
-        row = list(rows[line_no - 1])
-        for name, value in values.items():
-            row[col[name]] = value
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="").writerow(row)
-        return buf.getvalue()
-
+    changed = full_line_changed
     path = write(tmp_path, "full_bad.csv", [
         text[0],
         changed(2, batter="Narvaez, Omar"),       # a name pasted into an id column
@@ -307,17 +306,7 @@ def test_the_same_pitch_read_twice_is_quarantined_as_duplicate(tmp_path):
 def test_whole_numbers_beyond_their_columns_are_quarantined(tmp_path):
     """launch_speed_angle 300 or game_year 3000000000 used to stop the read when cast to the output schema."""
     text = lines(FULL)
-    rows = list(csv.reader(text))
-    header = rows[0]
-
-    def changed(line_no: int, **values: str) -> str:
-        row = list(rows[line_no - 1])
-        for name, value in values.items():
-            row[header.index(name)] = value
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="").writerow(row)
-        return buf.getvalue()
-
+    changed = full_line_changed
     path = write(tmp_path, "full_range.csv", [
         text[0], changed(2, launch_speed_angle="300"), changed(4, at_bat_number="0"),
         changed(10, game_year="3000000000"), text[26]])
