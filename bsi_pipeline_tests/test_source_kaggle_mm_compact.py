@@ -207,6 +207,24 @@ def test_values_beyond_the_tables_columns_are_quarantined(tmp_path):
     check_accounting(res, {REGULAR: 38, TOURNEY: 5})
 
 
+def test_a_companion_file_given_twice_keeps_the_first_copy(tmp_path):
+    """A second MTeams.csv (from another folder) used to overwrite the first one's names silently."""
+    folder = copy_fixture(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    teams = (FIXTURE / "MTeams.csv").read_text().splitlines()
+    renamed = [teams[0], *[line.replace("Butler", "Butler Again") for line in teams[1:]]]
+    (other / "MTeams.csv").write_text("\n".join(renamed) + "\n")
+    res = read_kaggle_mm_compact([*sorted(folder.iterdir()), other / "MTeams.csv"])
+    names = set(res.games["home_team"]) | set(res.games["away_team"])
+    assert "Butler" in names and "Butler Again" not in names
+    files = res.files.filter(pl.col("source_file") == "MTeams.csv").sort("rows_quarantined").to_dicts()
+    assert [(f["rows_accepted"], f["rows_quarantined"]) for f in files] == [(len(teams) - 1, 0), (0, len(teams) - 1)]
+    butler_line = next(k for k, line in enumerate(teams, start=1) if line.startswith("1139,"))
+    (reason,) = res.quarantine.filter(pl.col("raw").str.starts_with("1139,"))["reason"].to_list()
+    assert reason == f"TeamID 1139 already listed at mbb/MTeams.csv line {butler_line}"
+
+
 def test_bad_companion_rows_are_quarantined(tmp_path):
     folder = copy_fixture(tmp_path)
     teams = (folder / "MTeams.csv").read_text()

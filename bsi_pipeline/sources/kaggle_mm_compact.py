@@ -26,7 +26,8 @@ Conventions:
 - `source_game_id` = f"{Season}-{DayNum}-{WTeamID}-{LTeamID}"; `location` is null (not given).
 
 Every data row of every file is accepted or quarantined with a reason (companion files too: a team listed
-twice, a season without a DayZero date, ...): per file rows_read == accepted + quarantined. Files are
+twice, in one file or in a second copy of the file, whose rows never override the first's; a season
+without a DayZero date, ...): per file rows_read == accepted + quarantined. Files are
 read with bsi_pipeline.sources.common.read_csv_rows (gzip content, under the names above, is unpacked).
 In every file a row with a wrong field count, bytes that are not valid UTF-8, or the last row of a
 truncated gzip stream (the file's note says so) is quarantined, as is a row the csv module cannot read.
@@ -145,6 +146,8 @@ class _Reader:
         self.details: list[dict] = []
         self.seen_games: dict[str, tuple[str, int]] = {}
         self.seen_team_days: dict[tuple[int, int, int], tuple[str, int]] = {}
+        # (kind, key) -> (file, line) of the companion row that gave it: the first copy wins, across files too
+        self.seen_reference: dict[tuple[str, tuple], tuple[Path, int]] = {}
 
     def _quarantine(self, f: _File, line_no: int, row: list[str], reason: str, sgid: str | None = None) -> None:
         f.state.quarantine(self.quarantine, line_no, sgid, reason, raw_csv_line(row))
@@ -161,16 +164,17 @@ class _Reader:
     # ---- companion (reference) files -------------------------------------------------------------
     def read_reference(self, f: _File) -> None:
         _, idx, rows = self._read(f, _REFERENCE[f.path.name.lower()][1])
-        seen: dict[tuple, int] = {}
         for line_no, row in rows:
             values = [row[i].strip() for i in idx]
             reason, key, value = self._reference_row(f.kind, values)
-            if reason is None and key in seen:
-                reason = f"{_describe_key(f.kind, key)} already listed at line {seen[key]}"
+            if reason is None and (f.kind, key) in self.seen_reference:
+                first, first_line = self.seen_reference[f.kind, key]
+                where = f"line {first_line}" if first == f.path else f"{first.parent.name}/{first.name} line {first_line}"
+                reason = f"{_describe_key(f.kind, key)} already listed at {where}"
             if reason is not None:
                 self._quarantine(f, line_no, row, reason)
                 continue
-            seen[key] = line_no
+            self.seen_reference[f.kind, key] = (f.path, line_no)
             self._store(f.kind, key, value)
             f.state.rows_accepted += 1
 
