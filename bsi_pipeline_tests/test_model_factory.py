@@ -529,6 +529,18 @@ def _artifact_files(models_dir: Path) -> dict[str, object]:
     return out
 
 
+def test_the_training_cache_is_keyed_on_the_training_code(factory, monkeypatch):
+    """Cached candidates are reused only for the same spec, data and training code: a change of the
+    training (TRAINING_VERSION) must train them again, not serve models the old code produced."""
+    from bsi_pipeline.models import factory as factory_module
+    spec = SPECS["ncaa_home_win"]
+    table = factory.table(spec.feature_table)
+    key = factory_module.training_key(table, spec)
+    assert (factory.settings.models_dir / spec.key / "trainings" / f"{key}.parquet").exists()
+    monkeypatch.setattr(factory_module, "TRAINING_VERSION", factory_module.TRAINING_VERSION + 1)
+    assert factory_module.training_key(table, spec) != key
+
+
 def test_rematerializing_the_models_changes_nothing(factory):
     """Last in the module: it rewrites the run's workspace (with the same content)."""
     names = [*GATHERED] + [f"{stage}_{key}" for key in SPECS for stage in ("model", "calibrator", "evaluation")]

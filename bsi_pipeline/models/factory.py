@@ -32,7 +32,7 @@ from bsi_pipeline.models import artifact as artifacts
 from bsi_pipeline.models import algorithms
 from bsi_pipeline.models.specs import ModelSpec
 from bsi_pipeline.models.splits import Slices, model_frame, time_split
-from bsi_pipeline.models.training import TrainResult, matrix, train_spec
+from bsi_pipeline.models.training import TRAINING_VERSION, TrainResult, matrix, train_spec
 
 CANDIDATE_COLUMNS = ["model_key", "algorithm", "model_id", "selected", "params", "cv_metric", "cv_score",
                      "selection_score", "valid_metrics", "artifact_path"]
@@ -122,11 +122,13 @@ def export_candidate(result: TrainResult, algorithm: str, directory: Path) -> Pa
 
 
 def training_key(table: pl.DataFrame, spec: ModelSpec) -> str:
-    """Hash of the spec and of the rows and values of its slices: equal keys train equal models
-    (training is seeded and deterministic), so a retrain on unchanged data can reuse the last one."""
+    """Hash of the training code's version, the spec and the rows and values of its slices: equal keys
+    train equal models (training is seeded and deterministic), so a retrain on unchanged data can reuse
+    the last one."""
     import hashlib
     digest = slices_for(table, spec).digest([*spec.features, spec.target])
-    payload = json.dumps({"spec": spec.as_dict(), "data": digest}, sort_keys=True, default=str)
+    payload = json.dumps({"training": TRAINING_VERSION, "spec": spec.as_dict(), "data": digest},
+                         sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -28,6 +28,10 @@ from bsi_pipeline.models.specs import ALGORITHMS, BASE_ALGORITHMS, CLASS_WEIGHT_
 from bsi_pipeline.models.splits import Slices, model_frame, time_split
 
 CV_FOLDS = 3
+# Part of the training cache key (factory.training_key): raise it whenever a change here can change what
+# training produces on the same spec and data, so that cached candidates are trained again.
+# 2: cross-validation folds cut between dates (date_folds).
+TRAINING_VERSION = 2
 
 
 @dataclass
