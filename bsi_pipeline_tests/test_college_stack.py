@@ -53,6 +53,17 @@ def test_starter_rates_use_earlier_dates_and_weigh_last_season_half():
     assert spd[3] == 0.0  # an unnamed starter: no difference at all
 
 
+def test_a_side_with_two_starter_lines_is_an_error_not_a_shift():
+    """Starter lines are read by position beside the games: a second line for (game, team) would move every
+    later game's starter onto the game before it."""
+    games = schedule([("g1", 2021, date(2021, 3, 5), "A", "B"), ("g2", 2021, date(2021, 3, 9), "A", "B")])
+    lines = starts([("g1", "A", "Ace", 25, 10, 1, 0), ("g1", "A", "Deuce", 5, 1, 1, 0),
+                    ("g2", "B", "Bo", 20, 2, 3, 1)])
+    with pytest.raises(ValueError, match=r"starter lines: 1 key\(s\) of \['game_id', 'team'\] appear more than "
+                                         r"once, first \('g1', 'A'\)"):
+        cs.starter_kbb_difference(games, lines, SETTINGS)
+
+
 def test_stacked_probabilities_never_see_their_own_date():
     rng = np.random.default_rng(3)
     n = 600

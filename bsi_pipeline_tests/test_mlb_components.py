@@ -126,3 +126,13 @@ def test_games_without_a_game_log_line_are_forecast_and_teach_nothing(logs):
     first_missing = k["game_id"].to_list().index(sorted(missing.to_list(), key=k["game_id"].to_list().index)[0])
     assert all(np.array_equal(full[c][:first_missing], partial[c][:first_missing]) for c in full)
     assert any(not np.allclose(full[c], partial[c]) for c in full)
+
+
+def test_a_game_with_two_game_log_lines_is_an_error_not_a_shift(logs):
+    """The details are read by position beside the games: a game given twice would shift every later
+    game's starters and lines onto the game before it."""
+    k = keyed(logs.games)
+    zeros = [0.0] * k.height
+    twice = pl.concat([logs.details, logs.details.filter(pl.col("game_id") == k["game_id"][5])])
+    with pytest.raises(ValueError, match=rf"game-log details: 1 key\(s\) .* first \('{k['game_id'][5]}',\)"):
+        mc.side_features(k, twice, zeros, zeros, SETTINGS)

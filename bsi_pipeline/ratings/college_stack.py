@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
-from bsi_pipeline.ratings.dates import date_blocks
+from bsi_pipeline.ratings.dates import date_blocks, lined_up
 
 FEATURES = ("r", "spd", "same_conference", "same_conference_r")
 
@@ -45,8 +45,8 @@ def starter_kbb_difference(games: pl.DataFrame, starts: pl.DataFrame, settings: 
 
     starts: game_id, team, starter, BF, K, BB, HBP (bsi_pipeline.ncaa.box_scores.starter_lines)."""
     n = games.height
-    sides = [games.select("game_id", "season", "date", team=f"{side}_team").join(
-        starts, on=["game_id", "team"], how="left", maintain_order="left") for side in ("home", "away")]
+    sides = [lined_up(games.select("game_id", "season", "date", team=f"{side}_team"), starts, ["game_id", "team"],
+                      "starter lines") for side in ("home", "away")]
     totals: dict[tuple[str, str], tuple[int, np.ndarray]] = {}  # (team, starter) -> (season, [BF, K-BB-HBP])
     rates = np.zeros((2, n))
     known = np.zeros((2, n), dtype=bool)

@@ -33,7 +33,7 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
-from bsi_pipeline.ratings.dates import date_blocks
+from bsi_pipeline.ratings.dates import date_blocks, lined_up
 
 FEATURES = ("elo", "off_bsr", "def_bsr", "sp_k", "sp_bb", "sp_hr", "sp_n", "sp_depth", "lineup")
 STATS = ("pa", "ab", "h", "2b", "3b", "hr", "bb", "ibb", "hbp", "k", "sb", "cs", "gdp", "sf", "sh", "r", "g")
@@ -118,7 +118,7 @@ def side_features(games: pl.DataFrame, details: pl.DataFrame, elo_home: list[flo
 
     games: game_id, season, date, home, away (canonical team names), home_score, away_score.
     details: one row per game_id with the game-log columns (missing games carry no line)."""
-    d = games.select("game_id").join(details, on="game_id", how="left", maintain_order="left")
+    d = lined_up(games.select("game_id"), details, ["game_id"], "game-log details")
     n = games.height
     season, dates = games["season"].to_numpy(), games["date"].to_list()
     teams = {"home": games["home"].to_list(), "away": games["away"].to_list()}
