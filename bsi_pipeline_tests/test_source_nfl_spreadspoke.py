@@ -232,6 +232,20 @@ def test_a_team_in_other_letter_case_and_a_season_int_refuses_are_quarantined(tm
     assert r.games.height == 0
 
 
+def test_a_game_listed_again_with_home_and_away_swapped_is_a_duplicate(tmp_path):
+    """A neutral-site game (Super Bowl 50) listed a second time from the other side's view."""
+    header, rows = csv_rows(FIXTURE)
+    sb50 = _row(rows, "2/7/2016", "Denver Broncos")
+    swapped = list(sb50)
+    swapped[4], swapped[7] = sb50[7], sb50[4]  # team_home, team_away
+    swapped[5], swapped[6] = sb50[6], sb50[5]  # score_home, score_away
+    r = read_nfl_spreadspoke([write_csv(tmp_path / "twice.csv", header, [sb50, swapped])])
+    assert r.games["source_game_id"].to_list() == ["20160207-carolina-panthers-at-denver-broncos"]
+    assert r.quarantine["reason"].to_list() == [
+        "duplicate game: 20160207-carolina-panthers-at-denver-broncos (the same teams that day, home and away "
+        "swapped) was already read from twice.csv line 2"]
+
+
 def test_duplicate_game_across_files_keeps_the_first(tmp_path):
     header, rows = csv_rows(FIXTURE)
     a = write_csv(tmp_path / "a.csv", header, rows[:5])

@@ -24,7 +24,7 @@ away team is favored (+3.0), 0.0 for a PICK game; null when there is no line or 
 
 Lines are missing before 1979 (except Super Bowls and a handful of 1978 games): they stay null.
 Every data row is accepted or quarantined with a reason (no final score, bad date, missing team, duplicate
-game, wrong field count, ...); per file rows_read == rows_accepted + rows_quarantined. A required column missing
+game, also with home and away swapped (two teams meet at most once a day), wrong field count, ...); per file rows_read == rows_accepted + rows_quarantined. A required column missing
 from the header raises SourceFormatError naming the file and the column.
 """
 
@@ -202,6 +202,10 @@ def _read_one(path: Path, state: FileState, games: list[_Game], quarantine: list
         if reason is None and sgid in seen:
             where = seen[sgid]
             reason = f"duplicate game: {sgid} was already read from {where[0]} line {where[1]}"
+        elif reason is None and typed["swapped_id"] in seen:  # two NFL teams meet at most once a day
+            where = seen[typed["swapped_id"]]
+            reason = (f"duplicate game: {typed['swapped_id']} (the same teams that day, home and away swapped) "
+                      f"was already read from {where[0]} line {where[1]}")
         if reason is not None:
             state.quarantine(quarantine, line_no, sgid, reason, raw_csv_line(row))
             continue
@@ -264,7 +268,8 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, dict
         "game_type": "postseason" if playoff else "regular", "location": v["stadium"] or None,
         "source": SOURCE, "source_game_id": sgid,
     }
-    return None, {"source_game_id": sgid, "game": game, "week": v["schedule_week"] or None, "playoff": playoff,
+    return None, {"source_game_id": sgid, "swapped_id": f"{game_date:%Y%m%d}-{slug(home)}-at-{slug(away)}",
+                  "game": game, "week": v["schedule_week"] or None, "playoff": playoff,
                   "favorite_id": favorite_id, "spread": spread, "over_under": over_under, "weather": weather}
 
 
