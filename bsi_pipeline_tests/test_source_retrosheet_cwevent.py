@@ -319,6 +319,8 @@ def test_more_outs_than_three_and_bad_values(tmp_path):
         with_field(body[7], "HOME_SCORE_CT", "-1"),
         with_field(body[8], "EVENT_ID", "0"),
         with_field(body[9], "OUTS_CT", ""),
+        with_field(body[10], "AWAY_SCORE_CT", "32767"),      # a run on the play would overflow the Int16 score
+        with_field(body[11], "RBI_CT", "5"),
     ]
     got = read_retrosheet_cwevent([write(tmp_path / "bad.csv", rows)])
     reasons = got.quarantine.sort("line_no")["reason"].to_list()
@@ -326,6 +328,8 @@ def test_more_outs_than_three_and_bad_values(tmp_path):
     assert "BAT_HOME_ID" in reasons[1] and "BALLS_CT" in reasons[2] and "destination '7'" in reasons[3]
     assert "away team 'ATL' is the home team" in reasons[4] and "HOME_SCORE_CT" in reasons[5]
     assert "event number '0'" in reasons[6] and "outs before the play '' (OUTS_CT" in reasons[7]
+    assert reasons[8] == "'32767' (AWAY_SCORE_CT, field 8) is not a score from 0 to 999"
+    assert reasons[9] == "'5' (RBI_CT, field 43) is not a number from 0 to 4"
     assert got.events.height == 0 and got.events.schema == pl.Schema(EVENTS_SCHEMA)
 
 

@@ -53,7 +53,7 @@ own, so an unclosed quote costs only its line), bytes that are not UTF-8, a game
 missing away team or one equal to the home team, an inning that is not a positive number, BAT_HOME_ID not 0/1,
 outs before the play outside 0-2, an event code that is not a Chadwick code (0-24), outs on the play outside
 0-3 or more than 3 outs after it, a destination outside 0-6 or for a base with no runner, two people ending on
-the same base, a count outside 0-3 balls / 0-2 strikes, a score or RBI count that is not a number, a flag that
+the same base, a count outside 0-3 balls / 0-2 strikes, a score that is not a number from 0 to 999 or an RBI count outside 0-4, a flag that
 is not T/F, an event number that is not a positive number, and an event already read (same game and event
 number, across all files: the first copy wins).
 
@@ -140,6 +140,7 @@ _GAME_ID = r"^[A-Z][A-Z0-9]{2}[0-9]{8}[0-3]$"
 _FLAGS = ("BAT_EVENT_FL", "SH_FL", "SF_FL", "DP_FL", "TP_FL")
 _DESTS = ("BAT_DEST_ID", "RUN1_DEST_ID", "RUN2_DEST_ID", "RUN3_DEST_ID")
 _INT16_MAX = 2**15 - 1
+_MAX_SCORE = 999  # a team's runs before a play; far above any real game
 
 
 @dataclass
@@ -365,9 +366,14 @@ def _check(raw: pl.DataFrame, file_name: str, seen: pl.DataFrame) -> pl.DataFram
          pl.format("balls {} (BALLS_CT, field 5) is not 0-3", _quoted(pl.col("BALLS_CT")))),
         (_bad_int("STRIKES_CT", 0, 2),
          pl.format("strikes {} (STRIKES_CT, field 6) is not 0-2", _quoted(pl.col("STRIKES_CT")))),
-        *((_bad_int(name, 0, _INT16_MAX),
-           pl.format(f"{{}} ({name}, field {FIELD_NUMBER[name]}) is not a number", _quoted(pl.col(name))))
-          for name in ("AWAY_SCORE_CT", "HOME_SCORE_CT", "RBI_CT")),
+        # the score after the play adds this play's runs (at most 4): bounded well inside the Int16 columns
+        *((_bad_int(name, 0, _MAX_SCORE),
+           pl.format(f"{{}} ({name}, field {FIELD_NUMBER[name]}) is not a score from 0 to {_MAX_SCORE}",
+                     _quoted(pl.col(name))))
+          for name in ("AWAY_SCORE_CT", "HOME_SCORE_CT")),
+        (_bad_int("RBI_CT", 0, 4),
+         pl.format(f"{{}} (RBI_CT, field {FIELD_NUMBER['RBI_CT']}) is not a number from 0 to 4",
+                   _quoted(pl.col("RBI_CT")))),
         *((_flag(name).is_null(),
            pl.format(f"flag {{}} ({name}, field {FIELD_NUMBER[name]}) is not T or F", _quoted(pl.col(name))))
           for name in _FLAGS),
