@@ -33,13 +33,14 @@ neutral_site (note: every row of espn_games_2024_2025.csv says false, even Colle
 in Omaha). Starting pitcher names lose ESPN's position marker ("Chris - P Stamos" -> "Chris Stamos").
 
 Files are plain or gzip CSV (bsi_pipeline.sources.common.read_csv_rows). Every data row is accepted or
-quarantined with a reason: a wrong field count, bytes that are not valid UTF-8, the last row of a
-truncated gzip file (the file's note says so), a missing or bad event id, a bad date or season (or a date
-outside its season's year), a missing team name or the same team on both sides (also after the names are
-resolved: two spellings, or a wrong canonical id, of one team), "no final score" (missing or non-numeric
-scores), a score above 150, "tied final score" (baseball has no ties), winner_home contradicting the
-scores, a neutral_site that is not true or false, a duplicate event_id (the first copy wins), a row the csv
-module cannot read. An unreadable has_run_events or has_boxscore is kept null and counted in the file's note. Whole-file problems raise SourceFormatError naming the file.
+quarantined with a reason: a wrong field count, bytes that are not valid UTF-8, the last row of a truncated
+gzip file (the file's note says so), a missing or bad event id, a bad date or season (or a date outside its
+season's year), a missing team name or the same team on both sides (also after the names are resolved: two
+spellings, or a wrong canonical id, of one team), "no final score" (missing or non-numeric scores), a score
+above 150, "tied final score" (baseball has no ties), winner_home contradicting the scores, a neutral_site
+that is not true or false, a duplicate event_id (the first copy wins), a row the csv module cannot read. An
+unreadable has_run_events or has_boxscore is kept null and counted in the file's note. Whole-file problems
+raise SourceFormatError naming the file.
 """
 
 from __future__ import annotations

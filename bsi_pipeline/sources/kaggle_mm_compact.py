@@ -169,7 +169,8 @@ class _Reader:
             reason, key, value = self._reference_row(f.kind, values)
             if reason is None and (f.kind, key) in self.seen_reference:
                 first, first_line = self.seen_reference[f.kind, key]
-                where = f"line {first_line}" if first == f.path else f"{first.parent.name}/{first.name} line {first_line}"
+                where = f"line {first_line}" if first == f.path else (
+                    f"{first.parent.name}/{first.name} line {first_line}")
                 reason = f"{_describe_key(f.kind, key)} already listed at {where}"
             if reason is not None:
                 self._quarantine(f, line_no, row, reason)

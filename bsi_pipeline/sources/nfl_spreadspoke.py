@@ -22,10 +22,11 @@ Sign conventions: `spread_favorite` is as given (<= 0, the favorite's handicap).
 the home team's side: negative when the home team is favored (home favored by 3 -> -3.0), positive when the
 away team is favored (+3.0), 0.0 for a PICK game; null when there is no line or the favorite is not resolved.
 
-Lines are missing before 1979 (except Super Bowls and a handful of 1978 games): they stay null.
-Every data row is accepted or quarantined with a reason (no final score, bad date, missing team, duplicate
-game, also with home and away swapped (two teams meet at most once a day), wrong field count, ...); per file rows_read == rows_accepted + rows_quarantined. A required column missing
-from the header raises SourceFormatError naming the file and the column.
+Lines are missing before 1979 (except Super Bowls and a handful of 1978 games): they stay null. Every data row
+is accepted or quarantined with a reason (no final score, bad date, missing team, duplicate game, also with
+home and away swapped (two teams meet at most once a day), wrong field count, ...); per file rows_read ==
+rows_accepted + rows_quarantined. A required column missing from the header raises SourceFormatError naming
+the file and the column.
 """
 
 from __future__ import annotations

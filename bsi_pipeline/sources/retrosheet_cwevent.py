@@ -48,14 +48,15 @@ name and dtype, with the same meaning where both sources know it:
 - end_of_half_inning: the last accepted event of its half inning in the game (also a walk-off's last play).
 
 `quarantine` (QUARANTINE_SCHEMA): every row not accepted, with the first reason found: a line the csv module
-cannot read (a field over its size limit), a field count other than the file's (each line is split on its
-own, so an unclosed quote costs only its line), bytes that are not UTF-8, a game id that is not `<team><yyyymmdd><0-3>` with a calendar date, a
-missing away team or one equal to the home team, an inning that is not a positive number, BAT_HOME_ID not 0/1,
-outs before the play outside 0-2, an event code that is not a Chadwick code (0-24), outs on the play outside
-0-3 or more than 3 outs after it, a destination outside 0-6 or for a base with no runner, two people ending on
-the same base, a count outside 0-3 balls / 0-2 strikes, a score that is not a number from 0 to 999 or an RBI count outside 0-4, a flag that
-is not T/F, an event number that is not a positive number, and an event already read (same game and event
-number, across all files: the first copy wins).
+cannot read (a field over its size limit), a field count other than the file's (each line is split on its own,
+so an unclosed quote costs only its line), bytes that are not UTF-8, a game id that is not
+`<team><yyyymmdd><0-3>` with a calendar date, a missing away team or one equal to the home team, an inning
+that is not a positive number, BAT_HOME_ID not 0/1, outs before the play outside 0-2, an event code that is
+not a Chadwick code (0-24), outs on the play outside 0-3 or more than 3 outs after it, a destination outside
+0-6 or for a base with no runner, two people ending on the same base, a count outside 0-3 balls / 0-2 strikes,
+a score that is not a number from 0 to 999 or an RBI count outside 0-4, a flag that is not T/F, an event
+number that is not a positive number, and an event already read (same game and event number, across all files:
+the first copy wins).
 
 `files` (FILES_SCHEMA): per file rows_read = rows_accepted + rows_quarantined; blank lines are not rows.
 A file that cannot be read, is empty, lacks a required column, or (without a header) has too few fields raises
