@@ -124,12 +124,11 @@ def date_folds(dates: np.ndarray, n_splits: int = CV_FOLDS) -> list[tuple[np.nda
 
 
 def tune(algorithm: str, spec: ModelSpec, X: np.ndarray, y: np.ndarray, pos_weight: float | None,
-         dates: np.ndarray):
-    """Best parameters by expanding-window time-series CV on the training slice (folds cut between dates,
-    see date_folds), with the out-of-fold predictions of the best parameters (NaN where a row was never
-    held out)."""
+         folds: list[tuple[np.ndarray, np.ndarray]]):
+    """Best parameters by expanding-window time-series CV on the training slice (``folds`` from
+    date_folds: cut between dates), with the out-of-fold predictions of the best parameters (NaN where a
+    row was never held out)."""
     best = None
-    folds = date_folds(dates)
     for params in algorithms.grid(algorithm, spec.task):
         oof = np.full(len(y), np.nan)
         losses = []
@@ -195,10 +194,10 @@ def train_spec(table: pl.DataFrame, spec: ModelSpec, log: Callable[[str], None] 
         + (f"; class weight {pos_weight:.2f} for positives" if pos_weight else ""))
     candidates: dict[str, Candidate] = {}
     oofs = {}
+    folds = date_folds(slices.train["date"].to_numpy())
     for algorithm in [a for a in spec.algorithms if a in BASE_ALGORITHMS]:
         started = time.perf_counter()
-        params, metric, cv_score, oofs[algorithm] = tune(algorithm, spec, X_tr, y_tr, pos_weight,
-                                                         slices.train["date"].to_numpy())
+        params, metric, cv_score, oofs[algorithm] = tune(algorithm, spec, X_tr, y_tr, pos_weight, folds)
         model = algorithms.make_estimator(algorithm, spec.task, params, pos_weight).fit(X_tr, y_tr)
         pred = algorithms.predict(model, X_va, spec.task)
         candidates[algorithm] = Candidate(algorithm, params, model, metric, cv_score, pred,

@@ -191,11 +191,7 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, tupl
         "game_type": None if season_type is None else "postseason" if season_type == "postseason" else "regular",
         "location": v["venue"] or None, "source": SOURCE, "source_game_id": gid,
     }
-    conference_game = None
-    if v["conference_game"]:
-        conference_game = parse_bool(v["conference_game"])
-        if conference_game is None:
-            state.note("conference_game not True or False (kept null)", line_no)
+    conference_game = state.flag(v["conference_game"], "conference_game", line_no, spelled="True or False")
     detail = {
         "game_id": game["game_id"],
         "week": _integer(v["week"], "week", state, line_no, 0, 99),

@@ -347,6 +347,16 @@ class FileState:
             return None
         return value
 
+    def flag(self, text: str | None, name: str, line_no: int, spelled: str = "true or false") -> bool | None:
+        """A true/false value, None for blank; an unreadable one is None and counted in the notes (for
+        columns that inform rather than decide: a deciding flag is quarantined by its reader)."""
+        if not text:
+            return None
+        value = parse_bool(text)
+        if value is None:
+            self.note(f"{name} not {spelled} (kept null)", line_no)
+        return value
+
     def quarantine(self, rows: list[dict], line_no: int, source_game_id: str | None, reason: str,
                    raw: str) -> None:
         """Count a quarantined row of this file and add it to `rows` (QUARANTINE_SCHEMA keys, valid UTF-8)."""

@@ -233,14 +233,6 @@ def _check(v: dict[str, str | None]) -> tuple[str | None, tuple | None]:
     return None, (int(season), game_date, home_score, away_score, neutral)
 
 
-def _flag(v: dict[str, str | None], name: str, state: FileState, line_no: int) -> bool | None:
-    """An informational true/false column: unreadable is kept null and counted in the file's note."""
-    flag = parse_bool(v[name]) if v[name] else None
-    if v[name] and flag is None:
-        state.note(f"{name} not true or false (kept null)", line_no)
-    return flag
-
-
 def read_espn_ncaa_baseball_games(
     paths: list[Path], canonical_teams: Path | None = None, registries: list[Path] | None = None,
 ) -> SourceResult:
@@ -301,8 +293,8 @@ def read_espn_ncaa_baseball_games(
                 "away_pitcher_espn_id": v["away_pitcher_espn_id"],
                 "away_pitcher_name": _pitcher_name(v["away_pitcher_name"]),
                 "venue_city": v["venue_city"], "venue_state": v["venue_state"],
-                "has_run_events": _flag(v, "has_run_events", state, line_no),
-                "has_boxscore": _flag(v, "has_boxscore", state, line_no),
+                "has_run_events": state.flag(v["has_run_events"], "has_run_events", line_no),
+                "has_boxscore": state.flag(v["has_boxscore"], "has_boxscore", line_no),
             })
             state.rows_accepted += 1
     return SourceResult(

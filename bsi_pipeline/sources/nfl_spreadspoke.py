@@ -222,7 +222,7 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, dict
     game_date, date_reason = _parse_date(v["schedule_date"])
     sgid = None
     if game_date is not None and home and away:
-        sgid = f"{game_date:%Y%m%d}-{slug(away)}-at-{slug(home)}"
+        sgid = _game_key(game_date, away, home)
     typed_id = {"source_game_id": sgid} if sgid else None
 
     if not home or not away:
@@ -269,9 +269,14 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, dict
         "game_type": "postseason" if playoff else "regular", "location": v["stadium"] or None,
         "source": SOURCE, "source_game_id": sgid,
     }
-    return None, {"source_game_id": sgid, "swapped_id": f"{game_date:%Y%m%d}-{slug(home)}-at-{slug(away)}",
+    return None, {"source_game_id": sgid, "swapped_id": _game_key(game_date, home, away),
                   "game": game, "week": v["schedule_week"] or None, "playoff": playoff,
                   "favorite_id": favorite_id, "spread": spread, "over_under": over_under, "weather": weather}
+
+
+def _game_key(day: date, away: str, home: str) -> str:
+    """The source game id: `<yyyymmdd>-<away slug>-at-<home slug>`."""
+    return f"{day:%Y%m%d}-{slug(away)}-at-{slug(home)}"
 
 
 def _parse_date(text: str) -> tuple[date | None, str | None]:
