@@ -195,6 +195,16 @@ def test_duplicate_game_id_across_files_keeps_the_first(tmp_path):
     assert r.quarantine["reason"].str.contains("already read from a.csv line ").all()
 
 
+def test_a_game_id_with_leading_zeros_is_the_same_game(tmp_path):
+    header, rows = csv_rows(FIXTURE)
+    zeros = _row(rows, "400548461"); zeros[0] = "0400548461"
+    r = read_cfbd_games([write_csv(tmp_path / "zeros.csv", header, [zeros, _row(rows, "400548461")])])
+    assert r.games.select("game_id", "source_game_id").rows() == [
+        (f"football:ncaaf:{r.games['season'][0]}:game:400548461", "400548461")]
+    assert r.quarantine["reason"].to_list() == [
+        "duplicate game: game_id 400548461 was already read from zeros.csv line 2"]
+
+
 def test_postseason_and_detail_values(tmp_path):
     """Derived from real rows: a season_type 'postseason' row (the file has none) and unreadable details."""
     header, rows = csv_rows(FIXTURE)

@@ -229,6 +229,19 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     assert res.games.height == 37
 
 
+def test_an_event_id_with_leading_zeros_is_the_same_event(tmp_path):
+    header, rows = sample_rows()
+    lsu = rows[3]
+    path = tmp_path / "espn_zeros.csv"
+    path.write_text("\n".join([header, field_edit(lsu, event_id="00401631919"), lsu]) + "\n")
+    res = read([path])
+    check_accounting(res, {"espn_zeros.csv": 2})
+    assert res.games.select("game_id", "source_game_id").rows() == [
+        ("baseball:ncaa:2024:game:401631919", "401631919")]
+    assert res.quarantine.select("line_no", "reason").rows() == [
+        (3, "duplicate event_id 401631919: already read from espn_zeros.csv line 2 (the rows differ)")]
+
+
 def test_unreadable_informational_flags_are_kept_null_and_noted(tmp_path):
     header, rows = sample_rows()
     path = tmp_path / "espn_flags.csv"

@@ -20,9 +20,10 @@ Details (DETAILS_SCHEMA): week, season_type, conference_game, attendance, venue_
 home_post_win_prob, away_post_win_prob, excitement_index, start_date. Unparseable detail values are kept
 null and counted in the file's note; they do not cost the game.
 
-Every data row is accepted or quarantined with a reason (no final score, bad ids, duplicate game id, bad date,
-wrong field count, ...); per file rows_read == rows_accepted + rows_quarantined. A required column missing
-from the header raises SourceFormatError naming the file and the column.
+Every data row is accepted or quarantined with a reason (no final score, bad ids, duplicate game id ("0123"
+and "123" are one id), bad date, wrong field count, ...); per file rows_read == rows_accepted +
+rows_quarantined. A required column missing from the header raises SourceFormatError naming the file and the
+column.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bsi_pipeline.sources.common import (
     SourceFormatError,
     SourceResult,
     ascii_digits,
+    canonical_number,
     files_frame,
     game_id,
     games_frame,
@@ -130,6 +132,7 @@ def _read_one(path: Path, state: FileState, games: list, details: list, quaranti
 
     for line_no, row in state.readable_rows(records, quarantine, row_gid):
         v = {c: row[i].strip() for c, i in col.items()}
+        v["game_id"] = canonical_number(v["game_id"])
         reason, typed = _type_row(v, state, line_no)
         gid = v["game_id"]
         if reason is None and gid in seen:

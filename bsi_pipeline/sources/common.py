@@ -293,6 +293,12 @@ def ascii_digits(text: str | None) -> bool:
     return bool(text) and text.isascii() and text.isdigit()
 
 
+def canonical_number(text: str | None) -> str | None:
+    """A source id of ASCII digits without its leading zeros ("0123" -> "123"), so that two spellings of
+    one id are caught as a duplicate and make one game id; any other text unchanged (checked later)."""
+    return str(int(text)) if ascii_digits(text) else text
+
+
 def parse_bool(text: str | None) -> bool | None:
     """True / False for true, t, 1, yes / false, f, 0, no (any case, blanks around); else None."""
     if text is None:

@@ -38,9 +38,9 @@ gzip file (the file's note says so), a missing or bad event id, a bad date or se
 season's year), a missing team name or the same team on both sides (also after the names are resolved: two
 spellings, or a wrong canonical id, of one team), "no final score" (missing or non-numeric scores), a score
 above 150, "tied final score" (baseball has no ties), winner_home contradicting the scores, a neutral_site
-that is not true or false, a duplicate event_id (the first copy wins), a row the csv module cannot read. An
-unreadable has_run_events or has_boxscore is kept null and counted in the file's note. Whole-file problems
-raise SourceFormatError naming the file.
+that is not true or false, a duplicate event_id (the first copy wins; "0123" and "123" are one id), a row the
+csv module cannot read. An unreadable has_run_events or has_boxscore is kept null and counted in the file's
+note. Whole-file problems raise SourceFormatError naming the file.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ import polars as pl
 
 from bsi_pipeline.ncaa.teams import RegistryError, load_registry
 from bsi_pipeline.sources.common import (
-    FileState, SourceFormatError, SourceResult, ascii_digits, files_frame, game_id, games_frame, parse_bool,
-    quarantine_frame, raw_csv_line, read_csv_rows, require_columns,
+    FileState, SourceFormatError, SourceResult, ascii_digits, canonical_number, files_frame, game_id, games_frame,
+    parse_bool, quarantine_frame, raw_csv_line, read_csv_rows, require_columns,
 )
 
 SOURCE = "espn_ncaa_baseball_games"
@@ -255,7 +255,7 @@ def read_espn_ncaa_baseball_games(
         event_of = (lambda row: _text(row[0]) if row else None) if header[0] == "event_id" else None
         for line_no, row in state.readable_rows(table.records(), quarantine, event_of):
             v = {c: (_text(row[col[c]]) if c in col else None) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
-            event = v["event_id"]
+            event = v["event_id"] = canonical_number(v["event_id"])
             reason, typed = _check(v)
             if reason is None:
                 home, home_source, home_note = team_map.resolve(v["home_name"], v["home_canonical_id"])
