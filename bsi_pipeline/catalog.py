@@ -7,6 +7,7 @@ catalog says the same. Keep names stable: analysts' queries depend on them.
 from bsi_pipeline.defs.analytics import ANALYTICS_TABLES
 from bsi_pipeline.defs.features import FEATURE_TABLES
 from bsi_pipeline.defs.game_sources import GAME_SOURCE_TABLES
+from bsi_pipeline.defs.games import GAMES_TABLES
 from bsi_pipeline.defs.models import MODEL_TABLES
 from bsi_pipeline.defs.monitoring import MONITORING_TABLES
 from bsi_pipeline.defs.registry import REGISTRY_TABLES
@@ -23,8 +24,7 @@ TABLES: dict[str, str] = {
     "pbp_parse_summary": "Per season: games, games reconciled (%), lines, notes, lines classified (%), also over "
                          "all non-summary lines.",
     "ncaa_pbp_games": "One row per play-by-play game: date, away and home team, final score, innings, reconciled.",
-    "games": "Every game of every source: sport, league, season, date, away/home team and score, neutral flag, "
-             "conferences when known, game type, location, source.",
+    **GAMES_TABLES,
     "teams": "Teams per season with conference from the NCAA D1 registry; non-D1 teams flagged with a note.",
     "box_batting": "Per batter per game: PA, AB, H, 2B, 3B, HR, R, RBI, BB, IBB, HBP, K, SB, CS, SH, SF.",
     "box_pitching": "Per known pitcher per game: BF, outs recorded, IP, H, R, BB, HBP, K, HR, pitches.",

@@ -11,6 +11,7 @@ from bsi_pipeline.catalog import TABLES
 from bsi_pipeline.config import load_settings
 from bsi_pipeline.definitions import ASSETS, CHECKS, build_resources, defs
 from bsi_pipeline.lake import read_table
+from bsi_pipeline.sources.registry import GAME_SOURCES
 from bsi_pipeline_tests.conftest import EMBEDDED_PBP, write_config
 
 
@@ -71,6 +72,13 @@ def test_counts_in_equal_accepted_plus_quarantined(con):
     assert rows_read == accepted + quarantined
     assert accepted == q(con, "SELECT count(*) FROM ncaa_pbp_lines")[0][0] == q(con, "SELECT count(*) FROM plays")[0][0]
     assert quarantined == q(con, "SELECT count(*) FROM pbp_quarantine")[0][0]
+
+
+def test_every_source_game_is_in_games_or_games_excluded(con):
+    sources = ["ncaa_pbp_games", *(f"{kind}_games" for kind in GAME_SOURCES)]
+    read = sum(q(con, f"SELECT count(*) FROM {table}")[0][0] for table in sources)
+    games, excluded = (q(con, f"SELECT count(*) FROM {table}")[0][0] for table in ("games", "games_excluded"))
+    assert read == games + excluded and games > 0
 
 
 def test_reconciliation_rate_on_the_sample(con):
