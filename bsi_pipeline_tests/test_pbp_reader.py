@@ -27,6 +27,7 @@ from bsi_pipeline.ncaa.pbp_reader import (
     quarantine_frame,
     read_pbp_files,
 )
+from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
 from bsi_pipeline.ncaa.pbp_text import is_summary_line
 from bsi_pipeline_tests.conftest import REPO
 
@@ -354,6 +355,33 @@ def test_score_going_backwards_quarantines_the_whole_game_only(tmp_path):
     for row in q.values():
         assert "score goes backwards" in row["reason"]
         assert f"at line {bad_line}" in row["reason"]
+
+
+def test_a_line_dated_apart_from_its_game_is_quarantined_alone(tmp_path):
+    # A mistyped year on one line made it a line of another season: the lake stores lines by season, so
+    # after the round trip the game became two games (a one-line 2022 game beside the 2021 one).
+    header, g1, g2 = two_games()
+    k = len(g1) // 2
+    day = fields(g1[k])[1]
+    g1[k] = with_field(g1[k], "date", day[:-4] + "2022")
+    rows = g1 + g2
+    result = read_pbp_files([write(tmp_path, "dates.csv", header, rows)])
+    assert_accounting(result, len(rows))
+    (row,) = result.quarantine
+    assert row["line_no"] == line_no(k)
+    month, dd, year = (int(v) for v in day.split("/"))
+    assert row["reason"] == (f"date 2022-{month:02d}-{dd:02d} is not the game's date {date(year, month, dd)} "
+                             "(that of most of its lines)")
+    assert set(lines_frame(result).get_column("season")) == {year}
+
+
+def test_building_tables_refuses_a_game_whose_lines_are_apart(tmp_path):
+    header, g1, g2 = two_games()
+    lines = lines_frame(read_pbp_files([write(tmp_path, "apart.csv", header, g1 + g2)]))
+    n = len(g1)
+    lines = pl.concat([lines.slice(0, 5), lines.slice(n, len(g2)), lines.slice(5, n - 5)])
+    with pytest.raises(ValueError, match="are not contiguous"):
+        build_pbp_tables(lines)
 
 
 # --- 7. single bad rows -------------------------------------------------------------------------------------------

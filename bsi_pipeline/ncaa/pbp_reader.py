@@ -4,7 +4,8 @@ Nothing is dropped silently: every physical row ends up either accepted or in th
 reason, per file `rows_read == rows_accepted + rows_quarantined`. Problems that make a whole file
 unusable (a required column missing) raise SourceFormatError naming the file and the column.
 Problems that make a whole game unusable (the same game read twice, a score that goes backwards)
-quarantine every row of that game with the reason.
+quarantine every row of that game with the reason; a line naming a third team, or another date than the
+rest of its game, is quarantined alone.
 
 Speed (a season is 800,000 rows): the rows are split by polars' CSV reader, and every row is checked
 against what Python's csv module makes of it (see _fields_by_polars), so the result is the csv
@@ -462,10 +463,11 @@ def _type_row(g, d, inn, half, score, bat, fld, desc, att):
 
 
 def _quarantine_bad_games(lines: pl.DataFrame, result: PbpReadResult) -> pl.DataFrame:
-    """Quarantine repeated copies of a game, rows naming a third team, and games whose score goes backwards.
+    """Quarantine repeated copies of a game, rows naming a third team or another date, and games whose score
+    goes backwards.
 
-    A game is a run of lines with the same game id from the same file. Only games that name other
-    than two teams or whose score drops from one line to the next go through _check_game.
+    A game is a run of lines with the same game id from the same file. Only games that name other than two
+    teams, change date or whose score drops from one line to the next go through _check_game.
     """
     n = lines.height
     if n == 0:
@@ -482,6 +484,8 @@ def _quarantine_bad_games(lines: pl.DataFrame, result: PbpReadResult) -> pl.Data
     away, home = lines.get_column("away_score"), lines.get_column("home_score")
     drops = ((away < away.shift(1)) | (home < home.shift(1))) & (block == block.shift(1))
     suspect.update(block.filter(drops.fill_null(False)).to_list())
+    day = lines.get_column("date")
+    suspect.update(block.filter(((day != day.shift(1)) & (block == block.shift(1))).fill_null(False)).to_list())
 
     drop: dict[int, str] = {}
     first_block: dict[str, tuple[str, int]] = {}
@@ -498,7 +502,7 @@ def _quarantine_bad_games(lines: pl.DataFrame, result: PbpReadResult) -> pl.Data
             if b in suspect:
                 game = lines.slice(i, j - i)
                 cols = {c: game.get_column(c).to_list()
-                        for c in ("batting", "fielding", "description", "away_score", "home_score", "line_no")}
+                        for c in ("batting", "fielding", "description", "away_score", "home_score", "line_no", "date")}
                 game_drop: dict[int, str] = {}
                 _check_game(cols, 0, j - i, game_drop)
                 drop.update((i + k, reason) for k, reason in game_drop.items())
@@ -520,14 +524,21 @@ def _quarantine_bad_games(lines: pl.DataFrame, result: PbpReadResult) -> pl.Data
 
 
 def _check_game(cols: dict, start: int, end: int, drop: dict[int, str]) -> None:
+    """Quarantine a game's lines on another date than most of its lines (the season is the date's year,
+    so such a line would be stored apart from its game and become a game of its own), lines naming a third
+    team, and the whole game if its score goes backwards."""
     teams = Counter()
     for k in range(start, end):
         teams[cols["batting"][k]] += 1
         teams[cols["fielding"][k]] += 1
     pair = {t for t, _ in teams.most_common(2)}
+    game_date = Counter(cols["date"][start:end]).most_common(1)[0][0]
     prev_away = prev_home = 0
     prev_line = None
     for k in range(start, end):
+        if cols["date"][k] != game_date:
+            drop[k] = f"date {cols['date'][k]} is not the game's date {game_date} (that of most of its lines)"
+            continue
         if cols["batting"][k] not in pair or cols["fielding"][k] not in pair:
             drop[k] = (f"team {cols['batting'][k]!r} vs {cols['fielding'][k]!r} is not the game's pair "
                        f"({' vs '.join(sorted(pair))})")
