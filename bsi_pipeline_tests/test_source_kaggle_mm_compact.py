@@ -218,8 +218,9 @@ def test_a_companion_file_given_twice_keeps_the_first_copy(tmp_path):
     res = read_kaggle_mm_compact([*sorted(folder.iterdir()), other / "MTeams.csv"])
     names = set(res.games["home_team"]) | set(res.games["away_team"])
     assert "Butler" in names and "Butler Again" not in names
-    files = res.files.filter(pl.col("source_file") == "MTeams.csv").sort("rows_quarantined").to_dicts()
-    assert [(f["rows_accepted"], f["rows_quarantined"]) for f in files] == [(len(teams) - 1, 0), (0, len(teams) - 1)]
+    files = res.files.filter(pl.col("source_file").str.ends_with("MTeams.csv")).sort("rows_quarantined").to_dicts()
+    assert [(f["source_file"], f["rows_accepted"], f["rows_quarantined"]) for f in files] == [
+        ("mbb/MTeams.csv", len(teams) - 1, 0), ("other/MTeams.csv", 0, len(teams) - 1)]
     butler_line = next(k for k, line in enumerate(teams, start=1) if line.startswith("1139,"))
     (reason,) = res.quarantine.filter(pl.col("raw").str.starts_with("1139,"))["reason"].to_list()
     assert reason == f"TeamID 1139 already listed at mbb/MTeams.csv line {butler_line}"

@@ -19,6 +19,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from bsi_pipeline.batted_ball import batted_ball_features, load_woba_weights
+from bsi_pipeline.features.batted_balls import build_batted_ball_features
 from bsi_pipeline.sources.common import FILES_SCHEMA, QUARANTINE_SCHEMA, TRUNCATED_GZIP_NOTE, SourceFormatError
 from bsi_pipeline.sources.statcast_csv import (
     BATTED_BALLS_FILES_SCHEMA,
@@ -338,6 +340,24 @@ def test_a_short_format_file_read_twice_is_quarantined_as_a_copy(tmp_path):
             f"duplicate file: the same content as {SHORT.name} was already read (rows without game_pk, "
             "at_bat_number and pitch_number cannot be matched one by one)")
         accounting_holds(r)
+
+
+def test_two_files_of_one_name_are_told_apart(tmp_path):
+    """One Savant download per season folder, both called savant.csv: their balls were identified by file
+    name and line, so the second file's balls were excluded from the features as duplicates of the first's."""
+    data = lines(SHORT)[1:7]
+    for season, rows in (("2021a", data[:3]), ("2021b", data[3:])):
+        (tmp_path / season).mkdir()
+        short_file(tmp_path / season, *rows, name="savant.csv")
+    r = read_statcast_csv([tmp_path / "2021a" / "savant.csv", tmp_path / "2021b" / "savant.csv"])
+    accounting_holds(r)
+    assert r.files["source_file"].to_list() == ["2021a/savant.csv", "2021b/savant.csv"]
+    balls = r.batted_balls
+    assert balls.group_by("source_file").len().sort("source_file").rows() == [
+        ("2021a/savant.csv", r.files["rows_accepted"][0]), ("2021b/savant.csv", r.files["rows_accepted"][1])]
+    build = build_batted_ball_features(batted_ball_features(balls, load_woba_weights()))
+    assert build.excluded.height == 0 and build.features.height == balls.height
+    assert build.features["row_id"].is_unique().all()
 
 
 def test_bad_bytes_blank_lines_and_truncated_gzip(tmp_path):

@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from bsi_pipeline.ncaa.pbp_text import is_summary_line
-from bsi_pipeline.sources.common import SourceFormatError, read_bytes  # noqa: F401 (re-exported)
+from bsi_pipeline.sources.common import SourceFormatError, file_labels, read_bytes  # noqa: F401 (re-exported)
 
 REQUIRED_COLUMNS = (
     "game_id", "date", "location", "attendance", "inning", "inning_top_bot", "score", "batting", "fielding",
@@ -119,17 +119,18 @@ def read_pbp_files(paths: list[Path]) -> PbpReadResult:
     """Read files in order; the first copy of a game wins, later copies are quarantined."""
     result = PbpReadResult()
     with gc_paused():
-        frames = [_read_one(Path(path), result) for path in paths]
+        labels = file_labels(paths)
+        frames = [_read_one(Path(path), labels[Path(path)], result) for path in paths]
         lines = pl.concat(frames) if frames else pl.DataFrame(schema=LINES_SCHEMA)
         result._frame = _quarantine_bad_games(lines, result)
     return result
 
 
-def _read_one(path: Path, result: PbpReadResult) -> pl.DataFrame:
-    """One file's accepted lines as a frame; its quarantined rows go to result.quarantine."""
+def _read_one(path: Path, label: str, result: PbpReadResult) -> pl.DataFrame:
+    """One file's accepted lines as a frame (source_file = label); its quarantined rows go to result.quarantine."""
     data, note = read_bytes(path)
     text, clean = _decode(data)
-    report = FileReport(path.name, note=note)
+    report = FileReport(label, note=note)
     result.files.append(report)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -155,11 +156,11 @@ def _read_one(path: Path, result: PbpReadResult) -> pl.DataFrame:
         fields = _fields_by_csv(reader, note, width, clean)
     raw, rejected, n_rows = fields  # rejected: row index -> (reason, fields of the row)
 
-    lines = _typed_lines(raw, idx, rejected, path.name)
+    lines = _typed_lines(raw, idx, rejected, label)
     for k in sorted(rejected):
         reason, row = rejected[k]
         result.quarantine.append({
-            "source_file": path.name, "line_no": k + 2,  # 1-based, counting the header
+            "source_file": label, "line_no": k + 2,  # 1-based, counting the header
             "source_game_id": _printable(row[idx[0]] if len(row) == width else (row[0] if row else None)),
             "reason": reason, "raw": _raw(row),
         })

@@ -40,6 +40,7 @@ from bsi_pipeline.sources.common import (
     SourceResult,
     ascii_digits,
     canonical_number,
+    file_labels,
     files_frame,
     game_id,
     games_frame,
@@ -98,8 +99,9 @@ def read_cfbd_games(paths) -> SourceResult:
     quarantine: list[dict] = []
     states: list[FileState] = []
     seen: dict[str, tuple[str, int]] = {}
+    labels = file_labels(paths)
     for path in paths:
-        state = FileState(SOURCE, Path(path).name)
+        state = FileState(SOURCE, labels[Path(path)])
         states.append(state)
         _read_one(Path(path), state, games, details, quarantine, seen)
     return SourceResult(
@@ -141,7 +143,7 @@ def _read_one(path: Path, state: FileState, games: list, details: list, quaranti
         if reason is not None:
             state.quarantine(quarantine, line_no, gid or None, reason, raw_csv_line(row))
             continue
-        seen[gid] = (path.name, line_no)
+        seen[gid] = (state.source_file, line_no)
         state.rows_accepted += 1
         games.append(typed[0])
         details.append(typed[1])

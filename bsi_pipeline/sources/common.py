@@ -293,6 +293,23 @@ def ascii_digits(text: str | None) -> bool:
     return bool(text) and text.isascii() and text.isdigit()
 
 
+def file_labels(paths) -> dict[Path, str]:
+    """The name each file is reported by (``source_file``): its file name, or, where files share a name, the
+    shortest end of the path that tells them apart ("2021/savant.csv"). Why: quarantine rows, file reports
+    and row ids name a file, and two files called alike (a Savant download per season folder) must not read
+    as one. Keys are the paths as given (``Path(p)``)."""
+    paths = [Path(p) for p in paths]
+    depth = dict.fromkeys(paths, 1)
+    while True:
+        label = {p: "/".join(p.parts[-depth[p]:]) for p in paths}
+        taken = Counter(label.values())
+        clash = [p for p in depth if taken[label[p]] > 1 and depth[p] < len(p.parts)]
+        if not clash:
+            return label
+        for p in clash:
+            depth[p] += 1
+
+
 def canonical_number(text: str | None) -> str | None:
     """A source id of ASCII digits without its leading zeros ("0123" -> "123"), so that two spellings of
     one id are caught as a duplicate and make one game id; any other text unchanged (checked later)."""

@@ -54,7 +54,7 @@ import polars as pl
 
 from bsi_pipeline.ncaa.teams import RegistryError, load_registry
 from bsi_pipeline.sources.common import (
-    FileState, SourceFormatError, SourceResult, ascii_digits, canonical_number, files_frame, game_id, games_frame,
+    FileState, SourceFormatError, SourceResult, ascii_digits, canonical_number, file_labels, files_frame, game_id, games_frame,
     parse_bool, quarantine_frame, raw_csv_line, read_csv_rows, require_columns,
 )
 
@@ -244,12 +244,13 @@ def read_espn_ncaa_baseball_games(
     quarantine: list[dict] = []
     states: list[FileState] = []
     seen: dict[str, tuple[str, int, list[str]]] = {}
+    labels = file_labels(paths)
     for path in paths:
         path = Path(path)
         table = read_csv_rows(path)
         header = table.header
         require_columns(path, header, REQUIRED_COLUMNS)
-        state = FileState(SOURCE, path.name, remarks=[table.truncated] if table.truncated else [])
+        state = FileState(SOURCE, labels[path], remarks=[table.truncated] if table.truncated else [])
         states.append(state)
         col = {c: header.index(c) for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS if c in header}
         event_of = (lambda row: _text(row[0]) if row else None) if header[0] == "event_id" else None
@@ -270,7 +271,7 @@ def read_espn_ncaa_baseball_games(
             if reason is not None:
                 state.quarantine(quarantine, line_no, event, reason, raw_csv_line(row))
                 continue
-            seen[event] = (path.name, line_no, row)
+            seen[event] = (state.source_file, line_no, row)
             season, game_date, home_score, away_score, neutral = typed
             year = conferences.year_for(season)
             gid = game_id(SPORT, LEAGUE, season, event)

@@ -49,8 +49,8 @@ from pathlib import Path
 import polars as pl
 
 from bsi_pipeline.sources.common import (
-    FileState, SourceFormatError, SourceResult, files_frame, game_id, games_frame, quarantine_frame, raw_csv_line,
-    read_csv_rows, require_columns,
+    FileState, SourceFormatError, SourceResult, file_labels, files_frame, game_id, games_frame, quarantine_frame,
+    raw_csv_line, read_csv_rows, require_columns,
 )
 
 SOURCE = "kaggle_mm_compact"
@@ -89,10 +89,11 @@ DETAILS_SCHEMA = {
 class _File:
     path: Path
     kind: str  # results_regular, results_ncaa, results_secondary, teams, seasons, ..., unused
+    label: str  # source_file: the name, or the end of the path that tells two files of one name apart
     state: FileState = field(init=False)
 
     def __post_init__(self) -> None:
-        self.state = FileState(SOURCE, self.path.name, remarks=[_NOTES[self.kind]])
+        self.state = FileState(SOURCE, self.label, remarks=[_NOTES[self.kind]])
 
 
 def _classify(path: Path) -> str:
@@ -147,7 +148,7 @@ class _Reader:
         self.seen_games: dict[str, tuple[str, int]] = {}
         self.seen_team_days: dict[tuple[int, int, int], tuple[str, int]] = {}
         # (kind, key) -> (file, line) of the companion row that gave it: the first copy wins, across files too
-        self.seen_reference: dict[tuple[str, tuple], tuple[Path, int]] = {}
+        self.seen_reference: dict[tuple[str, tuple], tuple[str, int]] = {}
 
     def _quarantine(self, f: _File, line_no: int, row: list[str], reason: str, sgid: str | None = None) -> None:
         f.state.quarantine(self.quarantine, line_no, sgid, reason, raw_csv_line(row))
@@ -169,13 +170,12 @@ class _Reader:
             reason, key, value = self._reference_row(f.kind, values)
             if reason is None and (f.kind, key) in self.seen_reference:
                 first, first_line = self.seen_reference[f.kind, key]
-                where = f"line {first_line}" if first == f.path else (
-                    f"{first.parent.name}/{first.name} line {first_line}")
+                where = f"line {first_line}" if first == f.label else f"{first} line {first_line}"
                 reason = f"{_describe_key(f.kind, key)} already listed at {where}"
             if reason is not None:
                 self._quarantine(f, line_no, row, reason)
                 continue
-            self.seen_reference[f.kind, key] = (f.path, line_no)
+            self.seen_reference[f.kind, key] = (f.label, line_no)
             self._store(f.kind, key, value)
             f.state.rows_accepted += 1
 
@@ -240,9 +240,9 @@ class _Reader:
             if reason is not None:
                 self._quarantine(f, line_no, row, reason, sgid)
                 continue
-            self.seen_games[sgid] = (f.path.name, line_no)
+            self.seen_games[sgid] = (f.label, line_no)
             for team in (w_id, l_id):
-                self.seen_team_days[(season, day, team)] = (f.path.name, line_no)
+                self.seen_team_days[(season, day, team)] = (f.label, line_no)
 
             if wloc == "H":
                 home, away, neutral = w_id, l_id, False
@@ -346,7 +346,8 @@ _NOTES = {
 
 def read_kaggle_mm_compact(paths: list[Path]) -> SourceResult:
     """Read Kaggle March Mania men's compact results with their companion files (see the module docstring)."""
-    files = [_File(Path(p), _classify(Path(p))) for p in paths]
+    labels = file_labels(paths)
+    files = [_File(Path(p), _classify(Path(p)), labels[Path(p)]) for p in paths]
     results = [f for f in files if f.kind.startswith("results_")]
     present = {f.kind for f in files}
     if results:

@@ -45,6 +45,7 @@ from bsi_pipeline.sources.common import (
     SourceFormatError,
     SourceResult,
     ascii_digits,
+    file_labels,
     files_frame,
     game_id,
     games_frame,
@@ -164,8 +165,9 @@ def read_nfl_spreadspoke(paths) -> SourceResult:
     quarantine: list[dict] = []
     states: list[FileState] = []
     seen: dict[str, tuple[str, int]] = {}
+    labels = file_labels(paths)
     for path in paths:
-        state = FileState(SOURCE, Path(path).name)
+        state = FileState(SOURCE, labels[Path(path)])
         states.append(state)
         _read_one(Path(path), state, games, quarantine, seen)
 
@@ -210,9 +212,9 @@ def _read_one(path: Path, state: FileState, games: list[_Game], quarantine: list
         if reason is not None:
             state.quarantine(quarantine, line_no, sgid, reason, raw_csv_line(row))
             continue
-        seen[sgid] = (path.name, line_no)
+        seen[sgid] = (state.source_file, line_no)
         state.rows_accepted += 1
-        games.append(_Game(path.name, line_no, typed["game"], typed["week"], typed["playoff"],
+        games.append(_Game(state.source_file, line_no, typed["game"], typed["week"], typed["playoff"],
                            typed["favorite_id"], typed["spread"], typed["over_under"], typed["weather"]))
 
 

@@ -79,6 +79,7 @@ from bsi_pipeline.sources.common import (
     FILES_SCHEMA,
     QUARANTINE_SCHEMA,
     SourceFormatError,
+    file_labels,
     files_frame,
     game_id,
     has_bad_bytes,
@@ -158,19 +159,21 @@ def read_retrosheet_cwevent(paths: list[Path]) -> EventsResult:
     file_rows: list[dict] = []
     seen = pl.DataFrame(schema={"GAME_ID": pl.String, "seq": pl.Int64, "_first": pl.String})
     offset = 0
+    labels = file_labels(paths)
     for path in paths:
         path = Path(path)
+        label = labels[path]
         raw, note = _read_raw(path)
         raw = raw.with_columns((pl.col("_row") + offset).alias("_order"))
         offset += raw.height
-        checked = _check(raw, path.name, seen)
+        checked = _check(raw, label, seen)
         good = checked.filter(pl.col("_reason").is_null())
         bad = checked.filter(pl.col("_reason").is_not_null())
-        seen = pl.concat([seen, good.select("GAME_ID", "seq", pl.format("{} line {}", pl.lit(path.name),
+        seen = pl.concat([seen, good.select("GAME_ID", "seq", pl.format("{} line {}", pl.lit(label),
                                                                           "_line_no").alias("_first"))])
-        accepted.append(good.with_columns(pl.lit(path.name).alias("_source_file")))
-        quarantined.append(_quarantine_rows(bad, path))
-        file_rows.append({"source": SOURCE, "source_file": path.name, "rows_read": raw.height,
+        accepted.append(good.with_columns(pl.lit(label).alias("_source_file")))
+        quarantined.append(_quarantine_rows(bad, label))
+        file_rows.append({"source": SOURCE, "source_file": label, "rows_read": raw.height,
                           "rows_accepted": good.height, "rows_quarantined": bad.height, "note": note})
     return EventsResult(
         events=_events(accepted),
@@ -406,7 +409,7 @@ def _quoted(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_null()).then(pl.lit("(missing)")).otherwise(pl.format("'{}'", expr))
 
 
-def _quarantine_rows(bad: pl.DataFrame, path: Path) -> pl.DataFrame:
+def _quarantine_rows(bad: pl.DataFrame, label: str) -> pl.DataFrame:
     if bad.height == 0:
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
     raw = bad.get_column("_raw").to_list()
@@ -419,7 +422,7 @@ def _quarantine_rows(bad: pl.DataFrame, path: Path) -> pl.DataFrame:
             raw.append(out.getvalue())
     return pl.DataFrame({
         "source": [SOURCE] * bad.height,
-        "source_file": [path.name] * bad.height,
+        "source_file": [label] * bad.height,
         "line_no": bad.get_column("_line_no"),
         "source_game_id": [printable(g) for g in bad.get_column("GAME_ID").to_list()]
         if "GAME_ID" in bad.columns else [None] * bad.height,

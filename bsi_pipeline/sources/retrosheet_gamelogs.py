@@ -41,6 +41,7 @@ from bsi_pipeline.sources.common import (
     FileState,
     SourceFormatError,
     SourceResult,
+    file_labels,
     files_frame,
     game_id,
     has_bad_bytes,
@@ -149,8 +150,9 @@ def read_retrosheet_gamelogs(paths: list[Path]) -> SourceResult:
     quarantine: list[dict] = []
     file_rows: list[dict] = []
     seen: dict[str, tuple[str, int]] = {}
+    labels = file_labels(paths)
     for path in paths:
-        file_rows.append(_read_one(Path(path), accepted, quarantine, seen))
+        file_rows.append(_read_one(Path(path), labels[Path(path)], accepted, quarantine, seen))
     games, details = accepted.frames()
     return SourceResult(
         games=games,
@@ -265,7 +267,7 @@ def _lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def _read_one(path: Path, accepted: _Accepted, quarantine: list[dict], seen: dict) -> dict:
+def _read_one(path: Path, label: str, accepted: _Accepted, quarantine: list[dict], seen: dict) -> dict:
     text, truncated = read_text(path)
     lines = _lines(text)
     numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
@@ -282,7 +284,7 @@ def _read_one(path: Path, accepted: _Accepted, quarantine: list[dict], seen: dic
     notes = [truncated] if truncated else []
     if blank:
         notes.append(f"{blank} blank line(s) skipped")
-    state = FileState(SOURCE, path.name, rows_read=len(rows), remarks=notes)
+    state = FileState(SOURCE, label, rows_read=len(rows), remarks=notes)
 
     for k, (line_no, line, row, unreadable) in enumerate(rows):
         sid = _source_game_id(row)
@@ -303,8 +305,8 @@ def _read_one(path: Path, accepted: _Accepted, quarantine: list[dict], seen: dic
         if reason is not None:
             state.quarantine(quarantine, line_no, sid, reason, line)
             continue
-        seen[sid] = (path.name, line_no)
-        accepted.add(row, sid, game_date, path.name, line_no)
+        seen[sid] = (label, line_no)
+        accepted.add(row, sid, game_date, label, line_no)
         state.rows_accepted += 1
     return state.row()
 

@@ -60,6 +60,7 @@ from bsi_pipeline.sources.common import (
     FILES_SCHEMA,
     QUARANTINE_SCHEMA,
     SourceFormatError,
+    file_labels,
     printable,
     read_text,
     row_problem,
@@ -162,12 +163,13 @@ def read_statcast_csv(paths) -> BattedBallsResult:
     reports: list[dict] = []
     raw_lines: list[list[str]] = []
     first_with_content: dict[str, str] = {}  # content digest -> the first file that had it
+    labels = file_labels(paths)
     for file_index, path in enumerate(paths):
-        frame, bad_rows, report, lines = _read_one(Path(path), file_index)
+        frame, bad_rows, report, lines = _read_one(Path(path), labels[Path(path)], file_index)
         # A file given twice: rows without a pitch key cannot be matched one by one, so the copy is.
         digest = hashlib.sha256("\n".join(lines).encode("utf-8", "surrogatepass")).hexdigest()
         copy_of = first_with_content.get(digest)
-        first_with_content.setdefault(digest, Path(path).name)
+        first_with_content.setdefault(digest, labels[Path(path)])
         frames.append(frame.with_columns(pl.lit(copy_of, dtype=pl.String).alias("_copy_of")))
         early_quarantine.extend(bad_rows)
         reports.append(report)
@@ -236,7 +238,7 @@ def _delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _read_one(path: Path, file_index: int) -> tuple[pl.DataFrame, list[dict], dict, list[str]]:
+def _read_one(path: Path, label: str, file_index: int) -> tuple[pl.DataFrame, list[dict], dict, list[str]]:
     text, truncated = read_text(path)
     lines = _split_lines(text)
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
@@ -295,7 +297,7 @@ def _read_one(path: Path, file_index: int) -> tuple[pl.DataFrame, list[dict], di
             reason = f"last row of a truncated file ({truncated})"
         if reason is not None:
             gpk = where["game_pk"]
-            bad_rows.append({"source": SOURCE, "source_file": path.name, "line_no": start,
+            bad_rows.append({"source": SOURCE, "source_file": label, "line_no": start,
                              "source_game_id": printable(row[gpk]) if gpk is not None and gpk < len(row) else None,
                              "reason": reason, "raw": printable(_raw(lines, start, end)), "_file": file_index})
             continue
@@ -307,7 +309,7 @@ def _read_one(path: Path, file_index: int) -> tuple[pl.DataFrame, list[dict], di
     frame = pl.DataFrame({c: values.get(c, [None] * len(line_no)) for c in COLUMNS},
                          schema={c: pl.String for c in COLUMNS})
     frame = frame.with_columns(
-        pl.Series("source_file", [path.name] * len(line_no), dtype=pl.String),
+        pl.Series("source_file", [label] * len(line_no), dtype=pl.String),
         pl.Series("line_no", line_no, dtype=pl.Int64),
         pl.Series("_line_end", line_end, dtype=pl.Int64),
         pl.lit(file_index, dtype=pl.Int32).alias("_file"),
@@ -321,7 +323,7 @@ def _read_one(path: Path, file_index: int) -> tuple[pl.DataFrame, list[dict], di
         notes.append(f"{blank} blank line(s) skipped")
     if sep != ",":
         notes.append("tab-separated" if sep == "\t" else f"{sep!r}-separated")
-    report = {"source": SOURCE, "source_file": path.name, "rows_read": len(records), "_notes": notes,
+    report = {"source": SOURCE, "source_file": label, "rows_read": len(records), "_notes": notes,
               "_in_play_rule": in_play_rule}
     return frame, bad_rows, report, lines
 
