@@ -6,8 +6,9 @@ same way (<root>/<table>/season=<year>.parquet, or data.parquet) and every calle
 `write_table` / `read_table` / `has_table`, which accept either a lake or a local folder.
 
 Local writes are atomic per file (write a temporary file in the same folder, then rename over the
-target), and a table write removes the partitions it did not rewrite, so re-running an asset
-replaces its output instead of adding to it. A run killed mid-write (SIGKILL skips the cleanup) leaves a
+target). A table write writes all its partitions to temporary files before it renames any, so a failed
+write leaves the previous table whole; then it removes the partitions it did not rewrite, so re-running
+an asset replaces its output instead of adding to it. A run killed mid-write (SIGKILL skips the cleanup) leaves a
 hidden `.<file>.<id>.tmp` that no reader globs; the next write of the table removes such files once they
 are STALE_TMP_SECONDS old (a younger one may belong to a writer still running).
 """
@@ -88,11 +89,21 @@ class LocalLake:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
 
     def write_table(self, name: str, df: pl.DataFrame) -> list[str]:
+        """Every partition is written to a temporary file before any is renamed into place, so a write
+        that fails (disk full, an error in the writer) leaves the previous table whole, and a reader sees
+        a mix of old and new partitions only during the renames themselves, not while files are written."""
         folder = self.folder(name)
-        written = []
-        for file_name, part in partitions(df):
-            write_parquet_atomic(part, folder / file_name)
-            written.append(folder / file_name)
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for file_name, part in partitions(df):
+                staged.append((write_parquet_temporary(part, folder / file_name), folder / file_name))
+        except BaseException:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        for tmp, path in staged:
+            os.replace(tmp, path)
+        written = [path for _, path in staged]
         keep = {p.name for p in written}
         for stale in folder.glob("*.parquet"):
             if stale.name not in keep:
@@ -113,15 +124,21 @@ def table_dir(root: Path, name: str) -> Path:
     return Path(root) / name
 
 
-def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
+def write_parquet_temporary(df: pl.DataFrame, path: Path) -> Path:
+    """``df`` written to a hidden temporary file beside ``path`` (no reader globs it); the caller renames
+    it into place. A failed write removes its temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         df.write_parquet(tmp, compression="zstd", statistics=True)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
+    os.replace(write_parquet_temporary(df, path), path)
 
 
 def write_table(root: Lake | Path, name: str, df: pl.DataFrame) -> list[str]:

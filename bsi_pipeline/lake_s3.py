@@ -87,13 +87,17 @@ class S3Lake:
         return sorted({parts[0] for _, parts in self._parquet_under(root) if len(parts) == 2})
 
     def write_table(self, name: str, df: pl.DataFrame) -> list[str]:
-        written = []
+        """Every partition is serialized before the first PUT, so a write that fails on the data leaves the
+        previous table whole. S3 has no rename: a failure between two PUTs (the network) leaves some
+        partitions new, until the next write of the table replaces them all."""
+        bodies = []
         for file_name, part in partitions(df):
             buffer = io.BytesIO()
             part.write_parquet(buffer, compression="zstd", statistics=True)
-            key = self._folder(name) + file_name
-            self.s3.put_object(Bucket=self.bucket, Key=key, Body=buffer.getvalue())
-            written.append(key)
+            bodies.append((self._folder(name) + file_name, buffer.getvalue()))
+        for key, body in bodies:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        written = [key for key, _ in bodies]
         kept = set(written)
         stale = [k for k in self.keys(name) if k not in kept]
         for start in range(0, len(stale), 1000):  # DeleteObjects takes at most 1,000 keys

@@ -92,6 +92,24 @@ def test_a_rewrite_replaces_the_table_and_a_rerun_changes_nothing(endpoint, buck
     assert read_table(lake, "games").equals(first) and first.height == only_2009.height
 
 
+def test_a_write_that_fails_on_its_data_leaves_the_previous_table_whole(endpoint, bucket, mlb_games, monkeypatch):
+    lake = S3Lake.from_uri(f"s3://{bucket}", endpoint_url=endpoint)
+    write_table(lake, "games", mlb_games)
+    real, calls = pl.DataFrame.write_parquet, []
+
+    def second_fails(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("cannot serialize the 2009 partition")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", second_fails)
+    with pytest.raises(ValueError, match="cannot serialize"):
+        write_table(lake, "games", mlb_games.with_columns(home_score=pl.col("home_score") + 1))
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", real)
+    assert read_table(lake, "games").sort("game_id").equals(mlb_games.sort("game_id"))
+
+
 def test_tables_and_prefixes_do_not_see_each_other(endpoint, bucket, mlb_games):
     lake = S3Lake.from_uri(f"s3://{bucket}/a", endpoint_url=endpoint)
     other = S3Lake.from_uri(f"s3://{bucket}/a2", endpoint_url=endpoint)

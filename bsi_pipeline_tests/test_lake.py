@@ -1,0 +1,43 @@
+"""The local Parquet lake: a table write replaces the table, and a write that fails leaves the old one."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from bsi_pipeline import lake
+
+OLD = pl.DataFrame({"season": [2019, 2020, 2021], "game_id": ["a", "b", "c"], "version": ["old"] * 3})
+NEW = pl.DataFrame({"season": [2019, 2019, 2021], "game_id": ["a", "b", "c"], "version": ["new"] * 3})
+
+
+def table(root) -> list[tuple]:
+    return lake.read_table(root, "games").sort("game_id").rows()
+
+
+def test_a_write_replaces_the_table_and_drops_partitions_it_did_not_rewrite(tmp_path):
+    lake.write_table(tmp_path, "games", OLD)
+    lake.write_table(tmp_path, "games", NEW)  # b moved from 2020 into 2019
+    assert table(tmp_path) == NEW.sort("game_id").rows()
+    assert sorted(p.name for p in (tmp_path / "games").iterdir()) == ["season=2019.parquet", "season=2021.parquet"]
+
+
+def test_a_write_that_fails_part_way_leaves_the_previous_table_whole(tmp_path, monkeypatch):
+    lake.write_table(tmp_path, "games", OLD)
+    real = pl.DataFrame.write_parquet
+    calls = []
+
+    def second_fails(self, *args, **kwargs):
+        calls.append(table(tmp_path))  # what a reader sees while the write is under way
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", second_fails)
+    with pytest.raises(OSError, match="No space left"):
+        lake.write_table(tmp_path, "games", NEW)
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", real)
+    assert calls == [OLD.rows(), OLD.rows()]
+    assert table(tmp_path) == OLD.rows()
+    assert sorted(p.name for p in (tmp_path / "games").iterdir()) == [
+        "season=2019.parquet", "season=2020.parquet", "season=2021.parquet"]  # no temporary file left
