@@ -166,6 +166,36 @@ def test_losses_within_tolerance_do_not_add_up_over_promotions(policy):
     assert len(kept.evidence["former_champions_skipped"]) == 2
 
 
+def test_former_champions_bind_when_there_is_no_current_champion(policy):
+    """No current champion (its MLflow version was deleted) but former champions given: the challenger
+    must still not be worse than them beyond the tolerance, and the reason says there is no current
+    champion, never "no champion yet"."""
+    base = {"calibration_accepted": True, "calibration_reasons": [], **WINDOW}
+    v1 = {**base, "model_version": 1, "brier": 0.2400, "log_loss": 0.6720}
+    much_worse = {**base, "model_version": 3, "brier": 0.2600, "log_loss": 0.7150}
+    decision = pr.decide(policy, much_worse, None, [v1])
+    assert not decision.promote and decision.status == "challenger"
+    assert decision.reason.startswith("not promoted: no current champion")
+    assert "brier 0.2600 is worse than former champion version 1's 0.2400 by 0.0200 > tolerance 0.0005" \
+        in decision.reason
+    assert "no champion yet" not in decision.reason
+    assert decision.evidence["former_champions"] == {"1": {"brier": 0.2400, "log_loss": 0.6720}}
+
+    within = {**much_worse, "brier": 0.2404, "log_loss": 0.6725}
+    promoted = pr.decide(policy, within, None, [v1])
+    assert promoted.promote and promoted.status == "champion"
+    assert promoted.reason.startswith("promoted: no current champion")
+    assert "brier 0.2404 vs former champion version 1's 0.2400 (difference 0.0004, within tolerance 0.0005)" \
+        in promoted.reason
+
+    # former champions given but none on this window: promoted, and the reason says none was comparable
+    elsewhere = pr.decide(policy, much_worse, None, [{**v1, "window_id": "another_holdout"}])
+    assert elsewhere.promote and "no current champion, and no former champion comparable" in elsewhere.reason
+    assert len(elsewhere.evidence["former_champions_skipped"]) == 1
+    # no former champions at all: the first passing version, as before
+    assert pr.decide(policy, much_worse, None, []).reason.startswith("promoted: no champion yet")
+
+
 def test_mismatched_windows_are_refused(policy, holdout):
     z, q, y = holdout
     champion = _record(_forecaster(z, 0.9, 8), y, "1")

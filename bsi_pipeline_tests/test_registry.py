@@ -395,3 +395,45 @@ def test_a_chain_of_small_losses_stops_at_the_best_former_champion(tmp_path, mon
     assert "worse than former champion version 1's 0.0500 by 0.0008 > tolerance 0.0005" in v3["reason"]
     assert json.loads(v3["metrics"])["evidence"]["former_champions"]["1"]["brier"] == 0.05
     assert aliases(store) == {"champion": "2", "challenger": "3", "archived": "1"}
+
+
+def test_a_deleted_champion_does_not_lower_the_bar(tmp_path, monkeypatch):
+    """v1 champion, v2 (better) promoted, then v2 is deleted from MLflow. v3, far worse than the former
+    champion v1, stays challenger with v1 named (it used to be promoted as "no champion yet"); v4, within
+    the tolerance of v1, is promoted as "no current champion" and the vanished v2 is archived."""
+    from bsi_pipeline.registry import decisions
+
+    config = make_config(tmp_path)
+    settings = load_settings(config)
+    write_table(settings.lake, SPECS[HR].feature_table, pl.DataFrame({"row_id": ["a"]}))
+    store = store_for(settings)
+    briers = {"hr-v1": 0.0500, "hr-v2": 0.0490, "hr-v3": 0.0600, "hr-v4": 0.0503}
+    window = decisions.Window(pl.DataFrame({"row_id": ["a"]}), "2022-04-07", "2022-10-05", f"{HR}:test:1")
+
+    def stand_in_score(folder, spec, win):
+        model_id = json.loads((Path(folder) / "artifact.json").read_text())["model_id"]
+        record = {"task": "classification", "brier": briers[model_id], "log_loss": 0.18,
+                  "calibration_accepted": True, "calibration_reasons": [], **win.as_record()}
+        return record, np.zeros(1)
+
+    monkeypatch.setattr(decisions, "held_out_window", lambda features, spec: window)
+    monkeypatch.setattr(decisions, "score_on_window", stand_in_score)
+    monkeypatch.setattr(decisions, "baseline_problem", lambda spec, win, pred: None)
+    for model_id in ("hr-v1", "hr-v2"):
+        fake_version(store, tmp_path / "m", HR, model_id)
+    decisions.run_registry(store, settings, {HR: SPECS[HR]})
+    store.client.delete_model_version(HR, "2")
+    fake_version(store, tmp_path / "m", HR, "hr-v3")
+    v3 = decisions.run_registry(store, settings, {HR: SPECS[HR]}).new_rows.row(0, named=True)
+    assert (v3["version"], v3["status"]) == (3, "challenger")
+    assert v3["reason"].startswith("not promoted: no current champion")
+    assert "brier 0.0600 is worse than former champion version 1's 0.0500" in v3["reason"]
+
+    fake_version(store, tmp_path / "m", HR, "hr-v4")
+    rows = {(r["version"], r["event"]): r for r in
+            decisions.run_registry(store, settings, {HR: SPECS[HR]}).new_rows.iter_rows(named=True)}
+    assert rows[(4, "decision")]["status"] == "champion"
+    assert rows[(4, "decision")]["reason"].startswith("promoted: no current champion; brier 0.0503 vs former "
+                                                      "champion version 1's 0.0500")
+    assert rows[(2, "replaced")]["status"] == "archived"
+    assert rows[(2, "replaced")]["reason"] == "no longer in MLflow; replaced by version 4"

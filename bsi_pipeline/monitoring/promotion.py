@@ -199,7 +199,10 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
     2. Where the task requires it, the challenger must have ``calibration_accepted`` True;
        otherwise it stays challenger, with its calibration reasons quoted.
     3. The challenger must report every policy metric as a finite number.
-    4. No champion: the challenger becomes champion.
+    4. No champion: the challenger becomes champion, after rule 8 when former champions are given
+       (the champion's version was deleted from MLflow): a vanished champion must not let a version
+       through that is worse than every earlier champion. The reason says "no champion yet" only when
+       there are no former champions, "no current champion" otherwise.
     5. Same held-out window: every one of window_id/window_start/window_end that either dict
        gives must be given by both and be equal (dates compared as ISO strings), and at least
        one must be given; otherwise refused.
@@ -233,10 +236,7 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
         return _keep("not promoted: " + "; ".join(problems), evidence)
 
     if champion is None:
-        evidence["window"] = _window(challenger)
-        scores = ", ".join(f"{name} {_num(v)}" for name, v in ours.items())
-        return Decision(promote=True, status="champion", evidence=evidence,
-                        reason=f"promoted: no champion yet; first version to pass acceptance ({scores})")
+        return _without_champion(rule, ours, challenger, former_champions, evidence)
 
     mismatch = _window_mismatch(challenger, champion)
     evidence["window"] = {"challenger": _window(challenger), "champion": _window(champion)}
@@ -251,28 +251,59 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
     worse, fine = [], []
     evidence["difference"] = {}
     for name, tolerance in rule.tolerances.items():
-        diff = ours[name] - theirs[name]
-        evidence["difference"][name] = diff
-        if diff > tolerance + _FLOAT_SLACK:
-            worse.append(f"{name} {_num(ours[name])} is worse than champion {_num(theirs[name])} "
-                         f"by {_num(diff)} > tolerance {_num(tolerance)}")
-        else:
-            fine.append(f"{name} {_num(ours[name])} vs champion {_num(theirs[name])} "
-                        f"(difference {_num(diff)}, within tolerance {_num(tolerance)})")
+        evidence["difference"][name] = ours[name] - theirs[name]
+        is_worse, sentence = _compare(name, tolerance, ours[name], theirs[name], "champion")
+        (worse if is_worse else fine).append(sentence)
     if worse:
         return _keep("not promoted: " + "; ".join(worse), evidence)
-    creep = _worse_than_former(rule, ours, challenger, former_champions, evidence)
+    creep, _ = _against_former(rule, ours, challenger, former_champions, evidence)
     if creep:
-        return _keep("not promoted: " + "; ".join(creep) + " (small losses must not add up over promotions)",
-                     evidence)
+        return _keep("not promoted: " + "; ".join(creep) + _CREEP, evidence)
     return Decision(promote=True, status="champion", evidence=evidence,
                     reason="promoted: " + "; ".join(fine))
 
 
-def _worse_than_former(rule: TaskPolicy, ours: dict, challenger: dict, former: list[dict] | tuple,
-                       evidence: dict) -> list[str]:
-    """Rule 8: the metrics on which the challenger is worse than the best former champion beyond the
-    tolerance, each naming that champion; the comparable former champions' metrics go to the evidence."""
+_CREEP = " (small losses must not add up over promotions)"
+
+
+def _compare(name: str, tolerance: float, ours: float, theirs: float, whose: str) -> tuple[bool, str]:
+    """(worse beyond the tolerance?, the sentence saying so with the numbers) for one metric, so
+    that the champion and the former champions are judged and worded alike."""
+    diff = ours - theirs
+    if diff > tolerance + _FLOAT_SLACK:
+        return True, (f"{name} {_num(ours)} is worse than {whose} {_num(theirs)} "
+                      f"by {_num(diff)} > tolerance {_num(tolerance)}")
+    return False, (f"{name} {_num(ours)} vs {whose} {_num(theirs)} "
+                   f"(difference {_num(diff)}, within tolerance {_num(tolerance)})")
+
+
+def _without_champion(rule: TaskPolicy, ours: dict, challenger: dict, former: list[dict] | tuple,
+                      evidence: dict) -> Decision:
+    """Rules 4 and 8 with no current champion. Former champions are given when the champion's version
+    vanished from MLflow; they still bound the loss, or deleting a champion would let any calibrated
+    version through."""
+    evidence["window"] = _window(challenger)
+    scores = ", ".join(f"{name} {_num(v)}" for name, v in ours.items())
+    if not former:
+        return Decision(promote=True, status="champion", evidence=evidence,
+                        reason=f"promoted: no champion yet; first version to pass acceptance ({scores})")
+    worse, fine = _against_former(rule, ours, challenger, former, evidence)
+    if worse:
+        return _keep("not promoted: no current champion, and " + "; ".join(worse)
+                     + " (former champions still set the bar when there is no current one)", evidence)
+    if fine:
+        return Decision(promote=True, status="champion", evidence=evidence,
+                        reason="promoted: no current champion; " + "; ".join(fine))
+    return Decision(promote=True, status="champion", evidence=evidence,
+                    reason=f"promoted: no current champion, and no former champion comparable on this window "
+                           f"(see former_champions_skipped); first version to pass acceptance ({scores})")
+
+
+def _against_former(rule: TaskPolicy, ours: dict, challenger: dict, former: list[dict] | tuple,
+                    evidence: dict) -> tuple[list[str], list[str]]:
+    """Rule 8: per metric, the challenger against the best former champion on it, each sentence naming
+    that champion: (worse beyond the tolerance, within it). The comparable former champions' metrics go
+    to the evidence, the others to former_champions_skipped."""
     usable, skipped = [], []
     for record in former:
         version = record.get("model_version")
@@ -285,13 +316,12 @@ def _worse_than_former(rule: TaskPolicy, ours: dict, challenger: dict, former: l
     evidence["former_champions"] = {str(v): values for v, values in usable}
     if skipped:
         evidence["former_champions_skipped"] = skipped
-    worse = []
+    worse, fine = [], []
     for name, tolerance in rule.tolerances.items():
         if not usable:
             break
         version, values = min(usable, key=lambda item: item[1][name])
-        diff = ours[name] - values[name]
-        if diff > tolerance + _FLOAT_SLACK:
-            worse.append(f"{name} {_num(ours[name])} is worse than former champion version {version}'s "
-                         f"{_num(values[name])} by {_num(diff)} > tolerance {_num(tolerance)}")
-    return worse
+        is_worse, sentence = _compare(name, tolerance, ours[name], values[name],
+                                      f"former champion version {version}'s")
+        (worse if is_worse else fine).append(sentence)
+    return worse, fine

@@ -21,7 +21,8 @@ Columns of `model_registry` (one row per event on one model version, appended, n
 A version is decided once: re-running with nothing new appends nothing. Every version not yet
 decided is compared, oldest first, with the champion of that moment and with every former champion
 (except versions rolled back from), all re-scored from their artifacts on the challenger's test window
-rebuilt from the spec's feature table (same rows).
+rebuilt from the spec's feature table (same rows). A champion deleted from MLflow cannot be re-scored:
+the challenger is then decided against the former champions alone (promotion rule 4 with rule 8).
 """
 
 from __future__ import annotations
