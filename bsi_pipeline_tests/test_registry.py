@@ -362,19 +362,14 @@ def test_mlflow_uri_config_and_environment(tmp_path, monkeypatch, capsys):
 # ------------------------------------------------------------------------------ promotion creep
 
 
-def test_a_chain_of_small_losses_stops_at_the_best_former_champion(tmp_path, monkeypatch):
-    """Three versions decided in one registry run, scored (stand-in scores) on one window: v1 becomes
-    champion; v2, 0.0004 Brier worse, is promoted (within the 0.0005 tolerance); v3, 0.0004 worse than v2
-    but 0.0008 worse than the former champion v1, stays challenger with v1 named in the reason."""
+def stand_in_registry(tmp_path: Path, monkeypatch, briers: dict[str, float]):
+    """(config, settings, store) of a real SQLite MLflow store whose versions are scored by stand-in
+    Brier scores per model_id on one window, so decisions can be driven without training."""
     from bsi_pipeline.registry import decisions
 
     config = make_config(tmp_path)
     settings = load_settings(config)
     write_table(settings.lake, SPECS[HR].feature_table, pl.DataFrame({"row_id": ["a"]}))
-    store = store_for(settings)
-    briers = {"hr-v1": 0.0500, "hr-v2": 0.0504, "hr-v3": 0.0508}
-    for model_id in briers:
-        fake_version(store, tmp_path / "m", HR, model_id)
     window = decisions.Window(pl.DataFrame({"row_id": ["a"]}), "2022-04-07", "2022-10-05", f"{HR}:test:1")
 
     def stand_in_score(folder, spec, win):
@@ -386,6 +381,19 @@ def test_a_chain_of_small_losses_stops_at_the_best_former_champion(tmp_path, mon
     monkeypatch.setattr(decisions, "held_out_window", lambda features, spec: window)
     monkeypatch.setattr(decisions, "score_on_window", stand_in_score)
     monkeypatch.setattr(decisions, "baseline_problem", lambda spec, win, pred: None)
+    return config, settings, store_for(settings)
+
+
+def test_a_chain_of_small_losses_stops_at_the_best_former_champion(tmp_path, monkeypatch):
+    """Three versions decided in one registry run, scored (stand-in scores) on one window: v1 becomes
+    champion; v2, 0.0004 Brier worse, is promoted (within the 0.0005 tolerance); v3, 0.0004 worse than v2
+    but 0.0008 worse than the former champion v1, stays challenger with v1 named in the reason."""
+    from bsi_pipeline.registry import decisions
+
+    briers = {"hr-v1": 0.0500, "hr-v2": 0.0504, "hr-v3": 0.0508}
+    _, settings, store = stand_in_registry(tmp_path, monkeypatch, briers)
+    for model_id in briers:
+        fake_version(store, tmp_path / "m", HR, model_id)
     run = decisions.run_registry(store, settings, {HR: SPECS[HR]})
     rows = {(r["version"], r["event"]): r for r in run.new_rows.iter_rows(named=True)}
     assert rows[(1, "decision")]["status"] == "champion"
@@ -403,22 +411,8 @@ def test_a_deleted_champion_does_not_lower_the_bar(tmp_path, monkeypatch):
     the tolerance of v1, is promoted as "no current champion" and the vanished v2 is archived."""
     from bsi_pipeline.registry import decisions
 
-    config = make_config(tmp_path)
-    settings = load_settings(config)
-    write_table(settings.lake, SPECS[HR].feature_table, pl.DataFrame({"row_id": ["a"]}))
-    store = store_for(settings)
     briers = {"hr-v1": 0.0500, "hr-v2": 0.0490, "hr-v3": 0.0600, "hr-v4": 0.0503}
-    window = decisions.Window(pl.DataFrame({"row_id": ["a"]}), "2022-04-07", "2022-10-05", f"{HR}:test:1")
-
-    def stand_in_score(folder, spec, win):
-        model_id = json.loads((Path(folder) / "artifact.json").read_text())["model_id"]
-        record = {"task": "classification", "brier": briers[model_id], "log_loss": 0.18,
-                  "calibration_accepted": True, "calibration_reasons": [], **win.as_record()}
-        return record, np.zeros(1)
-
-    monkeypatch.setattr(decisions, "held_out_window", lambda features, spec: window)
-    monkeypatch.setattr(decisions, "score_on_window", stand_in_score)
-    monkeypatch.setattr(decisions, "baseline_problem", lambda spec, win, pred: None)
+    _, settings, store = stand_in_registry(tmp_path, monkeypatch, briers)
     for model_id in ("hr-v1", "hr-v2"):
         fake_version(store, tmp_path / "m", HR, model_id)
     decisions.run_registry(store, settings, {HR: SPECS[HR]})
@@ -437,3 +431,50 @@ def test_a_deleted_champion_does_not_lower_the_bar(tmp_path, monkeypatch):
                                                       "champion version 1's 0.0500")
     assert rows[(2, "replaced")]["status"] == "archived"
     assert rows[(2, "replaced")]["reason"] == "no longer in MLflow; replaced by version 4"
+
+
+# ------------------------------------------------------------------------------ one writer of the history
+
+
+def test_a_rollback_right_after_the_registry_run_is_not_overwritten(tmp_path, monkeypatch):
+    """`bsi rollback` takes the registry lock as soon as run_registry lets go of it. Whatever the
+    model_registry asset does after that must not write the table again: the rollback's rows (and the
+    champion they restore) would be lost, with `current` and the aliases left on the restored version."""
+    from bsi_pipeline.defs import registry as registry_defs
+    from bsi_pipeline.registry import decisions
+
+    briers = {"hr-v1": 0.0500, "hr-v2": 0.0490, "hr-v3": 0.0600}
+    config, settings, store = stand_in_registry(tmp_path, monkeypatch, briers)
+    for model_id in briers:
+        fake_version(store, tmp_path / "m", HR, model_id)
+    run_registry = decisions.run_registry
+
+    def then_a_rollback(*args, **kwargs):
+        run = run_registry(*args, **kwargs)
+        assert main(["rollback", HR, "--reason", "v2 misprices", "--config", str(config)]) == 0
+        return run
+
+    monkeypatch.setattr(registry_defs.decisions, "run_registry", then_a_rollback)
+    with dg.instance_for_test() as instance:
+        result = materialize(config, instance, "model_registry")
+    history = read_table(settings.lake, "model_registry")
+    assert history.tail(2).select("version", "status", "event").rows() == \
+        [(2, "archived", "rollback"), (1, "champion", "rollback")]
+    assert history.height == 6                                  # 3 decisions, 1 replaced, 2 rollback
+    assert aliases(store)["champion"] == "1"
+    [mat] = result.asset_materializations_for_node("model_registry")
+    assert mat.metadata["new_rows"].value == 4 and mat.metadata["rows"].value == 4
+
+
+def test_the_registry_table_is_written_on_the_first_run_even_with_nothing_to_decide(tmp_path):
+    """The warehouse gets a model_registry view (with its columns) as soon as the asset has run, now
+    that the asset writes the table itself instead of handing it to the IO manager."""
+    import duckdb
+
+    config = make_config(tmp_path)
+    settings = load_settings(config)
+    with dg.instance_for_test() as instance:
+        materialize(config, instance, "model_registry", "warehouse")
+    assert dict(read_table(settings.lake, "model_registry").schema) == SCHEMA
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert [c[0] for c in con.execute("DESCRIBE model_registry").fetchall()] == list(SCHEMA)

@@ -2,6 +2,10 @@
 model_registry decides champion vs challenger, moves the aliases and the served `current` pointer,
 and keeps the decision history. A sensor starts model_registry_job when MLflow has a new version.
 
+model_registry writes its lake table itself, under the registry lock it shares with `bsi rollback`,
+and returns only metadata: an output handed to the IO manager would be written again after the lock
+is released, over any rollback made in between. Downstream assets read the table from the lake (deps).
+
 Every asset that writes MLflow is in the "mlflow" concurrency pool (dagster.yaml: one at a time).
 """
 
@@ -62,15 +66,19 @@ REGISTERED_ASSETS = [_registered_asset(spec) for spec in SPECS.values()]
 
 @dg.asset(deps=[a.key for a in REGISTERED_ASSETS], group_name="registry", kinds={"mlflow", "polars", "parquet"},
           pool=POOL, description=REGISTRY_TABLES["model_registry"])
-def model_registry(context: dg.AssetExecutionContext, bsi: BsiConfig, mlflow: MlflowResource) -> dg.Output:
-    run = decisions.run_registry(mlflow.store(), bsi.settings(), SPECS)
+def model_registry(context: dg.AssetExecutionContext, bsi: BsiConfig,
+                   mlflow: MlflowResource) -> dg.MaterializeResult:
+    settings = bsi.settings()
+    run = decisions.run_registry(mlflow.store(), settings, SPECS)
     for key, why in run.skipped.items():
         context.log.warning(f"{key}: undecided versions wait: {why}")
     for change in run.changes:
         context.log.info(change)
     champions = (run.history.filter(pl.col("status") == "champion").group_by("model_key").agg(pl.all().last())
                  .select("model_key", "version", "model_id").sort("model_key") if run.history.height else None)
-    return dg.Output(run.history, metadata={
+    return dg.MaterializeResult(metadata={
+        "rows": run.history.height,
+        "path": dg.MetadataValue.path(settings.storage.location(decisions.TABLE)),
         "new_rows": run.new_rows.height,
         "decisions": dg.MetadataValue.md(markdown_table(run.new_rows.select(
             "model_key", "version", "status", "event", "reason")) if run.new_rows.height else "nothing new"),

@@ -39,7 +39,7 @@ import numpy as np
 import polars as pl
 
 from bsi_pipeline.config import Settings
-from bsi_pipeline.lake import read_table, read_table_if_written, write_table
+from bsi_pipeline.lake import has_table, read_table, read_table_if_written, write_table
 from bsi_pipeline.models.specs import ModelSpec
 from bsi_pipeline.monitoring import promotion
 from bsi_pipeline.registry.mlflow_store import MlflowStore, RegistryError, VersionInfo, file_lock, tag_value
@@ -361,7 +361,10 @@ class RegistryRun:
 def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelSpec],
                  policy: promotion.PromotionPolicy | None = None, now: dt.datetime | None = None) -> RegistryRun:
     """Decide every undecided version of every key, append the decisions to the history (written
-    first: it is the record), then move aliases and `current` pointers to match."""
+    first: it is the record), then move aliases and `current` pointers to match. This is the only
+    write of the table for a registry run, under the lock: a copy written after the lock is released
+    would overwrite a `bsi rollback` that came in between. The first run writes it even when empty,
+    so that the warehouse has the table with its columns."""
     policy = policy or promotion.load_policy()
     now = now or dt.datetime.now(dt.timezone.utc)
     features: dict[str, pl.DataFrame] = {}
@@ -378,6 +381,7 @@ def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelS
         new_rows = _rows([row for o in outcomes for row in o.rows])
         if new_rows.height:
             history = pl.concat([history, new_rows], how="vertical")
+        if new_rows.height or not has_table(lake, TABLE):
             write_table(lake, TABLE, history)
         changes = [c for key in specs for c in sync_key(store, settings, key, history)]
     return RegistryRun(history, new_rows, {o.model_key: o.skipped for o in outcomes if o.skipped}, changes)
