@@ -129,6 +129,45 @@ def test_psi_constant_reference():
     assert d.psi(ref, np.full(500, 2.0)).status == "critical"
 
 
+def test_psi_sees_a_shift_off_a_value_holding_most_of_the_training_rows():
+    # An availability flag (has_elo_pitcher-like): 1 for 95% of training rows. Every quantile is the
+    # maximum, so the max needs an edge of its own below it; else one bin and a PSI of 0 always.
+    ref = (_rng(11).uniform(size=N) < 0.95).astype(float)
+    same = d.psi(ref, (_rng(12).uniform(size=2000) < 0.95).astype(float))
+    assert same.bins.height == 2 and same.status == "ok"
+    broken = (_rng(13).uniform(size=2000) < 0.5).astype(float)   # the feed breaks for half the served rows
+    result = d.psi(ref, broken)
+    assert result.status == "critical"
+    assert result.psi == pytest.approx(d.psi(1 - ref, 1 - broken).psi)   # as the mirrored shift, always seen
+    # A capped feature: rest days capped at 10, 92% of training rows at the cap, 20% of the served ones.
+    rest = _rng(14).integers(1, 10, N).astype(float)
+    rest[_rng(15).uniform(size=N) < 0.92] = 10.0
+    served = rest[:2000].copy()
+    served[_rng(16).uniform(size=2000) < 0.75] = 3.0
+    capped = d.psi(rest, served)
+    assert capped.bins.filter(pl.col("lower") == 9.0)["upper"].to_list() == [math.inf]   # the cap alone
+    assert capped.status == "critical"
+    assert d.psi(rest, np.sort(rest)[::2]).status == "ok"
+
+
+def test_psi_gives_values_beyond_a_tied_extreme_their_own_bin():
+    # series_day 1-3 in training (three-game series); a quarter of the served rows are day 4, never seen.
+    ref = np.repeat([1.0, 2.0, 3.0], [400, 350, 250])
+    cur = np.repeat([1.0, 2.0, 4.0], [400, 350, 250])
+    result = d.psi(ref, cur)
+    assert result.status == "critical"
+    top = result.bins.row(-1, named=True)
+    assert (top["lower"], top["upper"], top["n_reference"], top["n_current"]) == (3.0, math.inf, 0, 250)
+    # weekend 0/1 in training; the feed starts sending -1 for unknown on 30% of served rows
+    weekend = (_rng(17).uniform(size=N) < 0.48).astype(float)
+    sentinel = weekend[:2000].copy()
+    sentinel[_rng(18).uniform(size=2000) < 0.3] = -1.0
+    with_sentinel = d.psi(weekend, sentinel)
+    assert with_sentinel.status == "critical"
+    assert with_sentinel.bins.row(0, named=True)["n_reference"] == 0
+    assert with_sentinel.bins["n_current"][0] == int((sentinel == -1.0).sum())
+
+
 def test_psi_empty_bins_are_floored_not_infinite():
     ref = _rng(0).normal(0.0, 1.0, N)
     cur = _rng(9).normal(-10.0, 0.1, 500)  # everything below the reference range

@@ -132,13 +132,38 @@ def _quantile_edges(reference: np.ndarray, bins: int) -> np.ndarray:
 
     Ties give repeated quantiles; those edges are merged, so a heavily tied feature gets fewer
     bins. An edge at or above the reference maximum would leave an always-empty top bin in the
-    reference and is dropped. A constant reference c gets edges (just below c, c), i.e. the bins
-    x < c, x == c and x > c, so any move of the current values off c shows up."""
+    reference and is dropped; when that happens the maximum holds more than a bin's share (an
+    indicator almost always 1, a capped feature), and the edge at the largest value below the
+    maximum is kept instead, so the maximum keeps a bin of its own and a move off it shows up.
+    (Without it an indicator 1 for 95% of training rows had one bin and a PSI of 0 whatever
+    the served rows held.) A constant reference gets no inner edge: see :func:`_outside_edges`."""
+    hi = float(reference.max())
+    quantiles = np.unique(np.quantile(reference, np.arange(1, bins) / bins))
+    edges = quantiles[quantiles < hi]
+    below = reference[reference < hi]
+    if quantiles[-1] >= hi and below.shape[0] and (edges.shape[0] == 0 or edges[-1] < below.max()):
+        edges = np.append(edges, below.max())
+    return edges
+
+
+def _outside_edges(edges: np.ndarray, reference: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """``edges`` plus a bin for current values beyond a tied reference extreme.
+
+    When the reference's top bin holds a single value (its maximum), a current value above it is
+    one training never saw, not more of the maximum: it gets the bin (max, +inf). Likewise below
+    a bottom bin that holds only the minimum: (-inf, just below min]. Such a bin is added only
+    when current values fall in it (empty on both sides it adds 0 to the PSI). A continuous
+    feature's outer bins hold many values; values past its range stay in them, as usual for PSI.
+    A constant reference c thus gets the bins x < c, x == c and x > c as needed."""
     lo, hi = float(reference.min()), float(reference.max())
-    if lo == hi:
-        return np.array([np.nextafter(lo, -np.inf), lo])
-    edges = np.unique(np.quantile(reference, np.arange(1, bins) / bins))
-    return edges[edges < hi]
+    below = reference[reference < hi]
+    top_single = edges.shape[0] == 0 or edges[-1] >= below.max()
+    if top_single and (current > hi).any():
+        edges = np.append(edges, hi)
+    bottom_single = edges.shape[0] == 0 or edges[0] <= lo
+    if bottom_single and (current < lo).any():
+        edges = np.insert(edges, 0, np.nextafter(lo, -np.inf))
+    return edges
 
 
 def psi(reference, current, bins: int = PSI_BINS) -> PsiResult:
@@ -147,13 +172,15 @@ def psi(reference, current, bins: int = PSI_BINS) -> PsiResult:
     PSI = sum over bins of (c - r) * ln(c / r), with r and c the shares of reference and current
     values in the bin, each floored at PSI_SHARE_FLOOR so an empty bin costs a large but finite
     amount. Bins are the reference's quantile bins (see :func:`_quantile_edges`), right-closed,
-    with open outer bins, so current values beyond the reference range land in the outer bins.
+    with open outer bins, so current values beyond the range of a continuous reference land in
+    the outer bins; beyond a tied extreme (the maximum of an indicator) they get a bin of their
+    own (see :func:`_outside_edges`).
     Null/NaN values are dropped on both sides; n_reference/n_current count the values used."""
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2:
         raise ValueError(f"bins must be an integer >= 2; got {bins!r}")
     ref = _finite_values(reference, "reference")
     cur = _finite_values(current, "current")
-    edges = _quantile_edges(ref, int(bins))
+    edges = _outside_edges(_quantile_edges(ref, int(bins)), ref, cur)
     k = edges.shape[0] + 1
     # searchsorted(side="left") counts edges strictly below x: bin i holds edges[i-1] < x <= edges[i].
     n_ref = np.bincount(np.searchsorted(edges, ref, side="left"), minlength=k)
