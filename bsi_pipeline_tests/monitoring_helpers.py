@@ -1,9 +1,10 @@
 """Real feature tables and small real champions for the monitoring tests (test_serving, test_automation).
 
 Everything comes from the repository's data/ folder (never .state/): MLB 2008-2009 game logs through the
-Elo systems into features_games, and the 2021-2022 Statcast samples into features_batted_balls. Champions
-are the spec's ridge candidate only (seconds, not minutes), trained by the factory's own stages, with the
-`current` pointer set and a model_registry row written as the registry would (the test plays the registry).
+Elo systems into features_games, the 2021-2022 Statcast samples into features_batted_balls, and the
+embedded college play-by-play (2019, 2021) into features_pitcher_starts. Champions are the spec's ridge
+candidate only (seconds, not minutes), trained by the factory's own stages, with the `current` pointer set
+and a model_registry row written as the registry would (the test plays the registry).
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ import polars as pl
 from bsi_pipeline.batted_ball import batted_ball_features, load_woba_weights
 from bsi_pipeline.features.batted_balls import build_batted_ball_features
 from bsi_pipeline.features.games import build_game_features
+from bsi_pipeline.features.pitcher_starts import build_pitcher_start_features
+from bsi_pipeline.games import pbp_games_to_shared
 from bsi_pipeline.models.factory import calibrate_stage, evaluate_stage, train_stage
 from bsi_pipeline.models.scoring import load_scorer, set_current
 from bsi_pipeline.models.specs import ModelSpec, load_specs
 from bsi_pipeline.monitoring.serving import Champion, resolve_champion
+from bsi_pipeline.ncaa import box_scores
+from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
+from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
+from bsi_pipeline.ncaa.teams import load_registry, teams_table
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
 from bsi_pipeline.registry.decisions import SCHEMA as REGISTRY_SCHEMA
 from bsi_pipeline.sources.retrosheet_gamelogs import read_retrosheet_gamelogs
 from bsi_pipeline.sources.statcast_csv import read_statcast_csv
-from bsi_pipeline_tests.conftest import REPO
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_GLOB, REPO
 
 DECIDED = dt.datetime(2026, 1, 5, 4, 30, tzinfo=dt.timezone.utc)
 
@@ -45,6 +52,15 @@ def batted_balls_features() -> pl.DataFrame:
     """features_batted_balls of the 2021 and 2022 Statcast samples (every 8th ball in play)."""
     read = read_statcast_csv(sorted((REPO / "data" / "statcast").glob("statcast_*_every8th.csv")))
     return build_batted_ball_features(batted_ball_features(read.batted_balls, load_woba_weights())).features
+
+
+def pitcher_starts_features() -> pl.DataFrame:
+    """features_pitcher_starts of the embedded college play-by-play (2019 SEC, 2021 SEC + Big 12)."""
+    tables = build_pbp_tables(lines_frame(read_pbp_files(EMBEDDED_PBP)))
+    registry = load_registry(sorted(Path(REGISTRY_GLOB).parent.glob(Path(REGISTRY_GLOB).name)))
+    games = pbp_games_to_shared(tables.games, teams_table(tables.games, registry))
+    return build_pitcher_start_features(tables.plays, box_scores.box_pitching(tables.plays),
+                                        box_scores.box_batting(tables.plays, tables.play_runners), games).features
 
 
 def ridge_spec(key: str) -> ModelSpec:

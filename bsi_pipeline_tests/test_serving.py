@@ -37,6 +37,7 @@ from bsi_pipeline.monitoring.system_ensemble import combine_systems, fit_ensembl
 from bsi_pipeline_tests.monitoring_helpers import (
     batted_balls_features,
     mlb_games_features,
+    pitcher_starts_features,
     registry_row,
     registry_table,
     train_champion,
@@ -466,3 +467,38 @@ def test_a_regression_key_logs_values_and_gets_a_value_ks_check(tmp_path):
     assert ks["reference"] == "valid" and ks["n_current"] == served.height and 0.0 <= ks["value"] <= 1.0
     concept = report.filter(pl.col("check") == "concept").row(0, named=True)
     assert concept["status"] == "skipped" and "regression" in concept["reference"]
+
+
+@pytest.fixture(scope="module")
+def strikeouts(tmp_path_factory):
+    """A count champion: ncaa_pitcher_strikeouts on the embedded college starts, served 2021."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BSI_N_JOBS", "1")
+        table = pitcher_starts_features()
+        trained = train_champion(table, "ncaa_pitcher_strikeouts", tmp_path_factory.mktemp("k_models"))
+    trained.table = table
+    return trained
+
+
+def test_a_count_keys_unplayed_starts_are_unknown_outcomes_not_unders(strikeouts):
+    k = strikeouts
+    target, line = k.spec.target, k.spec.line_column
+    # next weekend's 40 starts, listed before they are pitched: strikeouts unknown
+    last = k.table.filter(pl.col("season") == 2021).sort("date", "row_id").tail(40)
+    upcoming = last.with_columns(row_id=pl.col("row_id") + "-next", date=pl.lit(dt.date(2021, 7, 3)),
+                                 **{target: pl.lit(None, dtype=k.table.schema[target])})
+    live = pl.concat([k.table, upcoming])
+    served = served_rows(live, k.spec, list(k.scorer.features))
+    _, y = serving._probability_stream("count", k.scorer, served, k.spec)
+    unknown = served[target].is_null().to_numpy()
+    assert unknown.sum() == 40 and np.isnan(y[unknown]).all()
+    np.testing.assert_array_equal(y[~unknown], (served.filter(~pl.Series(unknown))[target]
+                                                > served.filter(~pl.Series(unknown))[line]).cast(pl.Float64))
+    # concept drift judges only starts with a known outcome: six in the latest 14 days, too few
+    window = served.filter(pl.col(target).is_not_null()
+                           & (pl.col("date") > dt.date(2021, 7, 3) - dt.timedelta(days=14)))
+    assert 0 < window.height < serving.MIN_CONCEPT_ROWS
+    report = serving.champion_drift(live, k.spec, k.champion, k.scorer, k.snapshot)
+    concept = report.filter(pl.col("check").str.starts_with("concept"))
+    assert concept.select("check", "status").rows() == [("concept", "skipped")]
+    assert f"only {window.height} served row(s) with a known outcome" in concept["reference"][0]

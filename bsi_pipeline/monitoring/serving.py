@@ -641,7 +641,8 @@ def _eval_reference(eval_snapshots: pl.DataFrame | None, model_id: str, task: st
 def _probability_stream(task: str, scorer, frame: pl.DataFrame, spec) -> tuple[np.ndarray, np.ndarray | None]:
     """(prediction stream, outcome stream) the drift checks compare: the calibrated probability and
     the label for binary keys; P(over the line) and (target > line) for count keys; the value and
-    the target for regression keys. Outcomes are None when the frame has no known label."""
+    the target for regression keys. Outcomes are None when the frame has no target column, NaN
+    where the target is unknown (a start not yet played is not an under)."""
     from bsi_pipeline.models import counts
 
     values = scorer.predict(frame.select(list(scorer.features)))
@@ -649,7 +650,7 @@ def _probability_stream(task: str, scorer, frame: pl.DataFrame, spec) -> tuple[n
     if task == "count":
         line = frame[spec.line_column].cast(pl.Float64).to_numpy()
         values = counts.prob_over(values, line, scorer.artifact["count"]["dispersion"])
-        y = None if y is None else (y > line).astype(np.float64)
+        y = None if y is None else np.where(np.isnan(y), np.nan, (y > line).astype(np.float64))
     return np.asarray(values, dtype=np.float64), y
 
 
