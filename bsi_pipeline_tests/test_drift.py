@@ -218,6 +218,38 @@ def test_feature_drift_table_and_missing_column():
         d.feature_drift(reference.drop("park_factor"), current, ["park_factor"])
 
 
+@pytest.mark.parametrize("rate,status", [
+    (0.0, "ok"), (0.0004, "warning"), (0.01, "warning"), (0.0101, "critical"), (1.0, "critical"),
+])
+def test_missing_status_thresholds(rate, status):
+    assert d.missing_status(rate) == status
+
+
+def test_missing_values_counts_null_nan_and_infinite_per_feature():
+    # 2,000 served games; the starters' Elo feed sends nulls for 60, a NaN and an infinity for two more
+    elo = _rng(19).normal(0.0, 0.3, 2000).tolist()
+    elo[:62] = [None] * 60 + [math.nan, math.inf]
+    served = pl.DataFrame({"logit_elo_pitcher": pl.Series(elo, dtype=pl.Float64),
+                           "rest_days": _rng(20).poisson(2, 2000).astype(float),
+                           "weekend": [None] * 3 + [1.0] * 1997})
+    out = d.missing_values(served, ["logit_elo_pitcher", "rest_days", "weekend"])
+    assert out.rows() == [("logit_elo_pitcher", 62 / 2000, "critical", 62, 2000),
+                          ("rest_days", 0.0, "ok", 0, 2000),
+                          ("weekend", 3 / 2000, "warning", 3, 2000)]
+    with pytest.raises(ValueError, match="'park_factor'"):
+        d.missing_values(served, ["park_factor"])
+    report = d.drift_report("mlb_home_win", 1, served=served, features=["logit_elo_pitcher", "weekend"])
+    assert report.select("check", "feature", "status", "n_current").rows() == [
+        ("missing", "logit_elo_pitcher", "critical", 2000), ("missing", "weekend", "warning", 2000)]
+    assert report["threshold"].to_list() == [d.MISSING_CRITICAL] * 2
+    assert report["n_reference"].null_count() == 2 and report["p_value"].null_count() == 2
+    retrain, reasons = d.needs_retrain(report)
+    assert retrain and reasons == ["feature 'logit_elo_pitcher' is null/NaN/infinite in 3.1% of the served rows "
+                                   "> 1% (n_current 2000): the model could not score them"]
+    with pytest.raises(ValueError, match="missing check needs"):
+        d.drift_report("m", 1, served=served)
+
+
 # --------------------------------------------------------------------------------------
 # prediction drift
 

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from bsi_pipeline.monitoring import serving
+from bsi_pipeline.monitoring import drift, serving
 from bsi_pipeline.models.specs import load_specs
 from bsi_pipeline.monitoring.serving import (
     ELO_SYSTEM,
@@ -445,6 +445,51 @@ def test_concept_drift_is_not_judged_on_a_handful_of_outcomes(mlb):
     assert concept.select("check", "status").rows() == [("concept", "skipped")]
     assert f"only {n_known} served row(s) with a known outcome" in concept["reference"][0]
     assert report.filter(pl.col("check") == "psi").height == len(mlb.spec.features)
+
+
+def feed_broken(table: pl.DataFrame, rows: pl.Expr, feature: str = "logit_elo_pitcher") -> pl.DataFrame:
+    """``table`` with ``feature`` null on ``rows``: the starters' Elo feed broke there."""
+    return table.with_columns(pl.when(rows).then(None).otherwise(pl.col(feature)).alias(feature))
+
+
+def test_a_served_feature_gone_missing_is_reported_and_the_other_checks_still_run(mlb):
+    feature, served = "logit_elo_pitcher", pl.col("season") == 2009
+    # the last week of 2009: the KS reference (rows outside the served stream) must not be these rows
+    last_week = served & (pl.col("date") >= dt.date(2009, 9, 29))
+    n_bad, n_served = mlb.table.filter(last_week).height, mlb.table.filter(served).height
+    report = serving.champion_drift(feed_broken(mlb.table, last_week), mlb.spec, mlb.champion, mlb.scorer,
+                                    mlb.snapshot)
+    assert report.schema == pl.Schema(serving.DRIFT_SCHEMA)
+    missing = report.filter(pl.col("check") == "missing")
+    assert missing["feature"].to_list() == list(mlb.scorer.features)
+    bad = missing.filter(pl.col("feature") == feature).row(0, named=True)
+    assert bad["value"] == pytest.approx(n_bad / n_served) and bad["n_current"] == n_served
+    assert bad["status"] == "critical" and bad["threshold"] == drift.MISSING_CRITICAL
+    assert set(missing.filter(pl.col("feature") != feature)["status"]) == {"ok"}
+    ks = report.filter(pl.col("check") == "ks_prediction").row(0, named=True)
+    assert (ks["reference"], ks["n_current"]) == ("valid", n_served - n_bad)
+    assert set(report.filter(pl.col("check") == "psi")["n_current"]) == {n_served - n_bad}
+    run_key, reasons = serving.retrain_request(report)
+    assert run_key is not None and any(f"'{feature}' is null/NaN/infinite" in r for r in reasons)
+    # a handful of unscorable rows is a warning: named in the report, no retrain for it
+    five = served & pl.col("row_id").is_in(mlb.table.filter(served)["row_id"].head(5).implode())
+    few = serving.champion_drift(feed_broken(mlb.table, five), mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot)
+    five_rows = few.filter((pl.col("check") == "missing") & (pl.col("feature") == feature))
+    assert five_rows["status"].to_list() == ["warning"]
+
+
+def test_every_served_row_missing_a_feature_is_a_critical_report_not_a_skipped_key(mlb):
+    report = serving.champion_drift(feed_broken(mlb.table, pl.col("season") == 2009), mlb.spec, mlb.champion,
+                                    mlb.scorer, mlb.snapshot)
+    assert report.schema == pl.Schema(serving.DRIFT_SCHEMA)
+    bad = report.filter((pl.col("check") == "missing") & (pl.col("status") == "critical"))
+    assert bad.select("feature", "value").rows() == [("logit_elo_pitcher", 1.0)]
+    skipped = report.filter(pl.col("status") == "skipped")
+    assert skipped["check"].to_list() == ["psi", "ks_prediction", "concept"]
+    assert set(skipped["reference"]) == {"no served row has finite values for every feature"}
+    assert set(report["model_status"]) == {"critical"}
+    assert set(report["served_through"]) == {mlb.table.filter(pl.col("season") == 2009)["date"].max()}
+    assert serving.retrain_request(report)[0] is not None
 
 
 def test_a_regression_key_logs_values_and_gets_a_value_ks_check(tmp_path):

@@ -35,8 +35,9 @@ MONITORING_TABLES = {
                       "and the ensemble even without a champion (ensemble version 'none', Elo alone).",
     "model_health": "Per model key, version, system and day, on served rows with known outcomes: n, AUC, Brier, "
                     "log loss, accuracy, ECE (RMSE/MAE for regression and count keys).",
-    "drift_reports": "Latest drift checks of each champion: PSI per feature (served vs training rows), KS on "
-                     "predictions, concept drift vs the test evaluation; status per check and per model.",
+    "drift_reports": "Latest drift checks of each champion: missing-value rate and PSI per feature (served vs "
+                     "training rows), KS on predictions, concept drift vs the test evaluation; status per check "
+                     "and per model.",
     "drift_history": "Every drift report kept: drift_reports' rows per champion model (model_id) and data horizon "
                      "(served_through, the latest served date checked); re-checking the same model on the same "
                      "rows replaces its rows, so the table shows how drift evolved without duplicates.",

@@ -1,7 +1,9 @@
 """Drift checks for a deployed model: is today's input, output or accuracy still like training's?
 
-Three questions, each answered with a status of "ok", "warning" or "critical":
+Four questions, each answered with a status of "ok", "warning" or "critical":
 
+* missing values (:func:`missing_values`): does the served stream still carry every feature? Training
+  rows never miss one, so a null, NaN or infinite served value is a row the model could not score.
 * feature drift (:func:`psi`, :func:`feature_drift`): has a feature's distribution moved away from
   the training (reference) sample? Population stability index on reference-quantile bins.
 * prediction drift (:func:`prediction_drift`): has the stream of forecast probabilities moved?
@@ -33,6 +35,8 @@ __all__ = [
     "CHECKS",
     "CONCEPT_ALPHA",
     "DEFAULT_KS_ALPHA",
+    "MISSING_CRITICAL",
+    "MISSING_WARNING",
     "PSI_BINS",
     "PSI_CRITICAL",
     "PSI_SHARE_FLOOR",
@@ -42,6 +46,8 @@ __all__ = [
     "concept_drift",
     "drift_report",
     "feature_drift",
+    "missing_status",
+    "missing_values",
     "needs_retrain",
     "prediction_drift",
     "psi",
@@ -60,8 +66,13 @@ CONCEPT_WINDOW_DAYS = 14
 CONCEPT_MAX_DROP = 0.05
 # A concept drop is critical only when chance explains it with probability below this (one-sided).
 CONCEPT_ALPHA = 0.01
+# Share of served rows with a feature null/NaN/infinite. Training has none (models.splits.model_frame
+# refuses them), so every such row went unscored: above MISSING_WARNING (any at all) a warning, above
+# MISSING_CRITICAL (one row in a hundred) a broken feed, critical.
+MISSING_WARNING = 0.0
+MISSING_CRITICAL = 0.01
 
-CHECKS = ("psi", "ks_prediction", "concept_brier", "concept_accuracy")
+CHECKS = ("missing", "psi", "ks_prediction", "concept_brier", "concept_accuracy")
 REPORT_SCHEMA = {
     "model_key": pl.String,
     "model_version": pl.String,
@@ -72,7 +83,7 @@ REPORT_SCHEMA = {
     "status": pl.String,
     "n_reference": pl.Int64,
     "n_current": pl.Int64,
-    "p_value": pl.Float64,   # ks_prediction: the KS p-value; concept rows: the one-sided test's; psi: null
+    "p_value": pl.Float64,   # ks_prediction: the KS p-value; concept rows: the one-sided test's; psi, missing: null
     "computed_at": pl.Datetime("us", "UTC"),
 }
 _PSI_BIN_SCHEMA = {
@@ -85,6 +96,39 @@ _PSI_BIN_SCHEMA = {
     "share_current": pl.Float64,
     "contribution": pl.Float64,
 }
+
+
+# --------------------------------------------------------------------------------------
+# missing values
+
+
+def missing_status(rate: float) -> str:
+    """"ok" up to MISSING_WARNING, "warning" up to MISSING_CRITICAL inclusive, "critical" above."""
+    if rate <= MISSING_WARNING:
+        return "ok"
+    if rate <= MISSING_CRITICAL:
+        return "warning"
+    return "critical"
+
+
+def missing_values(current: pl.DataFrame, features: Sequence[str]) -> pl.DataFrame:
+    """Per feature (in the given order), the share of ``current`` rows whose value is null, NaN or
+    infinite: feature, missing_rate, status, n_missing, n_current. PSI drops such values (they
+    are no distribution), so without this check a feed that stops sending a feature looks fine.
+    A feature missing from the frame is an error naming it."""
+    features = list(features)
+    absent = [f for f in features if f not in current.columns]
+    if absent:
+        raise ValueError(f"feature column(s) {absent} not in the current frame (columns: {current.columns})")
+    n = current.height
+    bad = current.select([(~pl.col(f).cast(pl.Float64).is_finite()).fill_null(True).sum().alias(f)
+                          for f in features]).row(0) if n else [0] * len(features)
+    rates = [b / n if n else 0.0 for b in bad]
+    return pl.DataFrame({"feature": features, "missing_rate": rates,
+                         "status": [missing_status(r) for r in rates],
+                         "n_missing": list(bad), "n_current": [n] * len(features)},
+                        schema={"feature": pl.String, "missing_rate": pl.Float64, "status": pl.String,
+                                "n_missing": pl.Int64, "n_current": pl.Int64})
 
 
 # --------------------------------------------------------------------------------------
@@ -390,6 +434,7 @@ def drift_report(
     reference: pl.DataFrame | None = None,
     current: pl.DataFrame | None = None,
     features: Sequence[str] = (),
+    served: pl.DataFrame | None = None,
     reference_p=None,
     current_p=None,
     current_y=None,
@@ -405,6 +450,9 @@ def drift_report(
 ) -> pl.DataFrame:
     """Every drift check that has its inputs, as one long table (REPORT_SCHEMA columns).
 
+    * ``features`` with ``served`` (the current rows before any with a bad value were dropped): one
+      "missing" row per feature from :func:`missing_values`; value = missing rate, threshold =
+      MISSING_CRITICAL, n_reference and p_value null.
     * ``features`` with ``reference``/``current`` frames: one "psi" row per feature;
       value = PSI, threshold = PSI_CRITICAL, p_value null.
     * ``reference_p`` with ``current_p``: one "ks_prediction" row; value = p_value = KS p-value,
@@ -425,8 +473,14 @@ def drift_report(
                      "threshold": float(threshold), "status": status,
                      "n_reference": n_reference, "n_current": n_current, "p_value": p_value})
 
+    if served is not None:
+        _require_all("missing", {"served": served, "features": list(features) or None})
+        for row in missing_values(served, features).iter_rows(named=True):
+            add("missing", row["feature"], row["missing_rate"], MISSING_CRITICAL, row["status"],
+                None, row["n_current"])
+
     psi_inputs = {"reference": reference, "current": current, "features": list(features) or None}
-    if any(v is not None for v in psi_inputs.values()):
+    if reference is not None or current is not None or (features and served is None):
         _require_all("psi", psi_inputs)
         for row in feature_drift(reference, current, features, bins=bins).iter_rows(named=True):
             add("psi", row["feature"], row["psi"], PSI_CRITICAL, row["status"],
@@ -473,6 +527,9 @@ def _require_all(check: str, inputs: dict) -> None:
 
 def _reason(row: dict) -> str:
     check = row["check"]
+    if check == "missing":
+        return (f"feature {row['feature']!r} is null/NaN/infinite in {row['value']:.1%} of the served rows "
+                f"> {row['threshold']:.0%} (n_current {row['n_current']}): the model could not score them")
     if check == "psi":
         return (f"psi of feature {row['feature']!r} is {row['value']:.4f} > {row['threshold']:.2f} "
                 f"(n_reference {row['n_reference']}, n_current {row['n_current']})")

@@ -24,10 +24,11 @@ Pure polars/numpy logic behind the monitoring assets (bsi_pipeline/defs/monitori
 * analyst views from the log, each on the forecast as first served per (key, system, row_id):
   :func:`system_comparison`, :func:`system_performance`, :func:`daily_coverage`,
   :func:`system_agreement`.
-* :func:`champion_drift`: the champion's drift report (bsi_pipeline.monitoring.drift): PSI per
-  feature of the served rows against the training slice, KS of the served predictions against
-  the champion's predictions on held-out reference rows, and concept drift of the served rows
-  with known outcomes against the model's test evaluation (eval_snapshots).
+* :func:`champion_drift`: the champion's drift report (bsi_pipeline.monitoring.drift): the share of
+  served rows missing each feature (rows the model could not score; a critical report when every
+  served row misses one), PSI per feature of the served rows against the training slice, KS of the
+  served predictions against the champion's predictions on held-out reference rows, and concept
+  drift of the served rows with known outcomes against the model's test evaluation (eval_snapshots).
 * :func:`retrain_request`: whether a drift report asks for a retrain, and a run key derived from
   its critical findings.
 """
@@ -701,13 +702,18 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
     served_through) of
     ``champion`` on the served rows of ``table``:
 
-    * psi per feature: served rows vs the champion's training slice (:func:`reference_slices`: the
-      rows factory.slices_for(table, spec).train gave when it was trained);
+    * missing per feature: the share of served rows whose value is null, NaN or infinite (the model
+      cannot score them; training has none): drift.MISSING_WARNING / MISSING_CRITICAL. When no
+      served row has every feature, the other checks get a "skipped" row saying so: a broken feed
+      is a critical report, not a key left out;
+    * psi per feature: served rows with every feature finite vs the champion's training slice
+      (:func:`reference_slices`: the rows factory.slices_for(table, spec).train gave when it was trained);
     * ks_prediction: the champion's served predictions vs its predictions on held-out reference rows:
-      the test slice's rows outside the served stream when there are MIN_KS_REFERENCE of them (live
-      use: the test season is past), else the validation slice (historical data, where the served
-      stream is the test season). Binary keys compare probabilities, count keys P(over the line);
-      regression keys compare values with the same two-sample KS test;
+      the test slice's rows outside the served stream (every served row, scored or not) when there
+      are MIN_KS_REFERENCE of them (live use: the test season is past), else the validation slice
+      (historical data, where the served stream is the test season). Binary keys compare
+      probabilities, count keys P(over the line); regression keys compare values with the same
+      two-sample KS test. Reference rows missing a feature are left out ("skipped" when none is left);
     * concept_brier / concept_accuracy (binary and count keys, on served rows with a known outcome):
       the latest ``window_days`` against the model's test Brier/accuracy in eval_snapshots (count
       keys: over_brier/over_accuracy of P(over)). Not judged, with a "concept" row of status
@@ -719,62 +725,77 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
     stamp = _utc(computed_at)
     features = list(scorer.features)
     served = served_rows(table, spec, features)
-    served = served.filter(pl.Series(_valid_mask(served, features)))
-    if served.height == 0:
-        raise NoServedRows(f"{spec.key}: no served row has finite values for every feature")
     slices = reference_slices(table, spec, scorer.artifact)
-    task = spec.task
-    current_p, current_y = _probability_stream(task, scorer, served, spec)
+    # before dropping unscorable rows: they are served too, so never the held-out reference
     held_out = slices.test.join(served.select("row_id"), on="row_id", how="anti")
-    reference_name, reference_rows = (("test (rows outside the served stream)", held_out)
-                                      if held_out.height >= MIN_KS_REFERENCE else ("valid", slices.valid))
-    reference_rows = reference_rows.filter(pl.Series(_valid_mask(reference_rows, features)))
-    reference_p, _ = _probability_stream(task, scorer, reference_rows, spec)
-
-    concept = {}
-    concept_note = None
-    if task in ("binary", "count"):
-        known = ~np.isnan(current_y) if current_y is not None else np.zeros(served.height, dtype=bool)
-        scores = _eval_reference(eval_snapshots, champion.model_id, task)
-        if isinstance(scores, str):
-            concept_note = scores
-        elif not known.any():
-            concept_note = "no served row has a known outcome yet"
-        elif (n_window := _window_rows(served["date"].filter(pl.Series(known)), window_days)) < MIN_CONCEPT_ROWS:
-            concept_note = (f"only {n_window} served row(s) with a known outcome in the latest {window_days} days "
-                            f"(< {MIN_CONCEPT_ROWS}): too few to judge concept drift")
-        else:
-            concept = dict(current_y=current_y[known], current_dates=served["date"].filter(pl.Series(known)),
-                           reference_brier=scores[0], reference_accuracy=scores[1])
+    parts = [drift.drift_report(spec.key, champion.version, features=features, served=served, computed_at=stamp)
+             .with_columns(reference=pl.lit("train (no missing value: model_frame refuses them)"))]
+    scored = served.filter(pl.Series(_valid_mask(served, features)))
+    if scored.height == 0:
+        parts.append(_skipped_rows(spec.key, champion.version, stamp, ("psi", "ks_prediction", "concept"),
+                                   "no served row has finite values for every feature"))
     else:
-        concept_note = "not computed for regression keys (Brier/accuracy need probabilities)"
-
-    parts = [drift.drift_report(spec.key, champion.version, features=features, reference=slices.train,
-                                current=served, computed_at=stamp)
-             .with_columns(reference=pl.lit(f"train ({slices.source})"))]
-    if task == "regression":
-        parts.append(_value_ks_row(spec.key, champion.version, reference_p, current_p, alpha, stamp)
-                     .with_columns(reference=pl.lit(reference_name)))
-    else:
-        parts.append(drift.drift_report(spec.key, champion.version, reference_p=reference_p, current_p=current_p,
-                                        alpha=alpha, computed_at=stamp).with_columns(reference=pl.lit(reference_name)))
-    if concept:
-        known = ~np.isnan(current_y)
-        parts.append(drift.drift_report(spec.key, champion.version, current_p=current_p[known], window_days=window_days,
-                                        max_drop=max_drop, computed_at=stamp, **concept)
-                     .with_columns(reference=pl.lit(f"eval_snapshots test of {champion.model_id}")))
-    report = pl.concat(parts, how="vertical_relaxed").with_columns(model_id=pl.lit(champion.model_id))
-    if concept_note:
-        report = pl.concat([report, pl.DataFrame([{
-            "model_key": spec.key, "model_version": champion.version, "check": "concept", "feature": None,
-            "value": None, "threshold": None, "status": "skipped", "n_reference": None, "n_current": None,
-            "p_value": None, "computed_at": stamp, "model_id": champion.model_id, "reference": concept_note}],
-            schema={k: v for k, v in DRIFT_SCHEMA.items() if k not in ("model_status", "served_through")})],
-            how="diagonal_relaxed")
+        current_p, current_y = _probability_stream(spec.task, scorer, scored, spec)
+        parts.append(drift.drift_report(spec.key, champion.version, features=features, reference=slices.train,
+                                        current=scored, computed_at=stamp)
+                     .with_columns(reference=pl.lit(f"train ({slices.source})")))
+        reference_name, reference_rows = (("test (rows outside the served stream)", held_out)
+                                          if held_out.height >= MIN_KS_REFERENCE else ("valid", slices.valid))
+        parts.append(_ks_part(spec, champion, scorer, reference_name, reference_rows, current_p, alpha, stamp))
+        parts.append(_concept_part(spec, champion, scored["date"], current_p, current_y, eval_snapshots, stamp,
+                                   window_days, max_drop))
+    report = pl.concat(parts, how="diagonal_relaxed").with_columns(model_id=pl.lit(champion.model_id))
     worst = max((_STATUS_RANK.get(s, -1) for s in report["status"]), default=0)
     status = next((s for s, r in _STATUS_RANK.items() if r == worst), "ok")
     return report.with_columns(model_status=pl.lit(status), served_through=pl.lit(served["date"].max())).select(
         [pl.col(c).cast(t) for c, t in DRIFT_SCHEMA.items()])
+
+
+def _skipped_rows(model_key: str, version: str, stamp, checks, why: str) -> pl.DataFrame:
+    """One "skipped" row per check not judged, the reason in the reference column, so a report says
+    what it could not check instead of leaving the row out."""
+    return pl.DataFrame([{"model_key": model_key, "model_version": str(version), "check": check,
+                          "status": "skipped", "computed_at": stamp, "reference": why} for check in checks],
+                        schema={**drift.REPORT_SCHEMA, "reference": pl.String})
+
+
+def _ks_part(spec, champion: Champion, scorer, reference_name: str, reference_rows: pl.DataFrame,
+             current_p: np.ndarray, alpha: float, stamp) -> pl.DataFrame:
+    """The ks_prediction row: the served stream vs the champion's forecasts on the reference rows
+    that have every feature (skipped when none has: a table broken there too)."""
+    reference_rows = reference_rows.filter(pl.Series(_valid_mask(reference_rows, list(scorer.features))))
+    if reference_rows.height == 0:
+        return _skipped_rows(spec.key, champion.version, stamp, ("ks_prediction",),
+                             f"no {reference_name} row has finite values for every feature")
+    reference_p, _ = _probability_stream(spec.task, scorer, reference_rows, spec)
+    if spec.task == "regression":
+        row = _value_ks_row(spec.key, champion.version, reference_p, current_p, alpha, stamp)
+    else:
+        row = drift.drift_report(spec.key, champion.version, reference_p=reference_p, current_p=current_p,
+                                 alpha=alpha, computed_at=stamp)
+    return row.with_columns(reference=pl.lit(reference_name))
+
+
+def _concept_part(spec, champion: Champion, dates: pl.Series, current_p: np.ndarray, current_y: np.ndarray | None,
+                  eval_snapshots: pl.DataFrame | None, stamp, window_days: int, max_drop: float) -> pl.DataFrame:
+    """concept_brier / concept_accuracy on the served rows with a known outcome, or one skipped
+    "concept" row saying why they cannot be judged."""
+    if spec.task not in ("binary", "count"):
+        why = "not computed for regression keys (Brier/accuracy need probabilities)"
+    elif isinstance(scores := _eval_reference(eval_snapshots, champion.model_id, spec.task), str):
+        why = scores
+    elif current_y is None or not (known := ~np.isnan(current_y)).any():
+        why = "no served row has a known outcome yet"
+    elif (n_window := _window_rows(dates.filter(pl.Series(known)), window_days)) < MIN_CONCEPT_ROWS:
+        why = (f"only {n_window} served row(s) with a known outcome in the latest {window_days} days "
+               f"(< {MIN_CONCEPT_ROWS}): too few to judge concept drift")
+    else:
+        return drift.drift_report(spec.key, champion.version, current_p=current_p[known], current_y=current_y[known],
+                                  current_dates=dates.filter(pl.Series(known)), reference_brier=scores[0],
+                                  reference_accuracy=scores[1], window_days=window_days, max_drop=max_drop,
+                                  computed_at=stamp).with_columns(
+            reference=pl.lit(f"eval_snapshots test of {champion.model_id}"))
+    return _skipped_rows(spec.key, champion.version, stamp, ("concept",), why)
 
 
 def _window_rows(dates: pl.Series, window_days: int) -> int:
