@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from bsi_pipeline.batted_ball import batted_ball_features, load_woba_weights
 from bsi_pipeline.features.batted_balls import build_batted_ball_features
@@ -98,3 +99,14 @@ def train_champion(table: pl.DataFrame, key: str, models_dir: Path, version: int
     registry = registry_table([registry_row(key, version, outcome.model_id)])
     champion = resolve_champion(models_dir, key, registry)
     return Trained(spec, champion, load_scorer(champion.artifact_path), outcome.snapshot, registry)
+
+
+def champion_on(make_table, key: str, models_dir: Path) -> Trained:
+    """train_champion on ``make_table()``, one thread (BSI_N_JOBS=1: reproducible, and light on CI's two
+    cores), with the table kept on the result as ``.table``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BSI_N_JOBS", "1")
+        table = make_table()
+        trained = train_champion(table, key, models_dir)
+    trained.table = table
+    return trained

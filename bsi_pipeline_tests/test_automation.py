@@ -34,7 +34,9 @@ from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.lake import read_table, write_table
 from bsi_pipeline.monitoring.drift import needs_retrain
 from bsi_pipeline.monitoring.serving import champion_drift, retrain_request
-from bsi_pipeline_tests.monitoring_helpers import batted_balls_features, mlb_games_features, train_champion
+from bsi_pipeline_tests.monitoring_helpers import (
+    batted_balls_features, champion_on, mlb_games_features, train_champion,
+)
 
 UTC = dt.timezone.utc
 MONDAY_0400 = dt.datetime(2026, 1, 5, 4, 0, tzinfo=UTC)   # 5 January 2026 is a Monday
@@ -180,12 +182,7 @@ def test_drift_sensor_waits_while_a_retrain_is_queued_or_running(tmp_path):
 
 @pytest.fixture(scope="module")
 def hr(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BSI_N_JOBS", "1")
-        table = batted_balls_features()
-        trained = train_champion(table, "mlb_hr_prob", tmp_path_factory.mktemp("hr_models"))
-    trained.table = table
-    return trained
+    return champion_on(batted_balls_features, "mlb_hr_prob", tmp_path_factory.mktemp("hr_models"))
 
 
 def test_faster_exit_velocities_make_a_critical_report_and_a_retrain_request(hr, tmp_path):

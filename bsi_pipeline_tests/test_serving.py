@@ -36,6 +36,7 @@ from bsi_pipeline.monitoring.serving import (
 from bsi_pipeline.monitoring.system_ensemble import combine_systems, fit_ensemble
 from bsi_pipeline_tests.monitoring_helpers import (
     batted_balls_features,
+    champion_on,
     mlb_games_features,
     pitcher_starts_features,
     registry_row,
@@ -52,12 +53,7 @@ LATER = dt.datetime(2026, 1, 7, 6, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def mlb(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BSI_N_JOBS", "1")
-        table = mlb_games_features()
-        trained = train_champion(table, KEY, tmp_path_factory.mktemp("models"))
-    trained.table = table
-    return trained
+    return champion_on(mlb_games_features, KEY, tmp_path_factory.mktemp("models"))
 
 
 def serve(mlb, table=None, log=None, at=SERVED_AT) -> pl.DataFrame:
@@ -517,12 +513,7 @@ def test_a_regression_key_logs_values_and_gets_a_value_ks_check(tmp_path):
 @pytest.fixture(scope="module")
 def strikeouts(tmp_path_factory):
     """A count champion: ncaa_pitcher_strikeouts on the embedded college starts, served 2021."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BSI_N_JOBS", "1")
-        table = pitcher_starts_features()
-        trained = train_champion(table, "ncaa_pitcher_strikeouts", tmp_path_factory.mktemp("k_models"))
-    trained.table = table
-    return trained
+    return champion_on(pitcher_starts_features, "ncaa_pitcher_strikeouts", tmp_path_factory.mktemp("k_models"))
 
 
 def test_a_count_keys_unplayed_starts_are_unknown_outcomes_not_unders(strikeouts):
