@@ -433,6 +433,22 @@ def test_a_deleted_champion_does_not_lower_the_bar(tmp_path, monkeypatch):
     assert rows[(2, "replaced")]["reason"] == "no longer in MLflow; replaced by version 4"
 
 
+def test_a_deleted_only_champion_is_named_not_taken_for_no_champion_yet(tmp_path, monkeypatch):
+    from bsi_pipeline.registry import decisions
+
+    _, settings, store = stand_in_registry(tmp_path, monkeypatch, {"hr-v1": 0.0500, "hr-v2": 0.0700})
+    fake_version(store, tmp_path / "m", HR, "hr-v1")
+    decisions.run_registry(store, settings, {HR: SPECS[HR]})
+    store.client.delete_model_version(HR, "1")
+    fake_version(store, tmp_path / "m", HR, "hr-v2")
+    rows = {(r["version"], r["event"]): r for r in
+            decisions.run_registry(store, settings, {HR: SPECS[HR]}).new_rows.iter_rows(named=True)}
+    assert rows[(2, "decision")]["status"] == "champion"
+    assert rows[(2, "decision")]["reason"].startswith(
+        "promoted: no current champion (version 1 is no longer in MLflow) and no former champion to compare with")
+    assert rows[(1, "replaced")]["reason"] == "no longer in MLflow; replaced by version 2"
+
+
 # ------------------------------------------------------------------------------ one writer of the history
 
 

@@ -191,7 +191,7 @@ def _metrics(record: dict, names, who: str) -> tuple[dict, list[str]]:
 
 
 def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
-           former_champions: list[dict] | tuple = ()) -> Decision:
+           former_champions: list[dict] | tuple = (), vanished_champion: int | None = None) -> Decision:
     """Whether ``challenger`` replaces ``champion`` under ``policy``. Rules, in order:
 
     1. The challenger's task (default "classification") must have a rule in the policy, and a
@@ -202,7 +202,8 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
     4. No champion: the challenger becomes champion, after rule 8 when former champions are given
        (the champion's version was deleted from MLflow): a vanished champion must not let a version
        through that is worse than every earlier champion. The reason says "no champion yet" only when
-       there are no former champions, "no current champion" otherwise.
+       there are no former champions and no ``vanished_champion`` (the number of a champion version
+       that can no longer be re-scored), "no current champion" otherwise.
     5. Same held-out window: every one of window_id/window_start/window_end that either dict
        gives must be given by both and be equal (dates compared as ISO strings), and at least
        one must be given; otherwise refused.
@@ -236,7 +237,7 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
         return _keep("not promoted: " + "; ".join(problems), evidence)
 
     if champion is None:
-        return _without_champion(rule, ours, challenger, former_champions, evidence)
+        return _without_champion(rule, ours, challenger, former_champions, evidence, vanished_champion)
 
     mismatch = _window_mismatch(challenger, champion)
     evidence["window"] = {"challenger": _window(challenger), "champion": _window(champion)}
@@ -278,15 +279,17 @@ def _compare(name: str, tolerance: float, ours: float, theirs: float, whose: str
 
 
 def _without_champion(rule: TaskPolicy, ours: dict, challenger: dict, former: list[dict] | tuple,
-                      evidence: dict) -> Decision:
+                      evidence: dict, vanished: int | None = None) -> Decision:
     """Rules 4 and 8 with no current champion. Former champions are given when the champion's version
     vanished from MLflow; they still bound the loss, or deleting a champion would let any calibrated
     version through."""
     evidence["window"] = _window(challenger)
     scores = ", ".join(f"{name} {_num(v)}" for name, v in ours.items())
     if not former:
+        why = "no champion yet" if vanished is None else (
+            f"no current champion (version {vanished} is no longer in MLflow) and no former champion to compare with")
         return Decision(promote=True, status="champion", evidence=evidence,
-                        reason=f"promoted: no champion yet; first version to pass acceptance ({scores})")
+                        reason=f"promoted: {why}; first version to pass acceptance ({scores})")
     worse, fine = _against_former(rule, ours, challenger, former, evidence)
     if worse:
         return _keep("not promoted: no current champion, and " + "; ".join(worse)

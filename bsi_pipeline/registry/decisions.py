@@ -266,7 +266,8 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
             decision = promotion.Decision(False, "challenger", problem)
         else:
             former, unscored = former_champions(ever_champion, champion, state, by_number, score)
-            decision = promotion.decide(policy, record, champ_record, former)
+            decision = promotion.decide(policy, record, champ_record, former,
+                                        vanished_champion=None if vanished is None else int(vanished["version"]))
             if unscored:
                 decision.evidence["former_champions_unscored"] = unscored
         metrics = {"challenger": record, "champion": champ_record, "challenger_version": info.number,
