@@ -40,6 +40,8 @@ TABLES.update({
     "betting_backtest": "NFL backtest against closing lines per market and overall: bets, hit rate, ROI, max "
                         "drawdown, Sharpe, CLV note, disclaimer (analysis, not advice).",
     "betting_bets": "Every bet of the NFL backtest with model probability, edge, stake, profit and bankroll.",
+    "betting_scales": "Per market and season: the sigma of P(side) = Phi(gap / sigma), fitted on earlier seasons' "
+                      "results only (null: too few earlier games, no bets).",
     "forecast_metrics": "Per sport, league, season (null = all) and system: games, Brier, log loss, accuracy, ECE.",
 })
 TABLES.update(ANALYTICS_TABLES)

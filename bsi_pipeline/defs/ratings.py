@@ -100,6 +100,9 @@ def forecast_metrics(context: dg.AssetExecutionContext, game_forecasts: pl.DataF
             "CLV note and disclaimer (analysis, not advice).")),
         "betting_bets": dg.AssetOut(is_required=False, kinds=_FRAME, description=(
             "Every bet of the NFL backtest: side, model probability, edge, stake, profit, bankroll.")),
+        "betting_scales": dg.AssetOut(is_required=False, kinds=_FRAME, description=(
+            "Per market and season, the sigma of P(side) = Phi(gap / sigma) fitted on earlier seasons' results "
+            "(null: too few earlier games, no bets that season).")),
     },
     group_name="ratings",
     can_subset=True,
@@ -118,11 +121,14 @@ def nfl_betting_backtest(context: dg.AssetExecutionContext, game_forecasts: pl.D
     candidates = betting.nfl_candidates(nfl, nfl_spreadspoke_details, "predicted_margin", "predicted_total")
     if candidates.height == 0:
         context.log.warning("no NFL games with closing lines: the backtest is empty")
-    bets, summary = betting.backtest(candidates)
+    fitted, scales = betting.walk_forward_probabilities(candidates)
+    bets, summary = betting.backtest(fitted)
     yield from selected_outputs(context, {
         "betting_backtest": (summary, {"summary": dg.MetadataValue.md(markdown_table(summary.drop(
-            "disclaimer", "note"))), "disclaimer": betting.DISCLAIMER}),
+            "disclaimer", "note"))), "disclaimer": betting.DISCLAIMER, "candidates": candidates.height,
+            "candidates_with_a_fitted_scale": fitted.height}),
         "betting_bets": (bets, {"bets": bets.height}),
+        "betting_scales": (scales, {"seasons_without_a_scale": scales["sigma"].null_count()}),
     })
 
 
