@@ -122,7 +122,7 @@ def player_season_value(plays: pl.DataFrame, pbp_parse_report: pl.DataFrame, mlb
         "win_expectancy": _out("Home-win probability by inning, half, outs, bases and score difference per league, "
                                "smoothed where cells are thin (see bsi_pipeline/win_expectancy.py)."),
         "play_win_values": _out("Per play: win expectancy before and after, WPA (batting team and home), "
-                                "Tango's leverage index (mean 1.0 per league)."),
+                                "Tango's leverage index (mean 1.0 per league over the in_table_sample plays)."),
     },
     group_name="analytics", can_subset=True,
 )
