@@ -73,11 +73,16 @@ def test_betting_backtest_accounts_for_every_bet(warehouse):
     by_market = {r[0]: r for r in rows}
     assert set(by_market) == {"all", "spread", "total"}
     for market, bets, wins, losses, pushes, hit_rate, disclaimer, clv, note in rows:
-        assert bets == wins + losses and bets > 100
-        assert hit_rate == pytest.approx(wins / bets)
+        assert bets == wins + losses
+        assert hit_rate == pytest.approx(wins / bets) if bets else hit_rate is None
         assert "not betting advice" in disclaimer
         assert clv is None and "closing line" in note
-    assert by_market["all"][1] == by_market["spread"][1] + by_market["total"][1]
+    assert by_market["all"][1] == by_market["spread"][1] + by_market["total"][1] > 0
+    # every bet's probability comes from a scale fitted on earlier seasons; a season without one has no bets
+    assert q(warehouse, """SELECT count(*) FROM betting_bets b LEFT JOIN betting_scales s USING (market, season)
+                           WHERE s.sigma IS NULL""")[0][0] == 0
+    unfitted = q(warehouse, "SELECT count(*), max(fit_games), min(season) FROM betting_scales WHERE sigma IS NULL")
+    assert unfitted[0][0] > 0 and unfitted[0][1] < 500  # the first seasons have too few earlier games to fit on
     placed = q(warehouse, "SELECT count(*) FROM betting_bets WHERE result <> 'push'")[0][0]
     assert placed == by_market["all"][1]
     assert q(warehouse, "SELECT max(stake / bankroll_before) FROM betting_bets")[0][0] <= 0.02 + 1e-12
