@@ -383,7 +383,8 @@ def nfl_candidates(
     row for row with `games`, or the name of a column of `games`; null or NaN means no prediction.
 
     A game gets a spread candidate when it has a home_spread and a margin prediction, and a total candidate
-    when it has an over_under_line and a total prediction; others are skipped. The side is the one the
+    when it has an over_under_line and a total prediction; others, and games without a final score, are
+    skipped. The side is the one the
     model favours (home on an exact 0.5, over likewise); model_probability is the model's probability of
     that side winning the bet (spread_cover_probability / over_probability; pushes ignored).
     Results: the home side wins when home margin + home_spread > 0, loses when < 0, pushes when = 0
@@ -405,6 +406,8 @@ def nfl_candidates(
                   "line": pl.Float64, "prediction": pl.Float64, "actual": pl.Float64}
     rows = []
     for g in frame.iter_rows(named=True):
+        if g["home_score"] is None or g["away_score"] is None:  # not played (yet): nothing to settle
+            continue
         margin = g["home_score"] - g["away_score"]
         total = g["home_score"] + g["away_score"]
         spread, pred = g["home_spread"], g["_margin_pred"]

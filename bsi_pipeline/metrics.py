@@ -133,8 +133,8 @@ def log_loss(p, y, eps: float = LOG_LOSS_EPS) -> float:
     if not 0.0 <= eps < 0.5:
         raise ValueError(f"eps must be in [0, 0.5); got {eps!r}")
     q = np.clip(p_arr, eps, 1.0 - eps)
-    with np.errstate(divide="ignore"):
-        losses = -(y_arr * np.log(q) + (1.0 - y_arr) * np.log1p(-q))
+    with np.errstate(divide="ignore"):  # eps 0: a certain miss costs inf, a certain hit 0 (0 * log 0 would be nan)
+        losses = np.where(y_arr == 1, -np.log(q), -np.log1p(-q))
     return float(np.mean(losses))
 
 

@@ -311,6 +311,15 @@ def test_nfl_candidates_takes_column_names_and_skips_missing_predictions():
         nfl_candidates(games, details, [1.0, 2.0], "total")
 
 
+def test_nfl_candidates_skip_a_game_without_a_final_score():
+    games = pl.DataFrame({"game_id": ["a", "b"], "date": [date(2015, 9, 13)] * 2, "season": [2015] * 2,
+                          "home_score": [24, None], "away_score": [20, None]},
+                         schema_overrides={"home_score": pl.Int16, "away_score": pl.Int16})
+    details = pl.DataFrame({"game_id": ["a", "b"], "home_spread": [-3.0, -6.5], "over_under_line": [44.5, 41.0]})
+    c = nfl_candidates(games, details, [1.0, 2.0], [50.0, 40.0])
+    assert c["game_id"].to_list() == ["a", "a"]
+
+
 def test_nfl_candidates_push_on_total():
     games = pl.DataFrame({"game_id": ["a"], "date": [date(2015, 9, 13)], "season": [2015],
                           "home_score": [24], "away_score": [20]})

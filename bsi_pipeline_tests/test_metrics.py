@@ -43,6 +43,10 @@ def test_log_loss_by_formula_and_clip():
     assert m.log_loss([0.0], [1]) == pytest.approx(-math.log(1e-15))
     assert m.log_loss([1.0], [0], eps=1e-3) == pytest.approx(-math.log(1e-3))
     assert m.log_loss([1.0, 0.0], [1, 0]) == pytest.approx(0.0, abs=1e-12)
+    # eps 0 is allowed: a certain hit costs 0 (0 * log 0 used to make the mean nan), a certain miss inf
+    assert m.log_loss([0.0, 0.8], [0, 1], eps=0.0) == pytest.approx(-math.log(0.8) / 2)
+    assert m.log_loss([1.0], [1], eps=0.0) == 0.0
+    assert m.log_loss([1.0], [0], eps=0.0) == math.inf
 
 
 def test_accuracy_threshold_and_ties():
