@@ -10,6 +10,7 @@ from bsi_pipeline.defs.game_sources import GAME_SOURCE_TABLES
 from bsi_pipeline.defs.games import GAMES_TABLES
 from bsi_pipeline.defs.models import MODEL_TABLES
 from bsi_pipeline.defs.monitoring import MONITORING_TABLES
+from bsi_pipeline.defs.ratings import BETTING_TABLES
 from bsi_pipeline.defs.registry import REGISTRY_TABLES
 
 TABLES: dict[str, str] = {
@@ -37,11 +38,7 @@ TABLES.update({
     "elo_settings": "Elo settings per league, season and system, with the earlier-season Brier that chose them.",
     "conference_strength": "Elo and ridge strength by conference and season, margin per game vs average, the "
                            "scoring edge player stats are credited with; independents flagged.",
-    "betting_backtest": "NFL backtest against closing lines per market and overall: bets, hit rate, ROI, max "
-                        "drawdown, Sharpe, CLV note, disclaimer (analysis, not advice).",
-    "betting_bets": "Every bet of the NFL backtest with model probability, edge, stake, profit and bankroll.",
-    "betting_scales": "Per market and season: the sigma of P(side) = Phi(gap / sigma), fitted on earlier seasons' "
-                      "results only (null: too few earlier games, no bets).",
+    **BETTING_TABLES,
     "forecast_metrics": "Per sport, league, season (null = all) and system: games, Brier, log loss, accuracy, ECE.",
 })
 TABLES.update(ANALYTICS_TABLES)

@@ -58,9 +58,9 @@ def union_games(frames: list[pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]
     aligned = [f.select([pl.col(c).cast(t) for c, t in GAMES_SCHEMA.items()]).with_columns(_frame=pl.lit(i))
                for i, f in enumerate(frames)]
     allgames = pl.concat(aligned) if aligned else pl.DataFrame(schema={**GAMES_SCHEMA, "_frame": pl.Int32})
-    first_id = allgames.with_columns(_first=pl.int_range(pl.len()).over("game_id") == 0)
-    kept_ids = first_id.filter(pl.col("_first"))
-    id_taken = first_id.filter(~pl.col("_first")).join(
+    first_id = pl.col("game_id").is_first_distinct()
+    kept_ids = allgames.filter(first_id)
+    id_taken = allgames.filter(~first_id).join(
         kept_ids.select("game_id", kept_source="source"), on="game_id", how="left",
     ).with_columns(reason=pl.format("game id already read from source {}", pl.col("kept_source")),
                    kept_game_id=pl.col("game_id"))

@@ -335,7 +335,7 @@ def _seasons_of_candidates(sigma: float, seasons=range(2000, 2006), per_season: 
     for season in seasons:
         gap = rng.normal(0.0, 4.0, per_season)
         line = -np.round(rng.normal(3.0, 5.0, per_season) * 2) / 2 + 0.5 * (rng.random(per_season) < 0.5)
-        covers = rng.random(per_season) < np.array([spread_cover_probability(g, 0.0, sigma) for g in gap])
+        covers = rng.random(per_season) < spread_cover_probability(gap, 0.0, sigma)
         for k in range(per_season):
             actual = -line[k] + (3.0 if covers[k] else -3.0)  # a result on the side it fell, never a push
             rows.append({"game_id": f"{season}-{k}", "date": date(season, 9, 1 + k % 28), "season": season,
@@ -349,7 +349,7 @@ def test_fit_sigma_recovers_the_scale_results_follow():
     rng = np.random.default_rng(3)
     gap = rng.normal(0.0, 4.0, 20_000)
     for sigma in (13.45, 40.0):
-        covers = rng.random(gap.size) < np.array([spread_cover_probability(g, 0.0, sigma) for g in gap])
+        covers = rng.random(gap.size) < spread_cover_probability(gap, 0.0, sigma)
         assert fit_sigma(gap, covers) == pytest.approx(sigma, rel=0.15)
     assert fit_sigma(gap, rng.random(gap.size) < 0.5) > 200  # results that ignore the gap: no edge in it
 

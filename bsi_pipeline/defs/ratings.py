@@ -12,6 +12,13 @@ from bsi_pipeline.ratings.conference import next_season_check
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
 
 _FRAME = {"polars", "parquet"}
+BETTING_TABLES = {
+    "betting_backtest": "NFL backtest against closing lines per market and overall: bets, hit rate, ROI, max "
+                        "drawdown, Sharpe, CLV note, disclaimer (analysis, not advice).",
+    "betting_bets": "Every bet of the NFL backtest with model probability, edge, stake, profit and bankroll.",
+    "betting_scales": "Per market and season: the sigma of P(side) = Phi(gap / sigma), fitted on earlier seasons' "
+                      "results only (null: too few earlier games, no bets).",
+}
 
 
 @dg.multi_asset(
@@ -94,16 +101,8 @@ def forecast_metrics(context: dg.AssetExecutionContext, game_forecasts: pl.DataF
 
 
 @dg.multi_asset(
-    outs={
-        "betting_backtest": dg.AssetOut(is_required=False, kinds=_FRAME, description=(
-            "NFL spread and total bets against the closing line: bets, ROI, hit rate, max drawdown, Sharpe, "
-            "CLV note and disclaimer (analysis, not advice).")),
-        "betting_bets": dg.AssetOut(is_required=False, kinds=_FRAME, description=(
-            "Every bet of the NFL backtest: side, model probability, edge, stake, profit, bankroll.")),
-        "betting_scales": dg.AssetOut(is_required=False, kinds=_FRAME, description=(
-            "Per market and season, the sigma of P(side) = Phi(gap / sigma) fitted on earlier seasons' results "
-            "(null: too few earlier games, no bets that season).")),
-    },
+    outs={name: dg.AssetOut(is_required=False, kinds=_FRAME, description=text)
+          for name, text in BETTING_TABLES.items()},
     group_name="ratings",
     can_subset=True,
 )

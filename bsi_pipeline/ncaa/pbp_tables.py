@@ -139,12 +139,13 @@ def _games_of(lines: pl.DataFrame) -> pl.DataFrame:
     facts, final score (the highest on any line), innings, line count, and teams (the away team
     bats in the top half, the home team in the bottom half)."""
     top = pl.col("half") == "top"
-    runs = lines.select(pl.col("source_game_id").rle_id().alias("game"), "source_game_id").unique("game")
+    lines = lines.with_columns(game=pl.col("source_game_id").rle_id())
+    runs = lines.select("game", "source_game_id").unique("game")
     split = runs.filter(pl.col("source_game_id").is_duplicated()).get_column("source_game_id").unique().sort()
     if split.len():  # the reader keeps a game's lines together; anything else would make two games of one
         raise ValueError(f"play-by-play lines of game(s) {', '.join(split.head(5))} are not contiguous: "
                          "read them with bsi_pipeline.ncaa.pbp_reader, which keeps each game's lines together")
-    return lines.group_by(pl.col("source_game_id").rle_id().alias("game"), maintain_order=True).agg(
+    return lines.group_by("game", maintain_order=True).agg(
         pl.col("source_game_id", "season", "date", "location", "attendance").first(),
         pl.col("away_score", "home_score").max(),
         innings=pl.col("inning").max(),
