@@ -83,6 +83,8 @@ def test_conference_layer_moves_only_on_non_conference_games():
     out = replay(games, s)
     assert out.conference_ratings["SEC"] > 0 > out.conference_ratings["SWAC"]
     assert out.home_conf_pre == [0.0, 0.0]
+    assert out.home_conf_post == [0.0, out.conference_ratings["SEC"]]  # the dates are apart (day None)
+    assert out.away_conf_post == [0.0, out.conference_ratings["SWAC"]]
 
 
 def test_unaffiliated_new_teams_start_lower():

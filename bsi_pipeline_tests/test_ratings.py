@@ -391,6 +391,33 @@ def test_conference_strength_falls_back_to_elo_and_the_check_skips_what_it_canno
     assert next_season_check(conference_strength(ratings, apart), apart).height == 0
 
 
+def test_conference_elo_is_the_layer_after_the_seasons_last_date():
+    """A1's win over B1 on the season's last date moves conference A up and B down. A2 and B2 played only
+    on the first date, inside their conferences: their own last rows still hold a layer of 0. Each
+    conference's Elo is its layer once every member's games are in, not a mean of the members' last rows."""
+    import datetime as dt
+
+    from bsi_pipeline.ratings.elo import EloSettings
+    from bsi_pipeline.ratings.systems import LeagueConfig
+
+    settings = EloSettings(k=20, conference_k=20)
+    config = LeagueConfig(league="x", sport="baseball", plain=settings, grid=[settings])
+    rows = [("g1", 1, "A1", "A2", 5, 1, "A", "A"), ("g2", 1, "B1", "B2", 1, 5, "B", "B"),
+            ("g3", 2, "B1", "A1", 1, 5, "B", "A")]
+    games = pl.DataFrame([
+        {"game_id": g, "sport": "baseball", "league": "x", "season": 2020, "date": dt.date(2020, 3, day),
+         "home_team": h, "away_team": a, "home_score": hs, "away_score": as_, "neutral": True,
+         "home_conference": hc, "away_conference": ac} for g, day, h, a, hs, as_, hc, ac in rows])
+    table = conference_strength(forecast_league(games, config).team_ratings, games)
+    # day 1: A1 beats A2 and B2 beats B1 at even ratings (+-10). Day 2: A1 (1510) beats B1 (1490) on a neutral site.
+    move = 20 * (1 - 1 / (1 + 10 ** (-20 / 400)))
+    rows = {r["conference"]: r for r in table.iter_rows(named=True)}
+    assert rows["A"]["conference_elo"] == pytest.approx(move) and rows["B"]["conference_elo"] == pytest.approx(-move)
+    assert rows["A"]["team_elo"] == pytest.approx(1500 + move / 2)  # A1 1510 + 20 x (1 - p), A2 1490
+    assert rows["A"]["strength"] == pytest.approx(1500 + move / 2 + move)
+    assert rows["B"]["strength"] == pytest.approx(1500 - move / 2 - move)
+
+
 def test_independents_are_recognised_in_each_leagues_spelling():
     from bsi_pipeline.ratings.conference import is_independent
 

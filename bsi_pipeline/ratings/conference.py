@@ -2,11 +2,12 @@
 
 Two measures, both in the sport's units (runs or points per game against the average conference team):
 - Elo: a team's end-of-season strength is its last post-game Elo plus its conference's Elo (the
-  conference layer, when the league uses one). A conference's strength is the mean over its teams,
-  relative to the mean of all conferences that season. Elo points become runs (or points) through the
-  league's own relation between pre-game Elo difference and final margin (least squares through the
-  origin over its games of that season and the earlier ones, never later ones):
-  elo_margin_vs_average = strength_vs_average / elo_per_margin_unit.
+  conference layer, when the league uses one) after the last date any member played: the layer moves in
+  every member's non-conference games, so a member's own last game can be too early. A conference's
+  strength is the mean over its teams, relative to the mean of all conferences that season. Elo points
+  become runs (or points) through the league's own relation between pre-game Elo difference and final
+  margin (least squares through the origin over its games of that season and the earlier ones, never
+  later ones): elo_margin_vs_average = strength_vs_average / elo_per_margin_unit.
 - ridge_margin (leagues with a ridge, team_ratings' ridge_rating_post): a team's end-of-season rating is
   its team effect plus its conference effect from the season-end solve, already in margin units;
   ridge_margin_vs_average is the same mean over teams, relative to the mean of all conferences.
@@ -65,14 +66,23 @@ def _vs_conference_average(column: str) -> pl.Expr:
     return pl.col(column) - average
 
 
+def _season_end_conference_ratings(team_ratings: pl.DataFrame) -> pl.DataFrame:
+    """Per league, season and conference: the conference layer after the last date any member played."""
+    return (team_ratings.filter(pl.col("conference").is_not_null()).sort("date", "game_id")
+            .group_by("league", "season", "conference", maintain_order=True)
+            .agg(conference_rating=pl.col("conference_rating_post").last()))
+
+
 def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
     ridge_post = (pl.col("ridge_rating_post") if "ridge_rating_post" in team_ratings.columns
                   else pl.lit(None, dtype=pl.Float64))
     last = (team_ratings.sort("date", "game_id")
             .group_by("sport", "league", "season", "team", maintain_order=True)
             .agg(pl.col("conference").drop_nulls().last(), rating=pl.col("rating_post").last(),
-                 conference_rating=pl.col("conference_rating_pre").last(), ridge_rating=ridge_post.last()))
-    teams = last.filter(pl.col("conference").is_not_null()).with_columns(
+                 ridge_rating=ridge_post.last()))
+    teams = last.filter(pl.col("conference").is_not_null()).join(
+        _season_end_conference_ratings(team_ratings), on=["league", "season", "conference"], how="left"
+    ).with_columns(
         strength=pl.col("rating") + pl.col("conference_rating")).sort("league", "season", "conference", "team")
     scoring = (pl.concat([games.select("league", "season", points=pl.col("home_score")),
                           games.select("league", "season", points=pl.col("away_score"))])

@@ -74,7 +74,8 @@ class EloGame:
 @dataclass
 class EloReplay:
     """Per game, in input order: ratings when its date began (pre), ratings once its date's games are
-    all applied (post; equal to the next date's pre) and the pre-game home-win probability."""
+    all applied (post; equal to the next date's pre) and the pre-game home-win probability. The
+    conference ratings likewise (0 without a conference layer or without a conference)."""
 
     home_pre: list[float] = field(default_factory=list)
     away_pre: list[float] = field(default_factory=list)
@@ -82,6 +83,8 @@ class EloReplay:
     away_post: list[float] = field(default_factory=list)
     home_conf_pre: list[float] = field(default_factory=list)
     away_conf_pre: list[float] = field(default_factory=list)
+    home_conf_post: list[float] = field(default_factory=list)
+    away_conf_post: list[float] = field(default_factory=list)
     p_home: list[float] = field(default_factory=list)
     ratings: dict[str, float] = field(default_factory=dict)
     conference_ratings: dict[str, float] = field(default_factory=dict)
@@ -103,6 +106,9 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
     deltas: dict[str, float] = {}           # the current date's rating changes, applied when it ends
     conf_deltas: dict[str, float] = {}
 
+    def conference_rating(name: str | None) -> float:
+        return conf.get(name, 0.0) if use_conf and name else 0.0
+
     def close_day() -> None:
         for team, d in deltas.items():
             rating[team] += d
@@ -111,6 +117,8 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
         for j in day_games:
             out.home_post[j] = rating[games[j].home]
             out.away_post[j] = rating[games[j].away]
+            out.home_conf_post[j] = conference_rating(games[j].home_conference)
+            out.away_conf_post[j] = conference_rating(games[j].away_conference)
         day_games.clear()
         deltas.clear()
         conf_deltas.clear()
@@ -128,8 +136,7 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
             if team not in rating:
                 rating[team] = s.new_team_unaffiliated if (
                     team_conf is None and s.new_team_unaffiliated is not None) else s.new_team
-        h_conf = conf.get(g.home_conference, 0.0) if use_conf and g.home_conference else 0.0
-        a_conf = conf.get(g.away_conference, 0.0) if use_conf and g.away_conference else 0.0
+        h_conf, a_conf = conference_rating(g.home_conference), conference_rating(g.away_conference)
         h, a = rating[g.home], rating[g.away]
         extra = adjustments[i] if adjustments is not None else g.adjustment
         diff = (h + h_conf) - (a + a_conf) + (0.0 if g.neutral else s.home_advantage) + extra
@@ -153,6 +160,8 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
         out.away_conf_pre.append(a_conf)
         out.home_post.append(h)  # filled in when the date closes
         out.away_post.append(a)
+        out.home_conf_post.append(h_conf)
+        out.away_conf_post.append(a_conf)
         out.p_home.append(p)
         day_games.append(i)
     close_day()

@@ -324,10 +324,10 @@ def _starter_diffs(rows: list[dict], details: pl.DataFrame, config: LeagueConfig
 
 def _team_ratings(games: pl.DataFrame, base: list[EloGame], chosen: dict, seasons: np.ndarray,
                   ridge: RidgeReplay | None = None) -> pl.DataFrame:
-    """Two rows per game (home and away team): the elo_fit rating before and after it, and (leagues with a
-    ridge, else null) ridge_margin's rating before and after the game's date."""
+    """Two rows per game (home and away team): the elo_fit team and conference ratings before and after its
+    date, and (leagues with a ridge, else null) ridge_margin's rating before and after the game's date."""
     out = {k: [] for k in ("game_id", "team", "opponent", "is_home", "conference", "rating_pre", "rating_post",
-                           "conference_rating_pre")}
+                           "conference_rating_pre", "conference_rating_post")}
     ids = games.get_column("game_id").to_list()
     for i, g in enumerate(base):
         r = chosen[int(seasons[i])].replay
@@ -340,12 +340,14 @@ def _team_ratings(games: pl.DataFrame, base: list[EloGame], chosen: dict, season
             out["rating_pre"].append(r.home_pre[i] if is_home else r.away_pre[i])
             out["rating_post"].append(r.home_post[i] if is_home else r.away_post[i])
             out["conference_rating_pre"].append(r.home_conf_pre[i] if is_home else r.away_conf_pre[i])
+            out["conference_rating_post"].append(r.home_conf_post[i] if is_home else r.away_conf_post[i])
     for when in ("pre", "post"):  # rows alternate home, away, as above
         out[f"ridge_rating_{when}"] = ([None] * len(out["game_id"]) if ridge is None else np.column_stack(
             [getattr(ridge, f"home_{when}"), getattr(ridge, f"away_{when}")]).ravel())
     keys = games.select("game_id", "sport", "league", "season", "date")
     schema = {"game_id": pl.String, "team": pl.String, "opponent": pl.String, "is_home": pl.Boolean,
               "conference": pl.String, "rating_pre": pl.Float64, "rating_post": pl.Float64,
-              "conference_rating_pre": pl.Float64, "ridge_rating_pre": pl.Float64, "ridge_rating_post": pl.Float64}
+              "conference_rating_pre": pl.Float64, "conference_rating_post": pl.Float64,
+              "ridge_rating_pre": pl.Float64, "ridge_rating_post": pl.Float64}
     return keys.join(pl.DataFrame(out, schema=schema, strict=False), on="game_id", how="inner").sort(
         "date", "game_id", "is_home")
