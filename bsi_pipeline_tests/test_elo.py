@@ -30,6 +30,17 @@ def test_fivethirtyeight_margin_multiplier():
     assert mov_multiplier("fte", 7, 100) == pytest.approx(math.log(8) * 2.2 / 2.3)
     assert mov_multiplier("log", -3, 0) == pytest.approx(math.log(4))
     assert mov_multiplier("none", 30, 0) == 1.0
+    assert mov_multiplier("none", 0, 0) == 1.0
+
+
+def test_a_tie_counts_as_a_one_point_margin_and_fte_leaves_it_undamped():
+    """FiveThirtyEight: ln(max(|PD|, 1) + 1) x 2.2 / 1.0 for a tie. Under log a tie must not move ratings more
+    than a one-run win would (it used to count 1.0 against ln 2 = 0.69)."""
+    assert mov_multiplier("log", 0, 0) == pytest.approx(math.log(2)) == pytest.approx(mov_multiplier("log", 1, 0))
+    assert mov_multiplier("fte", 0, 40) == pytest.approx(math.log(2) * 2.2)
+    s = EloSettings(k=20, home_advantage=65, mov="fte", mean=1505, new_team=1505)
+    out = replay([EloGame(2000, "H", "A", 17, 17)], s)
+    assert out.home_post[0] - 1505 == pytest.approx(20 * math.log(2) * 2.2 * (0.5 - win_probability(65)))
     with pytest.raises(ValueError, match="unknown margin"):
         mov_multiplier("sqrt", 1, 0)
 

@@ -46,14 +46,17 @@ def mov_multiplier(kind: str, margin: int, winner_lead: float) -> float:
 
     log: ln(|margin| + 1). fte: FiveThirtyEight's NFL form, ln(|margin| + 1) x 2.2 / (0.001 x the
     winner's pre-game Elo lead + 2.2), which damps the autocorrelation of favourites winning big.
+    A tie counts as a margin of 1 (a tie's surprise is never larger than a one-run win's would be),
+    and under fte without the damping (there is no winner): ln 2 x 2.2, as in FiveThirtyEight's code
+    (nfl-elo-game forecast.py, `math.log(max(pd, 1) + 1.0) * (2.2 / 1.0)` when the result is 0.5).
     """
-    if kind == "none" or margin == 0:
+    if kind == "none":
         return 1.0
-    base = math.log(abs(margin) + 1.0)
+    base = math.log(max(abs(margin), 1) + 1.0)
     if kind == "log":
         return base
     if kind == "fte":
-        return base * 2.2 / (winner_lead * 0.001 + 2.2)
+        return base * 2.2 / (1.0 if margin == 0 else winner_lead * 0.001 + 2.2)
     raise ValueError(f"unknown margin-of-victory multiplier {kind!r} (none, log, fte)")
 
 
