@@ -88,16 +88,37 @@ def test_walk_forward_fits_only_earlier_seasons():
     x = rng.normal(size=(1200, len(mc.FEATURES)))
     outcome = (rng.random(1200) < 1 / (1 + np.exp(-x[:, 0]))).astype(float)
     decided = np.ones(1200, dtype=bool)
-    settings = mc.ComponentSettings(fit_from_season=2001, first_season_coefficients={
-        k: 0.0 for k in ("intercept", *mc.FEATURES)})
-    p, chosen = mc.walk_forward(x, outcome, seasons, decided, settings)
-    assert np.all(p[seasons == 2001] == 0.5) and "first season" in chosen[2001][1]
+    p_plain = rng.uniform(0.3, 0.7, size=1200)
+    settings = mc.ComponentSettings(fit_from_season=2001)
+    p, chosen = mc.walk_forward(x, outcome, seasons, decided, settings, p_plain)
     assert chosen[2002][1] == "2001-2001" and chosen[2003][1] == "2001-2002"
     changed = outcome.copy()
     changed[seasons == 2003] = 1 - changed[seasons == 2003]  # the season itself never feeds its own fit
-    p2, _ = mc.walk_forward(x, changed, seasons, decided, settings)
+    p2, _ = mc.walk_forward(x, changed, seasons, decided, settings, p_plain)
     assert np.array_equal(p, p2)
     assert chosen[2003][0][1] > 0.5  # the signal in column 0 is learned
+
+
+@pytest.mark.parametrize("fit_from_season", [2001, 2002])
+def test_seasons_with_nothing_earlier_to_fit_on_get_the_plain_elo_forecast(fit_from_season):
+    """Coefficients fitted on later game logs would be hindsight for the first seasons: they (2001, and 2002
+    too when fitting starts there, 2001 being the features' warm-up) forecast as plain Elo, and no later
+    outcome can move them."""
+    rng = np.random.default_rng(11)
+    seasons = np.repeat([2001, 2002, 2003], 300)
+    x = rng.normal(size=(900, len(mc.FEATURES)))
+    outcome = (rng.random(900) < 1 / (1 + np.exp(-x[:, 0]))).astype(float)
+    p_plain = rng.uniform(0.3, 0.7, size=900)
+    settings = mc.ComponentSettings(fit_from_season=fit_from_season)
+    p, chosen = mc.walk_forward(x, outcome, seasons, np.ones(900, dtype=bool), settings, p_plain)
+    unfitted = seasons <= fit_from_season
+    assert np.array_equal(p[unfitted], p_plain[unfitted])
+    assert all(chosen[s] == (None, mc.NOT_FITTED) for s in range(2001, fit_from_season + 1))
+    assert not np.allclose(p[~unfitted], p_plain[~unfitted])
+    later = outcome.copy()
+    later[~unfitted] = 1 - later[~unfitted]
+    p_later, _ = mc.walk_forward(x, later, seasons, np.ones(900, dtype=bool), settings, p_plain)
+    assert np.array_equal(p_later[unfitted], p[unfitted])
 
 
 def test_components_beat_the_elo_systems_on_2009(logs):

@@ -21,7 +21,9 @@ lineups, so each side gets (home minus away enters the regression):
 Known before the game and used for it: its date, teams, starting pitchers and starting lineups. Results
 (scores, lines) are folded in only once their whole date is over, so doubleheader games do not see each
 other. Season s is forecast with coefficients fitted on decided games of seasons before s (from
-fit_from_season on); a league's first season uses `first_season_coefficients` from the settings file.
+fit_from_season on). A season with no earlier season to fit on (the first seasons of the data, while
+the features warm up) gets the plain Elo forecast: coefficients fitted on later game logs would be
+hindsight for it.
 """
 
 from __future__ import annotations
@@ -63,7 +65,6 @@ class ComponentSettings:
     pa_per_game: float = 38.0
     fit_from_season: int = 1991
     ridge: float = 1e-4
-    first_season_coefficients: dict = field(default_factory=dict)  # intercept + FEATURES
 
 
 def base_runs(line: np.ndarray) -> float:
@@ -226,28 +227,32 @@ def fit_coefficients(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
     return np.concatenate([model.intercept_, model.coef_[0]])
 
 
+NOT_FITTED = "none (no earlier season to fit on: the plain Elo forecast)"
+
+
 def walk_forward(x: np.ndarray, outcome: np.ndarray, seasons: np.ndarray, decided: np.ndarray,
-                 settings: ComponentSettings) -> tuple[np.ndarray, dict[int, tuple[np.ndarray, str]]]:
-    """p_home per game and, per season, (coefficients, the seasons they were fitted on)."""
-    p = np.zeros(len(outcome))
+                 settings: ComponentSettings, p_plain: np.ndarray
+                 ) -> tuple[np.ndarray, dict[int, tuple[np.ndarray | None, str]]]:
+    """p_home per game and, per season, (coefficients or None, the seasons they were fitted on).
+    p_plain: the plain Elo forecast per game, for seasons with nothing earlier to fit on."""
+    p = np.asarray(p_plain, dtype=float).copy()
     chosen = {}
     for season in sorted(set(seasons.tolist())):
         train = decided & (seasons >= settings.fit_from_season) & (seasons < season)
-        if train.any() and len(set(outcome[train].tolist())) == 2:
-            w = fit_coefficients(x[train], outcome[train], settings.ridge)
-            used = sorted(set(seasons[train].tolist()))
-            fitted_on = f"{used[0]}-{used[-1]}"
-        else:
-            w = np.array([settings.first_season_coefficients[k] for k in ("intercept", *FEATURES)])
-            fitted_on = "none (first season: first_season_coefficients)"
+        if not (train.any() and len(set(outcome[train].tolist())) == 2):
+            chosen[season] = (None, NOT_FITTED)
+            continue
+        w = fit_coefficients(x[train], outcome[train], settings.ridge)
+        used = sorted(set(seasons[train].tolist()))
         now = seasons == season
         p[now] = 1.0 / (1.0 + np.exp(-(w[0] + x[now] @ w[1:])))
-        chosen[season] = (w, fitted_on)
+        chosen[season] = (w, f"{used[0]}-{used[-1]}")
     return p, chosen
 
 
 def forecast(games: pl.DataFrame, details: pl.DataFrame, elo_home: list[float], elo_away: list[float],
-             outcome: np.ndarray, seasons: np.ndarray, decided: np.ndarray, settings: ComponentSettings):
+             p_plain: list[float], outcome: np.ndarray, seasons: np.ndarray, decided: np.ndarray,
+             settings: ComponentSettings):
     """The components system end to end: p_home per game and per season (coefficients, fitted on)."""
     x = design(side_features(games, details, elo_home, elo_away, settings))
-    return walk_forward(x, outcome, seasons, decided, settings)
+    return walk_forward(x, outcome, seasons, decided, settings, np.asarray(p_plain))

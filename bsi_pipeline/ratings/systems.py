@@ -296,14 +296,14 @@ def _component_forecasts(games: pl.DataFrame, base: list[EloGame], details: pl.D
                          plain: EloReplay, seasons, outcome, decided) -> tuple[list[float], list[dict]]:
     keyed = games.select("game_id", "season", "date", "home_score", "away_score").with_columns(
         home=pl.Series([g.home for g in base], dtype=pl.String), away=pl.Series([g.away for g in base], dtype=pl.String))
-    p, chosen = mlb_components.forecast(keyed, details, plain.home_pre, plain.away_pre, outcome, seasons, decided,
-                                        config.components)
+    p, chosen = mlb_components.forecast(keyed, details, plain.home_pre, plain.away_pre, plain.p_home, outcome,
+                                        seasons, decided, config.components)
     settings_rows = [{
         "sport": config.sport, "league": config.league, "season": season, "system": "components",
         "fit_seasons": fitted_on, "settings": json.dumps({
-            "coefficients": dict(zip(("intercept", *mlb_components.FEATURES), [round(float(v), 6) for v in w])),
-            **{k: v for k, v in asdict(config.components).items() if k != "first_season_coefficients"}},
-            sort_keys=True)} for season, (w, fitted_on) in chosen.items()]
+            "coefficients": None if w is None else dict(
+                zip(("intercept", *mlb_components.FEATURES), [round(float(v), 6) for v in w])),
+            **asdict(config.components)}, sort_keys=True)} for season, (w, fitted_on) in chosen.items()]
     return p.tolist(), settings_rows
 
 
