@@ -80,6 +80,14 @@ score_diff. Columns: league, inning, half, outs, bases, score_diff, games_observ
 reached the cell), we_home, we_markov, we_model, we_weight, we_shrunk, plays_observed, abs_dwe_raw,
 abs_dwe_model, li_weight, abs_dwe, leverage_index.
 
+7-inning games are valued, not estimated from: a game that ended the natural way in the 7th or 8th inning
+(extra innings of a 7-inning game) by fewer than 10 runs was scheduled for 7, and each of its plays is looked
+up two innings later (its 7th inning is the table's 9th, where the game-ending rules live). Looked up as a
+9-inning game, a tie in the bottom of its 7th with none out and the bases empty read WE 0.66 and LI 1.5 on
+the shared college data instead of 0.72 and 2.5. A 7-inning
+game won by 10 or more is indistinguishable from a run-ruled 9-inning one and keeps its innings (at such a lead
+the two readings hardly differ); so does one that ended in the 9th, which looks like a 9-inning game.
+
 `play_win_probability(plays, we_table)`: every row of plays, in the input order, with score_diff_before (home
 minus away, not capped), we_before (WE of the state at the start of the row; a row after the third out, e.g. a
 college summary line, is at the start of the next half inning), we_after (the state after it: after a third out
@@ -107,6 +115,8 @@ import polars as pl
 from bsi_pipeline.run_expectancy import BASE_LABELS
 
 INNINGS = 9  # regulation; innings 9 and later share the inning-9 cells
+SHORT_INNINGS = 7  # college doubleheader games (and MLB's 2020-2021 ones) are scheduled for 7
+RUN_RULE_MARGIN = 10  # the college run rule ends a 9-inning game after 7 at a 10-run lead
 MAX_DIFF = 10  # score_diff is capped at +-MAX_DIFF
 HALVES = ("top", "bot")
 K_GRID = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 100_000)
@@ -211,11 +221,15 @@ def _prepare(plays: pl.DataFrame) -> pl.DataFrame:
                | ((pl.col("_fhalf") == "bot") & (fdiff > 0)))
     home_won = pl.when(fdiff > 0).then(True).when(fdiff < 0).then(False)
     bottom = (pl.col("half") == "bot").cast(pl.Int64)
-    inn = pl.col("_inn").clip(1, INNINGS)
+    # a 7-inning game is looked up as the last 7 innings of a 9-inning one: its 1st inning as the 3rd
+    seven = (natural & home_won.is_not_null() & pl.col("_finn").is_between(SHORT_INNINGS, SHORT_INNINGS + 1)
+             & (fdiff.abs() < RUN_RULE_MARGIN)).fill_null(False)
+    inn_raw = pl.col("_inn") + pl.when(seven).then(INNINGS - SHORT_INNINGS).otherwise(0)
+    inn = inn_raw.clip(1, INNINGS)
     d_before = (pl.col("_hb") - pl.col("_ab")).clip(-MAX_DIFF, MAX_DIFF)
     d_after = (pl.col("_h") - pl.col("_a")).clip(-MAX_DIFF, MAX_DIFF)
     # the start of the next half inning: top -> bottom of the same inning, bottom -> top of the next
-    next_inn = pl.when(bottom == 1).then((pl.col("_inn") + 1).clip(1, INNINGS)).otherwise(inn)
+    next_inn = pl.when(bottom == 1).then((inn_raw + 1).clip(1, INNINGS)).otherwise(inn)
     next_bot = 1 - bottom
 
     def base(col: str) -> pl.Expr:

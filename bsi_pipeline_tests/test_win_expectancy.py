@@ -282,6 +282,47 @@ def test_rows_after_the_end_and_summary_lines(hand_table):
     check_plays(wp, {"g1_home": 1.0}, whole=False)
 
 
+SEVEN = {
+    # a college doubleheader game: home wins 1-0 on a homer in the 1st, no bottom 7th
+    "s1_seven": regular({(1, "bot"): ["HR", "K", "K", "K"]}, last=(7, "top")),
+    # 0-0 through 7, home walks off with a homer leading off the bottom 8th (an extra inning of a 7-inning game)
+    "s2_seven_extra": regular({(8, "bot"): ["HR"]}, last=(8, "bot")),
+    # run-ruled after 7 at a 10-run lead: may have been a 9-inning game, keeps its innings
+    "s3_run_rule": regular({(1, "bot"): ["HR"] * 10 + QUIET}, last=(7, "top")),
+}
+
+
+def test_seven_inning_games_are_looked_up_two_innings_later(hand_table):
+    """A 7-inning game's 7th is the table's 9th (where the game-ending rules are), its 1st the table's 3rd; a
+    game that ended after 7 at a 10-run lead reads its own innings. None of them is part of the table's sample."""
+    plays = pl.DataFrame([r for game, script in SEVEN.items() for r in game_rows(game, script)],
+                         schema=hand_plays().schema)
+    wp = play_win_probability(plays, hand_table)
+    check_plays(wp, {"s1_seven": 1.0, "s2_seven_extra": 1.0, "s3_run_rule": 1.0}, whole=False)
+    assert not wp["in_table_sample"].any()
+
+    def row(game: str, inning: int, half: str, outs: int) -> dict:
+        return wp.filter((pl.col("game_id") == game) & (pl.col("inning") == inning) & (pl.col("half") == half)
+                         & (pl.col("outs_before") == outs)).row(0, named=True)
+
+    first = row("s1_seven", 1, "top", 0)
+    assert first["we_before"] == cell(hand_table, 3, "top", 0, "empty", 0)["we_home"]
+    assert first["leverage_index"] == cell(hand_table, 3, "top", 0, "empty", 0)["leverage_index"]
+    last_top = row("s1_seven", 7, "top", 2)
+    assert last_top["we_before"] == cell(hand_table, 9, "top", 2, "empty", 1)["we_home"]
+    assert last_top["leverage_index"] == cell(hand_table, 9, "top", 2, "empty", 1)["leverage_index"]
+    # the third out of the top 6th leads to the bottom 6th, the table's bottom 8th
+    assert row("s1_seven", 6, "top", 2)["we_after"] == cell(hand_table, 8, "bot", 0, "empty", 1)["we_home"]
+    # the bottom 7th ends tied: the top 8th is extra innings, the table's 9th
+    assert row("s2_seven_extra", 7, "bot", 2)["we_after"] == cell(hand_table, 9, "top", 0, "empty", 0)["we_home"]
+    assert row("s2_seven_extra", 8, "bot", 0)["we_before"] == cell(hand_table, 9, "bot", 0, "empty", 0)["we_home"]
+    assert row("s3_run_rule", 1, "top", 0)["we_before"] == cell(hand_table, 1, "top", 0, "empty", 0)["we_home"]
+    assert row("s3_run_rule", 7, "top", 0)["we_before"] == cell(hand_table, 7, "top", 0, "empty", 10)["we_home"]
+    # the table is estimated from 9-inning games only: adding 7-inning games changes no cell
+    both = win_expectancy_table(pl.concat([hand_plays(), plays]), "mlb", k_we=10, k_li=5)
+    assert both.equals(hand_table)
+
+
 def test_cross_validated_k_and_errors():
     plays = hand_plays()
     t = win_expectancy_table(plays, "mlb")  # four complete games: leave-one-game-out
