@@ -42,7 +42,10 @@ CLV_NOTE = (
     "or bet-time line), so CLV is 0 by construction and measures nothing"
 )
 
-SIGMA_MARGIN_NFL = 13.45  # standard deviation of NFL home margin around the closing spread (points)
+# standard deviation of NFL home margin around the closing spread (points): Pro-Football-Reference's published
+# win probability model (its 1978-2012 average; Stern's 1981-84 figure was 13.86). A published constant, not
+# fitted here: it spans the 2000-2015 seasons the market baseline is scored on, as it does for PFR's readers.
+SIGMA_MARGIN_NFL = 13.45
 SIGMA_TOTAL_NFL = 13.0    # standard deviation of NFL total points around the closing total (points)
 ELO_POINTS_PER_POINT = 25.0  # FiveThirtyEight's NFL rule of thumb: 25 Elo points ~ 1 point of margin
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -36,12 +35,12 @@ import polars as pl
 import yaml
 
 from bsi_pipeline.ratings.elo import EloGame, EloReplay, EloSettings, replay
+from bsi_pipeline.betting import market_home_win_probability
 from bsi_pipeline.ratings import college_stack, mlb_components
 from bsi_pipeline.ratings.margin_ridge import RidgeReplay, RidgeSettings, probability_scale, replay_ridge
 from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
 
 SETTINGS_FILE = Path(__file__).with_name("elo_settings.yaml")
-NFL_MARGIN_SIGMA = 13.45  # standard deviation of NFL home margin around the closing spread
 WARM_UP = "none (warm-up season: default settings)"
 
 
@@ -152,7 +151,7 @@ def forecast_league(games: pl.DataFrame, config: LeagueConfig, game_details: pl.
 
     if home_spread is not None:
         market = games.join(home_spread, on="game_id", how="left").get_column("home_spread").to_list()
-        p = [None if v is None else 0.5 * (1 + math.erf(-v / (NFL_MARGIN_SIGMA * math.sqrt(2)))) for v in market]
+        p = [None if v is None else market_home_win_probability(v) for v in market]
         frames.append(_forecast_frame(games, "market", p))
 
     frames.append(_forecast_frame(games, "home_rate", _home_rate(seasons, outcome, decided)))
