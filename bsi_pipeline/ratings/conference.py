@@ -14,8 +14,8 @@ Two measures, both in the sport's units (runs or points per game against the ave
 
 margin_per_game_vs_average is the ridge measure where it exists (margin_source says which). Why: on the
 shared data it predicts next season's games between conferences better in every college league
-(next_season_check: RMSE 5.72 vs 5.88 runs in college baseball, 19.62 vs 19.93 points in college
-football, 13.37 vs 13.89 in college basketball). The ridge fits every game of the season at once, while
+(next_season_check: RMSE 5.72 vs 5.89 runs in college baseball, 19.62 vs 19.97 points in college
+football, 13.37 vs 13.92 in college basketball). The ridge fits every game of the season at once, while
 an end-of-season Elo depends on the order of the games and moves most with the last ones.
 
 Independents ("DI Independent", "FBS Independents", "Independent": teams in no conference) keep a row,
