@@ -121,6 +121,28 @@ def test_seasons_with_nothing_earlier_to_fit_on_get_the_plain_elo_forecast(fit_f
     assert np.array_equal(p_later[unfitted], p[unfitted])
 
 
+@pytest.mark.parametrize("fitted_through, uses_prior", [(2000, True), (2001, False), (2005, False)])
+def test_prior_coefficients_serve_only_seasons_after_the_ones_they_were_fitted_on(fitted_through, uses_prior):
+    """The settings' prior coefficients (fitted on 1991-1999) are a fair start for a later first season (the
+    embedded 2008), and hindsight for an earlier one (the shared 1990), which gets plain Elo instead."""
+    rng = np.random.default_rng(5)
+    seasons = np.repeat([2001, 2002], 200)
+    x = rng.normal(size=(400, len(mc.FEATURES)))
+    outcome = (rng.random(400) < 0.5).astype(float)
+    p_plain = rng.uniform(0.3, 0.7, size=400)
+    prior = {k: 0.1 * i for i, k in enumerate(("intercept", *mc.FEATURES))}
+    settings = mc.ComponentSettings(fit_from_season=2001, prior_coefficients=prior, prior_fitted_through=fitted_through)
+    p, chosen = mc.walk_forward(x, outcome, seasons, np.ones(400, dtype=bool), settings, p_plain)
+    first = seasons == 2001
+    if uses_prior:
+        w = np.array(list(prior.values()))
+        assert np.allclose(p[first], 1 / (1 + np.exp(-(w[0] + x[first] @ w[1:]))))
+        assert chosen[2001][1] == "prior_coefficients (fitted through 2000)"
+    else:
+        assert np.array_equal(p[first], p_plain[first]) and chosen[2001] == (None, mc.NOT_FITTED)
+    assert chosen[2002][1] == "2001-2001"
+
+
 def test_components_beat_the_elo_systems_on_2009(logs):
     """Fitted on 2008 alone, the components system scores a lower 2009 Brier than every Elo system."""
     result = forecast_league(logs.games, load_league_configs()["mlb"], game_details=logs.details)

@@ -22,7 +22,8 @@ Known before the game and used for it: its date, teams, starting pitchers and st
 (scores, lines) are folded in only once their whole date is over, so doubleheader games do not see each
 other. Season s is forecast with coefficients fitted on decided games of seasons before s (from
 fit_from_season on). A season with no earlier season to fit on (the first seasons of the data, while
-the features warm up) gets the plain Elo forecast: coefficients fitted on later game logs would be
+the features warm up) uses the settings' prior_coefficients when they were fitted on game logs before it
+(prior_fitted_through), else the plain Elo forecast: coefficients fitted on later game logs would be
 hindsight for it.
 """
 
@@ -65,6 +66,8 @@ class ComponentSettings:
     pa_per_game: float = 38.0
     fit_from_season: int = 1991
     ridge: float = 1e-4
+    prior_coefficients: dict = field(default_factory=dict)  # intercept + FEATURES, fitted on earlier game logs
+    prior_fitted_through: int | None = None  # the last season prior_coefficients were fitted on
 
 
 def base_runs(line: np.ndarray) -> float:
@@ -230,23 +233,35 @@ def fit_coefficients(x: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
 NOT_FITTED = "none (no earlier season to fit on: the plain Elo forecast)"
 
 
+def _prior(settings: ComponentSettings, season: int) -> tuple[np.ndarray | None, str]:
+    """The settings' prior coefficients for a season with nothing earlier to fit on, when they come from
+    earlier seasons; (None, NOT_FITTED) otherwise."""
+    through = settings.prior_fitted_through
+    if not settings.prior_coefficients or through is None or season <= through:
+        return None, NOT_FITTED
+    w = np.array([settings.prior_coefficients[k] for k in ("intercept", *FEATURES)], dtype=float)
+    return w, f"prior_coefficients (fitted through {through})"
+
+
 def walk_forward(x: np.ndarray, outcome: np.ndarray, seasons: np.ndarray, decided: np.ndarray,
                  settings: ComponentSettings, p_plain: np.ndarray
                  ) -> tuple[np.ndarray, dict[int, tuple[np.ndarray | None, str]]]:
     """p_home per game and, per season, (coefficients or None, the seasons they were fitted on).
-    p_plain: the plain Elo forecast per game, for seasons with nothing earlier to fit on."""
+    p_plain: the plain Elo forecast per game, for seasons with nothing earlier to fit on and no prior."""
     p = np.asarray(p_plain, dtype=float).copy()
     chosen = {}
     for season in sorted(set(seasons.tolist())):
         train = decided & (seasons >= settings.fit_from_season) & (seasons < season)
-        if not (train.any() and len(set(outcome[train].tolist())) == 2):
-            chosen[season] = (None, NOT_FITTED)
-            continue
-        w = fit_coefficients(x[train], outcome[train], settings.ridge)
-        used = sorted(set(seasons[train].tolist()))
-        now = seasons == season
-        p[now] = 1.0 / (1.0 + np.exp(-(w[0] + x[now] @ w[1:])))
-        chosen[season] = (w, f"{used[0]}-{used[-1]}")
+        if train.any() and len(set(outcome[train].tolist())) == 2:
+            w = fit_coefficients(x[train], outcome[train], settings.ridge)
+            used = sorted(set(seasons[train].tolist()))
+            fitted_on = f"{used[0]}-{used[-1]}"
+        else:
+            w, fitted_on = _prior(settings, season)
+        chosen[season] = (w, fitted_on)
+        if w is not None:
+            now = seasons == season
+            p[now] = 1.0 / (1.0 + np.exp(-(w[0] + x[now] @ w[1:])))
     return p, chosen
 
 

@@ -302,7 +302,8 @@ def _component_forecasts(games: pl.DataFrame, base: list[EloGame], details: pl.D
         "fit_seasons": fitted_on, "settings": json.dumps({
             "coefficients": None if w is None else dict(
                 zip(("intercept", *mlb_components.FEATURES), [round(float(v), 6) for v in w])),
-            **asdict(config.components)}, sort_keys=True)} for season, (w, fitted_on) in chosen.items()]
+            **{k: v for k, v in asdict(config.components).items() if k != "prior_coefficients"}},
+            sort_keys=True)} for season, (w, fitted_on) in chosen.items()]
     return p.tolist(), settings_rows
 
 
