@@ -250,6 +250,38 @@ def test_missing_values_counts_null_nan_and_infinite_per_feature():
         d.drift_report("m", 1, served=served)
 
 
+def test_latest_window_is_window_days_ending_at_the_latest_date():
+    days = [dt.date(2009, 9, 22), dt.date(2009, 9, 23), dt.date(2009, 10, 6), dt.date(2009, 10, 6)]
+    assert d.latest_window(days, 14).tolist() == [False, True, True, True]   # 10-06 minus 14 days is out
+    assert d.latest_window(pl.Series(days).cast(pl.Datetime("us")), 1).tolist() == [False, False, True, True]
+    with pytest.raises(ValueError, match="window_days"):
+        d.latest_window(days, 0)
+    with pytest.raises(ValueError, match="empty"):
+        d.latest_window(pl.Series([], dtype=pl.Date))
+
+
+def test_missing_values_of_dated_rows_count_the_latest_window_only():
+    # a season of 162 days, 15 games a day (2,430): the starters' Elo feed broke for the last 20 games, the
+    # rest-days feed for 30 games in April (since fixed)
+    dates = [dt.date(2009, 4, 6) + dt.timedelta(days=i // 15) for i in range(2430)]
+    elo = _rng(21).normal(0.0, 0.3, 2430).tolist()
+    elo[-20:] = [None] * 20
+    rest = _rng(22).poisson(2, 2430).astype(float)
+    rest[100:130] = math.nan
+    served = pl.DataFrame({"date": dates, "logit_elo_pitcher": pl.Series(elo, dtype=pl.Float64), "rest_days": rest})
+    features = ["logit_elo_pitcher", "rest_days"]
+    # over the whole season the break is diluted under 1%: a mere warning
+    assert d.missing_values(served.drop("date"), features).rows() == [
+        ("logit_elo_pitcher", 20 / 2430, "warning", 20, 2430), ("rest_days", 30 / 2430, "critical", 30, 2430)]
+    # the latest 14 days (210 games): 20 of them unscorable is critical; April's fixed break no longer counts
+    assert d.missing_values(served, features).rows() == [
+        ("logit_elo_pitcher", 20 / 210, "critical", 20, 210), ("rest_days", 0.0, "ok", 0, 210)]
+    assert d.missing_values(served, features, window_days=7)["n_current"].to_list() == [105, 105]
+    report = d.drift_report("mlb_home_win", 1, served=served, features=features, window_days=7)
+    assert report.select("feature", "value", "status", "n_current").rows() == [
+        ("logit_elo_pitcher", 20 / 105, "critical", 105), ("rest_days", 0.0, "ok", 105)]
+
+
 # --------------------------------------------------------------------------------------
 # prediction drift
 

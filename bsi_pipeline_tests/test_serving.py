@@ -448,18 +448,26 @@ def feed_broken(table: pl.DataFrame, rows: pl.Expr, feature: str = "logit_elo_pi
     return table.with_columns(pl.when(rows).then(None).otherwise(pl.col(feature)).alias(feature))
 
 
+def latest_days(days: int = drift.CONCEPT_WINDOW_DAYS, season: int = 2009) -> pl.Expr:
+    """The season's rows dated within ``days`` of its last date (2009-10-06): the drift window."""
+    return (pl.col("season") == season) & (pl.col("date") > pl.col("date").filter(pl.col("season") == season).max()
+                                           - dt.timedelta(days=days))
+
+
 def test_a_served_feature_gone_missing_is_reported_and_the_other_checks_still_run(mlb):
     feature, served = "logit_elo_pitcher", pl.col("season") == 2009
     # the last week of 2009: the KS reference (rows outside the served stream) must not be these rows
     last_week = served & (pl.col("date") >= dt.date(2009, 9, 29))
     n_bad, n_served = mlb.table.filter(last_week).height, mlb.table.filter(served).height
+    n_window = mlb.table.filter(latest_days()).height   # the missing check's rows: the latest 14 days
+    assert (n_bad, n_window, n_served) == (88, 166, 2430)
     report = serving.champion_drift(feed_broken(mlb.table, last_week), mlb.spec, mlb.champion, mlb.scorer,
                                     mlb.snapshot)
     assert report.schema == pl.Schema(serving.DRIFT_SCHEMA)
     missing = report.filter(pl.col("check") == "missing")
     assert missing["feature"].to_list() == list(mlb.scorer.features)
     bad = missing.filter(pl.col("feature") == feature).row(0, named=True)
-    assert bad["value"] == pytest.approx(n_bad / n_served) and bad["n_current"] == n_served
+    assert bad["value"] == pytest.approx(n_bad / n_window) and bad["n_current"] == n_window
     assert bad["status"] == "critical" and bad["threshold"] == drift.MISSING_CRITICAL
     assert set(missing.filter(pl.col("feature") != feature)["status"]) == {"ok"}
     ks = report.filter(pl.col("check") == "ks_prediction").row(0, named=True)
@@ -467,11 +475,26 @@ def test_a_served_feature_gone_missing_is_reported_and_the_other_checks_still_ru
     assert set(report.filter(pl.col("check") == "psi")["n_current"]) == {n_served - n_bad}
     run_key, reasons = serving.retrain_request(report)
     assert run_key is not None and any(f"'{feature}' is null/NaN/infinite" in r for r in reasons)
-    # a handful of unscorable rows is a warning: named in the report, no retrain for it
-    five = served & pl.col("row_id").is_in(mlb.table.filter(served)["row_id"].head(5).implode())
-    few = serving.champion_drift(feed_broken(mlb.table, five), mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot)
-    five_rows = few.filter((pl.col("check") == "missing") & (pl.col("feature") == feature))
-    assert five_rows["status"].to_list() == ["warning"]
+    # one unscorable row in the window (1 in 166) is a warning: named in the report, no retrain for it
+    last = served & pl.col("row_id").is_in(mlb.table.filter(served).sort("date", "row_id")["row_id"].tail(1).implode())
+    one = serving.champion_drift(feed_broken(mlb.table, last), mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot)
+    one_row = one.filter((pl.col("check") == "missing") & (pl.col("feature") == feature))
+    assert one_row.select("status", "value").rows() == [("warning", 1 / n_window)]
+    # five in April, long since fixed, are outside the window: what is served now is fine
+    five = served & pl.col("row_id").is_in(mlb.table.filter(served).sort("date", "row_id")["row_id"].head(5).implode())
+    early = serving.champion_drift(feed_broken(mlb.table, five), mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot)
+    five_rows = early.filter((pl.col("check") == "missing") & (pl.col("feature") == feature))
+    assert five_rows.select("status", "n_current").rows() == [("ok", n_window)]
+
+
+def test_a_feed_broken_for_the_last_games_is_critical_not_diluted_by_the_season(mlb):
+    # the last 20 of 2,430 games: 0.8% of the season (a warning), 20 of the latest window's 166 rows
+    last_20 = pl.col("row_id").is_in(mlb.table.filter(pl.col("season") == 2009).sort("date", "row_id")["row_id"]
+                                     .tail(20).implode())
+    report = serving.champion_drift(feed_broken(mlb.table, last_20), mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot)
+    bad = report.filter((pl.col("check") == "missing") & (pl.col("feature") == "logit_elo_pitcher"))
+    assert bad.select("status", "value", "n_current").rows() == [("critical", pytest.approx(20 / 166), 166)]
+    assert set(report["model_status"]) == {"critical"}
 
 
 def test_every_served_row_missing_a_feature_is_a_critical_report_not_a_skipped_key(mlb):

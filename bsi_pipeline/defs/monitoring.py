@@ -23,7 +23,7 @@ from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.models.artifact import ArtifactError
 from bsi_pipeline.models.scoring import FeatureError, load_scorer
 from bsi_pipeline.models.splits import TrainingDataError
-from bsi_pipeline.monitoring import serving
+from bsi_pipeline.monitoring import drift, serving
 
 _FRAME = {"polars", "parquet"}
 GROUP = "monitoring"
@@ -35,9 +35,9 @@ MONITORING_TABLES = {
                       "and the ensemble even without a champion (ensemble version 'none', Elo alone).",
     "model_health": "Per model key, version, system and day, on served rows with known outcomes: n, AUC, Brier, "
                     "log loss, accuracy, ECE (RMSE/MAE for regression and count keys).",
-    "drift_reports": "Latest drift checks of each champion: missing-value rate and PSI per feature (served vs "
-                     "training rows), KS on predictions, concept drift vs the test evaluation; status per check "
-                     "and per model.",
+    "drift_reports": "Latest drift checks of each champion: missing-value rate per feature over the served rows of "
+                     f"the latest {drift.CONCEPT_WINDOW_DAYS} days, PSI per feature (served vs training rows), KS on "
+                     "predictions, concept drift vs the test evaluation; status per check and per model.",
     "drift_history": "Every drift report kept: drift_reports' rows per champion model (model_id) and data horizon "
                      "(served_through, the latest served date checked); re-checking the same model on the same "
                      "rows replaces its rows, so the table shows how drift evolved without duplicates.",

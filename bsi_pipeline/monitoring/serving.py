@@ -25,8 +25,8 @@ Pure polars/numpy logic behind the monitoring assets (bsi_pipeline/defs/monitori
   :func:`system_comparison`, :func:`system_performance`, :func:`daily_coverage`,
   :func:`system_agreement`.
 * :func:`champion_drift`: the champion's drift report (bsi_pipeline.monitoring.drift): the share of
-  served rows missing each feature (rows the model could not score; a critical report when every
-  served row misses one), PSI per feature of the served rows against the training slice, KS of the
+  served rows of the latest window missing each feature (rows the model could not score; a critical
+  report when every served row misses one), PSI per feature of the served rows against the training slice, KS of the
   served predictions against the champion's predictions on held-out reference rows, and concept
   drift of the served rows with known outcomes against the model's test evaluation (eval_snapshots).
 * :func:`retrain_request`: whether a drift report asks for a retrain, and a run key derived from
@@ -702,10 +702,11 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
     served_through) of
     ``champion`` on the served rows of ``table``:
 
-    * missing per feature: the share of served rows whose value is null, NaN or infinite (the model
-      cannot score them; training has none): drift.MISSING_WARNING / MISSING_CRITICAL. When no
-      served row has every feature, the other checks get a "skipped" row saying so: a broken feed
-      is a critical report, not a key left out;
+    * missing per feature: the share of the served rows of the latest ``window_days`` (the concept
+      window, ending at served_through) whose value is null, NaN or infinite (the model cannot score
+      them; training has none): drift.MISSING_WARNING / MISSING_CRITICAL. When no served row has
+      every feature, the other checks get a "skipped" row saying so: a broken feed is a critical
+      report, not a key left out;
     * psi per feature: served rows with every feature finite vs the champion's training slice
       (:func:`reference_slices`: the rows factory.slices_for(table, spec).train gave when it was trained);
     * ks_prediction: the champion's served predictions vs its predictions on held-out reference rows:
@@ -728,7 +729,8 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
     slices = reference_slices(table, spec, scorer.artifact)
     # before dropping unscorable rows: they are served too, so never the held-out reference
     held_out = slices.test.join(served.select("row_id"), on="row_id", how="anti")
-    parts = [drift.drift_report(spec.key, champion.version, features=features, served=served, computed_at=stamp)
+    parts = [drift.drift_report(spec.key, champion.version, features=features, served=served, window_days=window_days,
+                                computed_at=stamp)
              .with_columns(reference=pl.lit("train (no missing value: model_frame refuses them)"))]
     scored = served.filter(pl.Series(_valid_mask(served, features)))
     if scored.height == 0:
@@ -786,7 +788,7 @@ def _concept_part(spec, champion: Champion, dates: pl.Series, current_p: np.ndar
         why = scores
     elif current_y is None or not (known := ~np.isnan(current_y)).any():
         why = "no served row has a known outcome yet"
-    elif (n_window := _window_rows(dates.filter(pl.Series(known)), window_days)) < MIN_CONCEPT_ROWS:
+    elif (n_window := int(drift.latest_window(dates.filter(pl.Series(known)), window_days).sum())) < MIN_CONCEPT_ROWS:
         why = (f"only {n_window} served row(s) with a known outcome in the latest {window_days} days "
                f"(< {MIN_CONCEPT_ROWS}): too few to judge concept drift")
     else:
@@ -796,12 +798,6 @@ def _concept_part(spec, champion: Champion, dates: pl.Series, current_p: np.ndar
                                   computed_at=stamp).with_columns(
             reference=pl.lit(f"eval_snapshots test of {champion.model_id}"))
     return _skipped_rows(spec.key, champion.version, stamp, ("concept",), why)
-
-
-def _window_rows(dates: pl.Series, window_days: int) -> int:
-    """Rows in drift.concept_drift's window: latest date D, D - window_days < date <= D."""
-    latest = dates.max()
-    return int((dates > latest - dt.timedelta(days=window_days)).sum())
 
 
 def _value_ks_row(model_key: str, version: str, reference, current, alpha: float, stamp) -> pl.DataFrame:
