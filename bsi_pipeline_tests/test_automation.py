@@ -10,6 +10,7 @@ velocity raised by 8 mph; and MLB 2008-2009 games with a ridge mlb_home_win cham
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -29,7 +30,7 @@ from bsi_pipeline.defs.automation import (
 )
 from bsi_pipeline.defs.checks import CHECKS
 from bsi_pipeline.defs.models import SPECS
-from bsi_pipeline.defs.monitoring import MONITORING_ASSETS, MONITORING_TABLES
+from bsi_pipeline.defs.monitoring import MONITORING_ASSETS, MONITORING_TABLES, drift_reports
 from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.lake import read_table, write_table
 from bsi_pipeline.monitoring.drift import needs_retrain
@@ -165,6 +166,35 @@ def test_drift_sensor_requests_one_retrain_per_report(tmp_path):
     write_table(lake, "drift_reports", hand_report("warning", 0.15))
     ok = evaluate_drift_sensor(config)
     assert isinstance(ok, dg.SkipReason) and "no critical check" in ok.skip_message
+
+
+def feed_report() -> pl.DataFrame:
+    """A critical missing row: mlb_home_win's starters' Elo feed broken for every row of the latest window."""
+    return pl.DataFrame({
+        "model_key": ["mlb_home_win"], "model_version": ["7"], "model_id": ["mlb_home_win-ridge-ccc"],
+        "check": ["missing"], "feature": ["logit_elo_pitcher"], "value": [1.0], "threshold": [0.01],
+        "status": ["critical"], "n_reference": pl.Series([None], dtype=pl.Int64), "n_current": [166],
+        "computed_at": [TUESDAY_0600]})
+
+
+def test_drift_sensor_asks_no_retrain_for_a_broken_feed(tmp_path):
+    config = write_workspace_config(tmp_path)
+    lake = load_settings(config).lake
+    # only a feed problem is critical: a retrain on the same data would give the same model
+    write_table(lake, "drift_reports", pl.concat([hand_report("ok", 0.05), feed_report()]))
+    skip = evaluate_drift_sensor(config)
+    assert isinstance(skip, dg.SkipReason)
+    assert skip.skip_message == (
+        "drift_reports: critical feed problem(s), not fixable by a retrain: mlb_home_win version 7: feature "
+        "'logit_elo_pitcher' is null/NaN/infinite in 100.0% of the served rows > 1% (n_current 166): the model "
+        "could not score them")
+    # beside real drift: the retrain the drift asks for, for the drifting model only, with the drift's own key
+    write_table(lake, "drift_reports", hand_report("critical", 0.31))
+    drift_only = evaluate_drift_sensor(config)
+    write_table(lake, "drift_reports", pl.concat([hand_report("critical", 0.31), feed_report()]))
+    both = evaluate_drift_sensor(config)
+    assert isinstance(both, dg.RunRequest) and both.run_key == drift_only.run_key
+    assert both.tags["bsi/drift_models"] == "ncaa_home_win"
 
 
 def test_drift_sensor_waits_while_a_retrain_is_queued_or_running(tmp_path):
@@ -311,6 +341,30 @@ def test_nightly_monitoring_assets_append_once_and_feed_the_sensor(workspace):
         assert isinstance(result, dg.SkipReason)
     else:
         assert isinstance(result, dg.RunRequest) and result.run_key == expected_key
+
+
+def test_drift_reports_lists_a_broken_feed_apart_and_asks_no_retrain_for_it(hr, tmp_path):
+    """mlb_hr_prob's champion (no drift on the 2022 rows as they are) with launch_angle null in the last 3 days."""
+    config = write_workspace_config(tmp_path)
+    settings = load_settings(config)
+    shutil.copytree(hr.champion.artifact_path.parent.parent, settings.models_dir / "mlb_hr_prob")
+    last = hr.table.filter(pl.col("season") == 2022)["date"].max()
+    broken = hr.table.with_columns(launch_angle=pl.when(pl.col("date") > last - dt.timedelta(days=3))
+                                   .then(None).otherwise(pl.col("launch_angle")))
+    write_table(settings.lake, "features_batted_balls", broken)
+    write_table(settings.lake, "model_registry", hr.registry)
+    write_table(settings.lake, "eval_snapshots", hr.snapshot)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([drift_reports], resources=build_resources(str(config)), instance=instance)
+    assert result.success
+    report = read_table(settings.lake, "drift_reports")
+    critical = report.filter(pl.col("status") == "critical")
+    assert critical.select("check", "feature").rows() == [("missing", "launch_angle")]   # recorded as critical
+    meta = metadata(result, "drift_reports")
+    assert meta["needs_retrain"] is False and meta["critical"] == "none"
+    assert meta["feed_problems"] == f"- mlb_hr_prob version 1: feature 'launch_angle' is null/NaN/infinite in " \
+        f"{critical['value'][0]:.1%} of the served rows > 1% (n_current {critical['n_current'][0]}): " \
+        "the model could not score them"
 
 
 def test_without_champions_the_game_key_is_still_served_by_elo_and_the_ensemble(games, tmp_path):

@@ -243,9 +243,10 @@ def test_missing_values_counts_null_nan_and_infinite_per_feature():
         ("missing", "logit_elo_pitcher", "critical", 2000), ("missing", "weekend", "warning", 2000)]
     assert report["threshold"].to_list() == [d.MISSING_CRITICAL] * 2
     assert report["n_reference"].null_count() == 2 and report["p_value"].null_count() == 2
-    retrain, reasons = d.needs_retrain(report)
-    assert retrain and reasons == ["feature 'logit_elo_pitcher' is null/NaN/infinite in 3.1% of the served rows "
-                                   "> 1% (n_current 2000): the model could not score them"]
+    # critical, but a broken feed: named as such, no retrain (see the feed-problem test below)
+    assert d.needs_retrain(report) == (False, [])
+    assert d.feed_problems(report) == ["feature 'logit_elo_pitcher' is null/NaN/infinite in 3.1% of the served rows "
+                                       "> 1% (n_current 2000): the model could not score them"]
     with pytest.raises(ValueError, match="missing check needs"):
         d.drift_report("m", 1, served=served)
 
@@ -485,6 +486,24 @@ def test_drift_report_runs_only_checks_with_inputs():
         d.drift_report("m", 1, reference=inputs["reference"], features=["elo_diff"])
     with pytest.raises(ValueError, match="concept check needs"):
         d.drift_report("m", 1, current_p=inputs["current_p"], current_y=inputs["current_y"])
+
+
+def test_a_critical_missing_row_is_a_feed_problem_not_a_retrain():
+    # a retrain on the same broken feed reproduces the same model: only the psi finding asks for one
+    report = pl.DataFrame({"check": ["missing", "missing", "psi", "psi"],
+                           "feature": ["logit_elo_pitcher", "rest_days", "elo_diff", "rest_days"],
+                           "value": [0.12, 0.005, 0.31, 0.15], "threshold": [0.01, 0.01, 0.2, 0.2],
+                           "status": ["critical", "warning", "critical", "warning"],
+                           "n_reference": [None, None, 800, 800], "n_current": [166] * 4})
+    feed_only = report.filter(pl.col("check") == "missing")
+    assert d.needs_retrain(feed_only) == (False, [])
+    assert d.feed_problems(feed_only) == ["feature 'logit_elo_pitcher' is null/NaN/infinite in 12.0% of the served "
+                                          "rows > 1% (n_current 166): the model could not score them"]
+    retrain, reasons = d.needs_retrain(report)
+    assert retrain and len(reasons) == 1 and reasons[0].startswith("psi of feature 'elo_diff' is 0.3100")
+    assert d.feed_problems(report) == d.feed_problems(feed_only)
+    assert d.retrain_findings(report)["feature"].to_list() == ["elo_diff"]
+    assert d.feed_findings(report)["feature"].to_list() == ["logit_elo_pitcher"]
 
 
 def test_needs_retrain_warning_alone_is_not_enough():

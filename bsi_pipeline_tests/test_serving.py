@@ -473,8 +473,16 @@ def test_a_served_feature_gone_missing_is_reported_and_the_other_checks_still_ru
     ks = report.filter(pl.col("check") == "ks_prediction").row(0, named=True)
     assert (ks["reference"], ks["n_current"]) == ("valid", n_served - n_bad)
     assert set(report.filter(pl.col("check") == "psi")["n_current"]) == {n_served - n_bad}
+    # critical, but a retrain on the same feed cannot fix it: a feed problem, named, and no retrain for it. The
+    # champion's PSI drift (2009 against 2008, as on the intact rows) still asks for one, with the same run key
     run_key, reasons = serving.retrain_request(report)
-    assert run_key is not None and any(f"'{feature}' is null/NaN/infinite" in r for r in reasons)
+    intact = serving.champion_drift(mlb.table, mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot)
+    assert run_key is not None and run_key == serving.retrain_request(intact)[0]
+    assert reasons and not any("null/NaN/infinite" in r for r in reasons)
+    assert serving.feed_problems(intact) == []
+    assert serving.feed_problems(report) == [
+        f"mlb_home_win version 1: feature '{feature}' is null/NaN/infinite in {n_bad / n_window:.1%} of the served "
+        f"rows > 1% (n_current {n_window}): the model could not score them"]
     # one unscorable row in the window (1 in 166) is a warning: named in the report, no retrain for it
     last = served & pl.col("row_id").is_in(mlb.table.filter(served).sort("date", "row_id")["row_id"].tail(1).implode())
     one = serving.champion_drift(feed_broken(mlb.table, last), mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot)
@@ -508,7 +516,10 @@ def test_every_served_row_missing_a_feature_is_a_critical_report_not_a_skipped_k
     assert set(skipped["reference"]) == {"no served row has finite values for every feature"}
     assert set(report["model_status"]) == {"critical"}
     assert set(report["served_through"]) == {mlb.table.filter(pl.col("season") == 2009)["date"].max()}
-    assert serving.retrain_request(report)[0] is not None
+    # a broken feed, not drift: retraining on it would give the same model
+    assert serving.retrain_request(report) == (None, [])
+    assert [r.split(":")[0] for r in serving.feed_problems(report)] == ["mlb_home_win version 1"]
+    assert "'logit_elo_pitcher' is null/NaN/infinite in 100.0%" in serving.feed_problems(report)[0]
 
 
 def test_a_regression_key_logs_values_and_gets_a_value_ks_check(tmp_path):

@@ -11,14 +11,17 @@ STOPPED), so a deployed code location refreshes and retrains without anyone swit
 * ``drift_retrain_sensor``: reads the drift_reports table from the lake and asks for a
   ``weekly_retrain`` run when a check is critical (drift.needs_retrain). The run key is derived from
   the critical findings (serving.retrain_request), so the same report triggers one retrain; it
-  does not ask while a weekly_retrain run is queued or running.
+  does not ask while a weekly_retrain run is queued or running. Critical missing values are a broken
+  feed, which a retrain on the same data cannot fix: they ask for no run, and when they are the only
+  critical findings the skip reason names them (serving.feed_problems).
 """
 
 import dagster as dg
 
 from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.lake import read_table_if_written
-from bsi_pipeline.monitoring.serving import retrain_request
+from bsi_pipeline.monitoring.drift import retrain_findings
+from bsi_pipeline.monitoring.serving import feed_problems, retrain_request
 
 # materializable(): until the registry assets land, model_registry is only a dependency of the
 # monitoring assets (an external asset), which a job may not select.
@@ -50,7 +53,8 @@ nightly_refresh_schedule = dg.ScheduleDefinition(
 
 @dg.sensor(job=weekly_retrain, default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=300,
            description="Requests a weekly_retrain run when the latest drift_reports has a critical check; "
-                       "one run per distinct set of critical findings.")
+                       "one run per distinct set of critical findings. Critical missing values (a broken "
+                       "feed) ask for none.")
 def drift_retrain_sensor(context: dg.SensorEvaluationContext, bsi: BsiConfig):
     busy = context.instance.get_run_records(
         filters=dg.RunsFilter(job_name=weekly_retrain.name, statuses=_WAITING_OR_RUNNING), limit=1)
@@ -61,11 +65,17 @@ def drift_retrain_sensor(context: dg.SensorEvaluationContext, bsi: BsiConfig):
     if report is None:
         return dg.SkipReason(f"no {DRIFT_TABLE} table in the lake yet")
     run_key, reasons = retrain_request(report)
+    feed = feed_problems(report)
+    feed_note = "critical feed problem(s), not fixable by a retrain: " + "; ".join(feed)
     if run_key is None:
+        if feed:
+            return dg.SkipReason(f"{DRIFT_TABLE}: {feed_note}")
         models = report["model_key"].n_unique() if report.height else 0
         return dg.SkipReason(f"{DRIFT_TABLE}: no critical check ({report.height} checks, {models} model(s))")
     context.log.info(f"retrain requested ({run_key}): " + "; ".join(reasons))
-    keys = sorted(set(report.filter(report["status"] == "critical")["model_key"].to_list()))
+    if feed:
+        context.log.warning(feed_note)
+    keys = sorted(set(retrain_findings(report)["model_key"].to_list()))
     return dg.RunRequest(run_key=run_key, tags={"bsi/trigger": "drift", "bsi/drift_models": ",".join(keys)})
 
 

@@ -37,7 +37,8 @@ MONITORING_TABLES = {
                     "log loss, accuracy, ECE (RMSE/MAE for regression and count keys).",
     "drift_reports": "Latest drift checks of each champion: missing-value rate per feature over the served rows of "
                      f"the latest {drift.CONCEPT_WINDOW_DAYS} days, PSI per feature (served vs training rows), KS on "
-                     "predictions, concept drift vs the test evaluation; status per check and per model.",
+                     "predictions, concept drift vs the test evaluation; status per check and per model. A "
+                     "critical missing rate is a broken feed: critical, but no retrain is asked for it.",
     "drift_history": "Every drift report kept: drift_reports' rows per champion model (model_id) and data horizon "
                      "(served_through, the latest served date checked); re-checking the same model on the same "
                      "rows replaces its rows, so the table shows how drift evolved without duplicates.",
@@ -120,6 +121,10 @@ def _outcomes(tables: _Tables, spec) -> pl.DataFrame | None:
         return None
 
 
+def _list_md(lines: list[str]) -> dg.MetadataValue:
+    return dg.MetadataValue.md("\n".join(f"- {line}" for line in lines) or "none")
+
+
 def _reasons_md(reasons: dict) -> dg.MetadataValue:
     frame = pl.DataFrame({"model_key": list(reasons), "reason": list(reasons.values())},
                          schema={"model_key": pl.String, "reason": pl.String})
@@ -179,7 +184,9 @@ def drift_reports(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Outpu
     return dg.Output(report, metadata={
         "models": statuses.height, "needs_retrain": run_key is not None,
         "status": dg.MetadataValue.md(markdown_table(statuses) if statuses.height else "none"),
-        "critical": dg.MetadataValue.md("\n".join(f"- {r}" for r in reasons) or "none"),
+        "critical": _list_md(reasons),
+        # critical too, but a retrain cannot fix a broken feed: listed apart, for whoever fixes the feed
+        "feed_problems": _list_md(serving.feed_problems(report)),
         "skipped": _reasons_md(skipped)})
 
 

@@ -16,8 +16,11 @@ Four questions, each answered with a status of "ok", "warning" or "critical":
   is a warning, not a retrain.
 
 :func:`drift_report` puts all of them in one long table, and :func:`needs_retrain` reads that
-table: any "critical" row asks for a retrain. Pure numpy/scipy/polars; scores come from
-:mod:`bsi_pipeline.metrics` so a Brier here is the same number as everywhere else.
+table: any "critical" row asks for a retrain, except a missing-value one. Missing values are a
+broken data feed (FEED_CHECKS): a retrain on the same data reproduces the same model and cannot
+fix them, so the report still marks them critical and :func:`feed_problems` names them for whoever
+fixes the feed. Pure numpy/scipy/polars; scores come from :mod:`bsi_pipeline.metrics` so a Brier
+here is the same number as everywhere else.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "CHECKS",
     "CONCEPT_ALPHA",
     "DEFAULT_KS_ALPHA",
+    "FEED_CHECKS",
     "MISSING_CRITICAL",
     "MISSING_WARNING",
     "PSI_BINS",
@@ -49,6 +53,8 @@ __all__ = [
     "concept_drift",
     "drift_report",
     "feature_drift",
+    "feed_findings",
+    "feed_problems",
     "latest_window",
     "missing_status",
     "missing_values",
@@ -56,6 +62,7 @@ __all__ = [
     "prediction_drift",
     "psi",
     "psi_status",
+    "retrain_findings",
 ]
 
 # PSI below PSI_WARNING is "ok", from PSI_WARNING up to and including PSI_CRITICAL "warning",
@@ -80,6 +87,8 @@ MISSING_CRITICAL = 0.01
 SERVED_DATE_COLUMN = "date"
 
 CHECKS = ("missing", "psi", "ks_prediction", "concept_brier", "concept_accuracy")
+# Checks whose critical finding is a data-feed problem: a retrain cannot fix it, the feed must be.
+FEED_CHECKS = ("missing",)
 REPORT_SCHEMA = {
     "model_key": pl.String,
     "model_version": pl.String,
@@ -581,12 +590,32 @@ def _chance(row: dict) -> str:
     return "" if p_value is None else f", one-sided p = {p_value:.3g}"
 
 
-def needs_retrain(report: pl.DataFrame) -> tuple[bool, list[str]]:
-    """(True, one reason per critical row) when any check in a :func:`drift_report` table is
-    "critical"; warnings alone do not ask for a retrain."""
+def _critical(report: pl.DataFrame, feed: bool) -> pl.DataFrame:
+    """The report's critical rows that are feed problems (``feed``) or that are not."""
     missing = [c for c in ("check", "feature", "value", "threshold", "status") if c not in report.columns]
     if missing:
         raise ValueError(f"not a drift report: columns {missing} missing")
-    critical = report.filter(pl.col("status") == "critical")
-    reasons = [_reason(row) for row in critical.iter_rows(named=True)]
+    return report.filter((pl.col("status") == "critical") & (pl.col("check").is_in(FEED_CHECKS) == feed))
+
+
+def retrain_findings(report: pl.DataFrame) -> pl.DataFrame:
+    """The critical rows of a :func:`drift_report` table that a retrain can answer (not FEED_CHECKS)."""
+    return _critical(report, feed=False)
+
+
+def feed_findings(report: pl.DataFrame) -> pl.DataFrame:
+    """The critical rows of a :func:`drift_report` table that are feed problems (FEED_CHECKS)."""
+    return _critical(report, feed=True)
+
+
+def needs_retrain(report: pl.DataFrame) -> tuple[bool, list[str]]:
+    """(True, one reason per row of :func:`retrain_findings`) when a check a retrain can answer is
+    "critical"; warnings alone, and feed problems (:func:`feed_problems`), do not ask for a retrain."""
+    reasons = [_reason(row) for row in retrain_findings(report).iter_rows(named=True)]
     return bool(reasons), reasons
+
+
+def feed_problems(report: pl.DataFrame) -> list[str]:
+    """One reason per critical feed-problem row (:func:`feed_findings`): critical in the report, but no
+    retrain, since a model retrained on the same broken feed is the same model."""
+    return [_reason(row) for row in feed_findings(report).iter_rows(named=True)]

@@ -30,7 +30,8 @@ Pure polars/numpy logic behind the monitoring assets (bsi_pipeline/defs/monitori
   served predictions against the champion's predictions on held-out reference rows, and concept
   drift of the served rows with known outcomes against the model's test evaluation (eval_snapshots).
 * :func:`retrain_request`: whether a drift report asks for a retrain, and a run key derived from
-  its critical findings.
+  its critical findings; :func:`feed_problems`: its critical findings a retrain cannot fix (missing
+  values: a broken feed), which ask for none.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ __all__ = [
     "daily_coverage",
     "ensemble_settings",
     "ensemble_settings_used",
+    "feed_problems",
     "fill_outcomes",
     "latest_registry_status",
     "model_health",
@@ -706,7 +708,8 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
       window, ending at served_through) whose value is null, NaN or infinite (the model cannot score
       them; training has none): drift.MISSING_WARNING / MISSING_CRITICAL. When no served row has
       every feature, the other checks get a "skipped" row saying so: a broken feed is a critical
-      report, not a key left out;
+      report, not a key left out (critical, but a feed problem: :func:`retrain_request` does not
+      ask a retrain for it, :func:`feed_problems` names it);
     * psi per feature: served rows with every feature finite vs the champion's training slice
       (:func:`reference_slices`: the rows factory.slices_for(table, spec).train gave when it was trained);
     * ks_prediction: the champion's served predictions vs its predictions on held-out reference rows:
@@ -813,8 +816,19 @@ def _value_ks_row(model_key: str, version: str, reference, current, alpha: float
                         schema=drift.REPORT_SCHEMA)
 
 
+def _by_model(rows: pl.DataFrame, reasons) -> list[str]:
+    """``reasons(part)`` of each (model_key, model_version) part of ``rows``, prefixed "<key> version <v>: "."""
+    out = []
+    for (key, version), part in rows.sort("model_key").partition_by(
+            ["model_key", "model_version"], as_dict=True, maintain_order=True).items():
+        out += [f"{key} version {version}: {r}" for r in reasons(part)]
+    return out
+
+
 def retrain_request(report: pl.DataFrame) -> tuple[str | None, list[str]]:
-    """(run_key, reasons) when the report has a critical row (drift.needs_retrain), else (None, []).
+    """(run_key, reasons) when the report has a critical row a retrain can answer
+    (drift.needs_retrain), else (None, []). Feed problems (:func:`feed_problems`) ask for no retrain
+    and are not part of the key, so a feed breaking or mending beside real drift asks for no second run.
 
     The run key is a hash of the critical findings (model_key, model_id - model_version when the
     report has no model_id -, check, feature), not of their values or time: a report recomputed
@@ -824,16 +838,20 @@ def retrain_request(report: pl.DataFrame) -> tuple[str | None, list[str]]:
     cannot remove does not retrain again and again."""
     if report.height == 0:
         return None, []
-    needed, _ = drift.needs_retrain(report)
-    if not needed:
+    critical = drift.retrain_findings(report)
+    if critical.height == 0:
         return None, []
-    critical = report.filter(pl.col("status") == "critical")
-    reasons = []
-    for (key, version), rows in critical.sort("model_key").partition_by(
-            ["model_key", "model_version"], as_dict=True, maintain_order=True).items():
-        reasons += [f"{key} version {version}: {r}" for r in drift.needs_retrain(rows)[1]]
+    reasons = _by_model(critical, lambda rows: drift.needs_retrain(rows)[1])
     model = "model_id" if "model_id" in critical.columns else "model_version"
     findings = sorted({tuple("" if v is None else str(v) for v in row)
                        for row in critical.select("model_key", model, "check", "feature").iter_rows()})
     digest = hashlib.sha256("\n".join("\x1f".join(f) for f in findings).encode()).hexdigest()[:16]
     return f"drift-{digest}", reasons
+
+
+def feed_problems(report: pl.DataFrame) -> list[str]:
+    """The report's critical feed problems (drift.feed_problems: features the served rows miss), one
+    "<key> version <v>: <reason>" each. Critical, but for the feed's owner: a retrain cannot fix them."""
+    if report.height == 0:
+        return []
+    return _by_model(drift.feed_findings(report), drift.feed_problems)
