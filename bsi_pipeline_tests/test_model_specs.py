@@ -41,6 +41,18 @@ def test_bad_specs_are_refused_with_the_reason(tmp_path, change, message):
         load_specs(path)
 
 
+def test_a_count_spec_needs_its_line_column(tmp_path):
+    """ncaa_pitcher_strikeouts is evaluated on P(over the line): without line_column it trained and calibrated,
+    then failed at evaluation with a TypeError."""
+    spec = dict(load_specs()["ncaa_pitcher_strikeouts"].as_dict())
+    spec.pop("key")
+    spec.pop("line_column")
+    path = tmp_path / "specs.yaml"
+    path.write_text(yaml.safe_dump({"no_line": spec}))
+    with pytest.raises(SpecError, match="task count needs line_column"):
+        load_specs(path)
+
+
 def _frame(seasons=(2020, 2021, 2022), per_day=3, days=40):
     rows = []
     for season in seasons:
@@ -77,6 +89,10 @@ def test_too_few_rows_and_missing_columns_are_named():
         model_frame(_frame().drop("spray_angle"), spec)
     with pytest.raises(TrainingDataError, match="null/NaN"):
         model_frame(_frame().with_columns(launch_speed=pl.lit(float("nan"))), spec)
+    # a row without a date would fall out of both sides of every date cut
+    undated = _frame().with_columns(date=pl.when(pl.col("row_id") == "2021-3-1").then(None).otherwise(pl.col("date")))
+    with pytest.raises(TrainingDataError, match="column date has 1 null"):
+        model_frame(undated, spec)
 
 
 def test_skill_weights_follow_skill_and_respect_the_clamp():

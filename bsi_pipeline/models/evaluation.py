@@ -306,7 +306,8 @@ def scatter_png(pred, y, title: str, xlabel: str = "predicted", ylabel: str = "a
 
 CARD_KEYS = {
     "model_key", "model_id", "title", "intended_use", "data", "features", "algorithm",
-    "hyperparameters", "calibration", "test_metrics", "baselines", "limitations", "provenance",
+    "hyperparameters", "calibration", "test_metrics", "model_on_baseline_rows", "baselines", "limitations",
+    "provenance",
     "figures",
 }
 
@@ -355,7 +356,8 @@ def model_card_markdown(card: dict) -> str:
       dicts, e.g. choose_calibrator's table}.
     * test_metrics: dict metric -> value (e.g. classification_report / regression_report).
     * baselines: dict baseline name -> metrics dict on the same test rows (e.g. "elo",
-      "savant_xwoba"); rendered side by side with the model's test_metrics.
+      "savant_xwoba"); rendered side by side with model_on_baseline_rows (the model's metrics on
+      those rows, which are fewer than the test slice where a baseline has gaps), else test_metrics.
     * limitations: str or list of str (empty/None items skipped).
     * provenance: dict, e.g. {"git_hash", "trained_at", ...}; git_hash and trained_at first.
     * figures: dict caption -> Markdown (e.g. metrics.png_to_markdown output), in order.
@@ -418,10 +420,11 @@ def model_card_markdown(card: dict) -> str:
         section("Test metrics", _table(["metric", "value"], list(metrics.items())))
     baselines = card.get("baselines") or {}
     if baselines:
-        keys = [k for k in metrics if any(k in b for b in baselines.values())]
+        model = card.get("model_on_baseline_rows") or metrics
+        keys = [k for k in model if any(k in b for b in baselines.values())]
         for b in baselines.values():
             keys += [k for k in b if k not in keys]
-        rows = [[k, metrics.get(k), *[b.get(k) for b in baselines.values()]] for k in keys]
+        rows = [[k, model.get(k), *[b.get(k) for b in baselines.values()]] for k in keys]
         section("Baseline comparison", "Same test rows.\n\n" + _table(["metric", "model", *baselines], rows))
 
     for caption, md in (card.get("figures") or {}).items():

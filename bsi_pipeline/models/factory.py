@@ -313,6 +313,10 @@ def evaluate_stage(table: pl.DataFrame, spec: ModelSpec, calibration: pl.DataFra
     rows += _snapshot_rows("model", report)
     comparison = _baseline(spec, slices.test, pred, y)
     beat = None
+    if spec.baseline and not comparison and spec.must_beat_baseline:
+        reasons.append(f"the baseline {spec.baseline} (with {', '.join(spec.compare_with) or 'no other column'}) "
+                       f"has no value on any of the {slices.test.height} test rows: the model cannot be shown to "
+                       "beat it")
     if comparison:
         beat = _beats(spec.task, comparison)
         rows += _snapshot_rows(f"baseline:{spec.baseline}", comparison["baseline"])
@@ -328,8 +332,9 @@ def evaluate_stage(table: pl.DataFrame, spec: ModelSpec, calibration: pl.DataFra
                 pred[comparison["mask"]], comparison["baseline_values"],
                 f"{spec.key} vs {spec.baseline}", "model", spec.baseline)
         if spec.must_beat_baseline and not beat:
+            scores = "Brier and log loss" if spec.task == "binary" else "RMSE"
             reasons.append(f"does not beat the baseline {spec.baseline} on the same {comparison['rows']} test rows "
-                           "(Brier and log loss)" if spec.task == "binary" else "(RMSE)")
+                           f"({scores})")
     if groups:
         pngs["reliability"] = metrics.reliability_plot_png(groups, f"{spec.key}: test slice reliability")
     importance = permutation_importance(scorer.predict, X, y, list(spec.features), spec.task)
@@ -374,6 +379,7 @@ def _card(spec: ModelSpec, art: dict, slices: Slices, report: dict, comparison, 
         card["calibration"] = {"method": art["calibrator"]["method"], "params": art["calibrator"],
                                "comparison": calibration.drop("model_key", "model_id", strict=False)}
     if comparison:
+        card["model_on_baseline_rows"] = comparison["model"]
         card["baselines"] = {spec.baseline: comparison["baseline"],
                              **{c: other for c, (other, _) in comparison["others"].items()}}
     return card

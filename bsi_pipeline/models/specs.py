@@ -100,6 +100,8 @@ def _parse(key: str, raw: dict) -> ModelSpec:
         raise SpecError(f"model spec {key!r}: split needs 0 < valid_fraction < 1 and test_last_seasons >= 1")
     if raw.get("class_weight", "none") not in ("none", "auto", "balanced"):
         raise SpecError(f"model spec {key!r}: class_weight must be none, auto or balanced")
+    if raw["task"] == "count" and not raw.get("line_column"):
+        raise SpecError(f"model spec {key!r}: task count needs line_column (its P(over the line) is evaluated)")
     compare_with = raw.get("compare_with") or []
     if compare_with and not raw.get("baseline"):
         raise SpecError(f"model spec {key!r}: compare_with needs a baseline (they are scored on its test rows)")

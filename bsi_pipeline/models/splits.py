@@ -68,7 +68,9 @@ def model_frame(table: pl.DataFrame, spec: ModelSpec) -> pl.DataFrame:
     for column, value in spec.filter.items():
         frame = frame.filter(pl.col(column) == value)
     frame = frame.select(list(dict.fromkeys(needed))).sort(["date", "row_id"])
-    for column in [*spec.features, spec.target]:
+    # a null key would fall out of both sides of a date cut; a null line, out of the P(over) evaluation
+    checked = [*KEY_COLUMNS, *spec.features, spec.target, *([spec.line_column] if spec.line_column else [])]
+    for column in checked:
         nulls = frame[column].null_count() + (frame[column].is_nan().sum() if frame[column].dtype.is_float() else 0)
         if nulls:
             raise TrainingDataError(f"{spec.key}: column {column} has {nulls} null/NaN value(s); "
