@@ -176,6 +176,20 @@ def test_games_rows_in_equal_rows_kept_plus_excluded(ncaa, ncaa_games_build):
     assert build_game_features(games, None, None, leagues=("mlb",)).features.height == 0
 
 
+def test_an_unusable_first_copy_does_not_shadow_a_complete_second_one(ncaa):
+    """Two copies of a real game, the first without a score: the complete copy is the one kept, and it stays in
+    both teams' histories (their next games count it)."""
+    games = ncaa["games"].sort("date", "game_id")
+    game = games.row(0, named=True)
+    blank = games.head(1).with_columns(pl.lit(None, dtype=games["home_score"].dtype).alias("home_score"),
+                                       pl.lit(None, dtype=games["away_score"].dtype).alias("away_score"))
+    build = build_game_features(pl.concat([blank, games]), None, None, leagues=("ncaa",))
+    clean = build_game_features(games, None, None, leagues=("ncaa",))
+    assert build.features.equals(clean.features)
+    assert build.excluded.select("row_id", "reason").rows() == [(game["game_id"], "no final score")]
+    assert build.features.height + build.excluded.height == games.height + 1
+
+
 @pytest.mark.parametrize("league", ["ncaa", "mlb"])
 def test_changing_a_result_changes_only_later_dates(league, ncaa, mlb_2008):
     """Point in time: reverse the result of the first game of a doubleheader and rebuild everything

@@ -38,7 +38,15 @@ from bsi_pipeline.batted_ball import (
     spray_angle,
     woba_weights_frame,
 )
-from bsi_pipeline.features.common import FeatureBuild, concat_excluded, excluded_rows, finalize, optional, require
+from bsi_pipeline.features.common import (
+    FeatureBuild,
+    concat_excluded,
+    excluded_rows,
+    finalize,
+    mark_later_copies,
+    optional,
+    require,
+)
 
 TABLE = "features_batted_balls"
 SOURCE_TABLE = "batted_balls"
@@ -83,7 +91,7 @@ def build_batted_ball_features(batted_balls: pl.DataFrame, woba_weights: pl.Data
         .when(pl.col("events").is_null()).then(pl.lit("no events: the labels are unknown"))
         .when(pl.col("woba_value").is_null()).then(pl.lit("no woba_value and no wOBA weights for the season"))
     )
-    frame = _mark_duplicates(frame.with_columns(reason=reason))
+    frame = mark_later_copies(frame.with_columns(reason=reason), "row_id")
 
     kept = frame.filter(pl.col("reason").is_null())
     spray = pl.coalesce(spray_angle(pl.col("hc_x"), pl.col("hc_y")), pl.col("_spray_given"))
@@ -102,14 +110,6 @@ def build_batted_ball_features(batted_balls: pl.DataFrame, woba_weights: pl.Data
     )
     excluded = concat_excluded([excluded_rows(frame, SOURCE_TABLE)])
     return FeatureBuild(finalize(TABLE, kept), excluded)
-
-
-def _mark_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
-    """Among rows otherwise usable, the first copy of a row_id is kept and later copies are excluded."""
-    usable = frame.filter(pl.col("reason").is_null())
-    later = usable.filter(pl.col("_row") != pl.col("_row").min().over("row_id")).get_column("_row")
-    return frame.with_columns(reason=pl.when(pl.col("_row").is_in(later.implode()))
-                              .then(pl.lit("duplicate row_id (first copy kept)")).otherwise(pl.col("reason")))
 
 
 def _with_woba(frame: pl.DataFrame, weights: pl.DataFrame) -> pl.DataFrame:

@@ -35,6 +35,16 @@ def excluded_rows(frame: pl.DataFrame, table: str, row_id: str = "row_id", reaso
             .cast(EXCLUDED_SCHEMA))
 
 
+def mark_later_copies(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Among rows otherwise usable (reason null), the first copy of ``key`` (by ``_row``, the input order)
+    is kept and later copies get the reason "duplicate <key> (first copy kept)". An unusable first copy
+    (no score, no date) does not shadow a later usable one."""
+    usable = frame.filter(pl.col("reason").is_null())
+    later = usable.filter(pl.col("_row") != pl.col("_row").min().over(key)).get_column("_row")
+    return frame.with_columns(reason=pl.when(pl.col("_row").is_in(later.implode()))
+                              .then(pl.lit(f"duplicate {key} (first copy kept)")).otherwise(pl.col("reason")))
+
+
 def concat_excluded(parts: list[pl.DataFrame]) -> pl.DataFrame:
     """All exclusions, in a deterministic order (table, row_id)."""
     parts = [p for p in parts if p.height]

@@ -53,6 +53,7 @@ from bsi_pipeline.features.common import (
     excluded_rows,
     finalize,
     logit,
+    mark_later_copies,
     optional,
     require,
     sigmoid,
@@ -103,15 +104,14 @@ def build_game_features(games: pl.DataFrame, team_ratings: pl.DataFrame | None, 
         optional(games, "location", pl.String),
     )
     g = g.with_columns(home_key=_canonical("home_team", aliases), away_key=_canonical("away_team", aliases))
-    first_copy = pl.col("_row") == pl.col("_row").min().over("game_id")
     g = g.with_columns(reason=(
         pl.when(pl.col("game_id").is_null()).then(pl.lit("no game_id"))
-        .when(~first_copy).then(pl.lit("duplicate game_id (first copy kept)"))
         .when(pl.col("date").is_null() | pl.col("season").is_null()).then(pl.lit("no date or season"))
         .when(pl.col("home_team").is_null() | pl.col("away_team").is_null()).then(pl.lit("a team is missing"))
         .when(pl.col("home_key") == pl.col("away_key")).then(pl.lit("home and away are the same team"))
         .when(pl.col("home_score").is_null() | pl.col("away_score").is_null()).then(pl.lit("no final score"))
     ), row_id=pl.coalesce("game_id", pl.format("row:{}", "_row")))
+    g = mark_later_copies(g, "game_id")
     played = g.filter(pl.col("reason").is_null()).drop("reason")  # the history every feature reads
     g = g.with_columns(reason=pl.when(pl.col("reason").is_null() & (pl.col("home_score") == pl.col("away_score")))
                        .then(pl.lit("tie")).otherwise(pl.col("reason")))
