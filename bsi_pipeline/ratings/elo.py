@@ -120,8 +120,10 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
         for j in day_games:
             out.home_post[j] = rating[games[j].home]
             out.away_post[j] = rating[games[j].away]
-            out.home_conf_post[j] = conference_rating(games[j].home_conference)
-            out.away_conf_post[j] = conference_rating(games[j].away_conference)
+        if use_conf:  # without a layer every conference rating stays 0, as the pre-game values appended
+            for j in day_games:
+                out.home_conf_post[j] = conference_rating(games[j].home_conference)
+                out.away_conf_post[j] = conference_rating(games[j].away_conference)
         day_games.clear()
         deltas.clear()
         conf_deltas.clear()
@@ -139,7 +141,8 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
             if team not in rating:
                 rating[team] = s.new_team_unaffiliated if (
                     team_conf is None and s.new_team_unaffiliated is not None) else s.new_team
-        h_conf, a_conf = conference_rating(g.home_conference), conference_rating(g.away_conference)
+        h_conf = conf.get(g.home_conference, 0.0) if use_conf and g.home_conference else 0.0
+        a_conf = conf.get(g.away_conference, 0.0) if use_conf and g.away_conference else 0.0
         h, a = rating[g.home], rating[g.away]
         extra = adjustments[i] if adjustments is not None else g.adjustment
         diff = (h + h_conf) - (a + a_conf) + (0.0 if g.neutral else s.home_advantage) + extra
