@@ -84,9 +84,9 @@ abs_dwe_model, li_weight, abs_dwe, leverage_index.
 (extra innings of a 7-inning game) by fewer than 10 runs was scheduled for 7, and each of its plays is looked
 up two innings later (its 7th inning is the table's 9th, where the game-ending rules live). Looked up as a
 9-inning game, a tie in the bottom of its 7th with none out and the bases empty read WE 0.66 and LI 1.5 on
-the shared college data instead of 0.72 and 2.5. A 7-inning
-game won by 10 or more is indistinguishable from a run-ruled 9-inning one and keeps its innings (at such a lead
-the two readings hardly differ); so does one that ended in the 9th, which looks like a 9-inning game.
+the shared college data instead of 0.72 and 2.5. A 7-inning game won by 10 or more is indistinguishable from a
+run-ruled 9-inning one and keeps its innings (at such a lead the two readings hardly differ); so does one that
+ended in the 9th, which looks like a 9-inning game.
 
 `play_win_probability(plays, we_table)`: every row of plays, in the input order, with score_diff_before (home
 minus away, not capped), we_before (WE of the state at the start of the row; a row after the third out, e.g. a

@@ -66,9 +66,10 @@ def _vs_conference_average(column: str) -> pl.Expr:
     return pl.col(column) - average
 
 
-def _season_end_conference_ratings(team_ratings: pl.DataFrame) -> pl.DataFrame:
-    """Per league, season and conference: the conference layer after the last date any member played."""
-    return (team_ratings.filter(pl.col("conference").is_not_null()).sort("date", "game_id")
+def _season_end_conference_ratings(ordered: pl.DataFrame) -> pl.DataFrame:
+    """Per league, season and conference: the conference layer after the last date any member played
+    (``ordered``: team_ratings sorted by date and game_id)."""
+    return (ordered.filter(pl.col("conference").is_not_null())
             .group_by("league", "season", "conference", maintain_order=True)
             .agg(conference_rating=pl.col("conference_rating_post").last()))
 
@@ -76,12 +77,12 @@ def _season_end_conference_ratings(team_ratings: pl.DataFrame) -> pl.DataFrame:
 def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> pl.DataFrame:
     ridge_post = (pl.col("ridge_rating_post") if "ridge_rating_post" in team_ratings.columns
                   else pl.lit(None, dtype=pl.Float64))
-    last = (team_ratings.sort("date", "game_id")
-            .group_by("sport", "league", "season", "team", maintain_order=True)
+    ordered = team_ratings.sort("date", "game_id")
+    last = (ordered.group_by("sport", "league", "season", "team", maintain_order=True)
             .agg(pl.col("conference").drop_nulls().last(), rating=pl.col("rating_post").last(),
                  ridge_rating=ridge_post.last()))
     teams = last.filter(pl.col("conference").is_not_null()).join(
-        _season_end_conference_ratings(team_ratings), on=["league", "season", "conference"], how="left"
+        _season_end_conference_ratings(ordered), on=["league", "season", "conference"], how="left"
     ).with_columns(
         strength=pl.col("rating") + pl.col("conference_rating")).sort("league", "season", "conference", "team")
     scoring = (pl.concat([games.select("league", "season", points=pl.col("home_score")),

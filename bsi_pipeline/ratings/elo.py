@@ -109,9 +109,6 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
     deltas: dict[str, float] = {}           # the current date's rating changes, applied when it ends
     conf_deltas: dict[str, float] = {}
 
-    def conference_rating(name: str | None) -> float:
-        return conf.get(name, 0.0) if use_conf and name else 0.0
-
     def close_day() -> None:
         for team, d in deltas.items():
             rating[team] += d
@@ -121,9 +118,9 @@ def replay(games: list[EloGame], settings: EloSettings, adjustments: list[float]
             out.home_post[j] = rating[games[j].home]
             out.away_post[j] = rating[games[j].away]
         if use_conf:  # without a layer every conference rating stays 0, as the pre-game values appended
-            for j in day_games:
-                out.home_conf_post[j] = conference_rating(games[j].home_conference)
-                out.away_conf_post[j] = conference_rating(games[j].away_conference)
+            for j in day_games:  # conf never has a key for a missing conference (None or "")
+                out.home_conf_post[j] = conf.get(games[j].home_conference, 0.0)
+                out.away_conf_post[j] = conf.get(games[j].away_conference, 0.0)
         day_games.clear()
         deltas.clear()
         conf_deltas.clear()

@@ -244,7 +244,7 @@ def _prior(settings: ComponentSettings, season: int) -> tuple[np.ndarray | None,
 
 
 def walk_forward(x: np.ndarray, outcome: np.ndarray, seasons: np.ndarray, decided: np.ndarray,
-                 settings: ComponentSettings, p_plain: np.ndarray
+                 settings: ComponentSettings, p_plain: np.ndarray | list[float]
                  ) -> tuple[np.ndarray, dict[int, tuple[np.ndarray | None, str]]]:
     """p_home per game and, per season, (coefficients or None, the seasons they were fitted on).
     p_plain: the plain Elo forecast per game, for seasons with nothing earlier to fit on and no prior."""
@@ -270,4 +270,4 @@ def forecast(games: pl.DataFrame, details: pl.DataFrame, elo_home: list[float], 
              settings: ComponentSettings):
     """The components system end to end: p_home per game and per season (coefficients, fitted on)."""
     x = design(side_features(games, details, elo_home, elo_away, settings))
-    return walk_forward(x, outcome, seasons, decided, settings, np.asarray(p_plain))
+    return walk_forward(x, outcome, seasons, decided, settings, p_plain)
