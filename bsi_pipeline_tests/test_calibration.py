@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import TimeSeriesSplit
 
 from bsi_pipeline import metrics
 from bsi_pipeline.models import calibration as cal
@@ -144,28 +145,80 @@ def test_compare_calibrators_table(fit_set):
     # Isotonic wins in-sample and pays for it out of fold; identity is not fitted at all.
     assert rows["isotonic"]["log_loss"] <= min(rows[m]["log_loss"] for m in rows)
     assert rows["isotonic"]["cv_log_loss"] > rows["isotonic"]["log_loss"]
-    assert rows["identity"]["cv_log_loss"] == rows["identity"]["log_loss"]
+    first = y.size - 5 * (y.size // 6)  # identity is not fitted: its cv scores are its raw scores on the scored rows
+    assert rows["identity"]["cv_log_loss"] == pytest.approx(metrics.log_loss(p_raw[first:], y[first:]), rel=1e-12)
     for method in ("platt", "temperature", "isotonic"):
         assert rows[method]["cv_log_loss"] < rows["identity"]["cv_log_loss"] - 0.03
 
 
-def test_cross_validation_uses_contiguous_unshuffled_folds(fit_set):
+def test_cross_validation_is_forward_chaining(fit_set):
     p_raw, _, y = fit_set
-    n = 1003  # not divisible by the folds
+    n = 1003  # not divisible by the blocks
     p_raw, y = p_raw[:n], y[:n]
-    oof = np.empty(n)
-    for held in np.array_split(np.arange(n), 4):
-        train = np.setdiff1d(np.arange(n), held)
-        oof[held] = cal.apply_calibration(cal.fit_temperature(p_raw[train], y[train]), p_raw[held])
+    # Expanding window: block k (of folds + 1) is calibrated on blocks 0..k-1; block 0 is never scored.
+    oof = np.full(n, np.nan)
+    for train_idx, held in TimeSeriesSplit(n_splits=4).split(p_raw):
+        oof[held] = cal.apply_calibration(cal.fit_temperature(p_raw[train_idx], y[train_idx]), p_raw[held])
+    held = ~np.isnan(oof)
     table = cal.compare_calibrators(p_raw, y, folds=4)
-    row = table.filter(table["method"] == "temperature").row(0, named=True)
-    assert row["cv_log_loss"] == pytest.approx(metrics.log_loss(oof, y), rel=1e-9)
-    # The order matters: reversing the rows changes the folds (so the out-of-fold scores),
-    # not the in-sample fit.
+    rows = {r["method"]: r for r in table.iter_rows(named=True)}
+    assert rows["temperature"]["cv_rows"] == held.sum() == 4 * (n // 5)  # the first block takes the remainder
+    assert rows["temperature"]["cv_log_loss"] == pytest.approx(metrics.log_loss(oof[held], y[held]), rel=1e-9)
+    # Identity is scored on the same rows, so its cv scores compare with the fitted methods'.
+    assert table["cv_rows"].to_list() == [held.sum()] * 4
+    assert rows["identity"]["cv_log_loss"] == pytest.approx(metrics.log_loss(p_raw[held], y[held]), rel=1e-12)
+    # The order matters: reversing the rows changes the folds (so the forward scores), not the in-sample fit.
     rev = cal.compare_calibrators(p_raw[::-1], y[::-1], folds=4)
     rrow = rev.filter(rev["method"] == "temperature").row(0, named=True)
-    assert rrow["log_loss"] == pytest.approx(row["log_loss"], rel=1e-9)
-    assert rrow["cv_log_loss"] != row["cv_log_loss"]
+    assert rrow["log_loss"] == pytest.approx(rows["temperature"]["log_loss"], rel=1e-9)
+    assert rrow["cv_log_loss"] != rows["temperature"]["cv_log_loss"]
+
+
+@pytest.mark.parametrize("method", ["platt", "temperature", "isotonic"])
+def test_the_forward_scores_never_see_later_rows(fit_set, method):
+    """Every row's out-of-fold calibrated probability depends only on earlier rows: relabel the latest
+    block and nothing scored before it moves (contiguous k-fold moved the earliest block by up to 0.16)."""
+    p_raw, _, y = fit_set
+    p_raw, y = p_raw[:1200], y[:1200]
+    pairs = cal.forward_folds(1200, 5)
+    last = pairs[-1][1]
+    relabelled = y.copy()
+    relabelled[last] = 1
+    before = cal._out_of_fold(method, p_raw, y, pairs)
+    after = cal._out_of_fold(method, p_raw, relabelled, pairs)
+    earlier = np.concatenate([held for _, held in pairs[:-1]])
+    np.testing.assert_array_equal(before[earlier], after[earlier])
+    np.testing.assert_array_equal(before[last], after[last])  # its calibrator is fitted on earlier rows
+    assert np.isnan(before[: pairs[0][1][0]]).all()  # the first block is only ever fitted on
+
+
+def test_forward_folds_never_split_a_date():
+    # 40 game days of 1-3 games each (doubleheaders and slates), sorted by date.
+    counts = np.random.default_rng(5).integers(1, 4, 40)
+    dates = np.repeat(np.arange(40), counts).astype("datetime64[D]")
+    pairs = cal.forward_folds(dates.size, 5, dates)
+    assert len(pairs) >= 4
+    for fit, held in pairs:
+        assert dates[fit].max() < dates[held].min()
+        assert fit.tolist() == list(range(held[0]))  # every earlier row, no gap
+    with pytest.raises(ValueError, match="sorted by date"):
+        cal.forward_folds(dates.size, 5, dates[::-1])
+    with pytest.raises(ValueError, match="one date"):
+        cal.forward_folds(20, 5, np.zeros(20, dtype="datetime64[D]"))
+    with pytest.raises(ValueError, match="3 values for 20 rows"):
+        cal.forward_folds(20, 5, dates[:3])
+
+
+def test_selection_score_is_forward_in_time():
+    """The model-choice score of training: relabelling the latest validation games cannot change how
+    the earlier ones are scored, so the score moves only through the rows it changes."""
+    from bsi_pipeline.models.training import selection_score
+    p_raw, _, y = _sample(31, n=1200)
+    dates = np.repeat(np.arange(600), 2).astype("datetime64[D]")
+    base = selection_score("binary", y, p_raw, dates)
+    table = cal.compare_calibrators(p_raw, y, dates=dates)
+    assert base == table.filter(pl.col("method") != "identity")["cv_log_loss"].min()
+    assert table["cv_rows"][0] == 1000  # the first of six blocks (200 rows) is only fitted on
 
 
 def test_choose_calibrator_picks_the_lowest_cv_log_loss(fit_set):
@@ -309,12 +362,24 @@ def test_a_method_that_cannot_be_fitted_is_reported_not_chosen():
         cal.fit_platt(p, y)
 
 
-def test_a_one_class_training_fold_is_named():
-    # All positives sit in the first fold: fitting without it sees only negatives.
+def test_a_fold_with_one_outcome_before_it_is_left_out():
+    # A rare event with no positive in the first block: the first fold has nothing to calibrate on.
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.02, 0.3, 600)
+    y = (rng.uniform(size=600) < p).astype(int)
+    y[:100] = 0
+    pairs = cal.forward_folds(600, 5)
+    table = cal.compare_calibrators(p, y, folds=5)
+    assert table["error"].null_count() == 4
+    assert table["cv_rows"].to_list() == [sum(held.size for _, held in pairs[1:])] * 4
+
+
+def test_no_fold_with_both_outcomes_before_it_is_named():
+    # Every positive sits in the last block: no calibrator can be fitted forward in time.
     p = np.linspace(0.1, 0.9, 100)
-    y = np.r_[np.array([1, 0] * 5), np.zeros(90, dtype=int)]
+    y = np.r_[np.zeros(90, dtype=int), np.array([1, 0] * 5)]
     table = cal.compare_calibrators(p, y, folds=5)
     for r in table.filter(pl.col("method") != "identity").iter_rows(named=True):
-        assert r["error"].startswith("fitting without fold 1 of 5: calibration needs both outcomes")
+        assert r["error"] == "none of the 5 forward folds has both outcomes in the rows before it"
     with pytest.raises(ValueError, match="no calibrator could be fitted"):
         cal.choose_calibrator(p, y, folds=5)

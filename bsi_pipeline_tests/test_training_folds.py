@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from bsi_pipeline.models.training import date_folds
+from bsi_pipeline.models.splits import date_folds
 
 
 def days(*counts: int) -> np.ndarray:

@@ -29,6 +29,7 @@ from bsi_pipeline.metrics import (
     log_loss,
     reliability_bins,
 )
+from bsi_pipeline.models.splits import date_folds
 
 CALIBRATION_METHODS = ("identity", "platt", "temperature", "isotonic")
 LOGIT_EPS = 1e-12
@@ -147,81 +148,110 @@ def fit_calibrator(method: str, p, y) -> dict:
 # choosing
 
 
-def _fold_slices(n: int, folds: int) -> list[np.ndarray]:
+def forward_folds(n: int, folds: int, dates=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Forward-chaining (fit rows, held rows) pairs over a slice sorted by date: every held-out block
+    is calibrated only on the rows of earlier dates (splits.date_folds, cut between dates), so no
+    score of the cross-validation has seen a later game. Without ``dates`` the row order is the
+    time order. The first block is never held out."""
     if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
         raise ValueError(f"folds must be an integer >= 2; got {folds!r}")
     if n < 2 * folds:
         raise ValueError(f"{folds}-fold cross-validation needs at least {2 * folds} rows; got {n}")
-    return np.array_split(np.arange(n), int(folds))
+    order = np.arange(n) if dates is None else np.asarray(dates)
+    if order.shape[0] != n:
+        raise ValueError(f"dates has {order.shape[0]} values for {n} rows")
+    pairs = date_folds(order, int(folds))
+    if not pairs:
+        raise ValueError(f"forward cross-validation needs rows on more than one date; all {n} rows share one")
+    return pairs
 
 
-def _out_of_fold(method: str, p: np.ndarray, y: np.ndarray, slices: list[np.ndarray]) -> np.ndarray:
-    """Each fold calibrated by params fitted on all the other folds."""
-    if method == "identity":
-        return p.copy()
-    oof = np.empty_like(p)
-    for i, held in enumerate(slices):
-        train = np.ones(p.shape[0], dtype=bool)
-        train[held] = False
+def _out_of_fold(method: str, p: np.ndarray, y: np.ndarray,
+                 pairs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Each held-out block calibrated by params fitted on the rows before it (NaN where never held)."""
+    oof = np.full_like(p, np.nan)
+    for i, (fit, held) in enumerate(pairs):
+        if method == "identity":
+            oof[held] = p[held]
+            continue
         try:
-            fold_params = fit_calibrator(method, p[train], y[train])
+            fold_params = fit_calibrator(method, p[fit], y[fit])
         except ValueError as exc:
-            raise ValueError(f"fitting without fold {i + 1} of {len(slices)}: {exc}") from None
+            raise ValueError(f"fitting on the {fit.size} rows before fold {i + 1} of {len(pairs)}: {exc}") from None
         oof[held] = apply_calibration(fold_params, p[held])
     return oof
 
 
-def _compare(p_valid, y_valid, folds: int):
+def _both_outcomes_before(y: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]):
+    """The folds whose earlier rows hold both outcomes (a rare event may have none early in the slice:
+    such a fold can calibrate nothing and is left out, as tuning leaves it out)."""
+    usable = [(fit, held) for fit, held in pairs if np.unique(y[fit]).size == 2]
+    if not usable:
+        raise ValueError(f"none of the {len(pairs)} forward folds has both outcomes in the rows before it")
+    return usable
+
+
+def _compare(p_valid, y_valid, folds: int, dates):
     """The comparison table plus each method's params fitted on the whole slice."""
     p_arr, y_arr = _validate_fit(p_valid, y_valid)
-    slices = _fold_slices(p_arr.shape[0], folds)
+    pairs = forward_folds(p_arr.shape[0], folds, dates)
+    try:
+        pairs, fold_error = _both_outcomes_before(y_arr, pairs), None
+    except ValueError as exc:
+        fold_error = str(exc)
     rows, params = [], {}
     for method in CALIBRATION_METHODS:
         row = {"method": method}
         try:
+            if fold_error and method in FIT_METHODS:
+                raise ValueError(fold_error)
             full = fit_calibrator(method, p_arr, y_arr)
             q = apply_calibration(full, p_arr)
-            oof = _out_of_fold(method, p_arr, y_arr, slices)
-        except ValueError as exc:  # e.g. Platt on separated outcomes, or a one-class fold
-            row.update({k: None for k in ("log_loss", "brier", "ece", "cv_log_loss", "cv_brier", "cv_ece")})
+            oof = _out_of_fold(method, p_arr, y_arr, pairs)
+        except ValueError as exc:  # e.g. Platt on separated outcomes
+            row.update({k: None for k in ("log_loss", "brier", "ece", "cv_rows", "cv_log_loss", "cv_brier", "cv_ece")})
             row["error"] = str(exc)
         else:
             params[method] = full
+            held = ~np.isnan(oof)
             row.update({
                 "log_loss": log_loss(q, y_arr),
                 "brier": brier(q, y_arr),
                 "ece": ece(q, y_arr),
-                "cv_log_loss": log_loss(oof, y_arr),
-                "cv_brier": brier(oof, y_arr),
-                "cv_ece": ece(oof, y_arr),
+                "cv_rows": int(held.sum()),
+                "cv_log_loss": log_loss(oof[held], y_arr[held]),
+                "cv_brier": brier(oof[held], y_arr[held]),
+                "cv_ece": ece(oof[held], y_arr[held]),
                 "error": None,
             })
         rows.append(row)
-    schema = {"method": pl.String, **{k: pl.Float64 for k in (
-        "log_loss", "brier", "ece", "cv_log_loss", "cv_brier", "cv_ece")}, "error": pl.String}
+    schema = {"method": pl.String, **{k: pl.Float64 for k in ("log_loss", "brier", "ece")}, "cv_rows": pl.Int64,
+              **{k: pl.Float64 for k in ("cv_log_loss", "cv_brier", "cv_ece")}, "error": pl.String}
     return pl.DataFrame(rows, schema=schema, orient="row"), params
 
 
-def compare_calibrators(p_valid, y_valid, folds: int = 5):
+def compare_calibrators(p_valid, y_valid, folds: int = 5, dates=None):
     """One row per method (identity, platt, temperature, isotonic, in that order).
 
     Columns: method; log_loss, brier, ece of the calibrator fitted on and scored on the whole
-    slice (in-sample: isotonic nearly always wins here); cv_log_loss, cv_brier, cv_ece from
-    out-of-fold predictions over ``folds`` contiguous, unshuffled folds in the given order
-    (pass the slice sorted by date), each fold scored by a calibrator fitted on the other
-    folds; error (null unless the method could not be fitted, in which case its scores are
-    null). Identity is not fitted, so its cv scores equal its in-sample ones."""
-    return _compare(p_valid, y_valid, folds)[0]
+    slice (in-sample: isotonic nearly always wins here); cv_rows, cv_log_loss, cv_brier, cv_ece
+    scored forward in time (:func:`forward_folds`): the slice, sorted by ``dates`` (or in row
+    order), is cut between dates into ``folds`` + 1 blocks, and each block after the first is
+    scored by a calibrator fitted on all the rows before it, so the choice never rests on a
+    calibrator that saw later games; cv_rows counts the rows so scored, the same for every method
+    (identity's cv scores are its raw scores on those rows). error is null unless the method could
+    not be fitted, in which case its scores are null."""
+    return _compare(p_valid, y_valid, folds, dates)[0]
 
 
-def choose_calibrator(p_valid, y_valid, folds: int = 5):
+def choose_calibrator(p_valid, y_valid, folds: int = 5, dates=None):
     """The calibrator with the lowest cross-validated log loss among platt, temperature and
     isotonic (ties go to the simpler one, in that order), fitted on the whole slice.
 
     Returns ``(params, table)``: table is :func:`compare_calibrators` plus a boolean
     ``chosen`` column. Identity is in the table for reference only and never chosen, even
     when it scores best (a sign the model needs no calibration, worth reading in the table)."""
-    table, params = _compare(p_valid, y_valid, folds)
+    table, params = _compare(p_valid, y_valid, folds, dates)
     best, best_loss = None, np.inf
     for row in table.iter_rows(named=True):
         if row["method"] in FIT_METHODS and row["cv_log_loss"] is not None and row["cv_log_loss"] < best_loss:

@@ -186,7 +186,7 @@ def calibrate_stage(table: pl.DataFrame, spec: ModelSpec, candidates: pl.DataFra
     raw = load_scorer(source).predict_raw(X_va)
     art = artifacts.read_artifact(source)
     if spec.task == "binary":
-        params, comparison = calibration.choose_calibrator(raw, y_va)
+        params, comparison = calibration.choose_calibrator(raw, y_va, dates=slices.valid["date"].to_numpy())
         calibrated = calibration.apply_calibration(params, raw)
         accepted = calibration.acceptance(calibrated, y_va)
         art["calibrator"] = params

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from sklearn.model_selection import TimeSeriesSplit
 
 from bsi_pipeline.models.specs import ModelSpec, SpecError
 
@@ -108,4 +109,20 @@ def time_split(frame: pl.DataFrame, spec: ModelSpec) -> Slices:
     return slices
 
 
-__all__ = ["NotEnoughData", "Slices", "SpecError", "TrainingDataError", "model_frame", "time_split"]
+def date_folds(dates: np.ndarray, n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Expanding-window folds over rows sorted by date: scikit-learn's TimeSeriesSplit, with every cut moved
+    back to the first row of its date, so that no date is on both sides of a fold (the two games of a
+    doubleheader share their features; one must not be fitted while the other is held out). Folds left
+    empty by the move (a date longer than a fold) are dropped."""
+    dates = np.asarray(dates)
+    if len(dates) > 1 and (dates[1:] < dates[:-1]).any():
+        raise ValueError("date_folds needs rows sorted by date")
+    cuts = []
+    for _, hold in TimeSeriesSplit(n_splits=n_splits).split(dates):
+        cuts.append(int(np.searchsorted(dates, dates[hold[0]], side="left")))
+    cuts.append(len(dates))
+    rows = np.arange(len(dates))
+    return [(rows[:start], rows[start:end]) for start, end in zip(cuts, cuts[1:]) if 0 < start < end]
+
+
+__all__ = ["NotEnoughData", "Slices", "SpecError", "TrainingDataError", "date_folds", "model_frame", "time_split"]

@@ -4,7 +4,7 @@ Hyper-parameters are tuned by time-series cross-validation inside the training w
 (expanding window, folds in date order). Each tuned candidate is refitted on the whole training
 slice and scored on the validation slice; the ensemble and stacking candidates combine them. The
 chosen candidate has the best validation score (for binary targets the log loss after the best
-calibrator, cross-validated within the validation slice, so a miscalibrated but sharp model is
+calibrator, cross-validated forward in time within the validation slice, so a miscalibrated but sharp model is
 judged as it will be served; for values the RMSE), ties within the spec's selection_tolerance
 going to the simpler model.
 """
@@ -20,18 +20,18 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import TimeSeriesSplit
 
 from bsi_pipeline.models import algorithms
 from bsi_pipeline.models.ensemble import CombinedModel, fit_stacker, skill_weights
 from bsi_pipeline.models.specs import ALGORITHMS, BASE_ALGORITHMS, CLASS_WEIGHT_AUTO_BELOW, ModelSpec
-from bsi_pipeline.models.splits import Slices, model_frame, time_split
+from bsi_pipeline.models.splits import Slices, date_folds, model_frame, time_split
 
 CV_FOLDS = 3
 # Part of the training cache key (factory.training_key): raise it whenever a change here can change what
 # training produces on the same spec and data, so that cached candidates are trained again.
 # 2: cross-validation folds cut between dates (date_folds).
-TRAINING_VERSION = 2
+# 3: the calibrated selection score is cross-validated forward in time (calibration.compare_calibrators).
+TRAINING_VERSION = 3
 
 
 @dataclass
@@ -107,22 +107,6 @@ def _loss(task: str, y: np.ndarray, pred: np.ndarray, weighted: bool) -> tuple[s
     return "log_loss", float(sk_log_loss(y, np.clip(pred, 1e-15, 1 - 1e-15), labels=[0, 1]))
 
 
-def date_folds(dates: np.ndarray, n_splits: int = CV_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Expanding-window folds over rows sorted by date: scikit-learn's TimeSeriesSplit, with every cut moved
-    back to the first row of its date, so that no date is on both sides of a fold (the two games of a
-    doubleheader share their features; one must not be fitted while the other is held out). Folds left
-    empty by the move (a date longer than a fold) are dropped."""
-    dates = np.asarray(dates)
-    if len(dates) > 1 and (dates[1:] < dates[:-1]).any():
-        raise ValueError("date_folds needs rows sorted by date")
-    cuts = []
-    for _, hold in TimeSeriesSplit(n_splits=n_splits).split(dates):
-        cuts.append(int(np.searchsorted(dates, dates[hold[0]], side="left")))
-    cuts.append(len(dates))
-    rows = np.arange(len(dates))
-    return [(rows[:start], rows[start:end]) for start, end in zip(cuts, cuts[1:]) if 0 < start < end]
-
-
 def tune(algorithm: str, spec: ModelSpec, X: np.ndarray, y: np.ndarray, pos_weight: float | None,
          folds: list[tuple[np.ndarray, np.ndarray]]):
     """Best parameters by expanding-window time-series CV on the training slice (``folds`` from
@@ -163,11 +147,13 @@ def skill(task: str, metrics: dict) -> float:
     return metrics["auc"] - 0.5 if task == "binary" else metrics["r2"]
 
 
-def selection_score(task: str, y: np.ndarray, pred: np.ndarray) -> float:
+def selection_score(task: str, y: np.ndarray, pred: np.ndarray, dates: np.ndarray) -> float:
+    """RMSE for values; for binary targets the best calibrator's log loss scored forward in time over the
+    validation rows (sorted by ``dates``): a calibrator fitted on later games would flatter the model."""
     if task != "binary":
         return float(np.sqrt(np.mean((pred - y) ** 2)))
     from bsi_pipeline.models.calibration import compare_calibrators
-    table = compare_calibrators(pred, y)
+    table = compare_calibrators(pred, y, dates=dates)
     return float(table.filter(pl.col("method") != "identity")["cv_log_loss"].min())
 
 
@@ -194,7 +180,7 @@ def train_spec(table: pl.DataFrame, spec: ModelSpec, log: Callable[[str], None] 
         + (f"; class weight {pos_weight:.2f} for positives" if pos_weight else ""))
     candidates: dict[str, Candidate] = {}
     oofs = {}
-    folds = date_folds(slices.train["date"].to_numpy())
+    folds = date_folds(slices.train["date"].to_numpy(), CV_FOLDS)
     for algorithm in [a for a in spec.algorithms if a in BASE_ALGORITHMS]:
         started = time.perf_counter()
         params, metric, cv_score, oofs[algorithm] = tune(algorithm, spec, X_tr, y_tr, pos_weight, folds)
@@ -218,8 +204,9 @@ def train_spec(table: pl.DataFrame, spec: ModelSpec, log: Callable[[str], None] 
         weights = dict(zip(members, map(float, coef)))
         _add_combined(candidates, spec, "stacking", CombinedModel("stacking", spec.task, members, weights, intercept),
                       {"coefficients": weights, "intercept": intercept, "oof_rows": int(rows.sum())}, X_va, y_va)
+    valid_dates = slices.valid["date"].to_numpy()
     for cand in candidates.values():
-        cand.selection_score = selection_score(spec.task, y_va, cand.valid_pred)
+        cand.selection_score = selection_score(spec.task, y_va, cand.valid_pred, valid_dates)
     selected = choose(candidates, spec.selection_tolerance)
     log(f"{spec.key}: selected {selected} (validation "
         f"{'calibrated log loss' if spec.task == 'binary' else 'rmse'} {candidates[selected].selection_score:.5f})")
