@@ -20,6 +20,7 @@ from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_GLOB, SHARED_DATA
 @pytest.mark.parametrize("location, key", [
     ("Starkville, Miss.", "starkville"), ("Starkville, MS", "starkville"), ("West Point,N.Y.", "west point"),
     ("Austin Texas", "austin texas"), ("Lawrence KS,", "lawrence ks"), ("St. Louis, Mo.", "st louis"),
+    ("Winston-Salem, N.C.", "winston salem"),
     ("  ", None), (None, None),
 ])
 def test_city_key_keeps_the_city_and_drops_state_and_punctuation(location, key):
@@ -32,10 +33,30 @@ def test_same_city_allows_a_trailing_state_but_not_another_town():
     assert not same_city("charlotte", "port charlotte")
 
 
+@pytest.mark.parametrize("a, b", [  # misspellings from the shared 2019-2021 play-by-play
+    ("portles", "portales"), ("nashille", "nashville"), ("nacodgoches", "nacogdoches"),
+    ("murfreeesboro", "murfreesboro"), ("sotckton", "stockton"), ("alban", "albany"), ("arlingtonn", "arlington"),
+])
+def test_one_typing_slip_is_the_same_city(a, b):
+    assert same_city(a, b) and same_city(b, a)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("lorman", "norman"),           # another first letter: another town
+    ("alba", "albay"),              # too short to tell a slip from a town
+    ("murfreesboro", "murfreesbrooo"),  # two slips
+    ("kannapolis", "annapolis"),
+])
+def test_more_than_one_slip_or_a_short_word_is_another_city(a, b):
+    assert not same_city(a, b) and not same_city(b, a)
+
+
 def games(rows):
+    """rows: (day, home, location) or (day, home, away, location)."""
     start = date(2021, 2, 19)
+    rows = [row if len(row) == 4 else (row[0], row[1], f"opponent {i}", row[2]) for i, row in enumerate(rows)]
     return pl.DataFrame([{"game_id": f"g{i:02d}", "date": start + timedelta(days=d), "home_team": home,
-                          "location": location} for i, (d, home, location) in enumerate(rows)])
+                          "away_team": away, "location": location} for i, (d, home, away, location) in enumerate(rows)])
 
 
 def test_home_city_learned_from_earlier_dates_only():
@@ -49,6 +70,27 @@ def test_home_city_learned_from_earlier_dates_only():
         (5, "LSU", None),                  # no location: unknown
     ])
     assert infer_neutral(frame).to_list() == [None, None, None, True, True, False, None, None]
+
+
+def test_a_misspelled_home_city_is_home():
+    """Eastern N.M. and Tarleton St. on 2020-02-22 in the shared play-by-play: game one in "Portales, N.M.",
+    game two in "Portles, N.M."; one keystroke must not send the second game to a neutral site."""
+    frame = games([(d, "Eastern N.M.", "Portales, N.M.") for d in range(3)]
+                  + [(5, "Eastern N.M.", "Portles, N.M."), (6, "Eastern N.M.", "Portalis, N.M."),
+                     (7, "Eastern N.M.", "Clovis, N.M.")])
+    assert infer_neutral(frame).to_list()[3:] == [False, False, True]
+
+
+def test_a_doubleheader_partner_in_the_home_city_brings_the_other_game_home():
+    """ETSU and Western Caro. on 2021-04-23: one game at "Johnson City, Tenn.", the other at "Thomas
+    Stadium" (the park). Same day, same listed home and away: one park."""
+    frame = games([(d, "ETSU", "Rival", "Johnson City, Tenn.") for d in range(3)] + [
+        (5, "ETSU", "Western Caro.", "Thomas Stadium"), (5, "ETSU", "Western Caro.", "Johnson City, Tenn."),
+        (5, "ETSU", "Western Caro.", None),
+        (6, "ETSU", "Western Caro.", "Thomas Stadium"),          # alone on its date: no partner to go by
+        (7, "ETSU", "Western Caro.", "Hoover, Ala."), (7, "Western Caro.", "ETSU", "Johnson City, Tenn."),
+    ])
+    assert infer_neutral(frame).to_list()[3:] == [False, False, False, True, True, None]
 
 
 def test_row_order_does_not_matter():
