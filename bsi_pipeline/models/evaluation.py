@@ -411,8 +411,8 @@ def model_card_markdown(card: dict) -> str:
         if comparison is not None:
             frame = _as_frame(comparison)
             frame = frame.select([c for c in frame.columns if frame[c].null_count() < frame.height])
-            body += ["", "Validation slice; cv_* are out-of-fold (contiguous folds).", "",
-                     markdown_table(frame)]
+            body += ["", "Validation slice; cv_* are scored forward in time over cv_rows rows "
+                     "(each block calibrated on earlier dates only).", "", markdown_table(frame)]
         section("Calibration", "\n".join(body))
 
     metrics = card.get("test_metrics") or {}
