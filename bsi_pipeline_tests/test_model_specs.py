@@ -107,6 +107,17 @@ def test_skill_weights_follow_skill_and_respect_the_clamp():
     assert np.allclose(list(equal.values()), 1 / 3)
 
 
+def test_the_cap_holds_when_the_other_members_have_no_skill():
+    """One skilled member at the 0.60 cap and two without skill at the 0.10 floor sum to 0.80: the two
+    take the rest equally (the weights used to be renormalized to 0.75 / 0.125 / 0.125)."""
+    assert skill_weights({"a": 0.2, "b": 0.0, "c": 0.0}) == pytest.approx({"a": 0.6, "b": 0.2, "c": 0.2})
+    lopsided = skill_weights({"a": 0.2, "b": -0.1, "c": 0.0, "d": 0.0})
+    assert lopsided == pytest.approx({"a": 0.6, "b": 0.4 / 3, "c": 0.4 / 3, "d": 0.4 / 3})
+    # Where the floor leaves room under the cap, the members without skill stay at the floor.
+    room = skill_weights({"a": 0.3, "b": 0.3, "c": 0.0, "d": 0.0, "e": 0.0})
+    assert room == pytest.approx({"a": 0.35, "b": 0.35, "c": 0.1, "d": 0.1, "e": 0.1})
+
+
 def test_near_ties_go_to_the_simpler_model():
     from bsi_pipeline.models.training import Candidate, choose
 

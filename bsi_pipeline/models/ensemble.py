@@ -22,7 +22,9 @@ def skill_weights(skills: dict[str, float], low: float = WEIGHT_MIN, high: float
 
     The clamp is applied as w_i = clip(scale * skill_i, low, high) with the one scale that makes
     the weights sum to 1 (found by bisection; the sum rises monotonically with the scale), so
-    members between the bounds keep weights in proportion to their skill.
+    members between the bounds keep weights in proportion to their skill. When the skilled members
+    all reach the cap and still sum to less than 1 (every other member has no skill), the members
+    without skill share the rest equally, above the floor: the cap holds.
     """
     names = list(skills)
     n = len(names)
@@ -43,6 +45,10 @@ def skill_weights(skills: dict[str, float], low: float = WEIGHT_MIN, high: float
         mid = 0.5 * (lo_scale + hi_scale)
         lo_scale, hi_scale = (mid, hi_scale) if total(mid) < 1.0 else (lo_scale, mid)
     weights = np.clip(hi_scale * raw, low, high)
+    short = 1.0 - weights.sum()
+    if short > 1e-12:  # every skilled member is at the cap, the rest have none: they share what is left
+        unskilled = raw == 0
+        weights[unskilled] += short / unskilled.sum()
     weights /= weights.sum()
     return {k: float(w) for k, w in zip(names, weights)}
 

@@ -31,7 +31,8 @@ CV_FOLDS = 3
 # training produces on the same spec and data, so that cached candidates are trained again.
 # 2: cross-validation folds cut between dates (date_folds).
 # 3: the calibrated selection score is cross-validated forward in time (calibration.compare_calibrators).
-TRAINING_VERSION = 3
+# 4: skill_weights keeps the 0.60 cap when the other members have no skill.
+TRAINING_VERSION = 4
 
 
 @dataclass
