@@ -252,7 +252,7 @@ def _predict(args) -> int:
     """Calibrated probability (or value) of the key's current model and its top five contributions."""
     import json
 
-    from bsi_pipeline.models.scoring import ArtifactError, FeatureError, UnknownModelError, load_scorer, resolve_artifact
+    from bsi_pipeline.models.scoring import ArtifactError, FeatureError, UnknownModelError, load_scorer
 
     settings = load_settings(args.config)
     try:
@@ -264,10 +264,10 @@ def _predict(args) -> int:
         print("--features must be a JSON object of feature name -> number", file=sys.stderr)
         return 2
     try:
-        path = resolve_artifact(settings.models_dir, args.model_key)
+        path = _served_artifact(settings, args.model_key)
         scorer = load_scorer(path)
         explanation = scorer.explain(values, top=5)
-    except (UnknownModelError, FeatureError, ArtifactError) as exc:  # ArtifactError: broken `current` or files
+    except (UnknownModelError, FeatureError, ArtifactError, LookupError) as exc:  # ArtifactError: broken files
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = {"model_key": args.model_key, "model_id": scorer.artifact["model_id"],
@@ -280,6 +280,23 @@ def _predict(args) -> int:
         out["p_over"] = float(prob_over([explanation.value], [args.line], dispersion)[0])
     print(json.dumps(out, indent=2))
     return 0
+
+
+def _served_artifact(settings, model_key: str):
+    """The artifact `bsi predict` serves: the one `current` names, checked against the model_registry table
+    once it exists, as prediction_log checks it. Why: the registry writes its history before it moves
+    `current`, so an interrupted run can leave `current` on an archived model; that is an error naming
+    both, not a stale answer."""
+    from bsi_pipeline.lake import read_table_if_written
+    from bsi_pipeline.models.scoring import resolve_artifact
+    from bsi_pipeline.monitoring.serving import resolve_champion
+    from bsi_pipeline.registry.decisions import TABLE
+
+    path = resolve_artifact(settings.models_dir, model_key)  # unknown key or no current model: named errors
+    registry = read_table_if_written(settings.storage, TABLE)
+    if registry is None or registry.height == 0:
+        return path
+    return resolve_champion(settings.models_dir, model_key, registry).artifact_path
 
 
 def _rollback(args) -> int:

@@ -334,6 +334,41 @@ def test_keys_without_an_accepted_model_are_refused_by_name(factory, capsys):
             assert (f"known keys: {', '.join(served_keys)}" if served_keys else "no models under") in err
 
 
+def test_predict_refuses_a_current_model_the_registry_has_archived(factory, tmp_path, capsys):
+    """The registry writes its history before it moves `current`: after an interrupted run `current` can
+    still name the archived model. `bsi predict` then names both, as prediction_log does, and serves once
+    the registry agrees."""
+    from datetime import datetime, timezone
+
+    from bsi_pipeline.lake import write_table
+    from bsi_pipeline.registry.decisions import SCHEMA, TABLE
+
+    model_id = factory.selected(HR)["model_id"]
+    workspace = tmp_path / "workspace"
+    shutil.copytree(factory.settings.models_dir / HR / model_id, workspace / "models" / HR / model_id)
+    set_current(workspace / "models", HR, model_id)
+    config = tmp_path / "bsi.yaml"
+    config.write_text(yaml.safe_dump({"workspace": str(workspace)}))
+    row = {"model_key": HR, "event": "decision", "reason": "test", "metrics": "{}", "window_start": None,
+           "window_end": None, "registered_at": None}
+
+    def registry(*events):  # (version, model_id, status, day decided)
+        return pl.DataFrame([{**row, "version": v, "model_id": m, "status": s,
+                              "decided_at": datetime(2026, 1, day, tzinfo=timezone.utc)} for v, m, s, day in events],
+                            schema=SCHEMA)
+
+    features = dict.fromkeys(SPECS[HR].features, 1.0)
+    write_table(load_settings(config).storage, TABLE, registry(
+        (1, model_id, "champion", 1), (2, "newer", "champion", 2), (1, model_id, "archived", 2)))
+    code, _, err = predict(config, HR, features, capsys)
+    assert code == 2
+    assert f"current names {model_id}, but model_registry's champion is 2 (newer)" in err
+    write_table(load_settings(config).storage, TABLE, registry((1, model_id, "champion", 1)))
+    code, out, err = predict(config, HR, features, capsys)
+    assert code == 0, err
+    assert out["model_id"] == model_id
+
+
 def test_predict_prints_the_calibrated_probability_and_five_contributions(served, factory, capsys):
     config, scorer = served
     spec = SPECS[HR]
