@@ -107,6 +107,15 @@ def test_each_system_logs_every_served_row_with_its_forecast_and_outcome(mlb, lo
     assert ensemble["p"].to_list() == pytest.approx(combined["p"].to_list(), abs=1e-15)
     assert ensemble["note"].null_count() == ensemble.height   # both systems served every game
     assert (ensemble["model_version"] == "1").all()
+    # every ensemble forecast is explained: the systems' shares and the bonus or penalty sum to p - 0.5
+    for p, p_model, p_elo, text in zip(ensemble["p"], model["p"], elo["p"], ensemble["top_contributors"]):
+        parts = dict(json.loads(text))
+        assert sum(parts.values()) == pytest.approx(p - 0.5, abs=1e-12)
+        assert parts[MODEL] == pytest.approx(0.5 * (p_model - 0.5), abs=1e-12)
+        assert parts[ELO_SYSTEM] == pytest.approx(0.5 * (p_elo - 0.5), abs=1e-12)
+    adjusted = combined.filter(pl.col("adjustment") != "none")
+    assert adjusted.height > 0
+    assert all(json.loads(t)[0][0] in {MODEL, ELO_SYSTEM, "bonus", "penalty"} for t in ensemble["top_contributors"])
     # the 611 validation rows of this small sample are too few to fit weights on: the defaults, saying so
     used = json.loads(ensemble["features"][0])["settings"]
     assert used["weights"] == {ELO_SYSTEM: 0.5, MODEL: 0.5}

@@ -207,3 +207,29 @@ def test_too_few_complete_rows_keep_the_default_weights(mlb_systems):
     assert kept.weights == {"elo": 0.5, "components": 0.5} and kept.scores == {}
     assert kept.source == f"defaults: {se.MIN_FIT_ROWS - 3} games (< {se.MIN_FIT_ROWS}) to fit on"
     assert se.fit_ensemble("elo", elo, "components", components, y, min_rows=100).source.startswith("fitted on 997")
+
+
+def test_contributions_are_each_systems_share_and_the_adjustment():
+    weights = {"elo": 0.25, "model": 0.75}
+    forecasts = pl.DataFrame({"row_id": ["g1", "g1", "g2", "g2", "g3", "g3"],
+                              "system": ["elo", "model"] * 3,
+                              "p": [0.60, 0.62, 0.45, 0.70, None, 0.40]})
+    out = se.combine_systems(forecasts, weights)
+    by_row = {r["row_id"]: r for r in out.iter_rows(named=True)}
+    agree = by_row["g1"]   # both above 0.5 and within the band: bonus
+    parts = se.contributions({"elo": 0.60, "model": 0.62}, weights, agree["p"], agree["p_mean"], agree["adjustment"])
+    assert agree["adjustment"] == "bonus"
+    assert dict(parts) == pytest.approx({"model": 0.75 * 0.12, "elo": 0.25 * 0.10,
+                                         "bonus": agree["p"] - agree["p_mean"]})
+    assert [name for name, _ in parts] == ["model", "elo", "bonus"]          # largest first
+    assert sum(v for _, v in parts) == pytest.approx(agree["p"] - 0.5, abs=1e-15)
+    split = by_row["g2"]   # opposite sides: penalty, which pulls toward 0.5
+    parts = dict(se.contributions({"elo": 0.45, "model": 0.70}, weights, split["p"], split["p_mean"],
+                                  split["adjustment"]))
+    assert split["adjustment"] == "penalty" and parts["penalty"] < 0
+    assert sum(parts.values()) == pytest.approx(split["p"] - 0.5, abs=1e-15)
+    alone = by_row["g3"]   # elo failed: the model is the whole forecast
+    alone_parts = se.contributions({"elo": None, "model": 0.40}, weights, alone["p"], alone["p_mean"],
+                                   alone["adjustment"])
+    assert alone_parts == [("model", pytest.approx(-0.10))]
+    assert se.contributions({"elo": None, "model": None}, weights, None, None, None) == []

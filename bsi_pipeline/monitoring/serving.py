@@ -48,7 +48,13 @@ from scipy import stats
 
 from bsi_pipeline import metrics
 from bsi_pipeline.monitoring import drift
-from bsi_pipeline.monitoring.system_ensemble import ENSEMBLE_SYSTEM, MIN_FIT_ROWS, EnsembleSettings, fit_ensemble
+from bsi_pipeline.monitoring.system_ensemble import (
+    ENSEMBLE_SYSTEM,
+    MIN_FIT_ROWS,
+    EnsembleSettings,
+    contributions,
+    fit_ensemble,
+)
 
 __all__ = [
     "DRIFT_SCHEMA",
@@ -304,7 +310,10 @@ def serve_key(table: pl.DataFrame, spec, champion: Champion | None, scorer=None,
       null with a note where absent) and system ``ensemble``: combine_systems over elo and the model
       with ``ensemble``'s settings (default: :func:`ensemble_settings`, fitted on the champion's
       validation slice; 0.5 each without a champion); features = the systems' p with the agreement,
-      the adjustment and the settings used, note = combine_systems' fallback note.
+      the adjustment and the settings used; top_contributors = each surviving system's share of the
+      forecast and the bonus or penalty (system_ensemble.contributions: probability scale, summing to
+      p - 0.5); note = combine_systems' fallback note. The elo rows carry no contributors: their one
+      input is the rating system's forecast, whose ratings are in team_ratings.
     * without a champion (``champion`` None, ``unavailable`` saying why, see :func:`model_unavailable`)
       a game key is still served: its elo rows, and the ensemble of Elo alone with version
       NO_MODEL_VERSION, model_id null and the note "fallback to elo: failed model:<key> unavailable:
@@ -416,12 +425,15 @@ def _ensemble_rows(elo: pl.DataFrame, spec, champion: Champion | None, log, stam
         combined = combined.with_columns(pl.col("note").str.replace(f"{system} (null p)", failed, literal=True))
     merged = todo.join(combined, on="row_id", how="left")
     used = settings.as_dict()
-    encoded = [json.dumps({ELO_SYSTEM: e, system: m, "agreement": a, "adjustment": adj, "settings": used})
-               for e, m, a, adj in merged.select("_elo", "_p", "agreement", "adjustment").iter_rows()]
+    encoded, contributors = [], []
+    for e, m, p, p_mean, a, adj in merged.select("_elo", "_p", "p", "p_mean", "agreement", "adjustment").iter_rows():
+        encoded.append(json.dumps({ELO_SYSTEM: e, system: m, "agreement": a, "adjustment": adj, "settings": used}))
+        parts = contributions({ELO_SYSTEM: e, system: m}, settings.weights, p, p_mean, adj)
+        contributors.append(json.dumps([[name, value] for name, value in parts]) if parts else None)
     return [_log_frame(
         merged, model_key=spec.key, model_version=version, model_id=None if champion is None else champion.model_id,
-        system=ENSEMBLE_SYSTEM, task=spec.task, p=merged["p"], features=encoded, note=merged["note"],
-        outcome=merged["_outcome"], served_at=stamp)]
+        system=ENSEMBLE_SYSTEM, task=spec.task, p=merged["p"], features=encoded, top_contributors=contributors,
+        note=merged["note"], outcome=merged["_outcome"], served_at=stamp)]
 
 
 def ensemble_settings(table: pl.DataFrame, spec, scorer, min_rows: int = MIN_FIT_ROWS) -> EnsembleSettings:

@@ -50,6 +50,7 @@ __all__ = [
     "P_EPS",
     "EnsembleSettings",
     "combine_systems",
+    "contributions",
     "fit_ensemble",
 ]
 
@@ -212,6 +213,21 @@ def combine_systems(
         },
         schema={"row_id": frame.schema["row_id"], **OUTPUT_SCHEMA},
     )
+
+
+def contributions(p_systems: dict[str, float | None], weights: dict[str, float], p: float | None,
+                  p_mean: float | None, adjustment: str | None) -> list[tuple[str, float]]:
+    """What moved one ensemble forecast away from 0.5, on the probability scale, largest first: each
+    surviving system's share of the weighted mean, w_s / sum(w) x (p_s - 0.5), and the bonus or penalty
+    (p - p_mean, named "bonus" or "penalty"). Exact: they sum to p - 0.5. Empty when no system survived."""
+    if p is None or p_mean is None:
+        return []
+    used = {s: v for s, v in p_systems.items() if v is not None and not math.isnan(v) and weights.get(s, 0) > 0}
+    total = sum(weights[s] for s in used)
+    parts = [(s, weights[s] / total * (v - 0.5)) for s, v in used.items()]
+    if adjustment and adjustment != "none":
+        parts.append((adjustment, p - p_mean))
+    return sorted(parts, key=lambda part: -abs(part[1]))
 
 
 @dataclass(frozen=True)
