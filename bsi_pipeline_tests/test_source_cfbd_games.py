@@ -171,6 +171,23 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     assert r.quarantine["raw"].null_count() == 0
 
 
+def test_a_game_in_the_year_after_its_season_is_accepted_only_in_january_february(tmp_path):
+    """Bowls are played in January; a fall game filed under the season before would land in the wrong season."""
+    header, rows = csv_rows(FIXTURE)
+    ix = {c: i for i, c in enumerate(header)}
+    bowl = _row(rows, "400609076"); bowl[ix["start_date"]] = "2015-01-01T17:00:00.000Z"
+    late_feb = _row(rows, "400548461"); late_feb[ix["start_date"]] = "2015-02-28T17:00:00.000Z"
+    march = _row(rows, "400609098"); march[ix["start_date"]] = "2015-03-01T17:00:00.000Z"
+    fall = _row(rows, "400548389"); fall[ix["season"]] = "2013"
+    r = read_cfbd_games([write_csv(tmp_path / "next_year.csv", header, [bowl, late_feb, march, fall])])
+    assert r.games.select("source_game_id", "season").rows() == [("400609076", 2014), ("400548461", 2014)]
+    why = "(a game in the year after its season must be in January-February: bowls, playoffs)"
+    assert r.quarantine.select("line_no", "reason").rows() == [
+        (4, f"start_date 2015-03-01T17:00:00.000Z lies outside season 2014 {why}"),
+        (5, f"start_date 2014-09-13T19:00:00.000Z lies outside season 2013 {why}")]
+    assert r.files.select("rows_read", "rows_accepted", "rows_quarantined").row(0) == (4, 2, 2)
+
+
 def test_a_season_int_refuses_and_a_time_before_year_one_utc_are_quarantined(tmp_path):
     header, rows = csv_rows(FIXTURE)
     ix = {c: i for i, c in enumerate(header)}

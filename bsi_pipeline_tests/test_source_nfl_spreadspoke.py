@@ -221,6 +221,22 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     assert r.quarantine["reason"].null_count() == 0
 
 
+def test_a_game_in_the_year_after_its_season_is_accepted_only_in_january_february(tmp_path):
+    """Playoffs run into February (Super Bowl 50, 2016-02-07); an October game filed under the season before
+    would land in the wrong season."""
+    header, rows = csv_rows(FIXTURE)
+    sb50 = _row(rows, "2/7/2016", "Denver Broncos")
+    march = _row(rows, "1/9/2016", "Cincinnati Bengals"); march[0] = "3/1/2016"
+    october = _row(rows, "10/4/2015", "Miami Dolphins"); october[1] = "2014"
+    r = read_nfl_spreadspoke([write_csv(tmp_path / "next_year.csv", header, [sb50, march, october])])
+    assert r.games.select("date", "season").rows() == [(date(2016, 2, 7), 2015)]
+    why = "(a game in the year after its season must be in January-February: bowls, playoffs)"
+    assert r.quarantine.select("line_no", "reason").rows() == [
+        (3, f"date 3/1/2016 lies outside season 2015 {why}"),
+        (4, f"date 10/4/2015 lies outside season 2014 {why}")]
+    assert r.files.select("rows_read", "rows_accepted", "rows_quarantined").row(0) == (3, 1, 2)
+
+
 def test_a_team_in_other_letter_case_and_a_season_int_refuses_are_quarantined(tmp_path):
     header, rows = csv_rows(FIXTURE)
     shouted = _row(rows, "9/13/2015", "Arizona Cardinals"); shouted[7] = "ARIZONA CARDINALS"

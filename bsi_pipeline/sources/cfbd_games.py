@@ -40,6 +40,7 @@ from bsi_pipeline.sources.common import (
     SourceResult,
     ascii_digits,
     canonical_number,
+    fall_season_problem,
     file_labels,
     files_frame,
     game_id,
@@ -172,8 +173,8 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, tupl
     game_date, start = _parse_start(v["start_date"])
     if game_date is None:
         return f"bad date: start_date {v['start_date']!r} is not an ISO date or timestamp", None
-    if game_date.year not in (season, season + 1):
-        return f"start_date {v['start_date']} lies outside season {season}", None
+    if problem := fall_season_problem(game_date, season):
+        return f"start_date {v['start_date']} {problem}", None
     if not v["home_points"] or not v["away_points"]:
         return "no final score", None
     points = []

@@ -17,6 +17,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -333,6 +334,24 @@ def whole_number(text: str) -> int | None:
     if value != value or value in (float("inf"), float("-inf")) or not value.is_integer():
         return None
     return int(value)
+
+
+# A fall season (football) runs into the next year only for bowls and playoffs. Every real NFL game
+# 1966-2015 in the year after its season is in January or February (the latest, Super Bowl 50 on
+# 2016-02-07); the CFBD 2001-2014 file has none.
+FALL_SEASON_LAST_MONTH = 2
+
+
+def fall_season_problem(day: date, season: int) -> str | None:
+    """Why a game on `day` cannot belong to fall season `season`, as "lies outside season ...", or None.
+    Why: a game in the year after its season but later than February (2006-10-07 filed under 2005)
+    belongs to another season, and accepting it would put it in the wrong season's tables."""
+    if day.year == season or (day.year == season + 1 and day.month <= FALL_SEASON_LAST_MONTH):
+        return None
+    if day.year == season + 1:
+        return (f"lies outside season {season} (a game in the year after its season must be in "
+                f"January-February: bowls, playoffs)")
+    return f"lies outside season {season}"
 
 
 @dataclass

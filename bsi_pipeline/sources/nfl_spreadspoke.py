@@ -45,6 +45,7 @@ from bsi_pipeline.sources.common import (
     SourceFormatError,
     SourceResult,
     ascii_digits,
+    fall_season_problem,
     file_labels,
     files_frame,
     game_id,
@@ -238,8 +239,8 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, dict
     if not ascii_digits(season_text) or not 1900 <= int(season_text) <= 2100:
         return f"schedule_season {season_text!r} is not a year", typed_id
     season = int(season_text)
-    if game_date.year not in (season, season + 1):
-        return f"date {v['schedule_date']} lies outside season {season}", typed_id
+    if problem := fall_season_problem(game_date, season):
+        return f"date {v['schedule_date']} {problem}", typed_id
     if not v["score_home"] or not v["score_away"]:
         return "no final score", typed_id
     scores = []
