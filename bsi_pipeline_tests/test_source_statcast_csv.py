@@ -245,6 +245,18 @@ def test_edge_values_are_accepted(tmp_path):
     assert r.batted_balls["game_date"].to_list() == [date(2021, 4, 1), date(2021, 4, 1), date(2021, 4, 2)]
 
 
+def test_a_date_with_a_time_is_read_by_its_date_but_other_trailing_text_is_quarantined(tmp_path):
+    """Only a time of day may follow the date: '2021-04-019' is not 2021-04-01 with a stray digit."""
+    path = short_file(tmp_path, "2021,2021-04-01 00:00:00,20,100,single", "2021,2021-04-02T19:05:00.000Z,20,100,single",
+                      "2021,2021-04-019,20,100,single", "2021,2021-04-01T99:99,20,100,single",
+                      "2021,2021-04-01xyz,20,100,double")
+    r = read_statcast_csv([path])
+    assert r.batted_balls.select("line_no", "game_date").rows() == [(2, date(2021, 4, 1)), (3, date(2021, 4, 2))]
+    assert reasons(r) == {4: "unparseable game_date '2021-04-019'", 5: "unparseable game_date '2021-04-01T99:99'",
+                          6: "unparseable game_date '2021-04-01xyz'"}
+    accounting_holds(r)
+
+
 def test_missing_season(tmp_path):
     path = write(tmp_path, "year_only.csv", ["game_year,launch_angle,launch_speed,events", "2019,20,100,single",
                                              ",20,100,single"])

@@ -145,6 +145,9 @@ WHOLE_RANGES = {
     "launch_speed_angle": (1, 6),   # Savant's six contact categories
     "game_year": (1900, 2100),
 }
+# A game_date written with a time of day ("2021-04-01 00:00:00", "2021-04-01T00:00:00.000Z") is read by its
+# date part; anything else after the date ("2021-04-019", "2021-04-01T99:99", "2021-04-01xyz") is malformed.
+DATE_WITH_TIME = r"^\d{4}-\d{2}-\d{2}[ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?Z?$"
 
 
 @dataclass
@@ -352,7 +355,8 @@ def _validate(rows: pl.DataFrame) -> pl.DataFrame:
     date = pl.coalesce(
         pl.col("game_date").str.to_date("%Y-%m-%d", strict=False),
         pl.col("game_date").str.to_date("%m/%d/%Y", strict=False),
-        pl.col("game_date").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
+        pl.when(pl.col("game_date").str.contains(DATE_WITH_TIME))
+        .then(pl.col("game_date").str.slice(0, 10)).str.to_date("%Y-%m-%d", strict=False),
     )
     typed.append(date.alias("_game_date"))
     rows = rows.with_columns(typed)
