@@ -255,6 +255,26 @@ def test_gzip_and_no_event_number(both, tmp_path):
     assert got.events.select(cols).equals(both.events.filter(pl.col("source_game_id") != ATL).select(cols))
 
 
+def test_a_game_written_twice_without_event_numbers_is_quarantined_as_a_copy(both, tmp_path):
+    """Without EVENT_ID events are numbered in file order, so a second copy of a game (right after the first,
+    or after another game) would read as more events of it: from where the game starts over it is a copy."""
+    frame = pl.read_csv(HEADER, infer_schema=False).drop("EVENT_ID")
+    walkoff, aug = frame.filter(pl.col("GAME_ID") == WALKOFF), frame.filter(pl.col("GAME_ID") == SDN_AUG)
+    path = tmp_path / "twice.csv"
+    pl.concat([walkoff, walkoff, aug, walkoff]).write_csv(path)  # lines 2-95, 96-189, 190-283, 284-377
+    got = read_retrosheet_cwevent([path])
+    f = got.files.row(0, named=True)
+    assert (f["rows_read"], f["rows_accepted"], f["rows_quarantined"]) == (376, 188, 188)
+    cols = [c for c in EVENTS_SCHEMA if c not in ("source_file", "line_no")]
+    assert got.events.select(cols).equals(both.events.filter(pl.col("source_game_id") != ATL).select(cols))
+    q = got.quarantine
+    assert q["line_no"].to_list() == [*range(96, 190), *range(284, 378)]
+    assert set(q["source_game_id"]) == {WALKOFF}
+    assert set(q["reason"]) == {
+        "repeated game: SDN201607160 starts over at line 96 (inning 1, no outs, bases empty, 0-0) after play "
+        "from line 2: a second copy of the game, which the file cannot number apart (no EVENT_ID)"}
+
+
 def test_damaged_rows_are_quarantined(tmp_path):
     header_line, *body = lines(HEADER)
     damaged = list(body)
