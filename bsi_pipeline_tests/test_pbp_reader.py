@@ -440,6 +440,20 @@ def test_empty_row_is_quarantined_with_a_specific_reason(tmp_path):
     assert q["source_game_id"] == fields(g1[40])[0]
 
 
+def test_inning_half_with_blanks_around_is_stored_stripped(tmp_path):
+    # "top " was accepted but kept as written, so the tables (half == "top") swapped away and home.
+    header, g1, g2 = two_games()
+    padded = [with_field(line, "inning_top_bot", f" {fields(line)[5]} ") for line in g1] + g2
+    result = read_pbp_files([write(tmp_path, "padded.csv", header, padded)])
+    assert_accounting(result, len(padded))
+    assert result.quarantine == []
+    assert set(result.columns["half"]) == {"top", "bot"}
+    clean = read_pbp_files([write(tmp_path, "clean.csv", header, g1 + g2)])
+    columns = ["game_id", "away_team", "home_team", "away_score", "home_score", "innings", "reconciled"]
+    assert (build_pbp_tables(lines_frame(result)).games.select(columns).rows()
+            == build_pbp_tables(lines_frame(clean)).games.select(columns).rows())
+
+
 # --- gzip files of more than one member ---------------------------------------------------------------------------
 
 def test_multi_member_gzip_reads_every_member(tmp_path):

@@ -330,7 +330,7 @@ def _typed_lines(raw: pl.DataFrame, idx: list[int], rejected: dict, source_file:
         "location": location,
         "attendance": attendance,
         "inning": inning,
-        "half": half,  # as written: _type_row checks the stripped value but keeps this one
+        "half": half_ok,  # stripped: downstream compares half == "top" to tell away from home
         "away_score": away,
         "home_score": home,
         "batting": batting,
@@ -387,7 +387,8 @@ def _inning_value(inn: str) -> int | None:
 
 
 def _half_value(half: str) -> str | None:
-    return half if half.strip() in ("top", "bot") else None
+    half = half.strip()
+    return half if half in ("top", "bot") else None
 
 
 def _away_value(score: str) -> int | None:
