@@ -454,6 +454,23 @@ def test_inning_half_with_blanks_around_is_stored_stripped(tmp_path):
             == build_pbp_tables(lines_frame(clean)).games.select(columns).rows())
 
 
+@pytest.mark.parametrize("value", ["99999999999", "-40", "lots", "1.5", "²"])
+def test_unreadable_attendance_is_kept_null_and_counted_in_the_note(tmp_path, value):
+    # 99999999999 and "²" made the whole read raise, naming no file; the others became null unrecorded.
+    header, g1, g2 = two_games()
+    bad = [with_field(line, "attendance", value) for line in g1]
+    good = [with_field(line, "attendance", "1,234") for line in g2]
+    rows = bad + good + bad  # the repeated copy is quarantined: its lines are not counted in the note
+    result = read_pbp_files([write(tmp_path, "attendance.csv", header, rows)])
+    assert_accounting(result, len(rows))
+    assert len(result.quarantine) == len(g1)
+    lines = lines_frame(result)
+    assert lines.group_by("source_game_id", maintain_order=True).agg(pl.col("attendance").unique()).rows() == [
+        (fields(g1[0])[0], [None]), (fields(g2[0])[0], [1234])]
+    assert result.files[0].note == (
+        f"attendance not a whole number from 0 to 1000000 (kept null): {len(g1)} lines (lines 2, 3, 4, ...)")
+
+
 # --- gzip files of more than one member ---------------------------------------------------------------------------
 
 def test_multi_member_gzip_reads_every_member(tmp_path):

@@ -5,7 +5,8 @@ reason, per file `rows_read == rows_accepted + rows_quarantined`. Problems that 
 unusable (a required column missing) raise SourceFormatError naming the file and the column.
 Problems that make a whole game unusable (the same game read twice, a score that goes backwards)
 quarantine every row of that game with the reason; a line naming a third team, or another date than the
-rest of its game, is quarantined alone.
+rest of its game, is quarantined alone. An attendance that is not a whole number from 0 to 1,000,000 is kept
+null and counted in the file's note.
 
 Speed (a season is 800,000 rows): the rows are split by polars' CSV reader, and every row is checked
 against what Python's csv module makes of it (see _fields_by_polars), so the result is the csv
@@ -29,7 +30,9 @@ from pathlib import Path
 import polars as pl
 
 from bsi_pipeline.ncaa.pbp_text import is_summary_line
-from bsi_pipeline.sources.common import SourceFormatError, file_labels, read_bytes  # noqa: F401 (re-exported)
+from bsi_pipeline.sources.common import (  # noqa: F401 (SourceFormatError re-exported)
+    SourceFormatError, ascii_digits, counted_note, file_labels, read_bytes,
+)
 
 REQUIRED_COLUMNS = (
     "game_id", "date", "location", "attendance", "inning", "inning_top_bot", "score", "batting", "fielding",
@@ -38,6 +41,8 @@ REQUIRED_COLUMNS = (
 _SCORE = re.compile(r"^(\d{1,3})-(\d{1,3})$")
 _DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _MAX_INNING = 30
+_MAX_ATTENDANCE = 10**6  # far above any crowd (as in cfbd_games); the column is Int32
+_ATTENDANCE_NOTE = f"attendance not a whole number from 0 to {_MAX_ATTENDANCE} (kept null)"
 # What str.strip() strips (str.isspace), for polars' strip_chars: the same result without Python calls.
 _WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 
@@ -121,9 +126,23 @@ def read_pbp_files(paths: list[Path]) -> PbpReadResult:
     with gc_paused():
         labels = file_labels(paths)
         frames = [_read_one(Path(path), labels[Path(path)], result) for path in paths]
-        lines = pl.concat(frames) if frames else pl.DataFrame(schema=LINES_SCHEMA)
-        result._frame = _quarantine_bad_games(lines, result)
+        lines = pl.concat(frames) if frames else pl.DataFrame(schema=_TYPED_SCHEMA)
+        lines = _quarantine_bad_games(lines, result)
+        _note_nulled_attendance(lines, result)
+        result._frame = lines.drop("attendance_nulled")
     return result
+
+
+def _note_nulled_attendance(lines: pl.DataFrame, result: PbpReadResult) -> None:
+    """Count in each file's note its accepted lines whose written attendance was kept null (nothing
+    silently lost); the count is made after the game checks, so it covers only lines that are kept."""
+    nulled = (lines.filter(pl.col("attendance_nulled")).group_by("source_file", maintain_order=True)
+              .agg(pl.len(), pl.col("line_no").head(3)))
+    reports = {f.source_file: f for f in result.files}
+    for source_file, n, examples in nulled.iter_rows():
+        report = reports[source_file]
+        parts = [counted_note(_ATTENDANCE_NOTE, n, examples, unit="line"), report.note]
+        report.note = "; ".join(p for p in parts if p)
 
 
 def _read_one(path: Path, label: str, result: PbpReadResult) -> pl.DataFrame:
@@ -289,7 +308,7 @@ def _typed_lines(raw: pl.DataFrame, idx: list[int], rejected: dict, source_file:
     per-value results, made by the same checks.
     """
     if raw.height == 0:
-        return pl.DataFrame(schema=LINES_SCHEMA)
+        return pl.DataFrame(schema=_TYPED_SCHEMA)
     g, d, loc, att, inn, half, score, bat, fld, desc = (raw.get_column(_FIELD(i)) for i in idx)
     game_id = _per_value(g, _game_id_value, pl.String)
     day = _per_value(d, _date_value, pl.Date)
@@ -304,7 +323,6 @@ def _typed_lines(raw: pl.DataFrame, idx: list[int], rejected: dict, source_file:
     description = desc.str.strip_chars(_WHITESPACE)
     flagged = (game_id.is_null() | day.is_null() | inning.is_null() | half_ok.is_null() | away.is_null()
                | batting.is_null() | fielding.is_null() | (batting == fielding).fill_null(True) | (description == ""))
-    flagged = flagged | _per_value(att, _attendance_unreadable, pl.Boolean)
     keep = ~flagged
     positions = flagged.arg_true().to_list()
     if positions:
@@ -329,6 +347,7 @@ def _typed_lines(raw: pl.DataFrame, idx: list[int], rejected: dict, source_file:
         "date": day,
         "location": location,
         "attendance": attendance,
+        "attendance_nulled": _per_value(att, _attendance_nulled, pl.Boolean),  # for the file's note
         "inning": inning,
         "half": half_ok,  # stripped: downstream compares half == "top" to tell away from home
         "away_score": away,
@@ -410,14 +429,18 @@ def _location_value(loc: str) -> str | None:
 
 
 def _attendance_value(att: str) -> int | None:
+    """Attendance as written ("1,234"); None when blank, unreadable or out of range (not a reason to
+    refuse a play: the file's note counts it, see _attendance_nulled)."""
     att = att.strip().replace(",", "")
-    return int(att) if att.isdecimal() else None
+    if not ascii_digits(att):
+        return None
+    value = int(att)
+    return value if value <= _MAX_ATTENDANCE else None
 
 
-def _attendance_unreadable(att: str) -> bool:
-    """Digits that int() rejects ("²"): _type_row raises on them (and on this row it must)."""
-    att = att.strip().replace(",", "")
-    return att.isdigit() and not att.isdecimal()
+def _attendance_nulled(att: str) -> bool:
+    """A written attendance that is kept null ("-40", "lots", "1.5", "²", 99999999999)."""
+    return bool(att.strip()) and _attendance_value(att) is None
 
 
 def _raw(row: list[str]) -> str:
@@ -459,9 +482,7 @@ def _type_row(g, d, inn, half, score, bat, fld, desc, att):
         return f"batting and fielding team are the same ({bat!r})", None
     if not desc.strip():
         return "empty description", None
-    att = att.strip().replace(",", "")
-    attendance = int(att) if att.isdigit() else None
-    return None, (game_date.year, game_date, int(inn), int(s.group(1)), int(s.group(2)), attendance)
+    return None, (game_date.year, game_date, int(inn), int(s.group(1)), int(s.group(2)), _attendance_value(att))
 
 
 def _quarantine_bad_games(lines: pl.DataFrame, result: PbpReadResult) -> pl.DataFrame:
@@ -563,6 +584,7 @@ LINES_SCHEMA = {
     "away_score": pl.Int16, "home_score": pl.Int16, "batting": pl.String, "fielding": pl.String,
     "description": pl.String,
 }
+_TYPED_SCHEMA = {**LINES_SCHEMA, "attendance_nulled": pl.Boolean}  # the lines while the files are read
 QUARANTINE_SCHEMA = {
     "source_file": pl.String, "line_no": pl.Int64, "source_game_id": pl.String, "reason": pl.String,
     "raw": pl.String,

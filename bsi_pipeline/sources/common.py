@@ -354,6 +354,12 @@ def fall_season_problem(day: date, season: int) -> str | None:
     return f"lies outside season {season}"
 
 
+def counted_note(key: str, n: int, lines: list[int] | None, unit: str = "game") -> str:
+    """One part of a file's note: what was kept null (`key`), how often, and the first example lines."""
+    where = f" (lines {', '.join(map(str, lines))}{', ...' if n > len(lines) else ''})" if lines else ""
+    return f"{key}: {n} {unit}{'s' if n != 1 else ''}{where}"
+
+
 @dataclass
 class FileState:
     """One source file's accounting, kept while it is read; `row()` is its row of the files frame.
@@ -422,12 +428,7 @@ class FileState:
                 self.quarantine(quarantine, line_no, gid, reason, raw_csv_line(row))
 
     def row(self) -> dict:
-        parts = []
-        for key, n in self.notes.items():
-            if n:
-                lines = self.examples.get(key)
-                where = f" (lines {', '.join(map(str, lines))}{', ...' if n > len(lines) else ''})" if lines else ""
-                parts.append(f"{key}: {n} game{'s' if n != 1 else ''}{where}")
+        parts = [counted_note(key, n, self.examples.get(key)) for key, n in self.notes.items() if n]
         parts.extend(self.remarks)
         return {"source": self.source, "source_file": self.source_file, "rows_read": self.rows_read,
                 "rows_accepted": self.rows_accepted, "rows_quarantined": self.rows_quarantined,
