@@ -332,6 +332,22 @@ def test_game_repeated_in_a_second_file_keeps_the_first_files_copy(tmp_path):
         assert "a.csv.gz" in row["reason"]
 
 
+def test_game_id_with_leading_zeros_is_the_same_game(tmp_path):
+    # "0100" and "100" were two games: the second copy was kept, under a second game id.
+    header, g1, g2 = two_games()
+    gid = fields(g1[0])[0]
+    first = write(tmp_path, "a.csv", header, g1 + g2)
+    second = write(tmp_path, "b.csv", header, [with_field(line, "game_id", "00" + gid) for line in g1])
+
+    result = read_pbp_files([first, second])
+    assert_accounting(result, 2 * len(g1) + len(g2))
+    assert set(result.columns["source_file"]) == {"a.csv"}
+    assert {q["source_file"] for q in result.quarantine} == {"b.csv"} and len(result.quarantine) == len(g1)
+    for row in result.quarantine:
+        assert row["source_game_id"] == gid
+        assert row["reason"] == f"duplicate game: game {gid} was already read from a.csv line 2"
+
+
 # --- 6. a score that goes backwards --------------------------------------------------------------------------------
 
 def test_score_going_backwards_quarantines_the_whole_game_only(tmp_path):
@@ -404,6 +420,7 @@ def _empty_row(line: bytes) -> bytes:
         ("score", "with 2 outs", "score 'with 2 outs' is not away-home"),
         ("score", "2:1", "score '2:1' is not away-home"),
         ("game_id", "abc", "game_id 'abc' is not a number"),
+        ("game_id", "²", "game_id '²' is not a number"),  # str.isdigit passes it
         ("fielding", "", "batting or fielding team is empty"),
         ("description", "", "empty description"),
         ("fielding", "=batting", "batting and fielding team are the same"),

@@ -31,7 +31,7 @@ import polars as pl
 
 from bsi_pipeline.ncaa.pbp_text import is_summary_line
 from bsi_pipeline.sources.common import (  # noqa: F401 (SourceFormatError re-exported)
-    SourceFormatError, ascii_digits, counted_note, file_labels, read_bytes,
+    SourceFormatError, ascii_digits, canonical_number, counted_note, file_labels, read_bytes,
 )
 
 REQUIRED_COLUMNS = (
@@ -380,8 +380,9 @@ def _per_value(values: pl.Series, fn, dtype) -> pl.Series:
 # The checks of _type_row, one field at a time; None means "not valid". They never raise: a value
 # that would make _type_row raise is flagged, and _type_row raises as it always did.
 def _game_id_value(g: str) -> str | None:
+    """The id without leading zeros: "0100" is game 100, so a second copy of it is a duplicate."""
     g = g.strip()
-    return g if g.isdigit() else None
+    return canonical_number(g) if ascii_digits(g) else None
 
 
 def _date_value(d: str) -> date | None:
@@ -457,7 +458,7 @@ def _type_row(g, d, inn, half, score, bat, fld, desc, att):
     if not (inn or score or desc):
         return "empty row: no inning, score or description", None
     g = g.strip()
-    if not g.isdigit():
+    if not ascii_digits(g):
         return f"game_id {g!r} is not a number", None
     m = _DATE.match(d.strip())
     if not m:
