@@ -416,6 +416,7 @@ def _empty_row(line: bytes) -> bytes:
         ("inning", "0", "inning '0' is not a number from 1 to 30"),
         ("inning", "31", "inning '31' is not a number from 1 to 30"),
         ("inning", "x", "inning 'x' is not a number from 1 to 30"),
+        ("inning", "²", "inning '²' is not a number from 1 to 30"),  # made the whole read raise
         ("inning_top_bot", "middle", "inning_top_bot 'middle' is not top or bot"),
         ("score", "with 2 outs", "score 'with 2 outs' is not away-home"),
         ("score", "2:1", "score '2:1' is not away-home"),

@@ -397,12 +397,9 @@ def _date_value(d: str) -> date | None:
 
 def _inning_value(inn: str) -> int | None:
     inn = inn.strip()
-    if not inn.isdigit():
+    if not ascii_digits(inn):
         return None
-    try:
-        value = int(inn)
-    except ValueError:
-        return None
+    value = int(inn)
     return value if 1 <= value <= _MAX_INNING else None
 
 
@@ -468,7 +465,7 @@ def _type_row(g, d, inn, half, score, bat, fld, desc, att):
     except ValueError:
         return f"date {d!r} is not a calendar date", None
     inn = inn.strip()
-    if not inn.isdigit() or not 1 <= int(inn) <= _MAX_INNING:
+    if not ascii_digits(inn) or not 1 <= int(inn) <= _MAX_INNING:  # int() raises on "²" (str.isdigit)
         return f"inning {inn!r} is not a number from 1 to {_MAX_INNING}", None
     half = half.strip()
     if half not in ("top", "bot"):
