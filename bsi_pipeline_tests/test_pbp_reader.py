@@ -332,6 +332,31 @@ def test_game_repeated_in_a_second_file_keeps_the_first_files_copy(tmp_path):
         assert "a.csv.gz" in row["reason"]
 
 
+@pytest.mark.parametrize("copied", ["whole", "cut short"])
+def test_game_copied_twice_in_a_row_quarantines_only_the_repeated_copy(tmp_path, copied):
+    # The copy's first line follows the game's last: the score "went backwards" and the whole game was lost.
+    header, g1, g2 = two_games()
+    copy = g2 if copied == "whole" else g2[: len(g2) // 2]
+    rows = g1 + g2 + copy
+    result = read_pbp_files([write(tmp_path, "again.csv", header, rows)])
+    assert_accounting(result, len(rows))
+    first = len(g1) + len(g2)
+    assert accepted_keys(result) == {("again.csv", line_no(i)) for i in range(first)}
+    reason = (f"duplicate game: game {fields(g2[0])[0]} starts over at line {line_no(first)}, a repeated copy of "
+              f"its lines from line {line_no(len(g1))}")
+    assert [(q["line_no"], q["reason"]) for q in result.quarantine] == [
+        (line_no(i), reason) for i in range(first, len(rows))]
+
+
+def test_a_game_whose_first_line_comes_again_is_kept_whole(tmp_path):
+    # Real games open with "No play." two or three times: only lines that go on repeating the game are a copy.
+    header, g1, g2 = two_games()
+    rows = [g1[0], g1[0]] + g1 + g2
+    result = read_pbp_files([write(tmp_path, "again.csv", header, rows)])
+    assert_accounting(result, len(rows))
+    assert result.quarantine == []
+
+
 def test_game_id_with_leading_zeros_is_the_same_game(tmp_path):
     # "0100" and "100" were two games: the second copy was kept, under a second game id.
     header, g1, g2 = two_games()

@@ -4,9 +4,10 @@ Nothing is dropped silently: every physical row ends up either accepted or in th
 reason, per file `rows_read == rows_accepted + rows_quarantined`. Problems that make a whole file
 unusable (a required column missing) raise SourceFormatError naming the file and the column.
 Problems that make a whole game unusable (the same game read twice, a score that goes backwards)
-quarantine every row of that game with the reason; a line naming a third team, or another date than the
-rest of its game, is quarantined alone. An attendance that is not a whole number from 0 to 1,000,000 is kept
-null and counted in the file's note.
+quarantine every row of that game with the reason, except a game copied twice in a row (its lines start
+over from its first line and repeat it): only the repeated lines are quarantined. A line naming a third
+team, or another date than the rest of its game, is quarantined alone. An attendance that is not a whole
+number from 0 to 1,000,000 is kept null and counted in the file's note.
 
 Speed (a season is 800,000 rows): the rows are split by polars' CSV reader, and every row is checked
 against what Python's csv module makes of it (see _fields_by_polars), so the result is the csv
@@ -488,7 +489,8 @@ def _quarantine_bad_games(lines: pl.DataFrame, result: PbpReadResult) -> pl.Data
     goes backwards.
 
     A game is a run of lines with the same game id from the same file. Only games that name other than two
-    teams, change date or whose score drops from one line to the next go through _check_game.
+    teams, change date or whose score drops from one line to the next go through _check_game, and only
+    games that show their first line again go through _restart.
     """
     n = lines.height
     if n == 0:
@@ -507,6 +509,12 @@ def _quarantine_bad_games(lines: pl.DataFrame, result: PbpReadResult) -> pl.Data
     suspect.update(block.filter(drops.fill_null(False)).to_list())
     day = lines.get_column("date")
     suspect.update(block.filter(((day != day.shift(1)) & (block == block.shift(1))).fill_null(False)).to_list())
+    first = pl.Series(starts).gather(block - 1)  # each line's game's first line
+    again = (~starts_mask).arg_true()  # narrowed, column by column, to the lines equal to their game's first
+    for column in _PLAY_COLUMNS:
+        values = lines.get_column(column)
+        again = again.filter(values.gather(again).eq_missing(values.gather(first.gather(again))))
+    restarted = set(block.gather(again).to_list())
 
     drop: dict[int, str] = {}
     first_block: dict[str, tuple[str, int]] = {}
@@ -520,6 +528,13 @@ def _quarantine_bad_games(lines: pl.DataFrame, result: PbpReadResult) -> pl.Data
                 drop[k] = reason
         else:
             first_block[g] = (block_src[b - 1], block_line[b - 1])
+            p = _restart(lines.slice(i, j - i).select(_PLAY_COLUMNS).rows()) if b in restarted else None
+            if p is not None:
+                reason = (f"duplicate game: game {g} starts over at line {line_no[i + p]}, a repeated copy of its "
+                          f"lines from line {block_line[b - 1]}")
+                for k in range(i + p, j):
+                    drop[k] = reason
+                j = i + p
             if b in suspect:
                 game = lines.slice(i, j - i)
                 cols = {c: game.get_column(c).to_list()
@@ -542,6 +557,21 @@ def _quarantine_bad_games(lines: pl.DataFrame, result: PbpReadResult) -> pl.Data
         report.rows_quarantined += 1
     keep = pl.Series([True], dtype=pl.Boolean).extend_constant(True, n - 1).scatter(order, False)
     return lines.filter(keep)
+
+
+_PLAY_COLUMNS = ("inning", "away_score", "home_score", "half", "date", "attendance", "batting", "fielding",
+                 "location", "description")  # a line's content: all but where it was read (numbers first)
+
+
+def _restart(rows: list[tuple]) -> int | None:
+    """Where a game's lines (_PLAY_COLUMNS) start over from its first line and from there only repeat the
+    lines before (the game copied twice in a row, the last copy maybe cut short), else None. Every line from
+    there is a copy of a line kept, so quarantining them loses nothing; a game that starts over and then
+    differs is left to _check_game."""
+    for p in range(1, len(rows)):
+        if rows[p] == rows[0] and rows[p:] == rows[:len(rows) - p]:
+            return p
+    return None
 
 
 def _check_game(cols: dict, start: int, end: int, drop: dict[int, str]) -> None:
