@@ -438,6 +438,8 @@ def _empty_row(line: bytes) -> bytes:
         ("date", "02/30/2021", "date '02/30/2021' is not a calendar date"),
         ("date", "2021-02-28", "date '2021-02-28' is not MM/DD/YYYY"),
         ("date", "", "date '' is not MM/DD/YYYY"),
+        ("date", "02/28/1019", "date '02/28/1019' is outside the seasons 1900-2100"),  # was season 1019
+        ("date", "02/28/2919", "date '02/28/2919' is outside the seasons 1900-2100"),
         ("inning", "0", "inning '0' is not a number from 1 to 30"),
         ("inning", "31", "inning '31' is not a number from 1 to 30"),
         ("inning", "x", "inning 'x' is not a number from 1 to 30"),

@@ -229,6 +229,25 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path):
     assert res.games.height == 37
 
 
+def test_a_date_outside_the_seasons_is_quarantined(tmp_path):
+    # 0025-02-16 and 9999-02-16 were accepted as games of seasons 25 and 9999.
+    header, rows = sample_rows()
+    lsu = rows[3]
+    path = tmp_path / "espn_years.csv"
+    path.write_text("\n".join([
+        header, lsu,
+        field_edit(lsu, event_id="900000020", game_date="0025-02-16", season="0025"),
+        field_edit(lsu, event_id="900000021", game_date="9999-02-16", season="9999"),
+    ]) + "\n")
+    res = read([path])
+    check_accounting(res, {"espn_years.csv": 3})
+    assert res.games.get_column("source_game_id").to_list() == ["401631919"]
+    assert res.quarantine.select("line_no", "reason").rows() == [
+        (3, "bad date: game_date '0025-02-16' is outside the seasons 1900-2100"),
+        (4, "bad date: game_date '9999-02-16' is outside the seasons 1900-2100"),
+    ]
+
+
 def test_an_event_id_with_leading_zeros_is_the_same_event(tmp_path):
     header, rows = sample_rows()
     lsu = rows[3]

@@ -32,7 +32,8 @@ import polars as pl
 
 from bsi_pipeline.ncaa.pbp_text import is_summary_line
 from bsi_pipeline.sources.common import (  # noqa: F401 (SourceFormatError re-exported)
-    SourceFormatError, ascii_digits, canonical_number, counted_note, file_labels, read_bytes,
+    FIRST_SEASON, LAST_SEASON, SourceFormatError, ascii_digits, canonical_number, counted_note, file_labels,
+    read_bytes,
 )
 
 REQUIRED_COLUMNS = (
@@ -391,9 +392,10 @@ def _date_value(d: str) -> date | None:
     if not m:
         return None
     try:
-        return date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+        day = date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
     except ValueError:
         return None
+    return day if FIRST_SEASON <= day.year <= LAST_SEASON else None
 
 
 def _inning_value(inn: str) -> int | None:
@@ -465,6 +467,8 @@ def _type_row(g, d, inn, half, score, bat, fld, desc, att):
         game_date = date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
     except ValueError:
         return f"date {d!r} is not a calendar date", None
+    if not FIRST_SEASON <= game_date.year <= LAST_SEASON:
+        return f"date {d!r} is outside the seasons {FIRST_SEASON}-{LAST_SEASON}", None
     inn = inn.strip()
     if not ascii_digits(inn) or not 1 <= int(inn) <= _MAX_INNING:  # int() raises on "²" (str.isdigit)
         return f"inning {inn!r} is not a number from 1 to {_MAX_INNING}", None

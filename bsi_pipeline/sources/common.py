@@ -158,6 +158,9 @@ def printable(text: str | None) -> str | None:
 # ------------------------------------------------------------------------------------ CSV rows and accounting
 
 BAD_BYTES_REASON = "row holds bytes that are not valid UTF-8"
+# The seasons a source of modern games can hold: a date outside them is a typo ("0025-03-01", "03/01/2919"),
+# which would otherwise become a season of its own.
+FIRST_SEASON, LAST_SEASON = 1900, 2100
 EMPTY_LINE = "empty line"
 _TRUE, _FALSE = {"true", "t", "1", "yes"}, {"false", "f", "0", "no"}
 

@@ -40,7 +40,8 @@ spellings, or a wrong canonical id, of one team), "no final score" (missing or n
 above 150, "tied final score" (baseball has no ties), winner_home contradicting the scores, a neutral_site
 that is not true or false, a duplicate event_id (the first copy wins; "0123" and "123" are one id), a row the
 csv module cannot read. An unreadable has_run_events or has_boxscore is kept null and counted in the file's
-note. Whole-file problems raise SourceFormatError naming the file.
+note. A date outside the seasons 1900-2100 is a bad date (a typo). Whole-file problems raise
+SourceFormatError naming the file.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ import polars as pl
 
 from bsi_pipeline.ncaa.teams import RegistryError, load_registry
 from bsi_pipeline.sources.common import (
-    FileState, SourceFormatError, SourceResult, ascii_digits, canonical_number, file_labels, files_frame, game_id, games_frame,
-    parse_bool, quarantine_frame, raw_csv_line, read_csv_rows, require_columns,
+    FIRST_SEASON, LAST_SEASON, FileState, SourceFormatError, SourceResult, ascii_digits, canonical_number, file_labels,
+    files_frame, game_id, games_frame, parse_bool, quarantine_frame, raw_csv_line, read_csv_rows, require_columns,
 )
 
 SOURCE = "espn_ncaa_baseball_games"
@@ -202,6 +203,8 @@ def _check(v: dict[str, str | None]) -> tuple[str | None, tuple | None]:
         game_date = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     except ValueError:
         return f"bad date: game_date {v['game_date']!r} is not a calendar date", None
+    if not FIRST_SEASON <= game_date.year <= LAST_SEASON:
+        return f"bad date: game_date {v['game_date']!r} is outside the seasons {FIRST_SEASON}-{LAST_SEASON}", None
     season = v["season"] or ""
     if not re.fullmatch(r"\d{4}", season):
         return f"season {season!r} is not a year", None
