@@ -41,6 +41,8 @@ import polars as pl
 
 from bsi_pipeline.ids import slug
 from bsi_pipeline.sources.common import (
+    FIRST_SEASON,
+    LAST_SEASON,
     FileState,
     SourceFormatError,
     SourceResult,
@@ -236,7 +238,7 @@ def _type_row(v: dict, state: FileState, line_no: int) -> tuple[str | None, dict
     if date_reason:
         return date_reason, typed_id
     season_text = v["schedule_season"]
-    if not ascii_digits(season_text) or not 1900 <= int(season_text) <= 2100:
+    if not ascii_digits(season_text) or not FIRST_SEASON <= int(season_text) <= LAST_SEASON:
         return f"schedule_season {season_text!r} is not a year", typed_id
     season = int(season_text)
     if problem := fall_season_problem(game_date, season):

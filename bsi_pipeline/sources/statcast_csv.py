@@ -58,6 +58,8 @@ import polars as pl
 
 from bsi_pipeline.sources.common import (
     FILES_SCHEMA,
+    FIRST_SEASON,
+    LAST_SEASON,
     QUARANTINE_SCHEMA,
     SourceFormatError,
     file_labels,
@@ -143,7 +145,7 @@ WHOLE_RANGES = {
     "game_pk": (1, 2**63 - 1), "batter": (1, 2**63 - 1), "pitcher": (1, 2**63 - 1),
     "at_bat_number": (1, 10_000), "pitch_number": (1, 10_000),
     "launch_speed_angle": (1, 6),   # Savant's six contact categories
-    "game_year": (1900, 2100),
+    "game_year": (FIRST_SEASON, LAST_SEASON),
 }
 # A game_date written with a time of day ("2021-04-01 00:00:00", "2021-04-01T00:00:00.000Z") is read by its
 # date part; anything else after the date ("2021-04-019", "2021-04-01T99:99", "2021-04-01xyz") is malformed.
