@@ -113,6 +113,11 @@ def test_each_system_logs_every_served_row_with_its_forecast_and_outcome(mlb, lo
         assert sum(parts.values()) == pytest.approx(p - 0.5, abs=1e-12)
         assert parts[MODEL] == pytest.approx(0.5 * (p_model - 0.5), abs=1e-12)
         assert parts[ELO_SYSTEM] == pytest.approx(0.5 * (p_elo - 0.5), abs=1e-12)
+    # and every Elo forecast: the rating lead, the home advantage and the starting pitchers sum to its log odds
+    for p, text in zip(elo["p"], elo["top_contributors"]):
+        parts = dict(json.loads(text))
+        assert sum(parts.values()) == pytest.approx(math.log(p / (1 - p)), abs=1e-12)
+        assert {"rating_diff", "home_advantage"} <= set(parts) <= {"rating_diff", "home_advantage", "beyond_elo_fit"}
     adjusted = combined.filter(pl.col("adjustment") != "none")
     assert adjusted.height > 0
     assert all(json.loads(t)[0][0] in {MODEL, ELO_SYSTEM, "bonus", "penalty"} for t in ensemble["top_contributors"])
@@ -585,3 +590,23 @@ def test_a_count_keys_unplayed_starts_are_unknown_outcomes_not_unders(strikeouts
     concept = report.filter(pl.col("check").str.starts_with("concept"))
     assert concept.select("check", "status").rows() == [("concept", "skipped")]
     assert f"only {window.height} served row(s) with a known outcome" in concept["reference"][0]
+
+
+def test_the_elo_forecast_is_taken_apart_on_the_log_odds_scale():
+    per_point = math.log(10) / 400
+    logit_fit = (40 + 24) * per_point           # a 40-point rating lead and 24 points of home advantage
+    p_elo = 1 / (1 + math.exp(-(logit_fit - 0.1)))  # the pitchers take 0.1 off (elo_pitcher)
+    parts = serving.elo_contributions(p_elo, {"logit_elo_fit": logit_fit, "has_elo_fit": 1.0, "rating_diff": 40.0,
+                                              "conference_rating_diff": 0.0, "has_rating": 1.0})
+    assert [name for name, _ in parts] == ["rating_diff", "home_advantage", "beyond_elo_fit"]
+    assert dict(parts) == pytest.approx({"rating_diff": 40 * per_point, "home_advantage": 24 * per_point,
+                                         "beyond_elo_fit": -0.1})
+    # a neutral site in a league with conferences: no home advantage, so no such part
+    logit_neutral = (-30 - 10) * per_point
+    neutral = serving.elo_contributions(1 / (1 + math.exp(-logit_neutral)), {
+        "logit_elo_fit": logit_neutral, "has_elo_fit": 1.0, "rating_diff": -30.0, "conference_rating_diff": -10.0,
+        "has_rating": 1.0})
+    assert dict(neutral) == pytest.approx({"rating_diff": -30 * per_point, "conference_rating_diff": -10 * per_point})
+    assert serving.elo_contributions(0.6, {"logit_elo_fit": 0.4, "has_elo_fit": 1.0, "rating_diff": 0.0,
+                                           "conference_rating_diff": 0.0, "has_rating": 0.0}) == []
+    assert serving.elo_contributions(None, {}) == []

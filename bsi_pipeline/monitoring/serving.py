@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,7 @@ import polars as pl
 from scipy import stats
 
 from bsi_pipeline import metrics
+from bsi_pipeline.models.calibration import logit
 from bsi_pipeline.monitoring import drift
 from bsi_pipeline.monitoring.system_ensemble import (
     ENSEMBLE_SYSTEM,
@@ -98,6 +100,9 @@ ELO_SYSTEM = "elo"
 ELO_VERSION = "p_elo"         # the Elo rows' model_version: constant, so a game's Elo row is logged once
 NO_MODEL_VERSION = "none"     # the ensemble's model_version when no champion is served: Elo alone
 TOP_CONTRIBUTORS = 5
+# features_games columns that take the Elo forecast apart (elo_contributions); served with game keys.
+ELO_PARTS = ("logit_elo_fit", "has_elo_fit", "rating_diff", "conference_rating_diff", "has_rating")
+ELO_POINTS = math.log(10.0) / 400.0   # log odds per Elo point
 MIN_KS_REFERENCE = 50         # held-out test rows outside the served stream needed to be the KS reference
 MIN_CONCEPT_ROWS = 30         # rows with known outcomes in the concept window below which concept drift is not judged
 
@@ -223,14 +228,14 @@ def served_rows(table: pl.DataFrame, spec, features=None) -> pl.DataFrame:
     """The spec's rows of the latest season in its feature table, sorted by date and row_id.
 
     Columns: row_id, league, season, date, the features (``features``, default the spec's), then
-    (when the table has them) the target (null until known), p_elo for game keys, the spec's
-    baseline and line column."""
+    (when the table has them) the target (null until known), p_elo and ELO_PARTS for game keys, the
+    spec's baseline and line column."""
     features = list(spec.features if features is None else features)
     frame = _spec_rows(table, spec, features)
     latest = frame["season"].max()
     frame = frame.filter(pl.col("season") == latest)
-    extra = [c for c in (spec.target, ELO_COLUMN if _is_game_key(spec) else None,
-                         spec.baseline, spec.line_column) if c and c in frame.columns]
+    game_columns = (ELO_COLUMN, *ELO_PARTS) if _is_game_key(spec) else ()
+    extra = [c for c in (spec.target, *game_columns, spec.baseline, spec.line_column) if c and c in frame.columns]
     columns = list(dict.fromkeys(["row_id", "league", "season", "date", *features, *extra]))
     return frame.select(columns).with_columns(pl.col("season").cast(pl.Int32)).sort("date", "row_id")
 
@@ -312,8 +317,9 @@ def serve_key(table: pl.DataFrame, spec, champion: Champion | None, scorer=None,
       validation slice; 0.5 each without a champion); features = the systems' p with the agreement,
       the adjustment and the settings used; top_contributors = each surviving system's share of the
       forecast and the bonus or penalty (system_ensemble.contributions: probability scale, summing to
-      p - 0.5); note = combine_systems' fallback note. The elo rows carry no contributors: their one
-      input is the rating system's forecast, whose ratings are in team_ratings.
+      p - 0.5); note = combine_systems' fallback note. The elo rows' top_contributors take the Elo
+      forecast apart on the log-odds scale (:func:`elo_contributions`: rating lead, conference lead,
+      home advantage, pitchers).
     * without a champion (``champion`` None, ``unavailable`` saying why, see :func:`model_unavailable`)
       a game key is still served: its elo rows, and the ensemble of Elo alone with version
       NO_MODEL_VERSION, model_id null and the note "fallback to elo: failed model:<key> unavailable:
@@ -394,13 +400,36 @@ def _game_systems(served: pl.DataFrame, spec, champion: Champion | None, log, st
     return _elo_rows(elo, spec, log, stamp) + _ensemble_rows(elo, spec, champion, log, stamp, settings, unavailable)
 
 
+def elo_contributions(p_elo: float | None, parts: dict) -> list[tuple[str, float]]:
+    """The Elo forecast taken apart on the log-odds scale, largest first: the home team's elo_fit rating
+    lead (rating_diff), its conference layer's lead (conference_rating_diff, where the league has one), the
+    home advantage (elo_fit's log odds less the two, which is the season's fitted home Elo on every shared
+    game and 0 at a neutral site) and what the league's Elo forecast adds to elo_fit (MLB's elo_pitcher:
+    the starting pitchers). Exact: they sum to logit(p_elo). Empty when p_elo is absent or elo_fit or a
+    rating is missing for the game (has_elo_fit / has_rating 0: the parts are fallbacks, not ratings)."""
+    if p_elo is None or not parts.get("has_elo_fit") or not parts.get("has_rating"):
+        return []
+    team = parts["rating_diff"] * ELO_POINTS
+    conference = parts["conference_rating_diff"] * ELO_POINTS
+    found = [("rating_diff", team), ("conference_rating_diff", conference),
+             ("home_advantage", parts["logit_elo_fit"] - team - conference),
+             ("beyond_elo_fit", float(logit(np.array([p_elo]))[0]) - parts["logit_elo_fit"])]
+    return sorted([(name, value) for name, value in found if abs(value) > 1e-12], key=lambda part: -abs(part[1]))
+
+
 def _elo_rows(elo: pl.DataFrame, spec, log, stamp) -> list[pl.DataFrame]:
     todo = _unlogged(elo, log, spec.key, ELO_SYSTEM, ELO_VERSION)
     if todo.height == 0:
         return []
+    present = [c for c in ELO_PARTS if c in todo.columns]
+    contributors = []
+    for p, parts in zip(todo["_elo"], todo.select(present).iter_rows(named=True)):
+        found = elo_contributions(p, parts) if len(present) == len(ELO_PARTS) else []
+        contributors.append(json.dumps([[name, value] for name, value in found]) if found else None)
     return [_log_frame(
         todo, model_key=spec.key, model_version=ELO_VERSION, model_id=None, system=ELO_SYSTEM, task=spec.task,
         p=todo["_elo"], features=todo.select(pl.struct(pl.col("_elo").alias(ELO_COLUMN)).struct.json_encode())[:, 0],
+        top_contributors=contributors,
         note=[None if v is not None else f"{ELO_COLUMN} absent for this game" for v in todo["_elo"]],
         outcome=todo["_outcome"], served_at=stamp)]
 
