@@ -182,23 +182,14 @@ def _out_of_fold(method: str, p: np.ndarray, y: np.ndarray,
     return oof
 
 
-def _both_outcomes_before(y: np.ndarray, pairs: list[tuple[np.ndarray, np.ndarray]]):
-    """The folds whose earlier rows hold both outcomes (a rare event may have none early in the slice:
-    such a fold can calibrate nothing and is left out, as tuning leaves it out)."""
-    usable = [(fit, held) for fit, held in pairs if np.unique(y[fit]).size == 2]
-    if not usable:
-        raise ValueError(f"none of the {len(pairs)} forward folds has both outcomes in the rows before it")
-    return usable
-
-
 def _compare(p_valid, y_valid, folds: int, dates):
     """The comparison table plus each method's params fitted on the whole slice."""
     p_arr, y_arr = _validate_fit(p_valid, y_valid)
     pairs = forward_folds(p_arr.shape[0], folds, dates)
-    try:
-        pairs, fold_error = _both_outcomes_before(y_arr, pairs), None
-    except ValueError as exc:
-        fold_error = str(exc)
+    # a rare event may have no positive early in the slice: a fold with one outcome before it can calibrate
+    # nothing and is left out, as tuning leaves it out
+    usable = [(fit, held) for fit, held in pairs if np.unique(y_arr[fit]).size == 2]
+    fold_error = None if usable else f"none of the {len(pairs)} forward folds has both outcomes in the rows before it"
     rows, params = [], {}
     for method in CALIBRATION_METHODS:
         row = {"method": method}
@@ -207,7 +198,7 @@ def _compare(p_valid, y_valid, folds: int, dates):
                 raise ValueError(fold_error)
             full = fit_calibrator(method, p_arr, y_arr)
             q = apply_calibration(full, p_arr)
-            oof = _out_of_fold(method, p_arr, y_arr, pairs)
+            oof = _out_of_fold(method, p_arr, y_arr, usable or pairs)  # identity alone gets here without usable
         except ValueError as exc:  # e.g. Platt on separated outcomes
             row.update({k: None for k in ("log_loss", "brier", "ece", "cv_rows", "cv_log_loss", "cv_brier", "cv_ece")})
             row["error"] = str(exc)

@@ -4,9 +4,9 @@ Hyper-parameters are tuned by time-series cross-validation inside the training w
 (expanding window, folds in date order). Each tuned candidate is refitted on the whole training
 slice and scored on the validation slice; the ensemble and stacking candidates combine them. The
 chosen candidate has the best validation score (for binary targets the log loss after the best
-calibrator, cross-validated forward in time within the validation slice, so a miscalibrated but sharp model is
-judged as it will be served; for values the RMSE), ties within the spec's selection_tolerance
-going to the simpler model.
+calibrator, cross-validated forward in time within the validation slice, so a miscalibrated but
+sharp model is judged as it will be served; for values the RMSE), ties within the spec's
+selection_tolerance going to the simpler model.
 """
 
 from __future__ import annotations

@@ -378,8 +378,12 @@ def _model_rows(served: pl.DataFrame, spec, champion: Champion, scorer, features
 
 
 def _top_contributors(scorer, row: dict) -> str:
-    explanation = scorer.explain(row, top=TOP_CONTRIBUTORS)
-    return json.dumps([[name, value] for name, value in explanation.contributions])
+    return _contributors_json(scorer.explain(row, top=TOP_CONTRIBUTORS).contributions)
+
+
+def _contributors_json(parts: list[tuple[str, float]]) -> str | None:
+    """The top_contributors column: JSON [[name, signed contribution], ...], null when there are none."""
+    return json.dumps([[name, value] for name, value in parts]) if parts else None
 
 
 def _is_game_key(spec) -> bool:
@@ -421,11 +425,11 @@ def _elo_rows(elo: pl.DataFrame, spec, log, stamp) -> list[pl.DataFrame]:
     todo = _unlogged(elo, log, spec.key, ELO_SYSTEM, ELO_VERSION)
     if todo.height == 0:
         return []
-    present = [c for c in ELO_PARTS if c in todo.columns]
-    contributors = []
-    for p, parts in zip(todo["_elo"], todo.select(present).iter_rows(named=True)):
-        found = elo_contributions(p, parts) if len(present) == len(ELO_PARTS) else []
-        contributors.append(json.dumps([[name, value] for name, value in found]) if found else None)
+    if all(c in todo.columns for c in ELO_PARTS):
+        contributors = [_contributors_json(elo_contributions(p, parts))
+                        for p, parts in zip(todo["_elo"], todo.select(ELO_PARTS).iter_rows(named=True))]
+    else:
+        contributors = None
     return [_log_frame(
         todo, model_key=spec.key, model_version=ELO_VERSION, model_id=None, system=ELO_SYSTEM, task=spec.task,
         p=todo["_elo"], features=todo.select(pl.struct(pl.col("_elo").alias(ELO_COLUMN)).struct.json_encode())[:, 0],
@@ -457,8 +461,8 @@ def _ensemble_rows(elo: pl.DataFrame, spec, champion: Champion | None, log, stam
     encoded, contributors = [], []
     for e, m, p, p_mean, a, adj in merged.select("_elo", "_p", "p", "p_mean", "agreement", "adjustment").iter_rows():
         encoded.append(json.dumps({ELO_SYSTEM: e, system: m, "agreement": a, "adjustment": adj, "settings": used}))
-        parts = contributions({ELO_SYSTEM: e, system: m}, settings.weights, p, p_mean, adj)
-        contributors.append(json.dumps([[name, value] for name, value in parts]) if parts else None)
+        contributors.append(_contributors_json(contributions({ELO_SYSTEM: e, system: m}, settings.weights, p,
+                                                             p_mean, adj)))
     return [_log_frame(
         merged, model_key=spec.key, model_version=version, model_id=None if champion is None else champion.model_id,
         system=ENSEMBLE_SYSTEM, task=spec.task, p=merged["p"], features=encoded, top_contributors=contributors,

@@ -349,7 +349,8 @@ def _typed_lines(raw: pl.DataFrame, idx: list[int], rejected: dict, source_file:
         "date": day,
         "location": location,
         "attendance": attendance,
-        "attendance_nulled": _per_value(att, _attendance_nulled, pl.Boolean),  # for the file's note
+        # written but kept null ("-40", "lots", 99999999999), for the file's note
+        "attendance_nulled": (att.str.strip_chars(_WHITESPACE) != "").fill_null(False) & attendance.is_null(),
         "inning": inning,
         "half": half_ok,  # stripped: downstream compares half == "top" to tell away from home
         "away_score": away,
@@ -431,17 +432,12 @@ def _location_value(loc: str) -> str | None:
 
 def _attendance_value(att: str) -> int | None:
     """Attendance as written ("1,234"); None when blank, unreadable or out of range (not a reason to
-    refuse a play: the file's note counts it, see _attendance_nulled)."""
+    refuse a play: the file's note counts it, see _note_nulled_attendance)."""
     att = att.strip().replace(",", "")
     if not ascii_digits(att):
         return None
     value = int(att)
     return value if value <= _MAX_ATTENDANCE else None
-
-
-def _attendance_nulled(att: str) -> bool:
-    """A written attendance that is kept null ("-40", "lots", "1.5", "²", 99999999999)."""
-    return bool(att.strip()) and _attendance_value(att) is None
 
 
 def _raw(row: list[str]) -> str:

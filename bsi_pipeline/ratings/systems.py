@@ -34,9 +34,9 @@ import numpy as np
 import polars as pl
 import yaml
 
-from bsi_pipeline.ratings.elo import EloGame, EloReplay, EloSettings, replay
 from bsi_pipeline.betting import market_home_win_probability
 from bsi_pipeline.ratings import college_stack, mlb_components
+from bsi_pipeline.ratings.elo import EloGame, EloReplay, EloSettings, replay
 from bsi_pipeline.ratings.margin_ridge import RidgeReplay, RidgeSettings, probability_scale, replay_ridge
 from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
 
