@@ -226,8 +226,15 @@ def load_woba_weights(path: str | Path | None = None) -> pl.DataFrame:
 
 
 def woba_weights_frame(table: pl.DataFrame) -> pl.DataFrame:
-    """The season and the six weights from a FanGraphs Guts table (`Season` or `season`); one row a season."""
+    """The season and the six weights from a FanGraphs Guts table (`Season` or `season`); one row a season.
+    A table with a `league` column (the pipeline's derived woba_weights) must hold MLB rows only: the
+    lookup goes by season alone, so a college season would otherwise price MLB events."""
     cols = {c.lower(): c for c in table.columns}
+    if "league" in cols:
+        leagues = sorted(set(table[cols["league"]].cast(pl.String).to_list()) - {"mlb"}, key=str)
+        if leagues:
+            raise ValueError(f"wOBA weights table has rows for league(s) {leagues}; MLB events need MLB "
+                             "weights (filter the table to league 'mlb' or use the FanGraphs Guts table)")
     season = cols.get("season")
     missing = [c for c in WOBA_WEIGHT_COLUMNS if c.lower() not in cols] + ([] if season else ["Season"])
     if missing:

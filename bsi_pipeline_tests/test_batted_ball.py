@@ -181,6 +181,11 @@ def test_weights_table_checks():
     row = {"Season": 2021, "wBB": 0.7, "wHBP": 0.7, "w1B": 0.9, "w2B": 1.2, "w3B": 1.6, "wHR": 2.0}
     with pytest.raises(ValueError, match="more than one row for season"):
         woba_weights_frame(pl.DataFrame([row, row]))
+    # the pipeline's derived table: its 2021 row is college, which would price MLB 2021-2022 balls
+    derived = pl.DataFrame([{**row, "league": "mlb", "Season": 2016}, {**row, "league": "ncaa"}])
+    with pytest.raises(ValueError, match=r"league\(s\) \['ncaa'\]"):
+        woba_weights_frame(derived)
+    assert woba_weights_frame(derived.filter(pl.col("league") == "mlb"))["season"].to_list() == [2016]
 
 
 def test_shipped_weights_are_the_shared_copy_with_attribution():

@@ -61,8 +61,10 @@ def pitcher_start_features(context: dg.AssetExecutionContext, plays: pl.DataFram
 
 
 @dg.multi_asset(outs=_outs("features_batted_balls"), group_name="features", can_subset=True)
-def batted_ball_features(context: dg.AssetExecutionContext, batted_balls: pl.DataFrame, woba_weights: pl.DataFrame):
-    build = build_batted_ball_features(batted_balls, woba_weights)
+def batted_ball_features(context: dg.AssetExecutionContext, batted_balls: pl.DataFrame):
+    # The woba_value label takes FanGraphs' MLB weights (the packaged Guts table), not the pipeline's
+    # derived woba_weights: that table's latest season is a college one, which MLB balls must not get.
+    build = build_batted_ball_features(batted_balls)
     yield from _outputs(context, "features_batted_balls", build, batted_balls.height)
 
 
