@@ -14,12 +14,15 @@ import polars as pl
 from bsi_pipeline.linear_weights import event_run_values, run_values, woba_weights
 from bsi_pipeline.run_expectancy import run_expectancy
 
-# The columns the analytics read, shared by the college plays table and the Retrosheet events.
+# The columns the analytics read, shared by the college plays table and the Retrosheet events. line_kind
+# lets the linear weights keep substitutions out of the event run values; event_code (Retrosheet only,
+# null for college) tells catcher's interference, a plate appearance that is not an at-bat.
 PLAY_COLUMNS = (
     "game_id", "season", "seq", "inning", "half", "batting_team", "fielding_team", "batter", "pitcher",
     "event_type", "is_plate_appearance", "outs_before", "outs_after", "bases_before", "bases_after",
-    "runs_on_play", "rbi", "sac", "away_score", "home_score",
+    "runs_on_play", "rbi", "sac", "away_score", "home_score", "line_kind",
 )
+EVENT_CODE = pl.Int8
 
 
 def analytic_plays(ncaa_plays: pl.DataFrame, parse_report: pl.DataFrame, mlb_events: pl.DataFrame) -> pl.DataFrame:
@@ -31,10 +34,12 @@ def analytic_plays(ncaa_plays: pl.DataFrame, parse_report: pl.DataFrame, mlb_eve
     frames = []
     for league, frame in (("ncaa", college), ("mlb", mlb_events)):
         if frame.height:
-            frames.append(frame.select([pl.col(c).cast(ncaa_plays.schema[c]) for c in PLAY_COLUMNS])
-                          .with_columns(league=pl.lit(league)))
+            code = pl.col("event_code") if "event_code" in frame.columns else pl.lit(None)
+            frames.append(frame.select(*[pl.col(c).cast(ncaa_plays.schema[c]) for c in PLAY_COLUMNS],
+                                       code.cast(EVENT_CODE).alias("event_code"), league=pl.lit(league)))
     if not frames:
-        return pl.DataFrame(schema={**{c: ncaa_plays.schema[c] for c in PLAY_COLUMNS}, "league": pl.String})
+        return pl.DataFrame(schema={**{c: ncaa_plays.schema[c] for c in PLAY_COLUMNS}, "event_code": EVENT_CODE,
+                                    "league": pl.String})
     return pl.concat(frames).sort("league", "season", "game_id", "seq")
 
 

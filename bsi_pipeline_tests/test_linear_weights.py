@@ -420,3 +420,26 @@ def test_mlb_2016_weights_match_fangraphs():
     # across the 30 teams wOBA moves woba_scale per run per plate appearance (measured 1.236 against 1.237)
     slope = team_woba_slope(hitting, events.with_columns(league=pl.lit("mlb")), weights).row(0, named=True)
     assert slope["teams"] == 30 and slope["slope"] == pytest.approx(ours["woba_scale"], rel=0.01)
+
+
+def test_analytic_plays_keep_what_the_weights_need(college_tables):
+    """The plays the analytics assets read (analytic_plays) keep line_kind and event_code, so college
+    substitutions stay out of the event run values and catcher's interference stays out of the at-bats."""
+    from bsi_pipeline.analytics import analytic_plays, play_analytics
+
+    fix = FIXTURES / "retrosheet_cwevent"
+    mlb = read_retrosheet_cwevent([fix / "retro2016_sdn_2games_header.csv"]).events
+    # one real reached-on-error becomes catcher's interference (cwevent 17): a PA, not an AB
+    error = mlb.filter(pl.col("event_code") == 18).row(0, named=True)
+    mlb = mlb.with_columns(event_code=pl.when((pl.col("game_id") == error["game_id"]) & (pl.col("seq") == error["seq"]))
+                           .then(pl.lit(17, pl.Int8)).otherwise("event_code"))
+    plays = college_tables.plays
+    assert plays.filter(pl.col("line_kind") == "substitution").height > 0
+    both = analytic_plays(plays, college_tables.parse_report, mlb)
+    result = play_analytics(both)
+    assert "substitution" not in result.event_run_values["event_type"].to_list()
+    mlb_weights = result.woba_weights.filter(pl.col("league") == "mlb")
+    from_pipeline = player_season_value(both.filter(pl.col("league") == "mlb"), mlb_weights, league="mlb").hitting
+    direct = player_season_value(mlb, mlb_weights, league="mlb").hitting
+    without_code = player_season_value(mlb.drop("event_code"), mlb_weights, league="mlb").hitting
+    assert from_pipeline["AB"].sum() == direct["AB"].sum() == without_code["AB"].sum() - 1
