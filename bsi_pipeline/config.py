@@ -67,10 +67,12 @@ class Settings:
 
     @property
     def storage_uri(self) -> str:
-        """Where the lake lives: $BSI_STORAGE, else the config's `storage`, else <workspace>/lake."""
+        """Where the lake lives: $BSI_STORAGE, else the config's `storage`, else <workspace>/lake.
+        $BSI_STORAGE is checked by the same rules as `storage` (a relative folder resolves against the
+        working directory): a gs:// URI must not become a local folder named 'gs:'."""
         env = os.environ.get(STORAGE_ENV, "").strip()
         if env:
-            return env if env.startswith("s3://") else str(Path(env).expanduser().resolve())
+            return _storage(env, Path.cwd(), f"${STORAGE_ENV}")
         return self.storage_config or str(self.lake)
 
     @property
@@ -164,20 +166,30 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     if not isinstance(mlflow_uri, str):
         raise ConfigError(f"{config_path}: mlflow_uri must be a URI string, e.g. sqlite:////abs/path/mlflow.db")
     mlflow_uri = _absolute_sqlite(os.path.expandvars(mlflow_uri.strip()), base) if mlflow_uri.strip() else ""
-    storage = _storage(raw.get("storage"), base, config_path)
+    storage = _storage(raw.get("storage"), base, f"{config_path}: storage")
     endpoint = raw.get("s3_endpoint_url") or ""
     if not isinstance(endpoint, str):
         raise ConfigError(f"{config_path}: s3_endpoint_url must be a URL string, e.g. http://127.0.0.1:9000")
-    return Settings(config_path, workspace.resolve(), sources, reference, mlflow_uri, storage,
-                    os.path.expandvars(endpoint.strip()))
+    settings = Settings(config_path, workspace.resolve(), sources, reference, mlflow_uri, storage,
+                        os.path.expandvars(endpoint.strip()))
+    _check_overrides(settings)
+    return settings
 
 
-def _storage(value, base: Path, config_path: Path) -> str:
-    """The config's `storage`: an s3://bucket[/prefix] URI as given, a folder made absolute, or ""."""
+def _check_overrides(settings: Settings) -> None:
+    """Reads the environment overrides once, so a bad one stops `bsi` at load (exit 2) instead of
+    failing a run midway. They are still read on every use: the environment may change later."""
+    _ = settings.storage_uri
+
+
+def _storage(value, base: Path, where: str) -> str:
+    """A `storage` value (the config's, or $BSI_STORAGE's; ``where`` names which in errors): an
+    s3://bucket[/prefix] URI as given, a folder made absolute against ``base``, or "". One function
+    for both sources, so the override cannot accept what the file refuses."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return ""
     if not isinstance(value, str):
-        raise ConfigError(f"{config_path}: storage must be a folder or an s3://bucket/prefix URI")
+        raise ConfigError(f"{where} must be a folder or an s3://bucket/prefix URI")
     value = os.path.expandvars(value.strip())
     if value.startswith("s3://"):
         from bsi_pipeline.lake_s3 import parse_s3_uri
@@ -185,10 +197,10 @@ def _storage(value, base: Path, config_path: Path) -> str:
         try:
             parse_s3_uri(value)
         except ValueError as exc:
-            raise ConfigError(f"{config_path}: storage: {exc}") from exc
+            raise ConfigError(f"{where}: {exc}") from exc
         return value
     if "://" in value:
-        raise ConfigError(f"{config_path}: storage {value!r}: only local folders and s3:// URIs are supported")
+        raise ConfigError(f"{where} {value!r}: only local folders and s3:// URIs are supported")
     folder = Path(value).expanduser()
     return str((folder if folder.is_absolute() else base / folder).resolve())
 

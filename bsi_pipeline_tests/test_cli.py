@@ -205,3 +205,12 @@ def test_materialize_on_a_locked_instance_exits_1_naming_it(tmp_path, monkeypatc
     monkeypatch.setenv(LOCK_WAIT_ENV, "soon")
     assert main(["materialize", "--config", str(config)]) == 2
     assert "$BSI_INSTANCE_LOCK_WAIT must be a number of seconds >= 0; got 'soon'" in capsys.readouterr().err
+
+
+def test_bad_bsi_storage_exits_2_with_the_reason(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "bsi.yaml"
+    config.write_text("workspace: w\n")
+    monkeypatch.setenv("BSI_STORAGE", "s3://")
+    assert main(["rollback", "mlb_hr_prob", "--config", str(config)]) == 2
+    assert capsys.readouterr().err.strip() == ("config error: $BSI_STORAGE: not an s3://bucket[/prefix] URI: "
+                                              "'s3://'")

@@ -48,3 +48,28 @@ def test_bad_configs_say_what_is_wrong(tmp_path, text, message):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("gs://bucket/lake", r"\$BSI_STORAGE 'gs://bucket/lake': only local folders and s3:// URIs"),
+    ("s3://", r"\$BSI_STORAGE: not an s3://bucket\[/prefix\] URI: 's3://'"),
+])
+def test_bsi_storage_is_checked_like_the_config_files_storage(tmp_path, monkeypatch, value, message):
+    config = tmp_path / "bsi.yaml"
+    config.write_text("workspace: w\n")
+    monkeypatch.setenv("BSI_STORAGE", value)
+    with pytest.raises(ConfigError, match=message):  # at load, before any run starts
+        load_settings(config)
+    monkeypatch.delenv("BSI_STORAGE")
+    settings = load_settings(config)
+    monkeypatch.setenv("BSI_STORAGE", value)  # set after loading: refused where it is read
+    with pytest.raises(ConfigError, match=message):
+        settings.storage
+
+
+def test_bsi_storage_folder_resolves_against_the_working_directory(tmp_path, monkeypatch):
+    config = tmp_path / "bsi.yaml"
+    config.write_text("workspace: w\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BSI_STORAGE", "elsewhere/lake")
+    assert load_settings(config).storage_uri == str(tmp_path.resolve() / "elsewhere" / "lake")
