@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,21 +158,20 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(f"{config_path}: unknown key(s) {', '.join(map(str, unknown))} "
                           f"(known: {', '.join(TOP_LEVEL_KEYS)})")
     base = config_path.parent
-    workspace = Path(os.path.expandvars(str(raw["workspace"]))).expanduser()
-    if not workspace.is_absolute():
-        workspace = base / workspace
+    workspace = _workspace(raw["workspace"], base, config_path)
     sources = _kind_lists(raw.get("sources") or {}, SOURCE_KINDS, "sources", config_path)
     reference = _kind_lists(raw.get("reference") or {}, REFERENCE_KINDS, "reference", config_path)
     mlflow_uri = raw.get("mlflow_uri") or ""
     if not isinstance(mlflow_uri, str):
         raise ConfigError(f"{config_path}: mlflow_uri must be a URI string, e.g. sqlite:////abs/path/mlflow.db")
-    mlflow_uri = _absolute_sqlite(os.path.expandvars(mlflow_uri.strip()), base) if mlflow_uri.strip() else ""
+    mlflow_uri = _expand_vars(mlflow_uri.strip(), f"{config_path}: mlflow_uri")
+    mlflow_uri = _absolute_sqlite(mlflow_uri, base) if mlflow_uri else ""
     storage = _storage(raw.get("storage"), base, f"{config_path}: storage")
     endpoint = raw.get("s3_endpoint_url") or ""
     if not isinstance(endpoint, str):
         raise ConfigError(f"{config_path}: s3_endpoint_url must be a URL string, e.g. http://127.0.0.1:9000")
-    settings = Settings(config_path, workspace.resolve(), sources, reference, mlflow_uri, storage,
-                        os.path.expandvars(endpoint.strip()))
+    settings = Settings(config_path, workspace, sources, reference, mlflow_uri, storage,
+                        _expand_vars(endpoint.strip(), f"{config_path}: s3_endpoint_url"))
     _check_overrides(settings)
     return settings
 
@@ -190,7 +190,7 @@ def _storage(value, base: Path, where: str) -> str:
         return ""
     if not isinstance(value, str):
         raise ConfigError(f"{where} must be a folder or an s3://bucket/prefix URI")
-    value = os.path.expandvars(value.strip())
+    value = _expand_vars(value.strip(), where)
     if value.startswith("s3://"):
         from bsi_pipeline.lake_s3 import parse_s3_uri
 
@@ -201,8 +201,34 @@ def _storage(value, base: Path, where: str) -> str:
         return value
     if "://" in value:
         raise ConfigError(f"{where} {value!r}: only local folders and s3:// URIs are supported")
-    folder = Path(value).expanduser()
-    return str((folder if folder.is_absolute() else base / folder).resolve())
+    return str(_local_path(value, base))
+
+
+def _workspace(value, base: Path, config_path: Path) -> Path:
+    """The `workspace` folder, absolute. Only a non-empty string: YAML's `workspace:` (null), a list or
+    a mapping would otherwise become a folder named 'None' or after its repr, and '' the config folder."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{config_path}: workspace must be a folder path (a non-empty string); got {value!r}")
+    return _local_path(_expand_vars(value.strip(), f"{config_path}: workspace"), base)
+
+
+def _local_path(value: str, base: Path) -> Path:
+    """A folder or file setting (~ expanded) made absolute: relative ones resolve against ``base``."""
+    path = Path(value).expanduser()
+    return (path if path.is_absolute() else base / path).resolve()
+
+
+_VAR = re.compile(r"\$(\w+|\{[^}]*\})")  # the references os.path.expandvars replaces
+
+
+def _expand_vars(value: str, where: str) -> str:
+    """``value`` with its $VAR and ${VAR} references replaced from the environment. Why not
+    os.path.expandvars alone: it leaves an unset variable as literal text, which then names a folder
+    '$VAR' (or a glob that quietly matches nothing) instead of saying the variable is missing."""
+    for ref in _VAR.finditer(value):
+        if ref.group(1).strip("{}") not in os.environ:
+            raise ConfigError(f"{where}: environment variable {ref.group(0)} is not set (in {value!r})")
+    return os.path.expandvars(value)
 
 
 def _absolute_sqlite(uri: str, base: Path) -> str:
@@ -226,14 +252,14 @@ def _kind_lists(section, known: tuple[str, ...], name: str, config_path: Path) -
             paths = [paths]
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise ConfigError(f"{config_path}: {name}.{kind} must be a list of paths or globs")
-        out[kind] = paths
+        out[kind] = [_expand_vars(p, f"{config_path}: {name}.{kind}") for p in paths]
     return out
 
 
 def _expand(patterns: list[str], base: Path) -> list[Path]:
     found: set[Path] = set()
     for pattern in patterns:
-        pattern = os.path.expandvars(os.path.expanduser(pattern))
+        pattern = os.path.expanduser(pattern)  # $VARs were expanded (or refused) at load
         if not os.path.isabs(pattern):
             pattern = str(base / pattern)
         found.update(Path(p).resolve() for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))

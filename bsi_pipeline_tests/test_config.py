@@ -1,5 +1,7 @@
 """The configuration contract: one YAML file, relative paths resolved against it, clear errors."""
 
+import re
+
 import pytest
 
 from bsi_pipeline.config import ConfigError, load_settings
@@ -73,3 +75,43 @@ def test_bsi_storage_folder_resolves_against_the_working_directory(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BSI_STORAGE", "elsewhere/lake")
     assert load_settings(config).storage_uri == str(tmp_path.resolve() / "elsewhere" / "lake")
+
+
+@pytest.mark.parametrize("text", ["workspace:\n", "workspace: [a, b]\n", "workspace: {x: 1}\n", "workspace: ''\n",
+                                  "workspace: '  '\n"])
+def test_workspace_must_be_a_non_empty_path(tmp_path, text):
+    config = tmp_path / "bsi.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=r"workspace must be a folder path \(a non-empty string\)"):
+        load_settings(config)
+
+
+@pytest.mark.parametrize("text, where, ref", [
+    ("workspace: $BSI_TEST_UNSET/ws\n", "workspace", "$BSI_TEST_UNSET"),
+    ("workspace: w\nstorage: ${BSI_TEST_UNSET}/lake\n", "storage", "${BSI_TEST_UNSET}"),
+    ("workspace: w\nmlflow_uri: sqlite:///$BSI_TEST_UNSET/m.db\n", "mlflow_uri", "$BSI_TEST_UNSET"),
+    ("workspace: w\ns3_endpoint_url: http://$BSI_TEST_UNSET:9000\n", "s3_endpoint_url", "$BSI_TEST_UNSET"),
+    ("workspace: w\nsources:\n  ncaa_baseball_pbp: [$BSI_TEST_UNSET/*.csv]\n", "sources.ncaa_baseball_pbp",
+     "$BSI_TEST_UNSET"),
+    ("workspace: w\nreference:\n  ncaa_d1_teams: ${BSI_TEST_UNSET}.csv\n", "reference.ncaa_d1_teams",
+     "${BSI_TEST_UNSET}"),
+])
+def test_an_unset_variable_in_a_path_is_named_not_kept_as_text(tmp_path, monkeypatch, text, where, ref):
+    monkeypatch.delenv("BSI_TEST_UNSET", raising=False)
+    config = tmp_path / "bsi.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=f"{where}: environment variable {re.escape(ref)} is not set"):
+        load_settings(config)
+
+
+def test_set_variables_expand_in_paths(tmp_path, monkeypatch):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text("x")
+    monkeypatch.setenv("BSI_TEST_ROOT", str(tmp_path))
+    config = tmp_path / "bsi.yaml"
+    config.write_text("workspace: ${BSI_TEST_ROOT}/ws\nstorage: $BSI_TEST_ROOT/lake\n"
+                      "sources:\n  ncaa_baseball_pbp: [$BSI_TEST_ROOT/in/*.csv]\n")
+    settings = load_settings(config)
+    assert settings.workspace == tmp_path.resolve() / "ws"
+    assert settings.storage_uri == str(tmp_path.resolve() / "lake")
+    assert settings.source_files("ncaa_baseball_pbp") == [(tmp_path / "in" / "a.csv").resolve()]
