@@ -115,8 +115,8 @@ class Settings:
         sqlite:////<absolute workspace>/mlflow/mlflow.db (absolute: MLflow's own default is relative
         to the working directory)."""
         env = os.environ.get(MLFLOW_URI_ENV, "").strip()
-        if env:
-            return _absolute_sqlite(env, Path.cwd())
+        if env:  # checked as the config's is; a relative sqlite path resolves against the working directory
+            return resolve_mlflow_uri(env, Path.cwd(), f"${MLFLOW_URI_ENV}")
         if self.mlflow_uri_config:
             return self.mlflow_uri_config
         return f"sqlite:///{(self.mlflow_dir / 'mlflow.db').as_posix()}"
@@ -164,8 +164,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     mlflow_uri = raw.get("mlflow_uri") or ""
     if not isinstance(mlflow_uri, str):
         raise ConfigError(f"{config_path}: mlflow_uri must be a URI string, e.g. sqlite:////abs/path/mlflow.db")
-    mlflow_uri = _expand_vars(mlflow_uri.strip(), f"{config_path}: mlflow_uri")
-    mlflow_uri = _absolute_sqlite(mlflow_uri, base) if mlflow_uri else ""
+    mlflow_uri = resolve_mlflow_uri(mlflow_uri, base, f"{config_path}: mlflow_uri") if mlflow_uri.strip() else ""
     storage = _storage(raw.get("storage"), base, f"{config_path}: storage")
     endpoint = raw.get("s3_endpoint_url") or ""
     if not isinstance(endpoint, str):
@@ -180,6 +179,7 @@ def _check_overrides(settings: Settings) -> None:
     """Reads the environment overrides once, so a bad one stops `bsi` at load (exit 2) instead of
     failing a run midway. They are still read on every use: the environment may change later."""
     _ = settings.storage_uri
+    _ = settings.mlflow_uri
 
 
 def _storage(value, base: Path, where: str) -> str:
@@ -231,11 +231,33 @@ def _expand_vars(value: str, where: str) -> str:
     return os.path.expandvars(value)
 
 
+def resolve_mlflow_uri(uri: str, base: Path, where: str) -> str:
+    """An MLflow tracking/registry URI as used: $VARs expanded, a relative sqlite:///path.db made
+    absolute against ``base``. ``where`` names the setting in errors. An in-memory SQLite store is
+    refused: every process (each Dagster step, `bsi rollback`) would get its own empty registry, and
+    the versions it registers would vanish when it exits."""
+    uri = _expand_vars(uri.strip(), where)
+    if _in_memory_sqlite(uri):
+        raise ConfigError(f"{where} {uri!r}: an in-memory SQLite store is lost when the process ends; "
+                          "name a database file, e.g. sqlite:////abs/path/mlflow.db")
+    return _absolute_sqlite(uri, base)
+
+
+def _in_memory_sqlite(uri: str) -> bool:
+    """Whether a sqlite URI names no file: sqlite://, sqlite:///, sqlite:///:memory:, or SQLite's
+    file::memory: / mode=memory forms (what SQLAlchemy opens as a private in-memory database)."""
+    match = re.match(r"sqlite(\+\w+)?://(.*)$", uri)
+    if match is None:
+        return False
+    path, _, query = match.group(2).removeprefix("/").partition("?")
+    return path in ("", ":memory:") or path.startswith("file::memory:") or "mode=memory" in query
+
+
 def _absolute_sqlite(uri: str, base: Path) -> str:
     """A relative sqlite:///path.db made absolute against `base` (sqlite:////abs/path.db); other
     URIs unchanged."""
     prefix = "sqlite:///"
-    if not uri.startswith(prefix) or uri.startswith(prefix + "/") or uri[len(prefix):] in ("", ":memory:"):
+    if not uri.startswith(prefix) or uri.startswith(prefix + "/"):
         return uri
     path, sep, query = uri[len(prefix):].partition("?")
     return f"{prefix}{(base / Path(path).expanduser()).resolve().as_posix()}{sep}{query}"

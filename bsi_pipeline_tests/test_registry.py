@@ -32,7 +32,7 @@ import yaml
 
 from bsi_pipeline.batted_ball import batted_ball_features, load_woba_weights
 from bsi_pipeline.cli import main
-from bsi_pipeline.config import load_settings
+from bsi_pipeline.config import ConfigError, load_settings
 from bsi_pipeline.definitions import ASSETS, build_resources
 from bsi_pipeline.defs.models import SPECS
 from bsi_pipeline.defs.registry import REGISTRY_ASSETS, MlflowResource, model_registry_sensor
@@ -357,6 +357,32 @@ def test_mlflow_uri_config_and_environment(tmp_path, monkeypatch, capsys):
     assert load_settings(server).mlflow_uri == "sqlite:////srv/other.db"
     assert main(["mlflow-uri", "--config", str(default)]) == 0
     assert capsys.readouterr().out.strip() == "sqlite:////srv/other.db"
+
+
+@pytest.mark.parametrize("uri", ["sqlite:///:memory:", "sqlite:///", "sqlite://", "sqlite:///file::memory:?cache=shared",
+                                 "sqlite:///m.db?mode=memory&uri=true"])
+def test_an_in_memory_mlflow_store_is_refused(tmp_path, monkeypatch, capsys, uri):
+    """Each process would register its own "version 1" in a store that vanishes when it exits."""
+    monkeypatch.delenv("BSI_MLFLOW_URI", raising=False)
+    with pytest.raises(ConfigError, match="mlflow_uri .*an in-memory SQLite store is lost when the process ends"):
+        load_settings(make_config(tmp_path / "file", mlflow_uri=uri))
+    settings = load_settings(make_config(tmp_path / "ok"))
+    with pytest.raises(ConfigError, match="tracking_uri .*an in-memory SQLite store"):
+        store_for(settings, uri)  # the Dagster resource's tracking_uri
+    monkeypatch.setenv("BSI_MLFLOW_URI", uri)
+    assert main(["mlflow-uri", "--config", str(make_config(tmp_path / "ok"))]) == 2
+    assert "$BSI_MLFLOW_URI" in capsys.readouterr().err
+
+
+def test_run_artifacts_of_a_database_store_go_to_the_workspace_not_the_working_directory(tmp_path):
+    """MLflow's default for a database store opened in-process is ./mlruns under the working directory;
+    beside a SQLite file, else <workspace>/mlflow/artifacts. A tracking server keeps its own."""
+    postgres = load_settings(make_config(tmp_path / "pg", mlflow_uri="postgresql://bsi@db.example/mlflow"))
+    assert store_for(postgres).artifact_location == (postgres.workspace / "mlflow" / "artifacts").as_uri()
+    elsewhere = load_settings(make_config(tmp_path / "lite", mlflow_uri=f"sqlite:///{tmp_path}/reg/m.db"))
+    assert store_for(elsewhere).artifact_location == (tmp_path / "reg" / "artifacts").as_uri()
+    for server in ("http://127.0.0.1:5000", "https://mlflow.example", "databricks"):
+        assert store_for(postgres, server).artifact_location is None
 
 
 # ------------------------------------------------------------------------------ promotion creep

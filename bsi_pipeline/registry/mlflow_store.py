@@ -2,7 +2,7 @@
 
 Store: tracking and registry share one URI, by default ``sqlite:////<abs workspace>/mlflow/mlflow.db``
 (Settings.mlflow_uri; absolute, because MLflow's own default is relative to the working directory),
-with run artifacts under ``<workspace>/mlflow/artifacts``.
+with run artifacts under ``<workspace>/mlflow/artifacts`` (see :func:`artifact_location`).
 
 A trained model version is one MLflow run (parameters, numeric metrics, the whole artifact folder
 under ``model/``: artifact.json, ONNX and native tree files, model card, plots) plus a version of
@@ -394,13 +394,32 @@ class MlflowStore:
         return self.download_version(model_key, info.version, folder)
 
 
+SERVER_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")  # MLflow's REST stores
+
+
 def store_for(settings, uri: str = "") -> MlflowStore:
-    """The store of a Settings (bsi_pipeline.config): ``uri`` or settings.mlflow_uri; for a SQLite
-    store, run artifacts go to an ``artifacts`` folder beside the database file."""
-    uri = uri or settings.mlflow_uri
+    """The store of a Settings (bsi_pipeline.config): settings.mlflow_uri, or ``uri`` (the Dagster
+    resource's tracking_uri) checked by the same rules, so neither can be an in-memory store."""
+    from bsi_pipeline.config import resolve_mlflow_uri
+
+    if uri.strip():
+        uri = resolve_mlflow_uri(uri, Path.cwd(), "the MLflow resource's tracking_uri")
+    else:
+        uri = settings.mlflow_uri
+    return MlflowStore(uri, artifact_location(settings, uri))
+
+
+def artifact_location(settings, uri: str) -> Path | None:
+    """Where a new experiment of ``uri`` keeps its run artifacts: beside a SQLite database file, for
+    another database <workspace>/mlflow/artifacts, for a tracking server None (the server decides).
+    Why set it: a database store opened in this process otherwise puts them in ./mlruns under
+    whatever the working directory is."""
+    if uri.split(":", 1)[0] in SERVER_SCHEMES:
+        return None
     db = sqlite_path(uri)
-    return MlflowStore(uri, (db.parent / "artifacts") if db is not None else None)
+    return (db.parent if db is not None else settings.mlflow_dir) / "artifacts"
 
 
-__all__ = ["ALIASES", "EXPERIMENT", "MODEL_FOLDER", "MlflowStore", "RegistryError", "VersionInfo",
-           "file_lock", "numeric_metrics", "sqlite_path", "store_for", "tag_value"]
+__all__ = ["ALIASES", "EXPERIMENT", "MODEL_FOLDER", "MlflowStore", "RegistryError", "SERVER_SCHEMES",
+           "VersionInfo", "artifact_location", "file_lock", "numeric_metrics", "sqlite_path", "store_for",
+           "tag_value"]
