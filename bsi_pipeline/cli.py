@@ -22,6 +22,7 @@ $BSI_INSTANCE_LOCK_WAIT seconds (default 120), then exits 1 saying which instanc
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import socket
 import sqlite3
@@ -274,12 +275,29 @@ def _predict(args) -> int:
            "value": explanation.value, "raw_value": explanation.raw_value, "link": explanation.link,
            "top_contributions": [{"feature": name, "contribution": c} for name, c in explanation.contributions]}
     dispersion = scorer.artifact.get("count", {}).get("dispersion")
-    if args.line is not None and dispersion is not None:
+    problem = _line_problem(args.line, dispersion, args.model_key)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if args.line is not None:
         from bsi_pipeline.models.counts import prob_over
         out["line"] = args.line
         out["p_over"] = float(prob_over([explanation.value], [args.line], dispersion)[0])
     print(json.dumps(out, indent=2))
     return 0
+
+
+def _line_problem(line: float | None, dispersion: float | None, model_key: str) -> str | None:
+    """Why ``--line`` cannot be answered, or None. Refused rather than dropped: a user who asked for
+    P(over a line) from a model without a count distribution would otherwise get an answer without
+    it and not know; and a NaN or infinite line has no probability to give."""
+    if line is None:
+        return None
+    if not math.isfinite(line):
+        return f"--line must be a finite number; got {line}"
+    if dispersion is None:
+        return f"--line is for count models; {model_key} is not one (it has no count distribution)"
+    return None
 
 
 def _served_artifact(settings, model_key: str):
@@ -339,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     pred = sub.add_parser("predict", help="score one row with a model key's current model, with explanation")
     pred.add_argument("model_key")
     pred.add_argument("--features", required=True, help='JSON object, e.g. \'{"launch_speed": 104, ...}\'')
-    pred.add_argument("--line", type=float, help="for count models: P(over this line)")
+    pred.add_argument("--line", type=float, help="count models only: P(over this line), a finite number")
     pred.add_argument("--config")
     pred.set_defaults(func=_predict)
     roll = sub.add_parser("rollback", help="make the previous champion of a model key the champion again")

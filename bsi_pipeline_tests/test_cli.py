@@ -2,6 +2,7 @@
 
 import contextlib
 import gzip
+import json
 import socket
 import sqlite3
 import subprocess
@@ -214,3 +215,53 @@ def test_bad_bsi_storage_exits_2_with_the_reason(tmp_path, monkeypatch, capsys):
     assert main(["rollback", "mlb_hr_prob", "--config", str(config)]) == 2
     assert capsys.readouterr().err.strip() == ("config error: $BSI_STORAGE: not an s3://bucket[/prefix] URI: "
                                               "'s3://'")
+
+
+# --- bsi predict --line -----------------------------------------------------------------------------
+
+def _serve_linear(tmp_path, model_key: str, count: bool):
+    """A config whose `model_key` serves a small ridge model: a count model (with a Poisson
+    distribution, dispersion 0) or a plain regression, as the factory exports them."""
+    from sklearn.linear_model import Ridge
+
+    from bsi_pipeline.models import artifact as art
+    from bsi_pipeline.models.scoring import set_current
+    from bsi_pipeline_tests.model_helpers import FEATURES, game_data, linear_pipeline
+
+    X, _, margin = game_data(n=200)
+    pipe = linear_pipeline(Ridge(alpha=3.0)).fit(X, margin + 6)
+    artifact = art.export_linear(pipe, model_key=model_key, model_id=f"{model_key}-1", task="count" if count else
+                                 "regression", features=FEATURES, calibrator=None, metrics={},
+                                 train_window={"start": "2020-01-01", "end": "2020-12-31"})
+    if count:
+        artifact["count"] = {"dispersion": 0.0}
+    models = tmp_path / "workspace" / "models"
+    folder = models / model_key / f"{model_key}-1"
+    folder.mkdir(parents=True)
+    art.write_artifact(folder, artifact)
+    set_current(models, model_key, folder.name)
+    config = tmp_path / "bsi.yaml"
+    config.write_text(f"workspace: {tmp_path / 'workspace'}\n")
+    return config, json.dumps(dict.fromkeys(FEATURES, 0.5))
+
+
+@pytest.mark.parametrize("line, message", [
+    ("0.5", "--line is for count models; margin_model is not one (it has no count distribution)"),
+    ("nan", None), ("inf", None), ("-inf", None),
+])
+def test_predict_refuses_a_line_it_cannot_answer(tmp_path, capsys, line, message):
+    config, features = _serve_linear(tmp_path, "margin_model", count=False)
+    assert main(["predict", "margin_model", "--features", features, f"--line={line}", "--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {message or f'--line must be a finite number; got {float(line)}'}"
+
+
+@pytest.mark.parametrize("line", ["nan", "inf"])
+def test_a_count_model_refuses_a_non_finite_line_and_answers_a_finite_one(tmp_path, capsys, line):
+    config, features = _serve_linear(tmp_path, "strikeouts", count=True)
+    argv = ["predict", "strikeouts", "--features", features, "--config", str(config)]
+    assert main([*argv, "--line", line]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --line must be a finite number; got {float(line)}"
+    assert main([*argv, "--line", "5.5"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["line"] == 5.5 and 0 < out["p_over"] < 1
