@@ -176,7 +176,7 @@ def _materialize(args) -> int:
     try:
         result = dg.materialize(
             [*ASSETS, *CHECKS],
-            selection=args.select or None,
+            selection=args.select,  # None: everything; a blank one was refused by main
             resources=build_resources(str(settings.config_path)),
             instance=instance,
             tags={OWNER_TAG: _owner_tag()},
@@ -342,6 +342,24 @@ def _mlflow_uri(args) -> int:
     return 0
 
 
+# Options whose blank value is refused, with the message: blank must not mean "not given".
+_BLANK_REFUSED = {
+    "select": "empty selection: --select needs a Dagster asset selection (omit it to materialize everything)",
+    "config": "empty --config path (omit it to use $BSI_CONFIG, ./bsi.yaml or the repository's bsi.yaml)",
+}
+
+
+def _blank_option(args) -> str | None:
+    """The error for an option given a blank value, or None. Why: a blank value (often an unset shell
+    variable, --select "$SEL") would otherwise count as not given: --select "" materialized the whole
+    graph, training included, and --config "" quietly used the default configuration."""
+    for option, message in _BLANK_REFUSED.items():
+        value = getattr(args, option, None)
+        if value is not None and not value.strip():
+            return message
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bsi", description="Blaze Sports Intel pipeline")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -369,6 +387,10 @@ def main(argv: list[str] | None = None) -> int:
     uri.add_argument("--config")
     uri.set_defaults(func=_mlflow_uri)
     args = parser.parse_args(argv)
+    problem = _blank_option(args)
+    if problem:
+        print(f"bsi {args.command}: {problem}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except ConfigError as exc:

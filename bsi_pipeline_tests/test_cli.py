@@ -265,3 +265,26 @@ def test_a_count_model_refuses_a_non_finite_line_and_answers_a_finite_one(tmp_pa
     assert main([*argv, "--line", "5.5"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["line"] == 5.5 and 0 < out["p_over"] < 1
+
+
+# --- blank option values are refused, not taken as "not given" ---------------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    (["materialize", "--select", ""], "bsi materialize: empty selection"),
+    (["materialize", "--select", "  "], "bsi materialize: empty selection"),
+    (["materialize", "--config", ""], "bsi materialize: empty --config path"),
+    (["summary", "--config", " "], "bsi summary: empty --config path"),
+    (["mlflow-uri", "--config", ""], "bsi mlflow-uri: empty --config path"),
+])
+def test_a_blank_option_exits_2_and_runs_nothing(tmp_path, monkeypatch, capsys, argv, message):
+    import dagster as dg
+
+    runs = []
+    monkeypatch.setattr(dg, "materialize", lambda *a, **kw: runs.append(kw.get("selection")))
+    config = write_config(tmp_path, [])
+    if "--config" not in argv:
+        argv = [*argv, "--config", str(config)]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(message) and err.count("\n") == 1 and out == ""
+    assert runs == []  # before: --select "" materialized everything (selection=None)
