@@ -1,11 +1,12 @@
 """The analysts' DuckDB warehouse: one view (or table) per lake table, in one file.
 
 The file is rebuilt in a temporary path and renamed over the old one, so a reader never sees a
-half-written warehouse and a failed build leaves the last good one in place. For a local lake the
-views read the Parquet files directly (absolute paths), so the warehouse stays small and always
-current. For a lake in S3 the rows are copied into tables: reading s3:// from DuckDB needs its httpfs
-extension, a download from outside the package registries, and analysts' queries then need no
-credentials.
+half-written warehouse and a failed build leaves the last good one in place. The old file's WAL (the
+writes of a session that ended without a checkpoint) goes with it: the warehouse is the pipeline's
+output, not a place to keep one's own tables. For a local lake the views read the Parquet files
+directly (absolute paths), so the warehouse stays small and always current. For a lake in S3 the rows
+are copied into tables: reading s3:// from DuckDB needs its httpfs extension, a download from outside
+the package registries, and analysts' queries then need no credentials.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def build_warehouse(path: Path, lake: Lake | Path, tables: list[str],
             con.execute("CHECKPOINT")
         finally:
             con.close()
+        # The new file is checkpointed and has no WAL; a WAL left beside the old one (a session killed before
+        # its checkpoint) would be replayed into the new file, which DuckDB refuses: the file would not open.
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
         os.replace(tmp, path)
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):

@@ -444,6 +444,25 @@ def test_warehouse_views_read_the_lake_from_any_working_directory(tmp_path, monk
     assert warehouse_rows(tmp_path / "w.duckdb") == {"t": 2}
 
 
+def test_a_rebuild_opens_after_a_session_on_the_old_warehouse_died_without_a_checkpoint(tmp_path):
+    """A WAL left beside the old file is not the new file's: DuckDB would refuse to replay it into the
+    rebuilt warehouse ("WAL does not match database file"), so the build deletes it."""
+    path = tmp_path / "w.duckdb"
+    write_table(tmp_path / "lake", "t", pl.DataFrame({"season": [2021], "x": [1]}))
+    build_warehouse(path, tmp_path / "lake", ["t"])
+    subprocess.run([sys.executable, "-c", f"""
+import duckdb, os
+con = duckdb.connect({str(path)!r})
+con.execute("SET checkpoint_threshold = '1GB'")
+con.execute("CREATE TABLE my_notes AS SELECT 42 AS answer")
+os._exit(9)
+"""], check=False)
+    assert path.with_name(path.name + ".wal").exists()
+    write_table(tmp_path / "lake", "t", pl.DataFrame({"season": [2021, 2022], "x": [1, 2]}))
+    assert build_warehouse(path, tmp_path / "lake", ["t"]) == {"t": 2}
+    assert warehouse_rows(path) == {"t": 2}
+
+
 def test_readers_ignore_the_files_a_killed_lake_writer_leaves(tmp_path):
     lake = tmp_path / "lake"
     frame = pl.DataFrame({"season": [2020, 2021, 2021], "x": [1, 2, 3]})
