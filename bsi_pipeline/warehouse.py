@@ -65,7 +65,10 @@ def _add_view(con: duckdb.DuckDBPyConnection, lake: LocalLake, name: str) -> str
     if not any(pl.read_parquet_schema(f) for f in files):
         return None
     glob = str(lake.folder(name).resolve() / "*.parquet")  # DuckDB reads a relative path from its reader's CWD
-    con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({_quote(glob)}, union_by_name = true)')
+    # The season is a column inside every file; hive_partitioning off, or a key=value folder anywhere in the
+    # workspace path (/runs/season=2021/ws) would add a column or overwrite one in every row.
+    con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({_quote(glob)}, union_by_name = true, '
+                'hive_partitioning = false)')
     return "VIEW"
 
 

@@ -463,6 +463,21 @@ os._exit(9)
     assert warehouse_rows(path) == {"t": 2}
 
 
+def test_a_key_value_folder_in_the_workspace_path_leaves_the_views_alone(tmp_path):
+    """DuckDB reads key=value folders as Hive partitions unless told not to: a workspace under season=2021/
+    gave every row of the view season 2021, one under env=prod an extra column."""
+    frame = pl.DataFrame({"season": [2019, 2020], "x": [1, 2]})
+    for folder in ("season=2021", "env=prod"):
+        lake = tmp_path / folder / "ws" / "lake"
+        write_table(lake, "t", frame)
+        build_warehouse(lake.parent / "w.duckdb", lake, ["t"])
+        con = duckdb.connect(str(lake.parent / "w.duckdb"), read_only=True)
+        try:
+            assert_frame_equal(con.sql("SELECT * FROM t ORDER BY x").pl(), frame)
+        finally:
+            con.close()
+
+
 def test_readers_ignore_the_files_a_killed_lake_writer_leaves(tmp_path):
     lake = tmp_path / "lake"
     frame = pl.DataFrame({"season": [2020, 2021, 2021], "x": [1, 2, 3]})
