@@ -112,7 +112,8 @@ class LocalLake:
         return [str(p) for p in written]
 
     def read_table(self, name: str) -> pl.DataFrame:
-        return concat_parts(name, [pl.read_parquet(f) for f in self.files(name)], str(self.folder(name)))
+        parts = [pl.read_parquet(f, glob=False) for f in self.files(name)]  # a path, not a pattern: "ws [1]"
+        return concat_parts(name, parts, str(self.folder(name)))
 
 
 def as_lake(root: Lake | Path | str) -> Lake:

@@ -4,9 +4,11 @@ The file is rebuilt in a temporary path and renamed over the old one, so a reade
 half-written warehouse and a failed build leaves the last good one in place. The old file's WAL (the
 writes of a session that ended without a checkpoint) goes with it: the warehouse is the pipeline's
 output, not a place to keep one's own tables. For a local lake the views read the Parquet files
-directly (absolute paths), so the warehouse stays small and always current. For a lake in S3 the rows
-are copied into tables: reading s3:// from DuckDB needs its httpfs extension, a download from outside
-the package registries, and analysts' queries then need no credentials.
+directly (a glob of each table's folder, absolute), so the warehouse stays small and always current. For
+a lake in S3 the rows are copied into tables: reading s3:// from DuckDB needs its httpfs extension, a
+download from outside the package registries, and analysts' queries then need no credentials. DuckDB
+cannot open a database path with "?" or a backslash, nor glob a folder with a backslash: such paths are
+refused before any work.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def build_warehouse(path: Path, lake: Lake | Path, tables: list[str],
     """Create `path` with a view (local lake) or table (S3 lake) per lake table that has data; returns
     {table: row count}."""
     lake = as_lake(lake)
+    _check_paths(path, lake)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
@@ -57,14 +60,31 @@ def build_warehouse(path: Path, lake: Lake | Path, tables: list[str],
     return counts
 
 
+def _check_paths(path: Path, lake: Lake) -> None:
+    """Refuse, before any work, paths DuckDB cannot use: it reads what follows a "?" in a database path as
+    options, and takes a backslash for a folder separator (in a database path and in a view's glob)."""
+    if "?" in str(path) or "\\" in str(path):
+        raise ValueError(f"the warehouse path {str(path)!r} contains '?' or '\\', which DuckDB cannot open; "
+                         "choose a warehouse path without them")
+    if isinstance(lake, LocalLake) and "\\" in str(lake.root.resolve()):
+        raise ValueError(f"the lake path {str(lake.root)!r} contains '\\', which DuckDB's views cannot read; "
+                         "choose a workspace path without it")
+
+
+def _parquet_glob(folder: Path) -> str:
+    """A DuckDB glob of the Parquet files in `folder`: the folder's own glob characters ([ ] * ?) each in a
+    character class of its own, so they match themselves."""
+    return "".join(f"[{c}]" if c in "[]*?" else c for c in str(folder)) + "/*.parquet"
+
+
 # A table with no files, or only column-less ones (an asset that produced nothing, e.g. a model skipped
 # for lack of data), has no data yet and gets no view: DuckDB cannot read a Parquet file without columns.
 
 def _add_view(con: duckdb.DuckDBPyConnection, lake: LocalLake, name: str) -> str | None:
     files = lake.files(name)
-    if not any(pl.read_parquet_schema(f) for f in files):
+    if not any(pl.scan_parquet(f, glob=False).collect_schema() for f in files):  # glob=False: [ ] in a path
         return None
-    glob = str(lake.folder(name).resolve() / "*.parquet")  # DuckDB reads a relative path from its reader's CWD
+    glob = _parquet_glob(lake.folder(name).resolve())  # DuckDB reads a relative path from its reader's CWD
     # The season is a column inside every file; hive_partitioning off, or a key=value folder anywhere in the
     # workspace path (/runs/season=2021/ws) would add a column or overwrite one in every row.
     con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({_quote(glob)}, union_by_name = true, '

@@ -41,3 +41,9 @@ def test_a_write_that_fails_part_way_leaves_the_previous_table_whole(tmp_path, m
     assert table(tmp_path) == OLD.rows()
     assert sorted(p.name for p in (tmp_path / "games").iterdir()) == [
         "season=2019.parquet", "season=2020.parquet", "season=2021.parquet"]  # no temporary file left
+
+
+def test_a_lake_whose_path_has_glob_characters_reads(tmp_path):
+    root = tmp_path / "ws [copy 1]" / "lake"  # polars took the path for a pattern that matched no file
+    lake.write_table(root, "games", OLD)
+    assert table(root) == OLD.rows()

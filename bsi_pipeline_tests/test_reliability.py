@@ -478,6 +478,29 @@ def test_a_key_value_folder_in_the_workspace_path_leaves_the_views_alone(tmp_pat
             con.close()
 
 
+def test_views_over_a_lake_whose_path_has_glob_characters_read_it_and_stay_current(tmp_path):
+    """The views glob the table's folder (a season file written after the build must show), with the
+    folder's own [ ] * ? matched literally; DuckDB read "ws [copy 1]" as a character class and found nothing."""
+    lake = tmp_path / "ws [copy 1] *?" / "lake"
+    write_table(lake, "t", pl.DataFrame({"season": [2020, 2021], "x": [1, 2]}))
+    write_table(lake, "nothing", pl.DataFrame())
+    assert build_warehouse(tmp_path / "w.duckdb", lake, ["t", "nothing"]) == {"t": 2}
+    write_table(lake, "t", pl.DataFrame({"season": [2021, 2022, 2022], "x": [2, 3, 4]}))  # 2022 new, 2020 gone
+    assert warehouse_rows(tmp_path / "w.duckdb") == {"t": 3}
+
+
+@pytest.mark.parametrize("warehouse, lake, refused", [
+    ("run?1/w.duckdb", "lake", "warehouse path"),  # DuckDB read "?1/w.duckdb" as options and failed at commit
+    ("run\\1/w.duckdb", "lake", "warehouse path"),  # DuckDB took the backslash for a "/"
+    ("w.duckdb", "ws\\1/lake", "lake path"),  # and so found no file for the views
+])
+def test_paths_duckdb_cannot_use_are_refused_before_any_work(tmp_path, warehouse, lake, refused):
+    write_table(tmp_path / lake, "t", pl.DataFrame({"season": [2021], "x": [1]}))
+    with pytest.raises(ValueError, match=f"the {refused} '.*' contains"):
+        build_warehouse(tmp_path / warehouse, tmp_path / lake, ["t"])
+    assert not list(tmp_path.rglob("*w.duckdb*"))  # nothing was built
+
+
 def test_readers_ignore_the_files_a_killed_lake_writer_leaves(tmp_path):
     lake = tmp_path / "lake"
     frame = pl.DataFrame({"season": [2020, 2021, 2021], "x": [1, 2, 3]})
