@@ -8,9 +8,12 @@ same way (<root>/<table>/season=<year>.parquet, or data.parquet) and every calle
 Local writes are atomic per file (write a temporary file in the same folder, then rename over the
 target). A table write writes all its partitions to temporary files before it renames any, so a failed
 write leaves the previous table whole; then it removes the partitions it did not rewrite, so re-running
-an asset replaces its output instead of adding to it. A run killed mid-write (SIGKILL skips the cleanup) leaves a
-hidden `.<file>.<id>.tmp` that no reader globs; the next write of the table removes such files once they
-are STALE_TMP_SECONDS old (a younger one may belong to a writer still running).
+an asset replaces its output instead of adding to it. Two writes of one table (two runs of its asset at
+once) take turns under an exclusive lock on the hidden `<table>/.write.lock` (bsi_pipeline.locks: the
+processes of one host); run at once, each one's removal of the partitions it did not write would delete
+the other's. A run killed mid-write (SIGKILL skips the cleanup) leaves a hidden `.<file>.<id>.tmp` that
+no reader globs; the next write of the table removes such files once they are STALE_TMP_SECONDS old (a
+younger one may belong to a writer still running).
 """
 
 from __future__ import annotations
@@ -24,8 +27,11 @@ from typing import Protocol, runtime_checkable
 
 import polars as pl
 
+from bsi_pipeline.locks import file_lock
+
 PARTITION_COLUMN = "season"
 STALE_TMP_SECONDS = 6 * 3600
+WRITE_LOCK = ".write.lock"  # in each table's folder; hidden, so no reader globs it
 
 
 @runtime_checkable
@@ -91,24 +97,28 @@ class LocalLake:
     def write_table(self, name: str, df: pl.DataFrame) -> list[str]:
         """Every partition is written to a temporary file before any is renamed into place, so a write
         that fails (disk full, an error in the writer) leaves the previous table whole, and a reader sees
-        a mix of old and new partitions only during the renames themselves, not while files are written."""
+        a mix of old and new partitions only during the renames themselves, not while files are written.
+        Writes of one table take turns (WRITE_LOCK), or each one's sweep of the partitions it did not
+        write would delete the other's and could leave the table with no file."""
         folder = self.folder(name)
-        staged: list[tuple[Path, Path]] = []
-        try:
-            for file_name, part in partitions(df):
-                staged.append((write_parquet_temporary(part, folder / file_name), folder / file_name))
-        except BaseException:
-            for tmp, _ in staged:
-                tmp.unlink(missing_ok=True)
-            raise
-        for tmp, path in staged:
-            os.replace(tmp, path)
-        written = [path for _, path in staged]
-        keep = {p.name for p in written}
-        for stale in folder.glob("*.parquet"):
-            if stale.name not in keep:
-                stale.unlink(missing_ok=True)  # a concurrent writer of the same table may have removed it
-        remove_stale_temporaries(folder)
+        # wait as long as a writer may run (STALE_TMP_SECONDS, as remove_stale_temporaries assumes)
+        with file_lock(folder / WRITE_LOCK, timeout=STALE_TMP_SECONDS):
+            staged: list[tuple[Path, Path]] = []
+            try:
+                for file_name, part in partitions(df):
+                    staged.append((write_parquet_temporary(part, folder / file_name), folder / file_name))
+            except BaseException:
+                for tmp, _ in staged:
+                    tmp.unlink(missing_ok=True)
+                raise
+            for tmp, path in staged:
+                os.replace(tmp, path)
+            written = [path for _, path in staged]
+            keep = {p.name for p in written}
+            for stale in folder.glob("*.parquet"):
+                if stale.name not in keep:
+                    stale.unlink(missing_ok=True)
+            remove_stale_temporaries(folder)
         return [str(p) for p in written]
 
     def read_table(self, name: str) -> pl.DataFrame:

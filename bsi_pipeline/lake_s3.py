@@ -3,6 +3,10 @@
 Same layout as the local lake: s3://<bucket>/<prefix>/<table>/season=<year>.parquet (or data.parquet).
 A PUT makes an object visible whole or not at all, so each file write is atomic without a temporary
 name; a table write then deletes the table's objects it did not rewrite (idempotent re-runs, as on disk).
+Two writes of one table must not overlap: each one's deletion of the objects it did not write would
+delete the other's, and the table could be left with none. The local lake makes them take turns under a
+file lock; an S3 lake takes none (its writers may run on several hosts, where a lock file on one host
+would protect nothing), so run the writers of a table one at a time.
 Credentials come from the standard AWS chain (environment, ~/.aws, instance role), never from the
 config file; the endpoint of a non-AWS service from the storage settings (bsi_pipeline.config).
 """

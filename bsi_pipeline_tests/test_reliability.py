@@ -32,7 +32,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from bsi_pipeline.config import MLFLOW_URI_ENV, Settings, load_settings
-from bsi_pipeline.lake import STALE_TMP_SECONDS, read_table, write_table
+from bsi_pipeline.lake import STALE_TMP_SECONDS, WRITE_LOCK, read_table, write_table
 from bsi_pipeline.warehouse import build_warehouse
 from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REPO, write_config
 
@@ -228,12 +228,13 @@ def newest(folder: Path) -> int:
 
 
 def assert_lake_readable(lake: Path) -> None:
-    """Every file a reader can see (``*.parquet``) reads whole; anything else is a hidden temporary file."""
+    """Every file a reader can see (``*.parquet``) reads whole; anything else is a hidden temporary file or
+    the table's write lock."""
     for table in lake.iterdir():
         for path in table.iterdir():
             if path.name.endswith(".parquet"):
                 pl.read_parquet(path)
-            else:
+            elif path.name != WRITE_LOCK:
                 assert path.name.startswith(".") and path.name.endswith(".tmp"), path
 
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, TypeVar
 
+from bsi_pipeline import locks
+
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no tqdm bars in logs
 
 EXPERIMENT = "bsi_pipeline"
@@ -77,25 +79,13 @@ def sqlite_path(uri: str) -> Path | None:
 
 @contextlib.contextmanager
 def file_lock(path: str | os.PathLike, timeout: float = _LOCK_TIMEOUT) -> Iterator[None]:
-    """An exclusive lock on ``path`` shared by every process on this host (fcntl.flock)."""
-    import fcntl
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise RegistryError(f"timed out after {timeout:.0f}s waiting for the lock {path}") from None
-                time.sleep(0.05)
-        try:
+    """An exclusive lock on ``path`` shared by every process on this host (locks.file_lock); a timeout is a
+    RegistryError."""
+    try:
+        with locks.file_lock(path, timeout):
             yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    except locks.LockTimeout as exc:
+        raise RegistryError(str(exc)) from None
 
 
 def _is_locked_error(exc: BaseException) -> bool:
