@@ -2,7 +2,8 @@
 
 Same layout as the local lake: s3://<bucket>/<prefix>/<table>/season=<year>.parquet (or data.parquet).
 A PUT makes an object visible whole or not at all, so each file write is atomic without a temporary
-name; a table write then deletes the table's objects it did not rewrite (idempotent re-runs, as on disk).
+name; a table write then deletes the table's objects it did not rewrite (idempotent re-runs, as on disk),
+and raises naming any object S3 did not delete (DeleteObjects reports them in its answer, not as an error).
 Two writes of one table must not overlap: each one's deletion of the objects it did not write would
 delete the other's, and the table could be left with none. The local lake makes them take turns under a
 file lock; an S3 lake takes none (its writers may run on several hosts, where a lock file on one host
@@ -104,9 +105,14 @@ class S3Lake:
         written = [key for key, _ in bodies]
         kept = set(written)
         stale = [k for k in self.keys(name) if k not in kept]
+        failed = []
         for start in range(0, len(stale), 1000):  # DeleteObjects takes at most 1,000 keys
-            self.s3.delete_objects(Bucket=self.bucket, Delete={
-                "Objects": [{"Key": k} for k in stale[start:start + 1000]], "Quiet": True})
+            failed += self.s3.delete_objects(Bucket=self.bucket, Delete={
+                "Objects": [{"Key": k} for k in stale[start:start + 1000]], "Quiet": True}).get("Errors", [])
+        if failed:  # S3 reports a key it did not delete in its answer, not with an exception
+            keys = "; ".join(f"s3://{self.bucket}/{e['Key']} ({e.get('Code')}: {e.get('Message')})" for e in failed)
+            raise OSError(f"table {name!r}: S3 did not delete the stale partition(s) {keys}; the table holds their "
+                          "rows as well as the new ones until a write of it can delete them")
         return [f"s3://{self.bucket}/{k}" for k in written]
 
     def read_table(self, name: str) -> pl.DataFrame:

@@ -110,6 +110,29 @@ def test_a_write_that_fails_on_its_data_leaves_the_previous_table_whole(endpoint
     assert read_table(lake, "games").sort("game_id").equals(mlb_games.sort("game_id"))
 
 
+class DeniesDeletes:
+    """An S3 client whose DeleteObjects answers as S3 does for keys the caller may not delete: HTTP 200, each
+    key listed under Errors (boto3 raises nothing)."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def delete_objects(self, Bucket, Delete):
+        return {"Errors": [{"Key": o["Key"], "Code": "AccessDenied", "Message": "Access Denied"}
+                           for o in Delete["Objects"]]}
+
+
+def test_a_stale_partition_s3_did_not_delete_is_an_error_naming_it(endpoint, bucket, mlb_games):
+    write_table(S3Lake.from_uri(f"s3://{bucket}/lake", endpoint_url=endpoint), "games", mlb_games)
+    lake = S3Lake.from_uri(f"s3://{bucket}/lake", client=DeniesDeletes(boto3.client("s3", endpoint_url=endpoint)))
+    with pytest.raises(OSError, match=rf"table 'games': S3 did not delete the stale partition\(s\) "
+                                      rf"s3://{bucket}/lake/games/season=2008.parquet \(AccessDenied"):
+        write_table(lake, "games", mlb_games.filter(pl.col("season") == 2009))
+
+
 def test_tables_and_prefixes_do_not_see_each_other(endpoint, bucket, mlb_games):
     lake = S3Lake.from_uri(f"s3://{bucket}/a", endpoint_url=endpoint)
     other = S3Lake.from_uri(f"s3://{bucket}/a2", endpoint_url=endpoint)
