@@ -182,11 +182,13 @@ def has_table(root: Lake | Path, name: str) -> bool:
     return as_lake(root).has_table(name)
 
 
-def remove_stale_temporaries(folder: Path, older_than: float = STALE_TMP_SECONDS) -> list[Path]:
-    """Delete temporary files a killed writer left in folder, if older than `older_than` seconds."""
+def remove_stale_temporaries(folder: Path, older_than: float = STALE_TMP_SECONDS,
+                             pattern: str = ".*.tmp") -> list[Path]:
+    """Delete the temporary files (`pattern`, a glob) a killed writer left in folder, if older than
+    `older_than` seconds."""
     removed = []
     now = time.time()
-    for leftover in folder.glob(".*.tmp"):
+    for leftover in folder.glob(pattern):
         try:
             if now - leftover.stat().st_mtime > older_than:
                 leftover.unlink()

@@ -8,11 +8,13 @@ directly (a glob of each table's folder, absolute), so the warehouse stays small
 a lake in S3 the rows are copied into tables: reading s3:// from DuckDB needs its httpfs extension, a
 download from outside the package registries, and analysts' queries then need no credentials. DuckDB
 cannot open a database path with "?" or a backslash, nor glob a folder with a backslash: such paths are
-refused before any work.
+refused before any work. A build removes the temporary files that killed builds left, once they are
+lake.STALE_TMP_SECONDS old (a younger one may belong to a build still running).
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import uuid
 from pathlib import Path
@@ -20,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from bsi_pipeline.lake import Lake, LocalLake, as_lake, read_table_if_written
+from bsi_pipeline.lake import Lake, LocalLake, as_lake, read_table_if_written, remove_stale_temporaries
 
 
 def _quote(text: str) -> str:
@@ -34,6 +36,8 @@ def build_warehouse(path: Path, lake: Lake | Path, tables: list[str],
     lake = as_lake(lake)
     _check_paths(path, lake)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # what a build killed before its cleanup (SIGKILL) left: .<name>.<id>.tmp and its .wal
+    remove_stale_temporaries(path.parent, pattern=f".{glob.escape(path.name)}.*.tmp*")
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
     try:
@@ -84,10 +88,10 @@ def _add_view(con: duckdb.DuckDBPyConnection, lake: LocalLake, name: str) -> str
     files = lake.files(name)
     if not any(pl.scan_parquet(f, glob=False).collect_schema() for f in files):  # glob=False: [ ] in a path
         return None
-    glob = _parquet_glob(lake.folder(name).resolve())  # DuckDB reads a relative path from its reader's CWD
+    source = _parquet_glob(lake.folder(name).resolve())  # DuckDB reads a relative path from its reader's CWD
     # The season is a column inside every file; hive_partitioning off, or a key=value folder anywhere in the
     # workspace path (/runs/season=2021/ws) would add a column or overwrite one in every row.
-    con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({_quote(glob)}, union_by_name = true, '
+    con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet({_quote(source)}, union_by_name = true, '
                 'hive_partitioning = false)')
     return "VIEW"
 

@@ -502,6 +502,22 @@ def test_paths_duckdb_cannot_use_are_refused_before_any_work(tmp_path, warehouse
     assert not list(tmp_path.rglob("*w.duckdb*"))  # nothing was built
 
 
+def test_a_build_removes_what_killed_builds_left_once_it_is_old(tmp_path):
+    """A build killed by SIGKILL leaves its .<name>.<id>.tmp (and .wal): the next build removes them once
+    they are STALE_TMP_SECONDS old; a younger one may be a build still running, another file is not its own."""
+    ws = tmp_path / "ws [1]"
+    write_table(ws / "lake", "t", pl.DataFrame({"season": [2021], "x": [1]}))
+    killed = [ws / f".w.duckdb.{uuid.uuid4().hex}.tmp", ws / f".w.duckdb.{uuid.uuid4().hex}.tmp.wal"]
+    running, other = ws / f".w.duckdb.{uuid.uuid4().hex}.tmp", ws / f".other.{uuid.uuid4().hex}.tmp"
+    old = time.time() - STALE_TMP_SECONDS - 60
+    for leftover in (*killed, running, other):
+        leftover.write_bytes(b"cut short")
+        if leftover is not running:
+            os.utime(leftover, (old, old))
+    assert build_warehouse(ws / "w.duckdb", ws / "lake", ["t"]) == {"t": 1}
+    assert sorted(p.name for p in ws.iterdir()) == sorted(["lake", "w.duckdb", running.name, other.name])
+
+
 def test_readers_ignore_the_files_a_killed_lake_writer_leaves(tmp_path):
     lake = tmp_path / "lake"
     frame = pl.DataFrame({"season": [2020, 2021, 2021], "x": [1, 2, 3]})
