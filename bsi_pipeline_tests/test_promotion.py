@@ -130,9 +130,10 @@ def test_tolerance_boundary_on_each_metric(policy):
     champion = {**base, "brier": 0.2190, "log_loss": 0.6300}
     tol_b = policy.for_task("classification").tolerances["brier"]
     tol_l = policy.for_task("classification").tolerances["log_loss"]
-    # Worse by exactly the tolerance (in decimal): still promoted.
-    at_edge = {**base, "brier": 0.2190 + tol_b, "log_loss": 0.6300 + tol_l}
+    # Worse by exactly the tolerance (in decimal) on one metric, better on the other: promoted.
+    at_edge = {**base, "brier": 0.2190 + tol_b, "log_loss": 0.6290}
     assert pr.decide(policy, at_edge, champion).promote
+    assert pr.decide(policy, {**at_edge, "brier": 0.2180, "log_loss": 0.6300 + tol_l}, champion).promote
     # Just beyond on log loss alone: kept, and only log loss is named.
     beyond = {**base, "brier": 0.2180, "log_loss": 0.6300 + tol_l + 0.0004}
     decision = pr.decide(policy, beyond, champion)
@@ -142,20 +143,21 @@ def test_tolerance_boundary_on_each_metric(policy):
 
 
 def test_losses_within_tolerance_do_not_add_up_over_promotions(policy):
-    """v1 champion; v2 0.0004 worse (promoted, within 0.0005); v3 0.0004 worse than v2 passes against
-    v2 alone but is 0.0008 worse than former champion v1: kept, v1 named. Former champions on another
-    window, or without the metric, are skipped and said so."""
+    """v1 champion; v2 0.0004 Brier worse (within 0.0005) but better on log loss: promoted; v3 0.0004
+    Brier worse than v2 and better on log loss passes against v2 alone but is 0.0008 Brier worse than
+    former champion v1: kept, v1 named. Former champions on another window, or without the metric, are
+    skipped and said so."""
     base = {"calibration_accepted": True, "calibration_reasons": [], **WINDOW}
     v1 = {**base, "model_version": 1, "brier": 0.2190, "log_loss": 0.6300}
-    v2 = {**base, "model_version": 2, "brier": 0.2194, "log_loss": 0.6305}
-    v3 = {**base, "model_version": 3, "brier": 0.2198, "log_loss": 0.6310}
+    v2 = {**base, "model_version": 2, "brier": 0.2194, "log_loss": 0.6295}
+    v3 = {**base, "model_version": 3, "brier": 0.2198, "log_loss": 0.6290}
     assert pr.decide(policy, v2, v1).promote
     assert pr.decide(policy, v3, v2).promote                      # the old rule alone lets it through
     decision = pr.decide(policy, v3, v2, [v1])
     assert not decision.promote and decision.status == "challenger"
     assert "brier 0.2198 is worse than former champion version 1's 0.2190 by 0.0008 > tolerance 0.0005" \
         in decision.reason
-    assert "log_loss" not in decision.reason                        # 0.0010 is within 0.001
+    assert "log_loss" not in decision.reason                        # better than v1 on log loss
     assert decision.evidence["former_champions"] == {"1": {"brier": 0.2190, "log_loss": 0.6300}}
     # a better challenger passes the former champions too
     assert pr.decide(policy, {**v3, "brier": 0.2185, "log_loss": 0.6290}, v2, [v1]).promote
@@ -164,6 +166,30 @@ def test_losses_within_tolerance_do_not_add_up_over_promotions(policy):
     kept = pr.decide(policy, v3, v2, [other_window, no_metric])
     assert kept.promote and kept.evidence["former_champions"] == {}
     assert len(kept.evidence["former_champions_skipped"]) == 2
+
+
+def test_a_tie_or_a_loss_within_the_tolerances_is_not_promoted(policy):
+    """The tolerance only bounds how much worse a challenger may be on one metric; to replace the
+    champion it must also be better on another. An exact tie, or a challenger worse on every metric by
+    less than the tolerance, stays challenger, with the numbers."""
+    base = {"calibration_accepted": True, "calibration_reasons": [], **WINDOW}
+    champion = {**base, "model_version": 1, "brier": 0.2000, "log_loss": 0.6000}
+    tie = pr.decide(policy, {**champion, "model_version": 2}, champion)
+    assert not tie.promote and tie.status == "challenger"
+    assert tie.reason == ("not promoted: not better than the champion on any metric: "
+                          "brier 0.2000 vs champion 0.2000 (difference 0.0000, within tolerance 0.0005); "
+                          "log_loss 0.6000 vs champion 0.6000 (difference 0.0000, within tolerance 0.0010)")
+    worse = pr.decide(policy, {**champion, "model_version": 2, "brier": 0.2004, "log_loss": 0.6009}, champion)
+    assert not worse.promote and worse.status == "challenger"
+    assert worse.reason.startswith("not promoted: not better than the champion on any metric: brier 0.2004 vs "
+                                   "champion 0.2000 (difference 0.0004, within tolerance 0.0005)")
+    assert worse.evidence["difference"] == pytest.approx({"brier": 0.0004, "log_loss": 0.0009})
+    # float noise is not an improvement; a real one on either metric is
+    assert not pr.decide(policy, {**champion, "brier": 0.2000 - 1e-15}, champion).promote
+    assert pr.decide(policy, {**champion, "brier": 0.1999}, champion).promote
+    assert pr.decide(policy, {**champion, "brier": 0.2004, "log_loss": 0.5990}, champion).promote
+    regression = {"task": "regression", "rmse": 3.10, **WINDOW}
+    assert not pr.decide(policy, regression, regression).promote
 
 
 def test_former_champions_bind_when_there_is_no_current_champion(policy):

@@ -388,9 +388,11 @@ def test_run_artifacts_of_a_database_store_go_to_the_workspace_not_the_working_d
 # ------------------------------------------------------------------------------ promotion creep
 
 
-def stand_in_registry(tmp_path: Path, monkeypatch, briers: dict[str, float]):
+def stand_in_registry(tmp_path: Path, monkeypatch, briers: dict[str, float],
+                      log_losses: dict[str, float] | None = None):
     """(config, settings, store) of a real SQLite MLflow store whose versions are scored by stand-in
-    Brier scores per model_id on one window, so decisions can be driven without training."""
+    Brier scores (and log losses, 0.18 unless given) per model_id on one window, so decisions can be
+    driven without training."""
     from bsi_pipeline.registry import decisions
 
     config = make_config(tmp_path)
@@ -400,7 +402,8 @@ def stand_in_registry(tmp_path: Path, monkeypatch, briers: dict[str, float]):
 
     def stand_in_score(folder, spec, win):
         model_id = json.loads((Path(folder) / "artifact.json").read_text())["model_id"]
-        record = {"task": "classification", "brier": briers[model_id], "log_loss": 0.18,
+        record = {"task": "classification", "brier": briers[model_id],
+                  "log_loss": (log_losses or {}).get(model_id, 0.18),
                   "calibration_accepted": True, "calibration_reasons": [], **win.as_record()}
         return record, np.zeros(1)
 
@@ -412,12 +415,14 @@ def stand_in_registry(tmp_path: Path, monkeypatch, briers: dict[str, float]):
 
 def test_a_chain_of_small_losses_stops_at_the_best_former_champion(tmp_path, monkeypatch):
     """Three versions decided in one registry run, scored (stand-in scores) on one window: v1 becomes
-    champion; v2, 0.0004 Brier worse, is promoted (within the 0.0005 tolerance); v3, 0.0004 worse than v2
-    but 0.0008 worse than the former champion v1, stays challenger with v1 named in the reason."""
+    champion; v2, 0.0004 Brier worse (within the 0.0005 tolerance) and better on log loss, is promoted;
+    v3, 0.0004 Brier worse than v2 and better on log loss, but 0.0008 Brier worse than the former champion
+    v1, stays challenger with v1 named in the reason."""
     from bsi_pipeline.registry import decisions
 
     briers = {"hr-v1": 0.0500, "hr-v2": 0.0504, "hr-v3": 0.0508}
-    _, settings, store = stand_in_registry(tmp_path, monkeypatch, briers)
+    log_losses = {"hr-v1": 0.1800, "hr-v2": 0.1790, "hr-v3": 0.1780}
+    _, settings, store = stand_in_registry(tmp_path, monkeypatch, briers, log_losses)
     for model_id in briers:
         fake_version(store, tmp_path / "m", HR, model_id)
     run = decisions.run_registry(store, settings, {HR: SPECS[HR]})

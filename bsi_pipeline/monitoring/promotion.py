@@ -13,8 +13,9 @@ version, as an MLflow run's metrics and tags would give them:
   ``window_end`` (str, date or datetime). Two versions are compared only on the same window.
 * ``model_version`` (optional): used in the evidence.
 
-Any failure to establish that the challenger is at least as good keeps the champion: the
-decision is then "challenger" with the reason, never an exception.
+A challenger replaces the champion only when it is better on the held-out window: not worse beyond
+the tolerance on any metric AND strictly better on at least one. Any failure to establish that keeps
+the champion: the decision is then "challenger" with the reason, never an exception.
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
     2. Where the task requires it, the challenger must have ``calibration_accepted`` True;
        otherwise it stays challenger, with its calibration reasons quoted.
     3. The challenger must report every policy metric as a finite number.
-    4. No champion: the challenger becomes champion, after rule 8 when former champions are given
+    4. No champion: the challenger becomes champion, after rule 9 when former champions are given
        (the champion's version was deleted from MLflow): a vanished champion must not let a version
        through that is worse than every earlier champion. The reason says "no champion yet" only when
        there are no former champions and no ``vanished_champion`` (the number of a champion version
@@ -208,11 +209,16 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
        gives must be given by both and be equal (dates compared as ISO strings), and at least
        one must be given; otherwise refused.
     6. The champion must report every policy metric too (else refused: nothing to compare).
-    7. Promoted only if, for EVERY policy metric, challenger - champion <= tolerance (lower is
-       better, so a challenger worse by up to the tolerance is still promoted). Otherwise the
-       reason names each metric that is worse beyond its tolerance.
-    8. The same holds against every former champion given (re-scored on the same window): without
-       it, a chain of promotions each within the tolerance could lose many tolerances in all. A
+    7. Not worse than the champion beyond the tolerance: for EVERY policy metric, challenger -
+       champion <= tolerance (lower is better). Otherwise the reason names each metric that is
+       worse beyond its tolerance. The tolerance is a necessary condition, not a reason to promote:
+    8. Better than the champion: strictly lower (beyond float noise) on AT LEAST ONE policy metric.
+       A tie, or a challenger worse on every metric within the tolerances, stays challenger (the
+       project promotes only a version that is better on held-out data), the reason giving the
+       numbers. A challenger a little worse on one metric and better on another is promoted.
+    9. Rule 7 holds against every former champion given too (re-scored on the same window): without
+       it, a chain of promotions each within the tolerance could lose many tolerances in all. (Rule 8
+       is about the current champion only: beating it is what a promotion is for.) A
        former champion must be on the same window; one that is not, or lacks a metric, is skipped
        and named in the evidence."""
     task = challenger.get("task", "classification")
@@ -257,6 +263,8 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
         (worse if is_worse else fine).append(sentence)
     if worse:
         return _keep("not promoted: " + "; ".join(worse), evidence)
+    if not _improves_on_any(ours, theirs):
+        return _keep("not promoted: not better than the champion on any metric: " + "; ".join(fine), evidence)
     creep, _ = _against_former(rule, ours, challenger, former_champions, evidence)
     if creep:
         return _keep("not promoted: " + "; ".join(creep) + _CREEP, evidence)
@@ -265,6 +273,13 @@ def decide(policy: PromotionPolicy, challenger: dict, champion: dict | None,
 
 
 _CREEP = " (small losses must not add up over promotions)"
+
+
+def _improves_on_any(ours: dict, theirs: dict) -> bool:
+    """Rule 8: lower than the champion on at least one metric by more than float noise. Being within
+    the tolerance only shows the challenger is not clearly worse; a tie or an all-round small loss
+    would replace the champion with a model that is no better, and churn what is served."""
+    return any(ours[name] < theirs[name] - _FLOAT_SLACK for name in ours)
 
 
 def _compare(name: str, tolerance: float, ours: float, theirs: float, whose: str) -> tuple[bool, str]:
@@ -280,7 +295,7 @@ def _compare(name: str, tolerance: float, ours: float, theirs: float, whose: str
 
 def _without_champion(rule: TaskPolicy, ours: dict, challenger: dict, former: list[dict] | tuple,
                       evidence: dict, vanished: int | None = None) -> Decision:
-    """Rules 4 and 8 with no current champion. Former champions are given when the champion's version
+    """Rules 4 and 9 with no current champion. Former champions are given when the champion's version
     vanished from MLflow; they still bound the loss, or deleting a champion would let any calibrated
     version through."""
     evidence["window"] = _window(challenger)
@@ -304,7 +319,7 @@ def _without_champion(rule: TaskPolicy, ours: dict, challenger: dict, former: li
 
 def _against_former(rule: TaskPolicy, ours: dict, challenger: dict, former: list[dict] | tuple,
                     evidence: dict) -> tuple[list[str], list[str]]:
-    """Rule 8: per metric, the challenger against the best former champion on it, each sentence naming
+    """Rule 9: per metric, the challenger against the best former champion on it, each sentence naming
     that champion: (worse beyond the tolerance, within it). The comparable former champions' metrics go
     to the evidence, the others to former_champions_skipped."""
     usable, skipped = [], []

@@ -22,7 +22,7 @@ A version is decided once: re-running with nothing new appends nothing. Every ve
 decided is compared, oldest first, with the champion of that moment and with every former champion
 (except versions rolled back from), all re-scored from their artifacts on the challenger's test window
 rebuilt from the spec's feature table (same rows). A champion deleted from MLflow cannot be re-scored:
-the challenger is then decided against the former champions alone (promotion rule 4 with rule 8).
+the challenger is then decided against the former champions alone (promotion rule 4 with rule 9).
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
     vanished = state.latest[state.champion] if state.champion is not None and champion is None else None
     scored: dict[int, tuple[dict | None, np.ndarray | None, str | None]] = {}
     # every version that has been champion: a challenger must not be worse than any of them beyond the
-    # tolerance (promotion rule 8), except versions an operator rolled back from
+    # tolerance (promotion rule 9), except versions an operator rolled back from
     ever_champion = set(history.filter((pl.col("model_key") == key) & (pl.col("status") == "champion"))
                         ["version"].to_list())
 
