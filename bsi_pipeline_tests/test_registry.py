@@ -525,3 +525,51 @@ def test_the_registry_table_is_written_on_the_first_run_even_with_nothing_to_dec
     assert dict(read_table(settings.lake, "model_registry").schema) == SCHEMA
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert [c[0] for c in con.execute("DESCRIBE model_registry").fetchall()] == list(SCHEMA)
+
+
+# ------------------------------------------------------------------------------ one key's failure
+
+
+def test_a_champion_that_cannot_be_loaded_fails_its_key_only_and_is_retried(tmp_path, monkeypatch):
+    """mlb_hr_prob's champion v1 loses its artifact (models/ cleaned, its MLflow artifacts moved away)
+    while a better v2 and ncaa_home_win's first version wait. The registry run fails, naming
+    mlb_hr_prob, but ncaa_home_win is decided AND served; v2 gets no final decision ("cannot re-score
+    champion" is a reason to wait, not a verdict), and once the artifact is back v2 is promoted."""
+    from urllib.parse import urlparse
+
+    from bsi_pipeline.registry import decisions
+
+    nhw = "ncaa_home_win"
+    config, settings, store = stand_in_registry(tmp_path, monkeypatch, {"hr-v1": 0.050, "hr-v2": 0.040,
+                                                                        "nhw-v1": 0.20})
+    write_table(settings.lake, SPECS[nhw].feature_table, pl.DataFrame({"row_id": ["a"]}))
+    specs = {HR: SPECS[HR], nhw: SPECS[nhw]}
+    fake_version(store, tmp_path / "m", HR, "hr-v1")
+    decisions.run_registry(store, settings, specs)
+    source = Path(urlparse(store.version_info(HR, 1).source).path)
+    shutil.move(source, tmp_path / "moved_away")
+    shutil.rmtree(settings.models_dir / HR / "hr-v1")
+    fake_version(store, tmp_path / "m", HR, "hr-v2")
+    fake_version(store, tmp_path / "m", nhw, "nhw-v1")
+
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([*ASSETS, *REGISTRY_ASSETS], selection=["model_registry"],
+                                resources=resources(config), instance=instance, raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "model_registry failed for 1 key(s): mlb_hr_prob: " in failure.step_failure_data.error.to_string()
+    history = read_table(settings.lake, "model_registry")
+    assert history.select("model_key", "version", "status").rows() == [(HR, 1, "champion"), (nhw, 1, "champion")]
+    assert store.alias_version(nhw, "champion") == "1"
+    assert (settings.models_dir / nhw / CURRENT_FILE).read_text().strip() == "nhw-v1"
+
+    with pytest.raises(decisions.RegistryRunError, match="mlb_hr_prob") as failed:   # every run, until fixed
+        decisions.run_registry(store, settings, specs)
+    assert failed.value.run.new_rows.height == 0
+    assert failed.value.run.skipped[HR].startswith("cannot re-score champion version 1 on the test window")
+
+    shutil.move(tmp_path / "moved_away", source)
+    run = decisions.run_registry(store, settings, specs)
+    assert run.new_rows.select("version", "status", "event").rows() == [(2, "champion", "decision"),
+                                                                        (1, "archived", "replaced")]
+    assert aliases(store) == {"champion": "2", "challenger": None, "archived": "1"}

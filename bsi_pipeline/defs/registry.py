@@ -15,6 +15,7 @@ import json
 import dagster as dg
 import polars as pl
 
+from bsi_pipeline.config import Settings
 from bsi_pipeline.defs.models import SPECS
 from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.markdown import markdown_table
@@ -69,14 +70,29 @@ REGISTERED_ASSETS = [_registered_asset(spec) for spec in SPECS.values()]
 def model_registry(context: dg.AssetExecutionContext, bsi: BsiConfig,
                    mlflow: MlflowResource) -> dg.MaterializeResult:
     settings = bsi.settings()
-    run = decisions.run_registry(mlflow.store(), settings, SPECS)
+    try:
+        run = decisions.run_registry(mlflow.store(), settings, SPECS)
+    except decisions.RegistryRunError as exc:
+        # the other keys were decided and synced: say what was done, and fail the step on the rest
+        _log_run(context, exc.run)
+        raise dg.Failure(description=str(exc), metadata=_run_metadata(settings, exc.run)) from exc
+    _log_run(context, run)
+    return dg.MaterializeResult(metadata=_run_metadata(settings, run))
+
+
+def _log_run(context: dg.AssetExecutionContext, run: decisions.RegistryRun) -> None:
     for key, why in run.skipped.items():
         context.log.warning(f"{key}: undecided versions wait: {why}")
+    for key, why in run.failed.items():
+        context.log.error(f"{key}: failed: {why}")
     for change in run.changes:
         context.log.info(change)
+
+
+def _run_metadata(settings: Settings, run: decisions.RegistryRun) -> dict:
     champions = (run.history.filter(pl.col("status") == "champion").group_by("model_key").agg(pl.all().last())
                  .select("model_key", "version", "model_id").sort("model_key") if run.history.height else None)
-    return dg.MaterializeResult(metadata={
+    return {
         "rows": run.history.height,
         "path": dg.MetadataValue.path(settings.storage.location(decisions.TABLE)),
         "new_rows": run.new_rows.height,
@@ -86,7 +102,8 @@ def model_registry(context: dg.AssetExecutionContext, bsi: BsiConfig,
                                          else "none"),
         "skipped": dg.MetadataValue.json(run.skipped),
         "changes": dg.MetadataValue.md("\n".join(f"- {c}" for c in run.changes) or "none"),
-    })
+        "failed": dg.MetadataValue.json(run.failed),
+    }
 
 
 model_registry_job = dg.define_asset_job(

@@ -33,7 +33,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 import polars as pl
@@ -52,6 +52,9 @@ SCHEMA = {
     "event": pl.String, "reason": pl.String, "metrics": pl.String, "window_start": pl.String,
     "window_end": pl.String, "decided_at": pl.Datetime("us", "UTC"), "registered_at": pl.Datetime("us", "UTC"),
 }
+
+
+T = TypeVar("T")
 
 
 class RollbackError(RegistryError):
@@ -252,15 +255,17 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
 
     for info in pending:
         record, pred, error = score(info)
-        champ_record = champ_error = None
+        champ_record = None
         if champion is not None and not error:
             champ_record, _, champ_error = score(champion)
+            if champ_error:
+                # not a verdict on the challenger: it and every later version wait for the champion
+                out.skipped = (f"cannot re-score champion version {champion.version} on the test window "
+                               f"({champ_error}); version {info.version} and later are decided on a later run")
+                return out
         problem = None if error else baseline_problem(spec, window, pred)
         if error:
             why = f"refused: cannot score version {info.version} on the test window ({error})"
-            decision = promotion.Decision(False, "challenger", why)
-        elif champ_error:
-            why = f"refused: cannot re-score champion version {champion.version} on the test window ({champ_error})"
             decision = promotion.Decision(False, "challenger", why)
         elif problem:
             decision = promotion.Decision(False, "challenger", problem)
@@ -357,6 +362,32 @@ class RegistryRun:
     new_rows: pl.DataFrame             # what this run appended
     skipped: dict[str, str]            # key -> why its pending versions were not decided
     changes: list[str]                 # aliases / current pointers moved
+    failed: dict[str, str] = field(default_factory=dict)   # key -> the error that stopped it
+
+
+class RegistryRunError(RegistryError):
+    """Raised at the end of a registry run in which some keys failed, after every other key was
+    decided and synced; ``run`` is what the run did."""
+
+    def __init__(self, run: RegistryRun):
+        self.run = run
+        super().__init__(f"model_registry failed for {len(run.failed)} key(s): "
+                         + "; ".join(f"{key}: {why}" for key, why in sorted(run.failed.items())))
+
+
+class _KeyFailures(dict):
+    """key -> error text of a registry run: one key's failure is recorded and the next key goes on
+    (a champion whose artifact cannot be loaded must not stop every other key's aliases and
+    `current` pointer), and the run reports all of them at its end."""
+
+    def attempt(self, key: str, default: T, action: Callable[..., T], *args) -> T:
+        """``action(*args)``, or ``default`` with the error recorded under ``key``."""
+        try:
+            return action(*args)
+        except Exception as exc:  # noqa: BLE001 - raised with the key's name by run_registry
+            text = f"{type(exc).__name__}: {exc}"
+            self[key] = f"{self[key]}; {text}" if key in self else text
+            return default
 
 
 def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelSpec],
@@ -365,7 +396,11 @@ def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelS
     first: it is the record), then move aliases and `current` pointers to match. This is the only
     write of the table for a registry run, under the lock: a copy written after the lock is released
     would overwrite a `bsi rollback` that came in between. The first run writes it even when empty,
-    so that the warehouse has the table with its columns."""
+    so that the warehouse has the table with its columns.
+
+    Errors are per key: a key whose deciding or syncing fails is left as it is and the other keys
+    go on; RegistryRunError then names the failed keys (and carries the run), so that the run is
+    seen to fail."""
     policy = policy or promotion.load_policy()
     now = now or dt.datetime.now(dt.timezone.utc)
     features: dict[str, pl.DataFrame] = {}
@@ -376,16 +411,22 @@ def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelS
             features[name] = read_table(lake, name)
         return features[name]
 
+    failed = _KeyFailures()
     with registry_lock(settings):
         history = read_history(lake)
-        outcomes = [decide_key(store, settings, spec, history, policy, now, load_features) for spec in specs.values()]
+        outcomes = [failed.attempt(key, KeyOutcome(key), decide_key, store, settings, spec, history, policy, now,
+                                   load_features) for key, spec in specs.items()]
         new_rows = _rows([row for o in outcomes for row in o.rows])
         if new_rows.height:
             history = pl.concat([history, new_rows], how="vertical")
         if new_rows.height or not has_table(lake, TABLE):
             write_table(lake, TABLE, history)
-        changes = [c for key in specs for c in sync_key(store, settings, key, history)]
-    return RegistryRun(history, new_rows, {o.model_key: o.skipped for o in outcomes if o.skipped}, changes)
+        changes = [c for key in specs for c in failed.attempt(key, [], sync_key, store, settings, key, history)]
+    run = RegistryRun(history, new_rows, {o.model_key: o.skipped for o in outcomes if o.skipped}, changes,
+                      dict(failed))
+    if failed:
+        raise RegistryRunError(run)
+    return run
 
 
 # ------------------------------------------------------------------------------------ rollback
@@ -438,6 +479,6 @@ def rollback(store: MlflowStore, settings: Settings, key: str, reason: str, know
             "reason": reason, "changes": changes}
 
 
-__all__ = ["EVENTS", "SCHEMA", "STATUSES", "TABLE", "KeyOutcome", "RegistryRun", "RollbackError", "Window",
-           "baseline_problem", "decide_key", "empty_history", "key_state", "previous_champion", "read_history",
+__all__ = ["EVENTS", "SCHEMA", "STATUSES", "TABLE", "KeyOutcome", "RegistryRun", "RegistryRunError",
+           "RollbackError", "Window", "baseline_problem", "decide_key", "empty_history", "key_state", "previous_champion", "read_history",
            "registry_lock", "rollback", "run_registry", "score_on_window", "sync_key", "held_out_window"]
