@@ -480,6 +480,26 @@ def test_a_deleted_only_champion_is_named_not_taken_for_no_champion_yet(tmp_path
     assert rows[(1, "replaced")]["reason"] == "no longer in MLflow; replaced by version 2"
 
 
+def test_rollback_from_a_champion_deleted_from_mlflow(tmp_path, monkeypatch, capsys):
+    """v2 (champion) is deleted from MLflow: `bsi rollback` still restores v1, recording v2's model_id
+    and registration time from the history (it used to fail with "mlb_hr_prob has no version 2")."""
+    from bsi_pipeline.registry import decisions
+
+    config, settings, store = stand_in_registry(tmp_path, monkeypatch, {"hr-v1": 0.050, "hr-v2": 0.049})
+    for model_id in ("hr-v1", "hr-v2"):
+        fake_version(store, tmp_path / "m", HR, model_id)
+    decided = decisions.run_registry(store, settings, {HR: SPECS[HR]}).history
+    store.client.delete_model_version(HR, "2")
+    assert main(["rollback", HR, "--reason", "v2 deleted", "--config", str(config)]) == 0, capsys.readouterr().err
+    history = read_table(settings.lake, "model_registry")
+    away, back = history.tail(2).rows(named=True)
+    assert (away["version"], away["model_id"], away["status"], away["event"]) == (2, "hr-v2", "archived", "rollback")
+    assert away["registered_at"] == decided.filter(version=2)["registered_at"][0]
+    assert (back["version"], back["model_id"], back["status"], back["event"]) == (1, "hr-v1", "champion", "rollback")
+    assert aliases(store) == {"champion": "1", "challenger": None, "archived": None}
+    assert current_id(settings) == "hr-v1"
+
+
 # ------------------------------------------------------------------------------ one writer of the history
 
 

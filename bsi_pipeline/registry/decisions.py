@@ -331,11 +331,12 @@ def sync_key(store: MlflowStore, settings: Settings, key: str, history: pl.DataF
     targets = {"champion": state.champion, "archived": state.archived,
                "challenger": max(undecided + challengers, default=None)}
     for alias, target in targets.items():
+        target = target if target in versions else None   # no longer in MLflow: nothing may keep the alias
         now = store.alias_version(key, alias)
         if target is None and now is not None:
             store.delete_alias(key, alias)
             changes.append(f"{key}: alias {alias} removed (was version {now})")
-        elif target is not None and target in versions and now != str(target):
+        elif target is not None and now != str(target):
             store.set_alias(key, alias, target)
             changes.append(f"{key}: alias {alias} -> version {target}")
     for number, row in state.latest.items():
@@ -459,24 +460,25 @@ def rollback(store: MlflowStore, settings: Settings, key: str, reason: str, know
         history = read_history(lake)
         current, previous = previous_champion(history, key)
         state = key_state(history, key)
-        cur_info, prev_info = store.version_info(key, current), store.version_info(key, previous)
         store.locate_version(key, previous, settings.models_dir)  # the restored artifact must be servable
         metrics = _json({"rolled_back_from": current, "restored": previous, "operator_reason": reason})
-        rows = [
-            dict(model_key=key, version=current, model_id=cur_info.model_id, status="archived", event="rollback",
-                 reason=f"rolled back to version {previous}: {reason}", metrics=metrics,
-                 window_start=state.latest[current]["window_start"], window_end=state.latest[current]["window_end"],
-                 decided_at=now, registered_at=_utc_ms(cur_info.created_ms)),
-            dict(model_key=key, version=previous, model_id=prev_info.model_id, status="champion", event="rollback",
-                 reason=f"restored by rollback from version {current}: {reason}", metrics=metrics,
-                 window_start=state.latest[previous]["window_start"], window_end=state.latest[previous]["window_end"],
-                 decided_at=now, registered_at=_utc_ms(prev_info.created_ms)),
-        ]
+        restored = state.latest[previous]
+        rows = [_rollback_row(state.latest[current], "archived", f"rolled back to version {previous}: {reason}",
+                              metrics, now),
+                _rollback_row(restored, "champion", f"restored by rollback from version {current}: {reason}",
+                              metrics, now)]
         history = pl.concat([history, _rows(rows)], how="vertical")
         write_table(lake, TABLE, history)
         changes = sync_key(store, settings, key, history)
-    return {"model_key": key, "from_version": current, "to_version": previous, "model_id": prev_info.model_id,
+    return {"model_key": key, "from_version": current, "to_version": previous, "model_id": restored["model_id"],
             "reason": reason, "changes": changes}
+
+
+def _rollback_row(latest: dict, status: str, reason: str, metrics: str, now: dt.datetime) -> dict:
+    """A rollback event on a version, from its latest history row: model_id, window and registered_at
+    as recorded, not read back from MLflow, where the champion rolled back from may no longer be (a
+    deleted champion is when a rollback is needed most)."""
+    return {**latest, "status": status, "event": "rollback", "reason": reason, "metrics": metrics, "decided_at": now}
 
 
 __all__ = ["EVENTS", "SCHEMA", "STATUSES", "TABLE", "KeyOutcome", "RegistryRun", "RegistryRunError",
