@@ -278,9 +278,12 @@ def test_sensor_requests_one_run_per_new_version(tmp_path):
         for key, model_id in [(HR, "hr-a"), (HR, "hr-b"), ("ncaa_home_win", "nhw-a"), ("scratch_model", "x")]:
             fake_version(store, tmp_path / "m", key, model_id)
         first = tick(None)
-        assert sorted(r.run_key for r in first.run_requests) == [f"{HR}:1", f"{HR}:2", "ncaa_home_win:1"]
+        assert sorted(r.run_key for r in first.run_requests) == [f"{HR}:1:hr-a", f"{HR}:2:hr-b",
+                                                                 "ncaa_home_win:1:nhw-a"]
         assert {r.job_name for r in first.run_requests} <= {"model_registry_job", None}
-        assert json.loads(first.cursor) == {HR: "2", "ncaa_home_win": "1"}   # versions as str
+        cursor = json.loads(first.cursor)
+        assert {key: seen["version"] for key, seen in cursor.items()} == {HR: "2", "ncaa_home_win": "1"}
+        assert cursor[HR]["created_ms"] == store.version_info(HR, 2).created_ms
 
         again = tick(first.cursor)                # nothing new: nothing requested
         assert not again.run_requests and again.cursor in (None, first.cursor)
@@ -288,8 +291,20 @@ def test_sensor_requests_one_run_per_new_version(tmp_path):
         fake_version(store, tmp_path / "m", HR, "hr-c")
         fake_version(store, tmp_path / "m", HR, "hr-a")   # already registered: no new version
         third = tick(first.cursor)
-        assert [r.run_key for r in third.run_requests] == [f"{HR}:3"]
-        assert json.loads(third.cursor) == {HR: "3", "ncaa_home_win": "1"}
+        assert [r.run_key for r in third.run_requests] == [f"{HR}:3:hr-c"]
+        assert json.loads(third.cursor)[HR]["version"] == "3"
+        # a cursor of the earlier form {key: "version"} still reads as the last version seen
+        legacy = tick(json.dumps({HR: "2", "ncaa_home_win": "1"}))
+        assert [r.run_key for r in legacy.run_requests] == [f"{HR}:3:hr-c"]
+
+        # the registered model is recreated: its versions are numbered from 1 again, and are new
+        store.client.delete_registered_model(HR)
+        for model_id in ("hr-x", "hr-y"):
+            fake_version(store, tmp_path / "m", HR, model_id)
+        fourth = tick(third.cursor)
+        assert [r.run_key for r in fourth.run_requests] == [f"{HR}:1:hr-x", f"{HR}:2:hr-y"]
+        assert json.loads(fourth.cursor)[HR]["version"] == "2"
+        assert not tick(fourth.cursor).run_requests
 
 
 # ------------------------------------------------------------------------------ concurrency
@@ -498,6 +513,52 @@ def test_rollback_from_a_champion_deleted_from_mlflow(tmp_path, monkeypatch, cap
     assert (back["version"], back["model_id"], back["status"], back["event"]) == (1, "hr-v1", "champion", "rollback")
     assert aliases(store) == {"champion": "1", "challenger": None, "archived": None}
     assert current_id(settings) == "hr-v1"
+
+
+def test_a_recreated_registered_model_is_decided_not_taken_for_the_history(tmp_path, monkeypatch, capsys):
+    """The MLflow registered model is recreated (store reset) after v1 and v2 (champion) were decided.
+    The pipeline registers old-v1 again (version 1 once more, the same model: already decided) and then a
+    much worse model, which gets version 2: the history's version 2 is old-v2, so this version 2 is new,
+    decided against the former champion v1 (the champion old-v2 is no longer in MLflow) and kept, with the
+    reset in its reason; old-v2 stays champion and served, no alias names the new version 2 champion.
+    A better version 3 is then promoted; a rollback to "version 2" is refused (it is another model now)."""
+    from bsi_pipeline.monitoring.serving import resolve_champion
+    from bsi_pipeline.registry import decisions
+
+    briers = {"old-v1": 0.0500, "old-v2": 0.0490, "new-bad": 0.3000, "new-good": 0.0480}
+    config, settings, store = stand_in_registry(tmp_path, monkeypatch, briers)
+    for model_id in ("old-v1", "old-v2"):
+        fake_version(store, tmp_path / "m", HR, model_id)
+    decisions.run_registry(store, settings, {HR: SPECS[HR]})
+    assert current_id(settings) == "old-v2"
+
+    store.client.delete_registered_model(HR)
+    assert [fake_version(store, tmp_path / "m", HR, m) for m in ("old-v1", "new-bad")] == ["1", "2"]
+    run = decisions.run_registry(store, settings, {HR: SPECS[HR]})
+    [bad] = run.new_rows.rows(named=True)
+    assert (bad["version"], bad["model_id"], bad["status"], bad["event"]) == (2, "new-bad", "challenger", "decision")
+    assert bad["reason"].startswith("not promoted: no current champion, and brier 0.3000 is worse than former "
+                                    "champion version 1's 0.0500")
+    assert bad["reason"].endswith("; registry reset: MLflow version 2 is now model new-bad, but the history's "
+                                  "version 2 is old-v2 (the registered model was recreated and reused the number), "
+                                  "so it is decided as a new version")
+    assert aliases(store) == {"champion": None, "challenger": "2", "archived": "1"}
+    assert current_id(settings) == "old-v2"
+    assert resolve_champion(settings.models_dir, HR, run.history).model_id == "old-v2"
+
+    fake_version(store, tmp_path / "m", HR, "new-good")
+    rows = {(r["version"], r["event"]): r for r in
+            decisions.run_registry(store, settings, {HR: SPECS[HR]}).new_rows.iter_rows(named=True)}
+    assert rows[(3, "decision")]["status"] == "champion"
+    assert rows[(3, "decision")]["reason"].startswith("promoted: no current champion; brier 0.0480 vs former "
+                                                      "champion version 1's 0.0500")
+    assert (rows[(2, "replaced")]["model_id"], rows[(2, "replaced")]["status"]) == ("old-v2", "archived")
+    assert aliases(store)["champion"] == "3" and current_id(settings) == "new-good"
+
+    assert main(["rollback", HR, "--config", str(config)]) == 2
+    assert ("MLflow version 2 is now model new-bad, not old-v2 (the registered model was recreated)"
+            in capsys.readouterr().err)
+    assert current_id(settings) == "new-good"
 
 
 # ------------------------------------------------------------------------------ one writer of the history

@@ -21,7 +21,7 @@ from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.models.specs import ModelSpec
 from bsi_pipeline.registry import decisions
-from bsi_pipeline.registry.mlflow_store import MlflowStore, store_for
+from bsi_pipeline.registry.mlflow_store import MlflowStore, VersionInfo, store_for
 from bsi_pipeline.registry.registration import register_evaluation, registered_frame
 
 POOL = "mlflow"
@@ -111,32 +111,49 @@ model_registry_job = dg.define_asset_job(
     description="Decide champion vs challenger for every new model version (started by model_registry_sensor).")
 
 
-def _cursor(text: str | None) -> dict[str, str]:
+def _cursor(text: str | None) -> dict[str, dict]:
+    """model key -> {"version", "created_ms"} of the newest version seen. The earlier form
+    {model key: "version"} reads as a version without its registration time."""
     try:
         value = json.loads(text) if text else {}
     except json.JSONDecodeError:
         return {}
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v if isinstance(v, dict) else {"version": str(v)} for k, v in value.items()}
+
+
+def _is_new(info: VersionInfo, seen: dict | None) -> bool:
+    """Whether ``info`` was registered after the version the cursor names: by registration time, then
+    number. A number alone would miss every version of a recreated registered model (its store reset,
+    or mlflow_uri moved), which numbers them from 1 again."""
+    if not seen:
+        return True
+    if "created_ms" in seen:
+        return (info.created_ms, info.number) > (int(seen["created_ms"]), int(seen["version"]))
+    return info.number > int(seen["version"])
 
 
 @dg.sensor(job=model_registry_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Starts model_registry_job once per model version newer than the cursor "
-                       "(cursor: JSON {model_key: last version seen}); reads MLflow only.")
+           description="Starts model_registry_job once per model version registered after the cursor "
+                       "(cursor: JSON {model_key: {version, created_ms} of the newest version seen}; run key "
+                       "key:version:model_id); reads MLflow only.")
 def model_registry_sensor(context: dg.SensorEvaluationContext, mlflow: MlflowResource):
     store = mlflow.store()
     if not store.exists():
         return dg.SkipReason(f"no MLflow store yet at {store.uri}")
     seen = _cursor(context.cursor)
     requests = []
-    for key, numbers in sorted(store.version_numbers().items()):
+    for key, infos in sorted(store.all_versions().items()):
         if key not in SPECS:
             continue
-        last = int(seen.get(key, 0))
-        for number in (n for n in numbers if n > last):
-            requests.append(dg.RunRequest(run_key=f"{key}:{number}", tags={"model_key": key,
-                                                                           "model_version": str(number)}))
-        if numbers and numbers[-1] > last:
-            seen[key] = str(numbers[-1])
+        new = [info for info in infos if _is_new(info, seen.get(key))]
+        # the run key is the version's identity in the decision history, unique across a recreated model
+        requests += [dg.RunRequest(run_key=f"{key}:{info.version}:{info.model_id}",
+                                   tags={"model_key": key, "model_version": info.version}) for info in new]
+        if new:
+            newest = max(new, key=lambda info: (info.created_ms, info.number))
+            seen[key] = {"version": newest.version, "created_ms": newest.created_ms}
     if not requests:
         return dg.SkipReason("no new model version")
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))

@@ -166,7 +166,9 @@ class Champion:
 
 
 def latest_registry_status(registry: pl.DataFrame) -> pl.DataFrame:
-    """The latest row per (model_key, version) of the model_registry table: its current status.
+    """The latest row per (model_key, version, model_id) of the model_registry table: its current
+    status. The model_id is part of the version's identity: a recreated MLflow registered model
+    numbers its versions from 1 again, and a new version 2 must not hide the old version 2's status.
 
     Rows are one per decision; "latest" is by decided_at, then registered_at (when present), then
     table order."""
@@ -176,7 +178,7 @@ def latest_registry_status(registry: pl.DataFrame) -> pl.DataFrame:
     order = ["decided_at"] + (["registered_at"] if "registered_at" in registry.columns else [])
     return (registry.with_columns(pl.col("version").cast(pl.String), pl.int_range(pl.len()).alias("_order"))
             .sort([*order, "_order"], nulls_last=False)
-            .group_by("model_key", "version", maintain_order=True).last()
+            .group_by("model_key", "version", "model_id", maintain_order=True).last()
             .drop("_order"))
 
 

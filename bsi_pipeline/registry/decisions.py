@@ -18,11 +18,17 @@ Columns of `model_registry` (one row per event on one model version, appended, n
   window_start, window_end  the held-out (test) window the metrics are on
   decided_at    when (UTC); registered_at: when the version was registered in MLflow (UTC)
 
+A version is known by (version, model_id), never by its number alone: a registered model that is
+recreated (MLflow store reset, mlflow_uri moved) numbers its versions from 1 again, and such a version
+is a new one, decided like any other (its reason names the reset), while the versions the history
+knows under that number are no longer in MLflow, as if deleted.
+
 A version is decided once: re-running with nothing new appends nothing. Every version not yet
 decided is compared, oldest first, with the champion of that moment and with every former champion
 (except versions rolled back from), all re-scored from their artifacts on the challenger's test window
-rebuilt from the spec's feature table (same rows). A champion deleted from MLflow cannot be re-scored:
-the challenger is then decided against the former champions alone (promotion rule 4 with rule 9).
+rebuilt from the spec's feature table (same rows). A champion no longer in MLflow cannot be re-scored:
+the challenger is then decided against the former champions alone (promotion rule 4 with rule 9). A
+champion still in MLflow whose artifact cannot be loaded leaves the challenger undecided until a later run.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
@@ -91,31 +97,57 @@ def _utc_ms(ms: int) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(ms / 1000.0, tz=dt.timezone.utc) if ms else None
 
 
+# A version as the history knows it: (MLflow version number, model_id), as VersionInfo.ident. A
+# number alone is ambiguous: a recreated registered model numbers its versions from 1 again.
+Ident = tuple[int, str | None]
+
+
+def row_ident(row: dict) -> Ident:
+    return row["version"], row["model_id"]
+
+
 @dataclass(frozen=True)
 class KeyState:
-    """A key's state from its history: latest row per version, champion, last archived."""
+    """A key's state from its history, versions identified by (number, model_id): latest row per
+    version, champion, last archived, versions rolled back from, and every version ever champion
+    (in the order of their champion rows)."""
 
-    latest: dict[int, dict]
-    champion: int | None
-    archived: int | None
-    rolled_back: frozenset[int]
+    latest: dict[Ident, dict]
+    champion: Ident | None
+    archived: Ident | None
+    rolled_back: frozenset[Ident]
+    champion_rows: tuple[Ident, ...]
 
 
 def key_state(history: pl.DataFrame, key: str) -> KeyState:
-    latest: dict[int, dict] = {}
+    latest: dict[Ident, dict] = {}
     champion = archived = None
-    rolled_back = set()
+    rolled_back, champion_rows = set(), []
     for row in history.filter(pl.col("model_key") == key).iter_rows(named=True):
-        latest[row["version"]] = row
+        ident = row_ident(row)
+        latest[ident] = row
         if row["status"] == "champion":
-            champion = row["version"]
+            champion = ident
+            champion_rows.append(ident)
         elif row["status"] == "archived":
-            archived = row["version"]
+            archived = ident
             if row["event"] == "rollback":
-                rolled_back.add(row["version"])
+                rolled_back.add(ident)
     if champion is not None and latest[champion]["status"] != "champion":
         champion = None
-    return KeyState(latest, champion, archived, frozenset(rolled_back))
+    return KeyState(latest, champion, archived, frozenset(rolled_back), tuple(champion_rows))
+
+
+def reset_note(info: VersionInfo, state: KeyState) -> str | None:
+    """Why a version whose number the history already has is decided anyway: the history's version
+    of that number is another model, so the registered model was recreated (MLflow store reset,
+    mlflow_uri moved) and numbered its versions from 1 again. None when the number is new."""
+    earlier = sorted(str(mid) for number, mid in state.latest if number == info.number and mid != info.model_id)
+    if not earlier:
+        return None
+    return (f"registry reset: MLflow version {info.version} is now model {info.model_id}, but the history's "
+            f"version {info.version} is {', '.join(earlier)} (the registered model was recreated and reused the "
+            "number), so it is decided as a new version")
 
 
 # ------------------------------------------------------------------------------------ scoring on the window
@@ -224,8 +256,9 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
     out = KeyOutcome(key)
     versions = store.versions(key)
     state = key_state(history, key)
-    decided = set(history.filter((pl.col("model_key") == key) & (pl.col("event") == "decision"))["version"].to_list())
-    pending = [v for v in versions if v.number not in decided]
+    decision_rows = history.filter((pl.col("model_key") == key) & (pl.col("event") == "decision"))
+    decided = {row_ident(row) for row in decision_rows.iter_rows(named=True)}
+    pending = [v for v in versions if v.ident not in decided]
     if not pending:
         return out
     try:
@@ -233,25 +266,25 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
     except Exception as exc:  # noqa: BLE001 - no features yet: decide on a later run
         out.skipped = f"cannot rebuild the test window from {spec.feature_table}: {exc}"
         return out
-    by_number = {v.number: v for v in versions}
-    champion = by_number.get(state.champion) if state.champion is not None else None
-    # a champion whose version was deleted from MLflow cannot be re-scored: it is archived by the next promotion
+    by_ident = {v.ident: v for v in versions}
+    champion = by_ident.get(state.champion) if state.champion is not None else None
+    # a champion no longer in MLflow (its version deleted, or the registered model recreated so that its
+    # number now holds another model) cannot be re-scored: it is archived by the next promotion
     vanished = state.latest[state.champion] if state.champion is not None and champion is None else None
-    scored: dict[int, tuple[dict | None, np.ndarray | None, str | None]] = {}
+    scored: dict[Ident, tuple[dict | None, np.ndarray | None, str | None]] = {}
     # every version that has been champion: a challenger must not be worse than any of them beyond the
     # tolerance (promotion rule 9), except versions an operator rolled back from
-    ever_champion = set(history.filter((pl.col("model_key") == key) & (pl.col("status") == "champion"))
-                        ["version"].to_list())
+    ever_champion = list(dict.fromkeys(state.champion_rows))
 
     def score(info: VersionInfo):
-        if info.number not in scored:
+        if info.ident not in scored:
             try:
                 folder = store.locate_version(key, info.version, settings.models_dir)
                 record, pred = score_on_window(folder, spec, window)
-                scored[info.number] = ({**record, "model_version": info.number}, pred, None)
+                scored[info.ident] = ({**record, "model_version": info.number}, pred, None)
             except Exception as exc:  # noqa: BLE001 - recorded as the reason, never a crash
-                scored[info.number] = (None, None, f"{type(exc).__name__}: {exc}")
-        return scored[info.number]
+                scored[info.ident] = (None, None, f"{type(exc).__name__}: {exc}")
+        return scored[info.ident]
 
     for info in pending:
         record, pred, error = score(info)
@@ -270,11 +303,15 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
         elif problem:
             decision = promotion.Decision(False, "challenger", problem)
         else:
-            former, unscored = former_champions(ever_champion, champion, state, by_number, score)
+            former, unscored = former_champions(ever_champion, champion, state, by_ident, score)
             decision = promotion.decide(policy, record, champ_record, former,
                                         vanished_champion=None if vanished is None else int(vanished["version"]))
             if unscored:
                 decision.evidence["former_champions_unscored"] = unscored
+        reset = reset_note(info, state)
+        if reset:
+            decision = replace(decision, reason=f"{decision.reason}; {reset}")
+            decision.evidence["registry_reset"] = reset
         metrics = {"challenger": record, "champion": champ_record, "challenger_version": info.number,
                    "champion_version": champion.number if champion is not None else None,
                    "evidence": decision.evidence}
@@ -294,22 +331,22 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
                                  "reason": f"no longer in MLflow; replaced by version {info.version}"})
                 vanished = None
             champion = info
-            ever_champion.add(info.number)
+            ever_champion.append(info.ident)
     return out
 
 
-def former_champions(ever_champion: set[int], champion: VersionInfo | None, state: KeyState,
-                     by_number: dict[int, VersionInfo], score: Callable) -> tuple[list[dict], list[str]]:
+def former_champions(ever_champion: list[Ident], champion: VersionInfo | None, state: KeyState,
+                     by_ident: dict[Ident, VersionInfo], score: Callable) -> tuple[list[dict], list[str]]:
     """The former champions' records on the window (not the current one, not a version rolled back
-    from, not one deleted from MLflow), and a note for each that could not be scored."""
+    from, not one no longer in MLflow), and a note for each that could not be scored."""
     records, unscored = [], []
-    current = champion.number if champion is not None else None
-    for number in sorted(ever_champion - {current} - set(state.rolled_back)):
-        if number not in by_number:
+    current = champion.ident if champion is not None else None
+    for ident in ever_champion:
+        if ident == current or ident in state.rolled_back or ident not in by_ident:
             continue
-        record, _, error = score(by_number[number])
+        record, _, error = score(by_ident[ident])
         if error:
-            unscored.append(f"version {number}: {error}")
+            unscored.append(f"version {ident[0]}: {error}")
         else:
             records.append(record)
     return records, unscored
@@ -324,14 +361,18 @@ def sync_key(store: MlflowStore, settings: Settings, key: str, history: pl.DataF
     if not state.latest:
         return []
     changes: list[str] = []
-    versions = {v.number: v for v in store.versions(key)}
-    undecided = [n for n in versions if n not in state.latest]
-    challengers = [n for n, row in state.latest.items()
-                   if row["status"] == "challenger" and (state.champion is None or n > state.champion)]
-    targets = {"champion": state.champion, "archived": state.archived,
+    versions = {v.ident: v for v in store.versions(key)}
+    # only versions MLflow still holds as the history knows them (same number AND model_id) keep an
+    # alias: a target no longer there clears it
+    champion = versions.get(state.champion) if state.champion is not None else None
+    archived = versions.get(state.archived) if state.archived is not None else None
+    undecided = [info.number for ident, info in versions.items() if ident not in state.latest]
+    challengers = [number for (number, mid), row in state.latest.items()
+                   if row["status"] == "challenger" and (number, mid) in versions
+                   and (champion is None or number > champion.number)]
+    targets = {"champion": champion.number if champion else None, "archived": archived.number if archived else None,
                "challenger": max(undecided + challengers, default=None)}
     for alias, target in targets.items():
-        target = target if target in versions else None   # no longer in MLflow: nothing may keep the alias
         now = store.alias_version(key, alias)
         if target is None and now is not None:
             store.delete_alias(key, alias)
@@ -339,21 +380,21 @@ def sync_key(store: MlflowStore, settings: Settings, key: str, history: pl.DataF
         elif target is not None and now != str(target):
             store.set_alias(key, alias, target)
             changes.append(f"{key}: alias {alias} -> version {target}")
-    for number, row in state.latest.items():
-        info = versions.get(number)
+    for ident, row in state.latest.items():
+        info = versions.get(ident)
         if info is None:
             continue
         wanted = {"status": row["status"], "decided_at": row["decided_at"].isoformat(), "reason": row["reason"]}
         stale = {k: v for k, v in wanted.items() if info.tags.get(k) != tag_value(v)}
         if stale:
-            store.set_version_tags(key, number, stale)
-    if state.champion is not None and state.champion in versions:
-        folder = store.locate_version(key, state.champion, settings.models_dir)
+            store.set_version_tags(key, info.number, stale)
+    if champion is not None:
+        folder = store.locate_version(key, champion.number, settings.models_dir)
         pointer = Path(settings.models_dir) / key / CURRENT_FILE
         model_id = folder.name
         if not pointer.is_file() or pointer.read_text().strip() != model_id:
             set_current(settings.models_dir, key, model_id)
-            changes.append(f"{key}: current -> {model_id} (version {state.champion})")
+            changes.append(f"{key}: current -> {model_id} (version {champion.number})")
     return changes
 
 
@@ -433,19 +474,29 @@ def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelS
 # ------------------------------------------------------------------------------------ rollback
 
 
-def previous_champion(history: pl.DataFrame, key: str) -> tuple[int, int]:
+def previous_champion(history: pl.DataFrame, key: str) -> tuple[Ident, Ident]:
     """(current champion, the champion before it) from the history. Versions that were rolled
     back away from are skipped: rolling back twice goes further back, not to the bad version."""
     state = key_state(history, key)
     if state.champion is None:
         raise RollbackError(f"{key} has no champion to roll back from")
-    rows = history.filter((pl.col("model_key") == key) & (pl.col("status") == "champion"))["version"].to_list()
-    last_reign = max(i for i, v in enumerate(rows) if v == state.champion)
-    for version in reversed(rows[:last_reign]):
-        if version != state.champion and version not in state.rolled_back:
-            return state.champion, version
-    raise RollbackError(f"{key}: no previous champion to restore (champion version {state.champion} "
+    rows = state.champion_rows
+    last_reign = max(i for i, ident in enumerate(rows) if ident == state.champion)
+    for ident in reversed(rows[:last_reign]):
+        if ident != state.champion and ident not in state.rolled_back:
+            return state.champion, ident
+    raise RollbackError(f"{key}: no previous champion to restore (champion version {state.champion[0]} "
                         f"is the first one{' still eligible' if state.rolled_back else ''})")
+
+
+def _restorable(store: MlflowStore, key: str, ident: Ident) -> VersionInfo:
+    """The MLflow version a rollback restores: it will be served, so it must still be the model the
+    history decided on, not another that reuses its number in a recreated registered model."""
+    info = store.version_info(key, ident[0])
+    if info.ident != ident:
+        raise RollbackError(f"{key}: MLflow version {info.version} is now model {info.model_id}, not {ident[1]} "
+                            "(the registered model was recreated), so it cannot be restored")
+    return info
 
 
 def rollback(store: MlflowStore, settings: Settings, key: str, reason: str, known_keys: list[str],
@@ -460,17 +511,17 @@ def rollback(store: MlflowStore, settings: Settings, key: str, reason: str, know
         history = read_history(lake)
         current, previous = previous_champion(history, key)
         state = key_state(history, key)
-        store.locate_version(key, previous, settings.models_dir)  # the restored artifact must be servable
-        metrics = _json({"rolled_back_from": current, "restored": previous, "operator_reason": reason})
-        restored = state.latest[previous]
-        rows = [_rollback_row(state.latest[current], "archived", f"rolled back to version {previous}: {reason}",
+        restored = _restorable(store, key, previous)
+        store.locate_version(key, restored.version, settings.models_dir)  # the restored artifact must be servable
+        metrics = _json({"rolled_back_from": current[0], "restored": previous[0], "operator_reason": reason})
+        rows = [_rollback_row(state.latest[current], "archived", f"rolled back to version {previous[0]}: {reason}",
                               metrics, now),
-                _rollback_row(restored, "champion", f"restored by rollback from version {current}: {reason}",
-                              metrics, now)]
+                _rollback_row(state.latest[previous], "champion",
+                              f"restored by rollback from version {current[0]}: {reason}", metrics, now)]
         history = pl.concat([history, _rows(rows)], how="vertical")
         write_table(lake, TABLE, history)
         changes = sync_key(store, settings, key, history)
-    return {"model_key": key, "from_version": current, "to_version": previous, "model_id": restored["model_id"],
+    return {"model_key": key, "from_version": current[0], "to_version": previous[0], "model_id": restored.model_id,
             "reason": reason, "changes": changes}
 
 
@@ -481,6 +532,7 @@ def _rollback_row(latest: dict, status: str, reason: str, metrics: str, now: dt.
     return {**latest, "status": status, "event": "rollback", "reason": reason, "metrics": metrics, "decided_at": now}
 
 
-__all__ = ["EVENTS", "SCHEMA", "STATUSES", "TABLE", "KeyOutcome", "RegistryRun", "RegistryRunError",
-           "RollbackError", "Window", "baseline_problem", "decide_key", "empty_history", "key_state", "previous_champion", "read_history",
-           "registry_lock", "rollback", "run_registry", "score_on_window", "sync_key", "held_out_window"]
+__all__ = ["EVENTS", "SCHEMA", "STATUSES", "TABLE", "Ident", "KeyOutcome", "RegistryRun", "RegistryRunError",
+           "RollbackError", "Window", "baseline_problem", "decide_key", "empty_history", "held_out_window", "key_state",
+           "previous_champion", "read_history", "registry_lock", "reset_note", "rollback", "row_ident", "run_registry",
+           "score_on_window", "sync_key"]

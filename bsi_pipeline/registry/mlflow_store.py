@@ -68,6 +68,13 @@ class VersionInfo:
     def number(self) -> int:
         return int(self.version)
 
+    @property
+    def ident(self) -> tuple[int, str | None]:
+        """(number, model_id): what identifies a version in the decision history. The number alone
+        does not: a registered model that is recreated (its store reset, or mlflow_uri moved) numbers
+        its versions from 1 again."""
+        return self.number, self.model_id
+
 
 def sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:///`` URI, None for any other URI."""
@@ -300,15 +307,19 @@ class MlflowStore:
         found = self._retry(lambda: list(self.client.search_model_versions(f"name='{_quote(model_key)}'")))
         return sorted((self._info(mv) for mv in found), key=lambda v: v.number)
 
-    def version_numbers(self) -> dict[str, list[int]]:
-        """Registered model name -> its version numbers, ascending (what the registry sensor
-        watches; one query, nothing written)."""
+    def all_versions(self) -> dict[str, list[VersionInfo]]:
+        """Registered model name -> its versions, oldest first (what the registry sensor watches;
+        one query, nothing written)."""
         if not self.exists():
             return {}
-        found: dict[str, list[int]] = {}
+        found: dict[str, list[VersionInfo]] = {}
         for mv in self._retry(lambda: list(self.client.search_model_versions())):
-            found.setdefault(mv.name, []).append(int(mv.version))
-        return {name: sorted(numbers) for name, numbers in found.items()}
+            found.setdefault(mv.name, []).append(self._info(mv))
+        return {name: sorted(infos, key=lambda v: v.number) for name, infos in found.items()}
+
+    def version_numbers(self) -> dict[str, list[int]]:
+        """Registered model name -> its version numbers, ascending."""
+        return {name: [v.number for v in infos] for name, infos in self.all_versions().items()}
 
     def version_info(self, model_key: str, version: str | int) -> VersionInfo:
         try:
