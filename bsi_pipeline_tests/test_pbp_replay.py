@@ -143,3 +143,19 @@ def test_summary_lines_do_not_split_or_score_half_innings():
     assert result.status == "reconciled", result.reason
     assert result.half_innings == 2
     assert result.plays[5]["line_kind"] == "summary"
+
+
+def test_runner_out_on_double_play_is_an_out():
+    """Real lines of game 4764068 (2019, top 7th; the score there was 5-9): the second out is written
+    'out on double play'."""
+    rows = [
+        (7, "top", "0-0", "Beltran, M singled up the middle (0-2 KF)."),
+        (7, "top", "0-0", "Eastburn, R walked (3-0 BBBB); Beltran, M advanced to second."),
+        (7, "top", "0-0", "Marco, A reached on a fielders choice (1-1 KB); Eastburn, R out on the play; "
+                          "Beltran, M out on double play 3b to 2b."),
+        (7, "top", "0-0", "Madsen, M lined out to rf (0-0)."),
+        (7, "bot", "0-0", "Renuad,A struck out swinging (3-2 BKBSBS)."),
+    ]
+    result = replay_game(lines(rows))
+    assert [(p["outs_after"], p["bases_after"]) for p in result.plays[:4]] == [(0, "1"), (0, "1-2"), (2, "1"), (3, "1")]
+    assert result.status == "reconciled", result.reason

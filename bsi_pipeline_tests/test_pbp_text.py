@@ -85,6 +85,22 @@ def test_reached_then_double_play_wording_keeps_batter_safe():
     assert line.event_type == "fielders_choice"
 
 
+@pytest.mark.parametrize("text, outs", [
+    # 2019 games 4764068 and 4720081 (before, the second was read as a substitution "... to 3b")
+    ("Marco, A reached on a fielders choice (1-1 KB); Eastburn, R out on the play; Beltran, M out on double play "
+     "3b to 2b.", [("Eastburn, R", OUT), ("Beltran, M", OUT)]),
+    ("Smith, C out on double play c to 1b to 3b; Lever, R out on the play.", [("Smith, C", OUT), ("Lever, R", OUT)]),
+    ("Hurtubise, Jacob struck out swinging Martin, Trey out on double play c to 3b, caught stealing., double play",
+     [("Martin, Trey", OUT)]),
+    ("SHEARER, B. reached on a fielders choice to right field (1-0 B); OYAMA, K. out on triple play rf to c to 3b "
+     "to ss; SOGARD, N. out on the play; UHL, C. out on the play.",
+     [("OYAMA, K.", OUT), ("SOGARD, N.", OUT), ("UHL, C.", OUT)]),
+])
+def test_runner_out_on_double_or_triple_play(text, outs):
+    line = parse_description(text)
+    assert [(r.name, r.dest) for r in line.runners] == outs
+
+
 def test_caught_stealing_annotation_after_safe_advance_is_not_an_out():
     line = parse_description("Mercer advanced to second on a muffed throw by 2b, caught stealing, assist by c.")
     assert line.runners[0].dest == SECOND and line.runners[0].caught

@@ -46,7 +46,8 @@ _SUMMARY_FIRST = frozenset("RHEL")  # a summary starts with R:, H:, E: or LOB: (
 _VERB_ALTERNATIVES = (
     r"i(?:ntentionally walked|nfield fly)|walked|hit by pitch|s(?:truck out|ingled|tole|cored)|doubled|tripled"
     r"|homered|(?:grounded|hit|lined|flied|popped|fouled|bunted) into (?:a )?(?:double|triple) play"
-    r"|grounded out|flied out|lined out|popped (?:out|up)|fouled out|out (?:on batters interference|at|on the play)"
+    r"|grounded out|flied out|lined out|popped (?:out|up)|fouled out|out (?:on batters interference|at|on the play"
+    r"|on (?:a )?(?:double|triple) play)"
     r"|reached|advanced|caught stealing|picked off|no advance|placed on|failed pickoff attempt"
 )
 _VERB = re.compile(r"\s(was (?:" + _VERB_ALTERNATIVES + r")|(?:" + _VERB_ALTERNATIVES + r"))\b")
