@@ -159,3 +159,29 @@ def test_runner_out_on_double_play_is_an_out():
     result = replay_game(lines(rows))
     assert [(p["outs_after"], p["bases_after"]) for p in result.plays[:4]] == [(0, "1"), (0, "1-2"), (2, "1"), (3, "1")]
     assert result.status == "reconciled", result.reason
+
+
+def test_runner_who_did_not_advance_keeps_his_base():
+    """Real lines of game 4756819 (2019, Pacific at UC Davis, bottom 8th, from 0-3 to 0-7), people run together
+    without ';'. Before, 'did not advance' was not an action, so Morrison's and Murray's actions went to Lara:
+    Lara 'scored' from first and Murray stayed on third."""
+    rows = [
+        (8, "bot", "0-0", "Vitoria, Daniel to p for Standley, Joseph."),
+        (8, "bot", "0-0", "Murray, Tanner singled to left field."),
+        (8, "bot", "0-0", "Morrison, Cooper singled to center field Murray, Tanner advanced to third."),
+        (8, "bot", "0-0", "Lara, Alejandro walked Morrison, Cooper advanced to second."),
+        (8, "bot", "0-1", "Myers, Joseph flied out to lf, sacrifice fly, RBI Lara, Alejandro did not advance "
+                          "Morrison, Cooper did not advance Murray, Tanner scored."),
+        (8, "bot", "0-2", "Van Blake, Caleb singled to center field, RBI Lara, Alejandro advanced to second "
+                          "Morrison, Cooper scored."),
+        (8, "bot", "0-2", "Winkler, Josh to p for Vitoria, Daniel."),
+        (8, "bot", "0-2", "Longrie, Conner pinch hit for Smith, Jalen."),
+        (8, "bot", "0-4", "Longrie, Conner doubled to left field, out at third lf to c to 3b, 2 RBI Van Blake, Caleb "
+                          "scored Lara, Alejandro scored."),
+        (8, "bot", "0-4", "OBoy, Jackson grounded out to 3b."),
+    ]
+    result = replay_game(lines(rows))
+    sac_fly, single = result.plays[4], result.plays[5]
+    assert (sac_fly["runners_scored"], sac_fly["bases_after"], sac_fly["outs_after"]) == ("Murray, Tanner", "1-2", 1)
+    assert (single["runners_scored"], single["bases_after"]) == ("Morrison, Cooper", "1-2")
+    assert result.status == "reconciled", result.reason

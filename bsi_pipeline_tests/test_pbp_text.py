@@ -101,6 +101,14 @@ def test_runner_out_on_double_or_triple_play(text, outs):
     assert [(r.name, r.dest) for r in line.runners] == outs
 
 
+def test_did_not_advance_is_an_action_that_moves_nobody():
+    # 2021 game 5024543: before, "did not advance CHONKICH, ZACH scored" was one person's text, so YOUNG scored
+    line = parse_description("MODLIN, AHARON grounded out to ss, RBI YOUNG, WYATT did not advance CHONKICH, ZACH "
+                             "scored.")
+    assert line.batter.name == "MODLIN, AHARON" and line.rbi == 1
+    assert [(r.name, r.dest) for r in line.runners] == [("YOUNG, WYATT", None), ("CHONKICH, ZACH", HOME)]
+
+
 def test_caught_stealing_annotation_after_safe_advance_is_not_an_out():
     line = parse_description("Mercer advanced to second on a muffed throw by 2b, caught stealing, assist by c.")
     assert line.runners[0].dest == SECOND and line.runners[0].caught

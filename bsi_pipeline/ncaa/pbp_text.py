@@ -48,7 +48,7 @@ _VERB_ALTERNATIVES = (
     r"|homered|(?:grounded|hit|lined|flied|popped|fouled|bunted) into (?:a )?(?:double|triple) play"
     r"|grounded out|flied out|lined out|popped (?:out|up)|fouled out|out (?:on batters interference|at|on the play"
     r"|on (?:a )?(?:double|triple) play)"
-    r"|reached|advanced|caught stealing|picked off|no advance|placed on|failed pickoff attempt"
+    r"|reached|advanced|caught stealing|picked off|no advance|did not advance|placed on|failed pickoff attempt"
 )
 _VERB = re.compile(r"\s(was (?:" + _VERB_ALTERNATIVES + r")|(?:" + _VERB_ALTERNATIVES + r"))\b")
 # Notes about the game, not plays: replay reviews and challenges, mound visits, delays, "No play.",
