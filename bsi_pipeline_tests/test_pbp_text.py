@@ -136,6 +136,8 @@ def test_inning_summaries(text):
 @pytest.mark.parametrize("text", [
     "Georgia replayed call of out at 2nd base, was overturned.",
     "Play at second was reviewed. Call overturned.",
+    "Carolina is reviewing the call of out at second; play was upheld.",  # 2019 game 4775614 (was a play, an out)
+    "Carolina is reviewing the play of out at first; play stands.",  # 2019 game 4790529 (was a groundout)
     "Alabama Mound Visit.",
     "No play.",
     "Dropped foul ball, E2.",

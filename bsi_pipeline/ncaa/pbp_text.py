@@ -55,7 +55,7 @@ _VERB = re.compile(r"\s(was (?:" + _VERB_ALTERNATIVES + r")|(?:" + _VERB_ALTERNA
 # a dropped foul fly (an error that moves nobody). They can contain
 # play words ("replayed call of out at 2nd base, was overturned") that must not move runners.
 _NOTE = re.compile(
-    r"\b(?:replay(?:ed)?|review(?:ed)?|challenge[ds]?|overturned|call stands|call (?:was )?confirmed"
+    r"\b(?:replay(?:ed)?|review(?:ed|ing)?|challeng\w*|overturned|call stands|call (?:was )?confirmed"
     r"|mound visit|visit to (?:the )?mound|coaching visit|delay(?:ed)?|no play|dropped foul)\b", re.IGNORECASE)
 
 
@@ -270,7 +270,7 @@ def _may_be_note(text: str) -> bool:
     if not text.isascii():
         return True
     low = text.lower()
-    return ("play" in low or "review" in low or "challenge" in low or "overturned" in low or "call" in low
+    return ("play" in low or "review" in low or "challeng" in low or "overturned" in low or "call" in low
             or "visit" in low or "delay" in low or "dropped foul" in low)
 
 
