@@ -5,12 +5,12 @@ from bsi_pipeline.ncaa.pbp_replay import GameLine, replay_game
 AWAY, HOME = "Utah Tech", "Saint Martin's"
 
 
-def lines(rows):
+def lines(rows, away_team=AWAY, home_team=HOME):
     """rows: (inning, half, 'away-home' after the line, description)."""
     out = []
     for n, (inning, half, score, text) in enumerate(rows, start=2):
         away, home = (int(x) for x in score.split("-"))
-        batting, fielding = (AWAY, HOME) if half == "top" else (HOME, AWAY)
+        batting, fielding = (away_team, home_team) if half == "top" else (home_team, away_team)
         out.append(GameLine(n, inning, half, away, home, batting, fielding, text))
     return out
 
@@ -185,3 +185,73 @@ def test_runner_who_did_not_advance_keeps_his_base():
     assert (sac_fly["runners_scored"], sac_fly["bases_after"], sac_fly["outs_after"]) == ("Murray, Tanner", "1-2", 1)
     assert (single["runners_scored"], single["bases_after"]) == ("Morrison, Cooper", "1-2")
     assert result.status == "reconciled", result.reason
+
+
+def _pitchers(result):
+    """(fielding team, pitcher) of each play line."""
+    return [(p["fielding_team"], p["pitcher"]) for p in result.plays if p["line_kind"] == "play"]
+
+
+def test_pitching_change_printed_while_its_team_bats_is_its_teams():
+    """Real lines of game 4707557 (2019, Richmond at Kennesaw St.; scores left out): Kennesaw St.'s change
+    'Mann, R. to p for Exley, B.' is printed in the bottom of the 5th, while Kennesaw St. bats. Its chain
+    (Coburn, Torbert, Exley, Mann, Horn) is printed three times in halves Kennesaw St. fields, once here.
+    Before, Mann was Richmond's pitcher for the rest of the 5th and Exley Kennesaw St.'s in the 6th."""
+    rows = [
+        (4, "top", "0-0", "Torbert, L. to p for Coburn, J.."),
+        (4, "top", "0-0", "SCHAUB grounded out to ss (3-2 KBBBF)."),
+        (4, "top", "0-0", "Exley, B. to p for Torbert, L.."),
+        (4, "bot", "0-0", "Colina, N. grounded out to p, bunt (1-2 KKB)."),
+        (4, "bot", "0-0", "MARCUS to p for MCGUIGAN."),
+        (4, "bot", "0-0", "Carballo, A. struck out swinging (1-2 KSBS)."),
+        (5, "top", "0-0", "COOK struck out swinging (0-2 KKS)."),
+        (5, "bot", "0-0", "Mann, R. to p for Exley, B.."),
+        (5, "bot", "0-0", "Colina, N. struck out swinging (2-2 BKBKS)."),
+        (6, "top", "0-0", "KLOEHN grounded out to 3b (0-1 K)."),
+        (7, "top", "0-0", "Horn, M. to p for Mann, R.."),
+        (7, "top", "0-0", "FORTE struck out swinging (2-2 FBBKS)."),
+    ]
+    result = replay_game(lines(rows, "Richmond", "Kennesaw St."))
+    assert _pitchers(result) == [
+        ("Kennesaw St.", "Torbert, L."), ("Richmond", "MCGUIGAN"), ("Richmond", "MARCUS"),
+        ("Kennesaw St.", "Exley, B."), ("Richmond", "MARCUS"), ("Kennesaw St.", "Mann, R."),
+        ("Kennesaw St.", "Horn, M."),
+    ]
+
+
+def test_pitching_change_on_a_tie_goes_to_the_team_no_other_chain_has():
+    """The reproducer's cut of game 4707557: Kennesaw St.'s two changes are printed once in a half it
+    fields and once in a half it bats; Richmond's one change is in a half Richmond fields."""
+    rows = [
+        (4, "top", "0-0", "Exley, B. to p for Torbert, L.."),
+        (4, "top", "0-0", "SCHAUB grounded out to 3b."),
+        (4, "bot", "0-0", "MARCUS to p for MCGUIGAN."),
+        (4, "bot", "0-0", "Simon, T. struck out looking."),
+        (5, "bot", "0-0", "Mann, R. to p for Exley, B.."),
+        (5, "bot", "0-0", "Hodges, G. struck out swinging."),
+        (6, "top", "0-0", "KLOEHN grounded out to 3b."),
+    ]
+    result = replay_game(lines(rows, "Richmond", "Kennesaw St."))
+    assert _pitchers(result) == [("Kennesaw St.", "Exley, B."), ("Richmond", "MARCUS"), ("Richmond", "MARCUS"),
+                                 ("Kennesaw St.", "Mann, R.")]
+
+
+def test_two_pitchers_of_the_two_teams_with_one_name_stay_apart():
+    """Real lines of game 4709754 (2019, NC State at Elon; scores left out): both teams bring in a 'Justice'.
+    Each 'for Justice' continues the latest chain that brought a Justice in: Lorenz is Elon's, Gauthier NC
+    State's (chains joined by name alone would put one team's four changes on the other)."""
+    rows = [
+        (3, "bot", "0-0", "Nelson, B. to p for Bienlien."),
+        (3, "bot", "0-0", "Devanney fouled out to c (3-2 BBBKFFFF)."),
+        (5, "bot", "0-0", "Justice to p for Nelson, B.."),
+        (5, "bot", "0-0", "Devanney grounded out to 2b (0-1 K)."),
+        (6, "top", "0-0", "Justice to p for Wetherbee."),
+        (6, "top", "0-0", "McDonough flied out to lf (2-0 BB)."),
+        (8, "top", "0-0", "Lorenz to p for Justice."),
+        (8, "top", "0-0", "Debo struck out swinging (0-2 FSS)."),
+        (8, "bot", "0-0", "Gauthier to p for Justice."),
+        (8, "bot", "0-0", "Oldham grounded out to 3b (0-2 KK)."),
+    ]
+    result = replay_game(lines(rows, "NC State", "Elon"))
+    assert _pitchers(result) == [("NC State", "Nelson, B."), ("NC State", "Justice"), ("Elon", "Justice"),
+                                 ("Elon", "Lorenz"), ("NC State", "Gauthier")]

@@ -2,13 +2,16 @@
 
 State per half inning: who is on which base (by name, as the text refers to runners by name),
 outs and runs. Per game: the current pitcher of each team, learned from `X to p for Y` lines and
-carried back to the plays Y pitched. The `score` column (away-home after each line) is ground
-truth: per half inning the runs we reconstruct must equal the batting team's score change, the
-fielding team's score must not move, and every half inning but the game's last must end at 3 outs.
+carried back to the plays Y pitched (which team a change is for is read from the whole game, as
+some games print a team's changes during the half it bats: _pitching_change_teams). The `score`
+column (away-home after each line) is ground truth: per half inning the runs we reconstruct must
+equal the batting team's score change, the fielding team's score must not move, and every half
+inning but the game's last must end at 3 outs.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from bsi_pipeline.ncaa.pbp_text import HOME, KIND_PLAY, KIND_SUB, KIND_SUMMARY, OUT, _runner_event, parse_fields
@@ -186,13 +189,15 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
            out.r_end_base.append, out.r_stolen_base.append, out.r_caught_stealing.append)
     r_seq_append, r_team_append, r_runner_append, r_start_append, r_end_append, r_sb_append, r_cs_append = log
 
+    parsed = [parse_fields(text) for text in description]
+    pitching_teams = _pitching_change_teams(parsed, batting, fielding)
     seq = 0
     shown_outs = 0  # min(outs, 3), as the plays table shows them
-    for inn, hlf, away, home, bat, fld, text in zip(inning, half, away_score, home_score, batting, fielding,
-                                                    description):
+    for inn, hlf, away, home, bat, fld, fields in zip(inning, half, away_score, home_score, batting, fielding,
+                                                      parsed):
         seq += 1
         (kind, event_type, is_pa, batter, runners, rbi, balls, strikes, pitches, sac, sub_new, sub_pos, sub_old,
-         ambiguous) = parse_fields(text)
+         ambiguous) = fields
         # Inning summaries ("H: 1 LOB: 2") are sometimes printed after the next half's first plays:
         # they never open a half inning.
         if kind != KIND_SUMMARY and (hlf != cur_half or inn != cur_inning):
@@ -252,8 +257,8 @@ def replay_columns(inning: list, half: list, away_score: list, home_score: list,
             last_sub = None
         else:
             if kind == KIND_SUB:
-                last_sub = _apply_substitution(sub_new, sub_pos, sub_old, fld, bases, pitcher, pitcher_col,
-                                               unknown_pitcher_rows, last_sub)
+                last_sub = _apply_substitution(sub_new, sub_pos, sub_old, pitching_teams.get(seq - 1, fld), bases,
+                                               pitcher, pitcher_col, unknown_pitcher_rows, last_sub)
                 code = bases_code(bases)
             else:
                 last_sub = None
@@ -357,10 +362,11 @@ def _find_exact(bases: list, name: str) -> int | None:
     return None
 
 
-def _apply_substitution(sub_new, sub_pos, sub_old, fielding_team, bases, pitcher, pitcher_col, unknown_pitcher_rows,
+def _apply_substitution(sub_new, sub_pos, sub_old, team, bases, pitcher, pitcher_col, unknown_pitcher_rows,
                         last_sub):
-    """Pinch runners take the base; a new pitcher is recorded and the one he replaced is credited
-    with the plays of his team that had no known pitcher yet. Returns the pending (team, position)."""
+    """Pinch runners take the base; a new pitcher is recorded for `team` (the fielding team, or whose
+    change _pitching_change_teams found it to be) and the one he replaced is credited with the plays of
+    that team that had no known pitcher yet. Returns the pending (team, position)."""
     if sub_new is None:  # "for Y." continuing the previous line's "X to p."
         if last_sub is not None and last_sub[1] == "p" and sub_old:
             _credit_pitcher(last_sub[0], sub_old, pitcher_col, unknown_pitcher_rows)
@@ -375,9 +381,79 @@ def _apply_substitution(sub_new, sub_pos, sub_old, fielding_team, bases, pitcher
             bases[start] = sub_new
     if sub_pos == "p":
         if sub_old:
-            _credit_pitcher(fielding_team, sub_old, pitcher_col, unknown_pitcher_rows)
-        pitcher[fielding_team] = sub_new
-    return (fielding_team, sub_pos)
+            _credit_pitcher(team, sub_old, pitcher_col, unknown_pitcher_rows)
+        pitcher[team] = sub_new
+    return (team, sub_pos)
+
+
+def _pitching_change_teams(parsed: list[tuple], batting: list, fielding: list) -> dict[int, str]:
+    """Line index -> team, for the pitching changes of a game whose team the whole game tells.
+
+    A change is normally printed in the half its team fields, but some games print a team's changes
+    during the half it bats (before the half it pitches), or announce a starter there. So the changes
+    are read together, as chains of one team's pitchers, each replacing the one before: `X to p for Y`
+    (also split as `X to p.` + `for Y.`) continues the chain of the change that brought Y in (the
+    latest such change not yet continued: two pitchers of the two teams can share a name, "Justice" or
+    "JONES"). When no change brought Y in, it continues the chain that brought X in if Y batted for
+    the team batting at the line (the pitcher already in takes a batter's place, "Fields to p for
+    Kennedy"), and starts a chain otherwise; `X to p.` (nobody named) continues the chain that brought
+    X in, if any.
+
+    A chain belongs to the team that fields in most of the halves its changes are printed in. On a
+    tie: to the one tied team its pitchers batted for, if there is one (only then: names are often
+    surnames alone, and a pitcher of one team can share his with a batter of the other), else to the
+    one tied team no other chain was given, if there is one. A change of no decided chain is left out
+    (the caller takes the fielding team).
+    """
+    changes: list[list] = []  # [line index, new, old]
+    for i in [i for i, fields in enumerate(parsed) if fields[0] == KIND_SUB]:
+        new, pos, old = parsed[i][10:13]  # sub_new, sub_pos, sub_old
+        if pos == "p":
+            changes.append([i, new, old])
+        elif new is None and old and changes and changes[-1][0] == i - 1 and changes[-1][2] is None:
+            changes[-1][2] = old  # "for Y." right after "X to p."
+    if not changes:
+        return {}
+    batted: dict[str, set] | None = None  # name -> teams he batted for, made on first use
+
+    def teams_batted_for(name: str) -> set:
+        nonlocal batted
+        if batted is None:
+            batted = {}
+            for fields, team in zip(parsed, batting):
+                if fields[0] == KIND_PLAY and fields[3] is not None:
+                    batted.setdefault(fields[3][0], set()).add(team)
+        return batted.get(name, set())
+
+    chains: list[list] = []  # the changes of each chain
+    pitching: dict[str, list] = {}  # name -> the chains he was last brought into (latest last)
+    for change in changes:
+        i, new, old = change
+        waiting = pitching.get(old or new)
+        if not waiting and old and pitching.get(new) and batting[i] in teams_batted_for(old):
+            waiting = pitching[new]
+        chain = waiting.pop() if waiting else []
+        if not chain:
+            chains.append(chain)
+        chain.append(change)
+        pitching.setdefault(new, []).append(chain)
+    team_of: list[str | None] = []
+    ties: list[tuple[int, list]] = []  # (chain number, the teams tied for it)
+    for n, chain in enumerate(chains):
+        votes = Counter(fielding[i] for i, _, _ in chain)
+        (first, most), *rest = votes.most_common()
+        team_of.append(None if rest and rest[0][1] == most else first)
+        if team_of[-1] is None:
+            ties.append((n, [team for team, m in votes.items() if m == most]))
+    given = set(team_of)
+    for n, teams in ties:
+        hitters = {team for _, new, old in chains[n] for name in (new, old) if name
+                   for team in teams_batted_for(name)}
+        hitters = [team for team in teams if team in hitters]
+        free = [team for team in teams if team not in given]
+        if len(hitters) == 1 or len(free) == 1:
+            team_of[n] = hitters[0] if len(hitters) == 1 else free[0]
+    return {i: team for chain, team in zip(chains, team_of) if team is not None for i, _, _ in chain}
 
 
 def _credit_pitcher(team: str, name: str, pitcher_col: list, unknown_pitcher_rows: dict) -> None:
