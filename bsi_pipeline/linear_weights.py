@@ -37,10 +37,10 @@ everything here is computed by.
        league_obp = (H + uBB + HBP) / (AB + uBB + HBP + SF).
    This is why FanGraphs' league wOBA (.318 in 2016) is below the official league OBP (.322, with IBB): .318 is
    the OBP without intentional walks. Counts come from every plate appearance of `plays` (complete half innings
-   or not); AB = PA - BB - IBB - HBP - SH - SF - catcher's interference (the cwevent event_code 17; the college
-   table has no such code, and there AB = PA - BB - IBB - HBP - SH - SF as in box_batting). Output per group:
-   wBB, wHBP, w1B, w2B, w3B, wHR, woba_scale, league_woba, league_obp, runs_per_pa (all runs_on_play of `plays`
-   / PA), out_value, PA, runs. An event that never occurs in a group has a null weight (and adds 0 to wOBA).
+   or not); AB = PA - BB - IBB - HBP - SH - SF - catcher's interference (event_type catcher_interference in the
+   college table, as in box_batting; the cwevent event_code 17, whose event_type is reached_on_error). Output
+   per group: wBB, wHBP, w1B, w2B, w3B, wHR, woba_scale, league_woba, league_obp, runs_per_pa (all runs_on_play
+   of `plays` / PA), out_value, PA, runs. An event that never occurs in a group has a null weight (and adds 0 to wOBA).
    Checked on the full 2016 Retrosheet events (../shared/data/retrosheet_events_2016) against FanGraphs' 2016
    Guts row (data/reference/fangraphs_guts_woba_weights.csv): wBB .692 (FanGraphs .691), wHBP .722 (.721), w1B
    .872 (.878), w2B 1.244 (1.242), w3B 1.585 (1.569), wHR 2.039 (2.015); scale 1.237 (1.212); league wOBA .318
@@ -149,9 +149,11 @@ def _play_rows(plays: pl.DataFrame) -> pl.DataFrame:
 
 
 def _interference(plays: pl.DataFrame) -> pl.Expr:
+    """Catcher's interference: the college event type, or cwevent's code (its event type is reached_on_error)."""
+    interference = pl.col("event_type") == "catcher_interference"
     if "event_code" in plays.columns:
-        return (pl.col("event_code") == _INTERFERENCE_CODE).fill_null(False)
-    return pl.lit(False)
+        interference = interference | (pl.col("event_code") == _INTERFERENCE_CODE)
+    return interference.fill_null(False)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -270,6 +270,29 @@ def test_box_score_agreement(college_tables, college_value):
     assert pours.equals(psum)
 
 
+def test_catcher_interference_is_a_plate_appearance_not_an_at_bat():
+    """Real lines of game 4770356 (2019, Delaware at Elon, bottom 8th; scores left out): Cicci reaches on
+    catcher's interference. Official scoring: a PA, not an AB, in the box score and in the linear weights."""
+    from bsi_pipeline.ncaa.box_scores import box_batting
+    from bsi_pipeline.ncaa.pbp_replay import GameLine, replay_game
+    from bsi_pipeline.plays_schema import PLAYS_SCHEMA
+
+    texts = ["Oldham walked (3-2 BBFSBFB).",
+             "Cicci reached on catchers interference (0-1 F); Oldham advanced to second.",
+             "Pico walked (3-2 BBKBKB); Cicci advanced to second; Oldham advanced to third."]
+    result = replay_game([GameLine(n, 8, "bot", 0, 0, "Elon", "Delaware", t) for n, t in enumerate(texts, 1)])
+    plays = pl.DataFrame(result.plays).with_columns(game_id=pl.lit("g2000"), season=pl.lit(2000))
+    plays = plays.cast({c: dtype for c, dtype in PLAYS_SCHEMA.items() if c in plays.columns})
+    runners = pl.DataFrame(result.runners).with_columns(game_id=pl.lit("g2000"), season=pl.lit(2000, pl.Int32),
+                                                         team=pl.lit("Elon"))
+    assert plays["event_type"][1] == "catcher_interference" and plays["bases_after"][1] == "1-2"
+    box = box_batting(plays, runners).filter(pl.col("player") == "Cicci").row(0, named=True)
+    assert (box["PA"], box["AB"]) == (1, 0)
+    _, _, _, weights = hand_values()  # league "t", season 2000
+    hitting = player_season_value(plays, weights, league="t").hitting.filter(pl.col("player") == "Cicci")
+    assert hitting.select("PA", "AB", "H").row(0) == (1, 0, 0)
+
+
 def test_conference_adjustment(college_tables):
     from glob import glob
 

@@ -50,7 +50,7 @@ def test_colon_separated_runners():
     ("Hegamin,I grounded into double play 3b to 2b to 1b (1-2 BKF); Santiago,E out on the play.", "double_play"),
     ("B. Clifford reached on a fielders choice (2-2 SBFB); Flemetakis out at second ss to 2b.", "fielders_choice"),
     ("B. Feist reached on a throwing error by 3b (2-2 KBKB).", "reached_on_error"),
-    ("X reached on catchers interference (0-0).", "reached_on_error"),
+    ("Cicci reached on catchers interference (0-1 F); Oldham advanced to second.", "catcher_interference"),
     ("J. Raymond grounded out to p, SAC, bunt (0-0); B. Clifford advanced to second.", "sac_bunt"),
     ("T. Fisher flied out to cf, SF, RBI (3-2 BSBKB); B. Clifford scored.", "sac_fly"),
     ("Smith out at first p to 2b, SAC, bunt (1-0 B); Jones advanced to second.", "sac_bunt"),

@@ -1,10 +1,10 @@
 """Box scores derived from parsed plays: per batter and per pitcher per game.
 
 Batting counts come from plate appearances (event_type), runs from who crossed the plate
-(plays.runners_scored), steals from runner movements (play_runners). AB excludes walks, hit-by-pitches and
-sacrifices, as in official scoring. Pitching lines exist only where the pitcher is known from the
-text; a pitcher is charged with every run scored while he was in (inherited runners are not
-re-assigned, which official earned-run accounting would do).
+(plays.runners_scored), steals from runner movements (play_runners). AB excludes walks, hit-by-pitches,
+sacrifices and catcher's interference, as in official scoring. Pitching lines exist only where the
+pitcher is known from the text; a pitcher is charged with every run scored while he was in (inherited
+runners are not re-assigned, which official earned-run accounting would do).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def box_batting(plays: pl.DataFrame, play_runners: pl.DataFrame) -> pl.DataFrame
         K=_n(_EV == "strikeout"),
         SH=_n(pl.col("sac") == "SH"),
         SF=_n(pl.col("sac") == "SF"),
+        CI=_n(_EV == "catcher_interference"),
         first_seq=pl.col("seq").min(),
     )
     # Runs come from the same list that makes runs_on_play, so team runs always equal parsed runs.
@@ -49,10 +50,10 @@ def box_batting(plays: pl.DataFrame, play_runners: pl.DataFrame) -> pl.DataFrame
     box = (batting.join(scored, on=keys, how="full", coalesce=True)
            .join(running, on=keys, how="full", coalesce=True)).with_columns(
         pl.col(c).fill_null(0) for c in ("PA", "H", "2B", "3B", "HR", "RBI", "BB", "IBB", "HBP", "K", "SH", "SF",
-                                         "R", "SB", "CS")
+                                         "CI", "R", "SB", "CS")
     )
     box = box.with_columns(AB=(pl.col("PA") - pl.col("BB") - pl.col("IBB") - pl.col("HBP") - pl.col("SH")
-                               - pl.col("SF")).cast(pl.Int16))
+                               - pl.col("SF") - pl.col("CI")).cast(pl.Int16))
     columns = keys + ["PA", "AB", "H", "2B", "3B", "HR", "R", "RBI", "BB", "IBB", "HBP", "K", "SB", "CS", "SH", "SF"]
     return box.sort("game_id", "team", "first_seq", "player", nulls_last=True).select(columns)
 

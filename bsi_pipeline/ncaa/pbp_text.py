@@ -21,7 +21,8 @@ BASE_WORDS = {"first": FIRST, "second": SECOND, "third": THIRD, "home": HOME}
 EVENT_TYPES = (
     "single", "double", "triple", "home_run", "walk", "intentional_walk", "hit_by_pitch",
     "strikeout", "groundout", "flyout", "lineout", "popout", "double_play", "triple_play",
-    "fielders_choice", "reached_on_error", "sac_bunt", "sac_fly", "stolen_base", "caught_stealing",
+    "fielders_choice", "reached_on_error", "catcher_interference", "sac_bunt", "sac_fly", "stolen_base",
+    "caught_stealing",
     "pickoff", "wild_pitch", "passed_ball", "balk", "defensive_indifference", "substitution", "other",
 )
 HIT_EVENTS = frozenset({"single", "double", "triple", "home_run"})
@@ -482,7 +483,9 @@ def _batter_event(verb: str, mods: list[str], sac: str | None) -> str:
     if verb.startswith("reached"):
         if "fielders choice" in verb or "fielder's choice" in verb:
             return "fielders_choice"
-        if "error" in verb or "interference" in verb or "dropped" in verb or "muffed" in verb:
+        if "interference" in verb:  # awarded first base: a plate appearance but not an at-bat
+            return "catcher_interference"
+        if "error" in verb or "dropped" in verb or "muffed" in verb:
             return "reached_on_error"
         return "other"
     if sac == "SH":
