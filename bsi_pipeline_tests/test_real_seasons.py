@@ -41,7 +41,7 @@ def test_full_season_meets_parse_targets(season):
         assert wrong.height == 0, wrong.head(3)
 
     # The conference adjustment's conversion (bsi_pipeline.linear_weights): across the season's teams, wOBA
-    # moves about woba_scale per run per plate appearance. Measured on every parsed game: 1.120 / 1.067 / 1.044
+    # moves about woba_scale per run per plate appearance. Measured on every parsed game: 1.120 / 1.066 / 1.044
     # against woba_scale 1.025 / 1.036 / 1.004 for 2019 / 2020 / 2021 (multiplying wOBA by a run ratio assumes
     # about 2.4).
     plays = tables.plays.with_columns(league=pl.lit("ncaa"))
