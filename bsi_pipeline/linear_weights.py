@@ -38,7 +38,7 @@ everything here is computed by.
    This is why FanGraphs' league wOBA (.318 in 2016) is below the official league OBP (.322, with IBB): .318 is
    the OBP without intentional walks. Counts come from every plate appearance of `plays` (complete half innings
    or not); AB = PA - BB - IBB - HBP - SH - SF - catcher's interference (event_type catcher_interference in the
-   college table, as in box_batting; the cwevent event_code 17, whose event_type is reached_on_error). Output
+   college table, as in box_batting, and for cwevent's event_code 17; either one is enough). Output
    per group: wBB, wHBP, w1B, w2B, w3B, wHR, woba_scale, league_woba, league_obp, runs_per_pa (all runs_on_play
    of `plays` / PA), out_value, PA, runs. An event that never occurs in a group has a null weight (and adds 0 to wOBA).
    Checked on the full 2016 Retrosheet events (../shared/data/retrosheet_events_2016) against FanGraphs' 2016
@@ -149,7 +149,7 @@ def _play_rows(plays: pl.DataFrame) -> pl.DataFrame:
 
 
 def _interference(plays: pl.DataFrame) -> pl.Expr:
-    """Catcher's interference: the college event type, or cwevent's code (its event type is reached_on_error)."""
+    """Catcher's interference: its event type, or cwevent's code 17 (for a frame that carries only the code)."""
     interference = pl.col("event_type") == "catcher_interference"
     if "event_code" in plays.columns:
         interference = interference | (pl.col("event_code") == _INTERFERENCE_CODE)

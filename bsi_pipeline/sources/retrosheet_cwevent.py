@@ -39,7 +39,7 @@ name and dtype, with the same meaning where both sources know it:
     3 strikeout (also when DP_FL: a strikeout plus a runner caught stealing stays a strikeout)
     4 stolen_base, 5 defensive_indifference, 6 caught_stealing, 7 (pickoff error, obsolete) and 8 pickoff,
     9 wild_pitch, 10 passed_ball, 11 balk, 14 walk, 15 intentional_walk, 16 hit_by_pitch,
-    17 interference and 18 error -> reached_on_error, 19 fielders_choice, 20 single, 21 double, 22 triple,
+    17 catcher_interference (as the college table), 18 reached_on_error, 19 fielders_choice, 20 single, 21 double, 22 triple,
     23 home_run; 0 unknown, 1 none, 12 other advance, 13 foul error, 24 missing play -> other.
   event_code keeps EVENT_CD and batted_ball_type BATTEDBALL_CD (G/F/L/P or null).
 - is_plate_appearance = BAT_EVENT_FL (the event ends the batter's plate appearance); line_kind "play".
@@ -127,7 +127,7 @@ BASE_LABELS = ("empty", "1", "2", "1-2", "3", "1-3", "2-3", "1-2-3")  # index = 
 EVENT_CODES = {
     0: "other", 1: "other", 2: "out", 3: "strikeout", 4: "stolen_base", 5: "defensive_indifference",
     6: "caught_stealing", 7: "pickoff", 8: "pickoff", 9: "wild_pitch", 10: "passed_ball", 11: "balk",
-    12: "other", 13: "other", 14: "walk", 15: "intentional_walk", 16: "hit_by_pitch", 17: "reached_on_error",
+    12: "other", 13: "other", 14: "walk", 15: "intentional_walk", 16: "hit_by_pitch", 17: "catcher_interference",
     18: "reached_on_error", 19: "fielders_choice", 20: "single", 21: "double", 22: "triple", 23: "home_run",
     24: "other",
 }
