@@ -149,3 +149,16 @@ def test_training_is_skipped_when_spec_and_data_are_unchanged(tmp_path):
     more = pl.concat([frame, _frame(seasons=(2019,), days=5)])
     third = train_stage(more, spec, tmp_path, log=messages.append)
     assert "reusing" not in messages[-1] and third["model_id"][0] != first["model_id"][0]
+
+
+def test_n_jobs_refuses_what_is_not_a_thread_count(monkeypatch):
+    from bsi_pipeline.models.algorithms import n_jobs
+
+    monkeypatch.delenv("BSI_N_JOBS", raising=False)
+    assert n_jobs() == 1
+    monkeypatch.setenv("BSI_N_JOBS", "2")
+    assert n_jobs() == 2
+    for bad in ("two", "0", "-1", "1.5"):
+        monkeypatch.setenv("BSI_N_JOBS", bad)
+        with pytest.raises(ValueError, match="BSI_N_JOBS"):
+            n_jobs()

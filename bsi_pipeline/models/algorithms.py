@@ -38,7 +38,10 @@ GRIDS: dict[tuple[str, str], dict[str, list]] = {
 def n_jobs() -> int:
     """Threads per tree fit: $BSI_N_JOBS, default 1. Dagster already runs steps in parallel, and
     on a 2-core machine two steps with two threads each made xgboost 20x slower, not faster."""
-    return int(os.environ.get("BSI_N_JOBS", "1"))
+    text = os.environ.get("BSI_N_JOBS", "").strip() or "1"
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"$BSI_N_JOBS must be a whole number of threads, 1 or more; got {text!r}")
+    return int(text)
 
 
 def grid(algorithm: str, task: str) -> list[dict]:
