@@ -115,10 +115,13 @@ def games_suite() -> list:
     ]
 
 
+BOX_BATTING_COUNTS = ("PA", "AB", "H", "2B", "3B", "HR", "R", "RBI", "BB", "IBB", "HBP", "K", "SB", "CS", "SH", "SF")
+
+
 def box_batting_suite() -> list:
     e = _gx().expectations
     return [
         e.ExpectCompoundColumnsToBeUnique(column_list=["game_id", "team", "player"]),
         e.ExpectColumnValuesToNotBeNull(column="game_id"),
-        *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in ("PA", "AB", "H", "HR", "R", "RBI", "BB", "K")),
+        *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in BOX_BATTING_COUNTS),
     ]

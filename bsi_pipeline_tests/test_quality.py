@@ -67,3 +67,24 @@ def test_score_going_backwards_and_date_outside_season_fail(plays):
     assert "expect_column_values_to_be_between:score_drop" in what
     assert "expect_column_values_to_be_between:away_score" in what
     assert "expect_column_values_to_be_between:date_month" in what
+
+
+def test_box_batting_suite_covers_every_count_column(tmp_path):
+    """Real box lines pass; a negative value in any count column (not only the first eight) fails."""
+    from bsi_pipeline.ncaa.box_scores import box_batting
+
+    with gzip.open(EMBEDDED_PBP[-1], "rt", newline="") as f:
+        head = f.readlines()[:400]
+    path = tmp_path / "sample.csv"
+    path.write_text("".join(head[:-1]))
+    tables = build_pbp_tables(lines_frame(read_pbp_files([path])))
+    box = box_batting(tables.plays, tables.play_runners)
+    assert set(quality.BOX_BATTING_COUNTS) <= set(box.columns)
+    assert quality.validate("box_batting", box, quality.box_batting_suite()).passed
+    for column in ("SB", "SF"):
+        bad = box.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(-1).otherwise(pl.col(column))
+                               .cast(box.schema[column]).alias(column))
+        result = quality.validate("box_batting", bad, quality.box_batting_suite())
+        assert not result.passed
+        assert [f["kwargs"]["column"] for f in result.failures()] == [column]
+
