@@ -222,7 +222,7 @@ def is_home_run(events):
 def load_woba_weights(path: str | Path | None = None) -> pl.DataFrame:
     """FanGraphs Guts wOBA weights (Season, wBB, wHBP, w1B, w2B, w3B, wHR, ...) as WOBA_WEIGHTS_SCHEMA."""
     path = Path(path) if path is not None else WOBA_WEIGHTS_FILE
-    return woba_weights_frame(pl.read_csv(path, infer_schema=False))
+    return woba_weights_frame(pl.read_csv(path, infer_schema=False, glob=False))
 
 
 def woba_weights_frame(table: pl.DataFrame) -> pl.DataFrame:

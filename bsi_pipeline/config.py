@@ -282,7 +282,7 @@ def _expand(patterns: list[str], base: Path) -> list[Path]:
     found: set[Path] = set()
     for pattern in patterns:
         pattern = os.path.expanduser(pattern)  # $VARs were expanded (or refused) at load
-        if not os.path.isabs(pattern):
-            pattern = str(base / pattern)
+        if not os.path.isabs(pattern):  # the config's folder is a path, not a pattern: "bsi [copy]" matches itself
+            pattern = os.path.join(glob.escape(str(base)), pattern)
         found.update(Path(p).resolve() for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
     return sorted(found)

@@ -31,6 +31,23 @@ def test_env_variable_and_relative_paths(monkeypatch, tmp_path):
     assert settings.warehouse_path == tmp_path / "out" / "warehouse.duckdb"
 
 
+def test_a_config_folder_with_glob_characters(tmp_path):
+    """A checkout in 'bsi [copy]' finds its relative sources (the folder is a path, not a pattern), and
+    the files read: the D1 registry CSV, which polars would otherwise take for a pattern too."""
+    from bsi_pipeline.ncaa.teams import load_registry
+
+    folder = tmp_path / "bsi [copy]"
+    (folder / "data").mkdir(parents=True)
+    registry = REPO / "data" / "ncaa_baseball_teams"
+    for source in sorted(registry.glob("ncaa_d1_teams_*.csv")):
+        (folder / "data" / source.name).write_bytes(source.read_bytes())
+    config = folder / "bsi.yaml"
+    config.write_text("workspace: out\nreference:\n  ncaa_d1_teams: ['data/ncaa_d1_teams_*.csv']\n")
+    files = load_settings(config).reference_files("ncaa_d1_teams")
+    assert [p.name for p in files] == [p.name for p in sorted(registry.glob("ncaa_d1_teams_*.csv"))] and files
+    assert load_registry(files).height > 0
+
+
 @pytest.mark.parametrize("text, message", [
     ("sources: {}\n", "missing required key 'workspace'"),
     ("workspace: w\nsources:\n  soccer_games: [a.csv]\n", "unknown sources kind 'soccer_games'"),

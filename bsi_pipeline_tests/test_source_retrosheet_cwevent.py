@@ -235,7 +235,8 @@ def test_parquet_like_the_shared_file(both, tmp_path):
     frame = pl.read_csv(HEADER, infer_schema_length=None)
     flags = [c for c in frame.columns if c.endswith("_FL") and frame.schema[c] == pl.String]  # not H_FL
     frame = frame.with_columns(pl.col(c) == "T" for c in flags).rename(str.lower)
-    path = tmp_path / "events.parquet"
+    path = tmp_path / "season [2016]" / "events.parquet"  # glob characters in the folder: read as a path
+    path.parent.mkdir()
     frame.write_parquet(path)
     got = read_retrosheet_cwevent([path])
     cols = [c for c in EVENTS_SCHEMA if c not in ("source_file", "line_no")]

@@ -123,7 +123,7 @@ def model_reports(bsi: BsiConfig, **evaluations: pl.DataFrame):
         directory = Path(settings.models_dir) / key / model_id
         cards.append({"model_key": key, "model_id": model_id, "accepted": accepted,
                       "markdown": (directory / "model_card.md").read_text(encoding="utf-8")})
-        importance.append(pl.read_parquet(directory / "feature_importance.parquet"))
+        importance.append(pl.read_parquet(directory / "feature_importance.parquet", glob=False))
     yield dg.Output(snapshots, "eval_snapshots", metadata={"versions": snapshots["model_id"].n_unique() if snapshots.height else 0})
     yield dg.Output(pl.DataFrame(cards), "model_cards")
     yield dg.Output(pl.concat(importance) if importance else pl.DataFrame(), "feature_importance")

@@ -25,7 +25,7 @@ EARTH_RADIUS_MILES = 3958.8
 def park_cities() -> pl.DataFrame:
     """city_code, city, lat, lon: one row per Retrosheet park city."""
     table = pl.read_csv(PARK_CITIES, schema={"city_code": pl.String, "city": pl.String, "lat": pl.Float64,
-                                             "lon": pl.Float64})
+                                             "lon": pl.Float64}, glob=False)
     if table["city_code"].is_duplicated().any():
         raise ValueError(f"{PARK_CITIES}: a city code is listed twice")
     return table

@@ -135,7 +135,7 @@ def training_key(table: pl.DataFrame, spec: ModelSpec) -> str:
 def _cached_candidates(path: Path) -> pl.DataFrame | None:
     if not path.exists():
         return None
-    frame = pl.read_parquet(path)
+    frame = pl.read_parquet(path, glob=False)
     return frame if all(Path(p).exists() for p in frame["artifact_path"]) else None
 
 

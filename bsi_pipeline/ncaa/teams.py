@@ -33,7 +33,7 @@ class RegistryError(ValueError):
 def load_registry(paths: list[Path]) -> pl.DataFrame:
     frames = []
     for path in paths:
-        df = pl.read_csv(path, infer_schema_length=0)
+        df = pl.read_csv(path, infer_schema_length=0, glob=False)
         missing = [c for c in REGISTRY_COLUMNS if c not in df.columns]
         if missing:
             raise RegistryError(f"{path}: missing required column(s) {', '.join(missing)}")

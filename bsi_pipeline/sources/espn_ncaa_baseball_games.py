@@ -121,11 +121,11 @@ class _TeamMap:
         self.spellings: dict[str, str] = {}
         if path is None:
             return
-        self.spellings = dict(pl.read_csv(SPELLINGS_FILE, infer_schema_length=0).select("espn_name", "team_name")
+        self.spellings = dict(pl.read_csv(SPELLINGS_FILE, infer_schema_length=0, glob=False).select("espn_name", "team_name")
                               .iter_rows())
         path = Path(path)
         try:
-            df = pl.read_csv(path, infer_schema_length=0)
+            df = pl.read_csv(path, infer_schema_length=0, glob=False)
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise SourceFormatError(f"{path}: cannot read the canonical team map ({exc})") from exc
         missing = [c for c in CANONICAL_COLUMNS if c not in df.columns]

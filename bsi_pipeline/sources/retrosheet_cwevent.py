@@ -203,7 +203,7 @@ def _missing(path: Path, present: set[str], how: str) -> None:
 
 def _read_parquet(path: Path) -> tuple[pl.DataFrame, str | None]:
     try:
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(path, glob=False)
     except Exception as exc:  # polars raises several kinds for a damaged file
         raise SourceFormatError(f"{path}: not a readable Parquet file ({exc})") from exc
     by_upper = {c.upper(): c for c in frame.columns}
