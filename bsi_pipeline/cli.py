@@ -244,7 +244,9 @@ def _print_summary(settings) -> None:
                 SELECT season, games, reconciled, reconciled_pct, lines, note_lines, classified_pct,
                        classified_pct_all_lines
                 FROM pbp_parse_summary ORDER BY season"""))
-        print(f"\nquery it:  duckdb {path}  (or python -c \"import duckdb; duckdb.connect('{path}')\")")
+        # this interpreter has the duckdb package; the DuckDB CLI is a separate install
+        print(f"\nquery it:  {sys.executable} -c \"import duckdb; print(duckdb.connect('{path}', read_only=True)"
+              f".sql('show tables'))\"  (or the DuckDB CLI, if installed: duckdb {path})")
     finally:
         con.close()
 
