@@ -282,6 +282,10 @@ def _expand(patterns: list[str], base: Path) -> list[Path]:
     found: set[Path] = set()
     for pattern in patterns:
         pattern = os.path.expanduser(pattern)  # $VARs were expanded (or refused) at load
+        literal = base / pattern  # an absolute pattern stays as it is
+        if literal.is_file():  # a file named outright is that file, even with [ ] in its path
+            found.add(literal.resolve())
+            continue
         if not os.path.isabs(pattern):  # the config's folder is a path, not a pattern: "bsi [copy]" matches itself
             pattern = os.path.join(glob.escape(str(base)), pattern)
         found.update(Path(p).resolve() for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))

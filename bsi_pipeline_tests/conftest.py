@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EMBEDDED_PBP = sorted((REPO / "data" / "ncaa_baseball_pbp").glob("*.csv.gz"))
-REGISTRY_GLOB = str(REPO / "data" / "ncaa_baseball_teams" / "ncaa_d1_teams_*.csv")
+REGISTRY_FILES = sorted((REPO / "data" / "ncaa_baseball_teams").glob("ncaa_d1_teams_*.csv"))
+# A config glob: the checkout's own path escaped, so a checkout in "bsi [copy]" still matches.
+REGISTRY_GLOB = os.path.join(glob.escape(str(REPO / "data" / "ncaa_baseball_teams")), "ncaa_d1_teams_*.csv")
 # The shared real data beside the checkout (../shared/data), or wherever BSI_SHARED_DATA points.
 SHARED_DATA = Path(os.environ.get("BSI_SHARED_DATA", REPO.parent / "shared" / "data"))
 SHARED_PBP = SHARED_DATA / "ncaa_baseball_pbp"
@@ -53,7 +56,8 @@ def default_config(folder: Path) -> Path:
     config = yaml.safe_load((REPO / "bsi.yaml").read_text())
     config["workspace"] = str(folder / "workspace")
     for section in ("sources", "reference"):
-        config[section] = {kind: [str(REPO / p) for p in paths] for kind, paths in config[section].items()}
+        config[section] = {kind: [os.path.join(glob.escape(str(REPO)), p) for p in paths]
+                           for kind, paths in config[section].items()}
     path = folder / "bsi.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

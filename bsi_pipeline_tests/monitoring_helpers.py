@@ -34,7 +34,7 @@ from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
 from bsi_pipeline.registry.decisions import SCHEMA as REGISTRY_SCHEMA
 from bsi_pipeline.sources.retrosheet_gamelogs import read_retrosheet_gamelogs
 from bsi_pipeline.sources.statcast_csv import read_statcast_csv
-from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_GLOB, REPO
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_FILES, REPO
 
 DECIDED = dt.datetime(2026, 1, 5, 4, 30, tzinfo=dt.timezone.utc)
 
@@ -58,7 +58,7 @@ def batted_balls_features() -> pl.DataFrame:
 def pitcher_starts_features() -> pl.DataFrame:
     """features_pitcher_starts of the embedded college play-by-play (2019 SEC, 2021 SEC + Big 12)."""
     tables = build_pbp_tables(lines_frame(read_pbp_files(EMBEDDED_PBP)))
-    registry = load_registry(sorted(Path(REGISTRY_GLOB).parent.glob(Path(REGISTRY_GLOB).name)))
+    registry = load_registry(REGISTRY_FILES)
     games = pbp_games_to_shared(tables.games, teams_table(tables.games, registry))
     return build_pitcher_start_features(tables.plays, box_scores.box_pitching(tables.plays),
                                         box_scores.box_batting(tables.plays, tables.play_runners), games).features

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -18,7 +17,7 @@ from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
 from bsi_pipeline.ncaa.teams import load_registry, teams_table
 from bsi_pipeline.ratings import college_stack as cs
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
-from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_GLOB
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_FILES
 
 SETTINGS = cs.StackSettings(starter_prior_bf=80, league_kbb=0.1, previous_weight=0.5)
 
@@ -84,7 +83,7 @@ def test_stacked_probabilities_never_see_their_own_date():
 @pytest.fixture(scope="module")
 def embedded():
     tables = build_pbp_tables(lines_frame(read_pbp_files(EMBEDDED_PBP)))
-    registry = load_registry(sorted(Path(REGISTRY_GLOB).parent.glob(Path(REGISTRY_GLOB).name)))
+    registry = load_registry(REGISTRY_FILES)
     games = pbp_games_to_shared(tables.games, teams_table(tables.games, registry))
     return games, box_scores.starter_lines(tables.plays, box_scores.box_pitching(tables.plays))
 

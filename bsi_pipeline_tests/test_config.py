@@ -46,6 +46,9 @@ def test_a_config_folder_with_glob_characters(tmp_path):
     files = load_settings(config).reference_files("ncaa_d1_teams")
     assert [p.name for p in files] == [p.name for p in sorted(registry.glob("ncaa_d1_teams_*.csv"))] and files
     assert load_registry(files).height > 0
+    # a file named outright, [ ] and all, is that file (a glob would take "[copy]" for one letter)
+    config.write_text(f"workspace: out\nreference:\n  ncaa_d1_teams: ['{files[0]}']\n")
+    assert load_settings(config).reference_files("ncaa_d1_teams") == files[:1]
 
 
 @pytest.mark.parametrize("text, message", [

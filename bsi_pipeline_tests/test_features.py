@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -42,7 +41,7 @@ from bsi_pipeline.ncaa.teams import load_registry, teams_table
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
 from bsi_pipeline.sources.retrosheet_gamelogs import read_retrosheet_gamelogs
 from bsi_pipeline.sources.statcast_csv import read_statcast_csv
-from bsi_pipeline_tests.conftest import EMBEDDED_PBP, FIXTURES, REGISTRY_GLOB, REPO
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, FIXTURES, REGISTRY_FILES, REPO
 
 # ----------------------------------------------------------------------------------------------- inputs
 
@@ -51,7 +50,7 @@ from bsi_pipeline_tests.conftest import EMBEDDED_PBP, FIXTURES, REGISTRY_GLOB, R
 def ncaa():
     """Embedded college play-by-play (2019 SEC, 2021 SEC + Big 12) -> plays, box scores, games."""
     tables = build_pbp_tables(lines_frame(read_pbp_files(EMBEDDED_PBP)))
-    registry = load_registry(sorted(Path(REGISTRY_GLOB).parent.glob(Path(REGISTRY_GLOB).name)))
+    registry = load_registry(REGISTRY_FILES)
     games = pbp_games_to_shared(tables.games, teams_table(tables.games, registry))
     return {"plays": tables.plays, "box_pitching": box_scores.box_pitching(tables.plays),
             "box_batting": box_scores.box_batting(tables.plays, tables.play_runners), "games": games}

@@ -5,7 +5,6 @@ Marked slow; they run in CI (`make test`) and skip when the shared data is not b
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -18,7 +17,7 @@ from bsi_pipeline.ncaa.teams import load_registry, teams_table
 from bsi_pipeline.ratings.conference import conference_strength, next_season_check
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
 from bsi_pipeline.sources.retrosheet_gamelogs import read_retrosheet_gamelogs
-from bsi_pipeline_tests.conftest import REGISTRY_GLOB, SHARED_DATA, shared_pbp_file
+from bsi_pipeline_tests.conftest import REGISTRY_FILES, SHARED_DATA, shared_pbp_file
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +45,7 @@ def test_mlb_2000_2009_beats_plain_elo_by_two_thousandths():
 @pytest.fixture(scope="module")
 def college():
     """College games 2019-2021 and their starters, parsed one season at a time from the shared play-by-play."""
-    registry = load_registry(sorted(Path(REGISTRY_GLOB).parent.glob(Path(REGISTRY_GLOB).name)))
+    registry = load_registry(REGISTRY_FILES)
     pbp_games, starters = [], []
     for season in (2019, 2020, 2021):
         tables = build_pbp_tables(lines_frame(read_pbp_files([shared_pbp_file(season)])))

@@ -18,7 +18,7 @@ from bsi_pipeline.linear_weights import (
 )
 from bsi_pipeline.run_expectancy import BASE_LABELS, run_expectancy
 from bsi_pipeline.sources.retrosheet_cwevent import read_retrosheet_cwevent
-from bsi_pipeline_tests.conftest import EMBEDDED_PBP, FIXTURES, REGISTRY_GLOB, REPO, SHARED_DATA
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, FIXTURES, REGISTRY_FILES, REPO, SHARED_DATA
 
 CWEVENT = FIXTURES / "retrosheet_cwevent"
 FANGRAPHS = REPO / "data" / "reference" / "fangraphs_guts_woba_weights.csv"
@@ -294,7 +294,6 @@ def test_catcher_interference_is_a_plate_appearance_not_an_at_bat():
 
 
 def test_conference_adjustment(college_tables):
-    from glob import glob
 
     from bsi_pipeline.ncaa.teams import load_registry, teams_table
 
@@ -303,7 +302,7 @@ def test_conference_adjustment(college_tables):
     both = pl.concat([plays, mlb], how="diagonal_relaxed")
     weights = woba_weights(event_run_values(run_values(both, run_expectancy(both))), both)
     assert weights.select("league", "season").rows() == [("mlb", 2016), ("ncaa", 2019), ("ncaa", 2021)]
-    teams = teams_table(college_tables.games, load_registry(sorted(glob(REGISTRY_GLOB))))
+    teams = teams_table(college_tables.games, load_registry(REGISTRY_FILES))
     dropped = "Arkansas"
     teams = teams.filter(~((pl.col("season") == 2021) & (pl.col("team_name") == dropped)))
     strength = pl.DataFrame({
@@ -372,13 +371,12 @@ def test_conference_adjustment(college_tables):
 def test_conference_adjustment_rejects_inputs_it_cannot_use(college_tables):
     """Each input the conference credit needs, when missing or ambiguous, gives an error that names it rather
     than a silently null or doubled credit."""
-    from glob import glob
 
     from bsi_pipeline.ncaa.teams import load_registry, teams_table
 
     plays = college_tables.plays.with_columns(league=pl.lit("ncaa"))
     weights = woba_weights(event_run_values(run_values(plays, run_expectancy(plays))), plays)
-    teams = teams_table(college_tables.games, load_registry(sorted(glob(REGISTRY_GLOB))))
+    teams = teams_table(college_tables.games, load_registry(REGISTRY_FILES))
     strength = pl.DataFrame({"league": ["ncaa", "ncaa"], "season": [2021, 2019], "conference": ["SEC", "SEC"],
                              "scoring_edge_per_game": [1.5, 1.0]})
     assert player_season_value(plays, weights, strength, teams).hitting["wOBA_conf_adj"].drop_nulls().len() > 20
@@ -421,7 +419,7 @@ def test_mlb_2016_weights_match_fangraphs():
     rv = run_values(events, run_expectancy(events, league="mlb"), league="mlb")
     weights = woba_weights(event_run_values(rv), events, league="mlb")
     ours = weights.row(0, named=True)
-    fangraphs = pl.read_csv(FANGRAPHS).filter(pl.col("Season") == 2016).row(0, named=True)
+    fangraphs = pl.read_csv(FANGRAPHS, glob=False).filter(pl.col("Season") == 2016).row(0, named=True)
     lines = ["", "weight   derived  FanGraphs  diff"]
     for name in WEIGHTS:
         lines.append(f"{name:<7}  {ours[name]:.3f}    {fangraphs[name]:.3f}   {ours[name] - fangraphs[name]:+.3f}")

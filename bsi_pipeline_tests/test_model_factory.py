@@ -46,7 +46,7 @@ from bsi_pipeline.models.factory import slices_for
 from bsi_pipeline.models.scoring import CURRENT_FILE, load_scorer, set_current
 from bsi_pipeline.models.specs import ALGORITHMS, COMBINERS, SPECS_PATH, load_specs
 from bsi_pipeline.models.training import matrix, train_spec
-from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REPO, default_config, write_config
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, default_config, write_config
 
 GATHERED = ("model_candidates", "calibrators", "eval_snapshots", "model_cards", "feature_importance")
 HR = "mlb_hr_prob"

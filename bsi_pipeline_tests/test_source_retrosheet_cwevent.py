@@ -221,7 +221,7 @@ def test_header_and_no_header_read_alike(both, tmp_path):
 
 def test_header_columns_found_by_name_in_any_order(both, tmp_path):
     """A header lets cwevent -f pick and order fields: the reader goes by name (and any letter case)."""
-    frame = pl.read_csv(HEADER, infer_schema=False)
+    frame = pl.read_csv(HEADER, infer_schema=False, glob=False)
     keep = [c for c in reversed(frame.columns) if c not in ("BAT_HAND_CD", "POS2_FLD_ID", "ASS5_FLD_CD")]
     path = tmp_path / "reordered.csv"
     frame.select(keep).rename(str.lower).write_csv(path)
@@ -232,7 +232,7 @@ def test_header_columns_found_by_name_in_any_order(both, tmp_path):
 
 def test_parquet_like_the_shared_file(both, tmp_path):
     """Lower-case names, numbers as integers, flags as booleans, as in retro2016_events.parquet."""
-    frame = pl.read_csv(HEADER, infer_schema_length=None)
+    frame = pl.read_csv(HEADER, infer_schema_length=None, glob=False)
     flags = [c for c in frame.columns if c.endswith("_FL") and frame.schema[c] == pl.String]  # not H_FL
     frame = frame.with_columns(pl.col(c) == "T" for c in flags).rename(str.lower)
     path = tmp_path / "season [2016]" / "events.parquet"  # glob characters in the folder: read as a path
@@ -246,7 +246,7 @@ def test_parquet_like_the_shared_file(both, tmp_path):
 
 
 def test_gzip_and_no_event_number(both, tmp_path):
-    frame = pl.read_csv(HEADER, infer_schema=False).drop("EVENT_ID")
+    frame = pl.read_csv(HEADER, infer_schema=False, glob=False).drop("EVENT_ID")
     path = tmp_path / "no_event_id.csv.gz"
     with gzip.open(path, "wb") as f:
         frame.write_csv(f)
@@ -259,7 +259,7 @@ def test_gzip_and_no_event_number(both, tmp_path):
 def test_a_game_written_twice_without_event_numbers_is_quarantined_as_a_copy(both, tmp_path):
     """Without EVENT_ID events are numbered in file order, so a second copy of a game (right after the first,
     or after another game) would read as more events of it: from where the game starts over it is a copy."""
-    frame = pl.read_csv(HEADER, infer_schema=False).drop("EVENT_ID")
+    frame = pl.read_csv(HEADER, infer_schema=False, glob=False).drop("EVENT_ID")
     walkoff, aug = frame.filter(pl.col("GAME_ID") == WALKOFF), frame.filter(pl.col("GAME_ID") == SDN_AUG)
     path = tmp_path / "twice.csv"
     pl.concat([walkoff, walkoff, aug, walkoff]).write_csv(path)  # lines 2-95, 96-189, 190-283, 284-377
@@ -389,7 +389,7 @@ def test_bad_bytes_and_truncated_gzip(tmp_path):
 
 
 def test_missing_columns_raise_naming_file_and_column(tmp_path):
-    frame = pl.read_csv(HEADER, infer_schema=False)
+    frame = pl.read_csv(HEADER, infer_schema=False, glob=False)
     no_code = tmp_path / "no_event_cd.csv"
     frame.drop("EVENT_CD", "RUN2_DEST_ID").write_csv(no_code)
     with pytest.raises(SourceFormatError, match=r"no_event_cd\.csv.*EVENT_CD \(field 34\).*RUN2_DEST_ID"):

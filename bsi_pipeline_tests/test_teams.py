@@ -6,9 +6,7 @@ import polars as pl
 import pytest
 
 from bsi_pipeline.ncaa.teams import RegistryError, load_registry, teams_table
-from bsi_pipeline_tests.conftest import REPO
-
-REGISTRY_FILES = sorted((REPO / "data" / "ncaa_baseball_teams").glob("ncaa_d1_teams_*.csv"))
+from bsi_pipeline_tests.conftest import REGISTRY_FILES
 
 
 def games(rows):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -14,7 +13,7 @@ from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
 from bsi_pipeline.ncaa.teams import load_registry, teams_table
 from bsi_pipeline.ncaa.venues import city_key, infer_neutral, same_city
 from bsi_pipeline.sources.espn_ncaa_baseball_games import read_espn_ncaa_baseball_games
-from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_GLOB, SHARED_DATA
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, REGISTRY_FILES, SHARED_DATA
 
 
 @pytest.mark.parametrize("location, key", [
@@ -113,7 +112,7 @@ def test_tournament_host_away_from_campus_stays_neutral():
 def test_embedded_sec_sample_flags_the_sec_tournament_neutral():
     """2019 SEC sample (real play-by-play): the conference tournament in Hoover, Ala. is neutral for every
     team with a home city, and campus games are not."""
-    registry = load_registry(sorted(Path(REGISTRY_GLOB).parent.glob(Path(REGISTRY_GLOB).name)))
+    registry = load_registry(REGISTRY_FILES)
     path = next(p for p in EMBEDDED_PBP if "2019" in p.name)
     tables = build_pbp_tables(lines_frame(read_pbp_files([path])))
     shared = pbp_games_to_shared(tables.games, teams_table(tables.games, registry))
