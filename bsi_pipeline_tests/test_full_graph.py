@@ -9,6 +9,9 @@ from bsi_pipeline.definitions import ASSETS, CHECKS, build_resources
 from bsi_pipeline_tests.conftest import default_config
 
 
+RUN = {}  # the materialization result, for tests of asset metadata
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     path = default_config(tmp_path_factory.mktemp("full"))
@@ -16,6 +19,7 @@ def warehouse(tmp_path_factory):
         result = dg.materialize([*ASSETS, *CHECKS], instance=instance, resources=build_resources(str(path)),
                                 raise_on_error=False)
     assert result.success
+    RUN["result"] = result
     con = duckdb.connect(str(load_settings(path).warehouse_path), read_only=True)
     yield con
     con.close()
@@ -31,6 +35,18 @@ def test_games_from_every_source(warehouse):
                             "kaggle_mm_compact", "espn_ncaa_baseball_games"}
     assert sources["retrosheet_gamelogs"] == 4858  # every game of 2008 and 2009
     assert q(warehouse, "SELECT count(*) - count(DISTINCT game_id) FROM games")[0][0] == 0
+
+
+def test_team_ratings_carry_an_elo_trajectory_per_league(warehouse):
+    """Explain with data: team_ratings' metadata holds an Elo-trajectory PNG for every league it rates."""
+    team_ratings = [m for m in RUN["result"].asset_materializations_for_node("elo_ratings")
+                    if m.asset_key == dg.AssetKey("team_ratings")]
+    assert len(team_ratings) == 1
+    leagues = {r[0] for r in q(warehouse, "SELECT DISTINCT league FROM team_ratings")}
+    plots = {k.removeprefix("elo_trajectory_"): v.value for k, v in team_ratings[0].metadata.items()
+             if k.startswith("elo_trajectory_")}
+    assert set(plots) == leagues == {"mlb", "nfl", "ncaa", "ncaaf", "ncaam"}
+    assert all(v.startswith("![") and "data:image/png;base64," in v for v in plots.values())
 
 
 def test_every_league_is_forecast_and_scored(warehouse):

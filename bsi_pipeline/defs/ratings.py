@@ -10,6 +10,7 @@ from bsi_pipeline.ncaa.box_scores import starter_lines
 from bsi_pipeline.ratings.conference import conference_strength as build_conference_strength
 from bsi_pipeline.ratings.conference import next_season_check
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
+from bsi_pipeline.ratings.trajectories import elo_trajectory_png
 
 _FRAME = {"polars", "parquet"}
 BETTING_TABLES = {
@@ -55,9 +56,13 @@ def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
         ratings.append(result.team_ratings)
         settings.append(result.settings)
     game_forecasts = pl.concat(forecasts) if forecasts else pl.DataFrame()
+    team_ratings = pl.concat(ratings) if ratings else pl.DataFrame()
+    trajectories = {f"elo_trajectory_{league}": dg.MetadataValue.md(metrics.png_to_markdown(
+        elo_trajectory_png(team_ratings, league), f"{league} Elo trajectories"))
+        for league in (sorted(team_ratings["league"].unique()) if team_ratings.height else [])}
     yield from selected_outputs(context, {
         "game_forecasts": (game_forecasts, {"rows": game_forecasts.height}),
-        "team_ratings": (pl.concat(ratings) if ratings else pl.DataFrame(), {}),
+        "team_ratings": (team_ratings, trajectories),
         "elo_settings": (pl.concat(settings, how="diagonal_relaxed") if settings else pl.DataFrame(), {}),
     })
 
