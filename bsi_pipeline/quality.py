@@ -125,3 +125,18 @@ def box_batting_suite() -> list:
         e.ExpectColumnValuesToNotBeNull(column="game_id"),
         *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in BOX_BATTING_COUNTS),
     ]
+
+
+BOX_PITCHING_COUNTS = ("BF", "outs_recorded", "H", "R", "BB", "HBP", "K", "HR", "pitches")
+
+
+def box_pitching_suite() -> list:
+    """One line per game and known pitcher, counts non-negative: the pitcher ratings and the strikeout
+    features read these lines."""
+    e = _gx().expectations
+    return [
+        e.ExpectCompoundColumnsToBeUnique(column_list=["game_id", "team", "player"]),
+        e.ExpectColumnValuesToNotBeNull(column="game_id"),
+        e.ExpectColumnValuesToNotBeNull(column="player"),
+        *(e.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in BOX_PITCHING_COUNTS),
+    ]

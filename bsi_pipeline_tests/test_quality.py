@@ -69,22 +69,28 @@ def test_score_going_backwards_and_date_outside_season_fail(plays):
     assert "expect_column_values_to_be_between:date_month" in what
 
 
-def test_box_batting_suite_covers_every_count_column(tmp_path):
-    """Real box lines pass; a negative value in any count column (not only the first eight) fails."""
-    from bsi_pipeline.ncaa.box_scores import box_batting
+@pytest.mark.parametrize("table, counts, broken", [
+    ("box_batting", quality.BOX_BATTING_COUNTS, ("SB", "SF")),
+    ("box_pitching", quality.BOX_PITCHING_COUNTS, ("BF", "pitches")),
+])
+def test_box_score_suites_cover_every_count_column(tmp_path, table, counts, broken):
+    """Real box lines pass; a negative value in any count column fails, naming that column."""
+    from bsi_pipeline.ncaa import box_scores
 
     with gzip.open(EMBEDDED_PBP[-1], "rt", newline="") as f:
         head = f.readlines()[:400]
     path = tmp_path / "sample.csv"
     path.write_text("".join(head[:-1]))
     tables = build_pbp_tables(lines_frame(read_pbp_files([path])))
-    box = box_batting(tables.plays, tables.play_runners)
-    assert set(quality.BOX_BATTING_COUNTS) <= set(box.columns)
-    assert quality.validate("box_batting", box, quality.box_batting_suite()).passed
-    for column in ("SB", "SF"):
+    box = (box_scores.box_batting(tables.plays, tables.play_runners) if table == "box_batting"
+           else box_scores.box_pitching(tables.plays))
+    suite = getattr(quality, f"{table}_suite")  # a fresh suite per validation: GX owns the expectations
+    assert set(counts) <= set(box.columns) and box.height > 0
+    assert quality.validate(table, box, suite()).passed
+    for column in broken:
         bad = box.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(-1).otherwise(pl.col(column))
                                .cast(box.schema[column]).alias(column))
-        result = quality.validate("box_batting", bad, quality.box_batting_suite())
+        result = quality.validate(table, bad, suite())
         assert not result.passed
         assert [f["kwargs"]["column"] for f in result.failures()] == [column]
 

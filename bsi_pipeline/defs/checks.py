@@ -1,6 +1,6 @@
 """Asset checks: Great Expectations suites mapped into Dagster check results.
 
-Checks on plays and games are blocking: a duplicate key, an impossible out count or a score that
+Every check is blocking: a duplicate key, an impossible out count, a negative count or a score that
 goes backwards would corrupt every downstream table, so downstream assets do not run.
 """
 
@@ -47,4 +47,10 @@ def box_batting_quality(box_batting: pl.DataFrame) -> dg.AssetCheckResult:
     return _result(quality.validate("box_batting", box_batting, quality.box_batting_suite()))
 
 
-CHECKS = [plays_quality, games_quality, box_batting_quality]
+@dg.asset_check(asset="box_pitching", blocking=True,
+                description="GX: one row per game, team and known pitcher; counts non-negative.")
+def box_pitching_quality(box_pitching: pl.DataFrame) -> dg.AssetCheckResult:
+    return _result(quality.validate("box_pitching", box_pitching, quality.box_pitching_suite()))
+
+
+CHECKS = [plays_quality, games_quality, box_batting_quality, box_pitching_quality]
