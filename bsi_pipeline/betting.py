@@ -356,6 +356,18 @@ def elo_margin(elo_diff_including_home_advantage):
     return _num(elo_diff_including_home_advantage) / ELO_POINTS_PER_POINT
 
 
+def nfl_predictions(games: pl.DataFrame, game_forecasts: pl.DataFrame, system: str = "elo_fit") -> pl.DataFrame:
+    """The NFL games in date order with the inputs of the backtest: `p_home` of `system`, the Elo difference
+    behind it (home advantage included) turned into `predicted_margin` at ELO_POINTS_PER_POINT, and the
+    walk-forward `predicted_total`."""
+    nfl = games.filter(pl.col("league") == "nfl").sort("date", "game_id")
+    forecast = game_forecasts.filter((pl.col("league") == "nfl") & (pl.col("system") == system))
+    nfl = nfl.join(forecast.select("game_id", "p_home"), on="game_id", how="left")
+    elo_diff = 400 * (nfl["p_home"] / (1 - nfl["p_home"])).log(10)
+    nfl = nfl.with_columns(predicted_margin=pl.Series(elo_margin(elo_diff.to_numpy())))
+    return nfl.with_columns(predicted_total=rolling_total_prediction(nfl))
+
+
 def _prediction_array(games: pl.DataFrame, prediction, name: str) -> np.ndarray:
     if isinstance(prediction, str):
         if prediction not in games.columns:

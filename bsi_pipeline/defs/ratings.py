@@ -9,6 +9,7 @@ from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.ncaa.box_scores import starter_lines
 from bsi_pipeline.ratings.conference import conference_strength as build_conference_strength
 from bsi_pipeline.ratings.conference import next_season_check
+from bsi_pipeline.ratings.forecast_scores import forecast_scores, reliability_groups, scored_forecasts
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
 from bsi_pipeline.ratings.trajectories import elo_trajectory_png
 
@@ -85,22 +86,16 @@ def conference_strength(team_ratings: pl.DataFrame, games: pl.DataFrame) -> dg.O
     "home_rate is the constant home-win-rate baseline."))
 def forecast_metrics(context: dg.AssetExecutionContext, game_forecasts: pl.DataFrame,
                      games: pl.DataFrame) -> dg.Output:
-    scored = (game_forecasts.join(games.select("game_id", "home_score", "away_score"), on="game_id")
-              .filter(pl.col("home_score") != pl.col("away_score"))
-              .with_columns(home_won=(pl.col("home_score") > pl.col("away_score")).cast(pl.Int8)))
-    by_season = metrics.score_groups(scored, "p_home", "home_won", ["sport", "league", "season", "system"])
-    overall = metrics.score_groups(scored, "p_home", "home_won", ["sport", "league", "system"])
-    table = pl.concat([by_season, overall.with_columns(season=pl.lit(None, dtype=by_season["season"].dtype))
-                       .select(by_season.columns)])
+    scored = scored_forecasts(game_forecasts, games)
+    table = forecast_scores(scored)
+    overall = table.filter(pl.col("season").is_null()).drop("season")
     metadata = {"all_seasons": dg.MetadataValue.md(markdown_table(overall, max_rows=60))}
     for league in sorted(scored.get_column("league").unique().to_list()):
-        league_rows = scored.filter(pl.col("league") == league)
-        groups = {system: (part["p_home"].to_numpy(), part["home_won"].to_numpy())
-                  for (system,), part in league_rows.group_by("system") if system != "home_rate"}
-        png = metrics.reliability_plot_png(groups, f"{league}: reliability of pre-game forecasts")
+        png = metrics.reliability_plot_png(reliability_groups(scored, league),
+                                           f"{league}: reliability of pre-game forecasts")
         metadata[f"reliability_{league}"] = dg.MetadataValue.md(metrics.png_to_markdown(png, league))
     context.log.info(f"scored {scored.height:,} forecasts")
-    return dg.Output(table.sort("sport", "league", "season", "system", nulls_last=True), metadata=metadata)
+    return dg.Output(table, metadata=metadata)
 
 
 
@@ -114,14 +109,7 @@ def forecast_metrics(context: dg.AssetExecutionContext, game_forecasts: pl.DataF
 def nfl_betting_backtest(context: dg.AssetExecutionContext, game_forecasts: pl.DataFrame, games: pl.DataFrame,
                          nfl_spreadspoke_details: pl.DataFrame):
     """Quarter-Kelly, capped at 2% of bankroll, only with a 3-point edge; pushes excluded as a book does."""
-    nfl = games.filter(pl.col("league") == "nfl").sort("date", "game_id")
-    elo = game_forecasts.filter((pl.col("league") == "nfl") & (pl.col("system") == "elo_fit")).select(
-        "game_id", "p_home")
-    nfl = nfl.join(elo, on="game_id", how="left")
-    # the Elo difference (home advantage included) behind each probability, then points at 25 Elo a point
-    elo_diff = 400 * (nfl["p_home"] / (1 - nfl["p_home"])).log(10)
-    nfl = nfl.with_columns(predicted_margin=pl.Series(betting.elo_margin(elo_diff.to_numpy())))
-    nfl = nfl.with_columns(predicted_total=betting.rolling_total_prediction(nfl))
+    nfl = betting.nfl_predictions(games, game_forecasts)
     candidates = betting.nfl_candidates(nfl, nfl_spreadspoke_details, "predicted_margin", "predicted_total")
     if candidates.height == 0:
         context.log.warning("no NFL games with closing lines: the backtest is empty")
