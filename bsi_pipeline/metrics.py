@@ -472,8 +472,14 @@ def reliability_plot_png(
     ax_hist.tick_params(labelsize=7)
     ax_hist.grid(True, axis="y", linewidth=0.4, alpha=0.5)
 
+    return figure_png(fig, dpi, tight=True)
+
+
+def figure_png(fig, dpi: int | None = None, tight: bool = False) -> bytes:
+    """A matplotlib Figure as PNG bytes (dpi None: the figure's own; tight: cropped to what is drawn),
+    the one way every metadata picture is saved."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     return buf.getvalue()
 
 

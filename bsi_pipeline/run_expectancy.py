@@ -126,11 +126,11 @@ def run_expectancy(
 
 def re24_heatmap_png(re24: pl.DataFrame, title: str) -> bytes:
     """A heatmap of one league-season's RE24 (bases down, outs across) with the values written in, as PNG."""
-    import io
-
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from bsi_pipeline.metrics import figure_png
 
     order = {label: i for i, label in enumerate(BASE_LABELS)}
     grid = np.full((len(BASE_LABELS), 3), np.nan)
@@ -149,6 +149,4 @@ def re24_heatmap_png(re24: pl.DataFrame, title: str) -> bytes:
     ax.set_title(title)
     fig.colorbar(image, ax=ax, label="expected runs to end of inning")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure_png(fig)

@@ -106,12 +106,12 @@ loaded down one LI 10.2 (Tango's maximum is 10.9).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import polars as pl
 
+from bsi_pipeline.metrics import figure_png
 from bsi_pipeline.run_expectancy import BASE_LABELS
 
 INNINGS = 9  # regulation; innings 9 and later share the inning-9 cells
@@ -652,12 +652,6 @@ def _concat_in_order(plays: pl.DataFrame, parts: list[pl.DataFrame]) -> pl.DataF
 # Pictures for asset metadata (bare matplotlib Figure on the Agg canvas: no pyplot, safe in threads).
 
 
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
-
-
 def we_curve_png(
     we_table: pl.DataFrame,
     *,
@@ -697,7 +691,7 @@ def we_curve_png(
     ax.set_title(title or f"Home win expectancy by inning and home lead{f' ({league})' if league else ''}")
     ax.legend(title="home lead", fontsize=7, title_fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def leverage_histogram_png(
@@ -727,4 +721,4 @@ def leverage_histogram_png(
     ax.set_ylabel("plays (log scale)")
     ax.set_title(title or f"Leverage index of {values.size:,} plays")
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)

@@ -9,7 +9,6 @@ can put it straight into Dagster metadata or the JSON artifact. Pure: no Dagster
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from typing import Sequence
@@ -25,6 +24,7 @@ from bsi_pipeline.metrics import (
     brier,
     calibration_slope_intercept,
     ece,
+    figure_png,
     log_loss,
     mce,
 )
@@ -229,12 +229,6 @@ def _figure(figsize: tuple[float, float], dpi: int):
     return fig
 
 
-def _png(fig, dpi: int) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return buf.getvalue()
-
-
 def feature_importance_png(
     names: Sequence[str], values, title: str, max_bars: int = MAX_IMPORTANCE_BARS, dpi: int = 80
 ) -> bytes:
@@ -269,7 +263,7 @@ def feature_importance_png(
     ax.set_title(title + suffix, fontsize=10)
     ax.tick_params(axis="x", labelsize=8)
     ax.grid(True, axis="x", linewidth=0.4, alpha=0.5)
-    return _png(fig, dpi)
+    return figure_png(fig, dpi, tight=True)
 
 
 def scatter_png(pred, y, title: str, xlabel: str = "predicted", ylabel: str = "actual",
@@ -298,7 +292,7 @@ def scatter_png(pred, y, title: str, xlabel: str = "predicted", ylabel: str = "a
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.grid(True, linewidth=0.4, alpha=0.5)
-    return _png(fig, dpi)
+    return figure_png(fig, dpi, tight=True)
 
 
 # --------------------------------------------------------------------------------------

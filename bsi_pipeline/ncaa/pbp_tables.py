@@ -70,7 +70,6 @@ def build_pbp_tables(lines: pl.DataFrame, progress=None) -> PbpTables:
 
 
 def _build_pbp_tables(lines: pl.DataFrame, progress) -> PbpTables:
-    n = lines.height
     get = lines.get_column
     # Only the columns the replay reads become Python lists.
     inning, half = get("inning").to_list(), get("half").to_list()

@@ -274,7 +274,6 @@ def _forecast_frame(games: pl.DataFrame, system: str, p_home) -> pl.DataFrame:
 
 
 def _home_rate(seasons, outcome, decided) -> list[float | None]:
-    out: list[float | None] = []
     rate_by_season = {}
     for season in sorted(set(seasons.tolist())):
         past = decided & (seasons < season)

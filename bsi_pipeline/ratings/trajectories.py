@@ -7,9 +7,9 @@ The points are `team_ratings` rows, so each one is the rating after a game, know
 
 from __future__ import annotations
 
-import io
-
 import polars as pl
+
+from bsi_pipeline.metrics import figure_png
 
 MIN_GAMES_SHARE = 0.5  # a team needs half the median team's games that season to be drawn
 TOP, BOTTOM = 3, 3
@@ -62,6 +62,4 @@ def elo_trajectory_png(team_ratings: pl.DataFrame, league: str, dpi: int = 80) -
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
     ax.tick_params(labelsize=7)
     fig.autofmt_xdate()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return buf.getvalue()
+    return figure_png(fig, dpi, tight=True)
