@@ -42,7 +42,7 @@ from bsi_pipeline.metrics import ece, log_loss
 from bsi_pipeline.models import algorithms
 from bsi_pipeline.models.artifact import read_artifact
 from bsi_pipeline.models.calibration import CALIBRATION_METHODS, acceptance, fit_calibrator
-from bsi_pipeline.models.factory import slices_for
+from bsi_pipeline.models.factory import read_evaluation_files, slices_for
 from bsi_pipeline.models.scoring import CURRENT_FILE, load_scorer, set_current
 from bsi_pipeline.models.specs import ALGORITHMS, COMBINERS, SPECS_PATH, load_specs
 from bsi_pipeline.models.training import matrix, train_spec
@@ -263,6 +263,10 @@ def test_model_card_and_plots_sit_beside_the_artifact(factory):
     assert spec.limitations in limitations
     if not snapshot["accepted"][0]:  # why it is not served is in the card too
         assert "test: " in limitations
+    # the factory's reader is how the gathered tables find these files
+    read_card, read_importance = read_evaluation_files(factory.settings.models_dir, HR, model_id)
+    assert read_card == card
+    assert_frame_equal(read_importance, factory.table("feature_importance").filter(pl.col("model_id") == model_id))
 
     for key, pngs in ((HR, {"reliability", "feature_importance"}),
                       ("mlb_xwoba", {"predicted_vs_actual", "feature_importance"}),

@@ -4,8 +4,6 @@ evaluation_<key>; then tables that gather all keys for analysts.
 The per-key assets are generated from the specs, so adding a model is adding a spec.
 """
 
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
 
@@ -14,7 +12,7 @@ from bsi_pipeline.history import replace_by_key
 from bsi_pipeline.lake import read_table_if_written
 from bsi_pipeline.markdown import markdown_table
 from bsi_pipeline.metrics import png_to_markdown
-from bsi_pipeline.models.factory import calibrate_stage, evaluate_stage, train_stage
+from bsi_pipeline.models.factory import calibrate_stage, evaluate_stage, read_evaluation_files, train_stage
 from bsi_pipeline.models.specs import ModelSpec, load_specs
 from bsi_pipeline.models.splits import NotEnoughData
 
@@ -120,10 +118,9 @@ def model_reports(bsi: BsiConfig, **evaluations: pl.DataFrame):
     cards, importance = [], []
     versions = current.select("model_key", "model_id", "accepted").unique(maintain_order=True) if current.height else current
     for key, model_id, accepted in versions.iter_rows():
-        directory = Path(settings.models_dir) / key / model_id
-        cards.append({"model_key": key, "model_id": model_id, "accepted": accepted,
-                      "markdown": (directory / "model_card.md").read_text(encoding="utf-8")})
-        importance.append(pl.read_parquet(directory / "feature_importance.parquet", glob=False))
+        card, version_importance = read_evaluation_files(settings.models_dir, key, model_id)
+        cards.append({"model_key": key, "model_id": model_id, "accepted": accepted, "markdown": card})
+        importance.append(version_importance)
     yield dg.Output(snapshots, "eval_snapshots", metadata={"versions": snapshots["model_id"].n_unique() if snapshots.height else 0})
     yield dg.Output(pl.DataFrame(cards), "model_cards")
     yield dg.Output(pl.concat(importance) if importance else pl.DataFrame(), "feature_importance")

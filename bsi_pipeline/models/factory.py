@@ -223,6 +223,18 @@ class EvaluationOutcome:
     beat_baseline: bool | None = None
 
 
+CARD_FILE = "model_card.md"
+IMPORTANCE_FILE = "feature_importance.parquet"
+
+
+def read_evaluation_files(models_dir: Path, key: str, model_id: str) -> tuple[str, pl.DataFrame]:
+    """(model card Markdown, permutation importance) that evaluate_stage wrote beside a version's
+    artifact: the one place that knows the file names, for the tables that gather every key."""
+    directory = Path(models_dir) / key / model_id
+    return ((directory / CARD_FILE).read_text(encoding="utf-8"),
+            pl.read_parquet(directory / IMPORTANCE_FILE, glob=False))
+
+
 def _loss_fn(task: str) -> Callable[[np.ndarray, np.ndarray], float]:
     from bsi_pipeline import metrics
     if task == "binary":
@@ -352,8 +364,8 @@ def evaluate_stage(table: pl.DataFrame, spec: ModelSpec, calibration: pl.DataFra
                                "system", "metric", "value", "accepted")
     directory = path.parent
     importance = importance.with_columns(model_key=pl.lit(spec.key), model_id=pl.lit(model_id))
-    _write_atomic(directory / "model_card.md", card.encode("utf-8"))
-    write_parquet_atomic(importance, directory / "feature_importance.parquet")
+    _write_atomic(directory / CARD_FILE, card.encode("utf-8"))
+    write_parquet_atomic(importance, directory / IMPORTANCE_FILE)
     for name, png in pngs.items():
         _write_atomic(directory / f"{name}.png", png)
     return EvaluationOutcome(snapshot, importance, card, pngs, accepted_all, reasons, model_id, beat)
