@@ -17,6 +17,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from bsi_pipeline.monitoring import drift, serving
+from bsi_pipeline.models.artifact import ArtifactError
 from bsi_pipeline.models.specs import load_specs
 from bsi_pipeline.monitoring.serving import (
     ELO_SYSTEM,
@@ -275,6 +276,32 @@ def test_other_keys_without_a_champion_are_not_served(mlb):
     with pytest.raises(ChampionUnavailable, match="mlb_hr_prob: no champion"):
         serve_key(mlb.table, spec, None, None)
     assert not serving.serves_without_champion(spec) and serving.serves_without_champion(mlb.spec)
+
+
+def _broken_artifact():
+    raise ArtifactError("artifact.json: not valid JSON")
+
+
+def test_a_game_key_whose_champion_cannot_be_loaded_falls_back_to_elo(mlb, log, elo_only):
+    rows, why = serving.serve_or_fall_back(mlb.table, mlb.spec, lambda: (mlb.champion, mlb.scorer),
+                                           served_at=SERVED_AT)
+    assert why is None
+    assert_frame_equal(append_log(None, rows), log)
+
+    rows, why = serving.serve_or_fall_back(mlb.table, mlb.spec, _broken_artifact, served_at=SERVED_AT)
+    assert why == "champion cannot be served (artifact.json: not valid JSON)"
+    assert dict(rows.group_by("system").len().iter_rows()) == {ELO_SYSTEM: 2430, "ensemble": 2430}
+    assert set(rows.filter(pl.col("system") == "ensemble")["note"]) == {
+        f"fallback to elo: failed {MODEL} unavailable: {why}"}
+    # the Elo-only rows are the ones served when no champion was ever named, apart from the reason
+    assert_frame_equal(system_rows(rows, ELO_SYSTEM), system_rows(elo_only, ELO_SYSTEM))
+
+
+def test_other_keys_whose_champion_cannot_be_loaded_are_skipped(mlb):
+    with pytest.raises(ArtifactError, match="not valid JSON"):
+        serving.serve_or_fall_back(mlb.table, load_specs()["mlb_hr_prob"], _broken_artifact)
+    with pytest.raises(ZeroDivisionError):   # anything else is a bug, not a fallback
+        serving.serve_or_fall_back(mlb.table, mlb.spec, lambda: 1 / 0)
 
 
 def test_a_champion_arriving_later_adds_its_rows_and_a_combined_ensemble(mlb, log, elo_only):

@@ -20,9 +20,7 @@ from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.history import replace_by_key
 from bsi_pipeline.lake import read_table_if_written
 from bsi_pipeline.markdown import markdown_table
-from bsi_pipeline.models.artifact import ArtifactError
-from bsi_pipeline.models.scoring import FeatureError, load_scorer
-from bsi_pipeline.models.splits import TrainingDataError
+from bsi_pipeline.models.scoring import load_scorer
 from bsi_pipeline.monitoring import drift, serving
 
 _FRAME = {"polars", "parquet"}
@@ -51,7 +49,7 @@ MONITORING_TABLES = {
                         "where every system picks the same side.",
 }
 FEATURE_TABLE_KEYS = [dg.AssetKey(name) for name in sorted({spec.feature_table for spec in SPECS.values()})]
-SKIP_ERRORS = (serving.ChampionUnavailable, serving.NoServedRows, TrainingDataError, ArtifactError, FeatureError)
+SKIP_ERRORS = serving.CANNOT_SERVE
 
 
 class _Tables:
@@ -95,19 +93,13 @@ def _champion_inputs(context, tables: _Tables, settings, registry, key: str, ski
 
 
 def _serve(context, tables: _Tables, settings, registry, spec, previous, served_at, elo_only: dict) -> pl.DataFrame:
-    """The key's new prediction_log rows. A game key whose champion is missing or cannot be served is
-    served by Elo and the Elo-only ensemble (the reason goes to ``elo_only``); other keys raise the
-    SKIP_ERRORS."""
-    table = _feature_table(tables, spec)
-    try:
-        return serving.serve_key(table, spec, *_champion(settings, registry, spec), previous, served_at)
-    except SKIP_ERRORS as exc:
-        if not serving.serves_without_champion(spec):
-            raise
-        why = serving.model_unavailable(exc)
-    rows = serving.serve_key(table, spec, None, None, previous, served_at, unavailable=why)
-    elo_only[spec.key] = why
-    context.log.warning(f"{spec.key} served by Elo alone: {why}")
+    """The key's new prediction_log rows (serving.serve_or_fall_back: a game key without a servable
+    champion is served by Elo alone, the reason going to ``elo_only``; other keys raise CANNOT_SERVE)."""
+    rows, why = serving.serve_or_fall_back(_feature_table(tables, spec), spec,
+                                           lambda: _champion(settings, registry, spec), previous, served_at)
+    if why is not None:
+        elo_only[spec.key] = why
+        context.log.warning(f"{spec.key} served by Elo alone: {why}")
     return rows
 
 

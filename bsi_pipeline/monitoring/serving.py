@@ -48,7 +48,10 @@ import polars as pl
 from scipy import stats
 
 from bsi_pipeline import metrics
+from bsi_pipeline.models.artifact import ArtifactError
 from bsi_pipeline.models.calibration import logit
+from bsi_pipeline.models.scoring import FeatureError
+from bsi_pipeline.models.splits import TrainingDataError
 from bsi_pipeline.monitoring import drift
 from bsi_pipeline.monitoring.system_ensemble import (
     ENSEMBLE_SYSTEM,
@@ -68,6 +71,7 @@ __all__ = [
     "LOG_SCHEMA",
     "NO_MODEL_VERSION",
     "Champion",
+    "CANNOT_SERVE",
     "ChampionUnavailable",
     "NoServedRows",
     "ReferenceSlices",
@@ -87,6 +91,7 @@ __all__ = [
     "resolve_champion",
     "retrain_request",
     "serve_key",
+    "serve_or_fall_back",
     "served_rows",
     "serves_without_champion",
     "system_agreement",
@@ -140,6 +145,11 @@ class ChampionUnavailable(LookupError):
 
 class NoServedRows(LookupError):
     """A spec whose feature table has no rows to serve (the message says why)."""
+
+
+# Why a key's champion cannot be served this run: none named, no rows, an unreadable artifact, features
+# it cannot score. A game key is then served by Elo alone (serve_or_fall_back); other keys are skipped.
+CANNOT_SERVE = (ChampionUnavailable, NoServedRows, TrainingDataError, ArtifactError, FeatureError)
 
 
 def model_system(model_key: str) -> str:
@@ -350,6 +360,21 @@ def serve_key(table: pl.DataFrame, spec, champion: Champion | None, scorer=None,
                                 else EnsembleSettings.even(ELO_SYSTEM, model_system(spec.key)))
         frames += _game_systems(served, spec, champion, log, stamp, settings, unavailable)
     return pl.concat(frames) if frames else pl.DataFrame(schema=LOG_SCHEMA)
+
+
+def serve_or_fall_back(table: pl.DataFrame, spec, load_champion, log: pl.DataFrame | None = None,
+                       served_at: dt.datetime | None = None) -> tuple[pl.DataFrame, str | None]:
+    """(prediction_log rows, None) from :func:`serve_key` with ``load_champion()``'s (champion, scorer).
+    When loading or serving the champion raises one of CANNOT_SERVE, a game key is served by Elo and
+    the Elo-only ensemble instead and the second item says why (:func:`model_unavailable`); any other
+    key re-raises, for the caller to skip it."""
+    try:
+        return serve_key(table, spec, *load_champion(), log, served_at), None
+    except CANNOT_SERVE as exc:
+        if not serves_without_champion(spec):
+            raise
+        why = model_unavailable(exc)
+    return serve_key(table, spec, None, None, log, served_at, unavailable=why), why
 
 
 def _unlogged(frame: pl.DataFrame, log, model_key: str, system: str, version: str) -> pl.DataFrame:
