@@ -151,7 +151,6 @@ def _materialize(args) -> int:
     from bsi_pipeline.definitions import ASSETS, CHECKS, build_resources
 
     settings = load_settings(args.config)
-    os.environ["BSI_CONFIG"] = str(settings.config_path)  # so anything resolving config agrees
     home = os.environ.get("DAGSTER_HOME")
     if home:
         from bsi_pipeline.registry.mlflow_store import file_lock

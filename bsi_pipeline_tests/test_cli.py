@@ -3,6 +3,7 @@
 import contextlib
 import gzip
 import json
+import os
 import socket
 import sqlite3
 import subprocess
@@ -34,10 +35,14 @@ def small_sample(tmp_path, games=6):
     return path, seen
 
 
-def test_materialize_selection_then_everything(tmp_path, capsys):
+def test_materialize_selection_then_everything(tmp_path, capsys, monkeypatch):
     sample, game_ids = small_sample(tmp_path)
     config = write_config(tmp_path, [sample])
+    monkeypatch.delenv("BSI_CONFIG", raising=False)
     assert main(["materialize", "--config", str(config), "--select", "ncaa_pbp_lines"]) == 0
+    # the config reaches the resources explicitly; the process environment is left as it was (it used
+    # to keep $BSI_CONFIG pointing at this run's file, for every later in-process caller)
+    assert "BSI_CONFIG" not in os.environ
     settings = load_settings(config)
     assert (settings.lake / "ncaa_pbp_lines").exists() and not (settings.lake / "plays").exists()
     assert main(["materialize", "--config", str(config)]) == 0
