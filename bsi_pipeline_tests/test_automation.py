@@ -9,6 +9,7 @@ velocity raised by 8 mph; and MLB 2008-2009 games with a ridge mlb_home_win cham
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import shutil
 from pathlib import Path
@@ -287,6 +288,12 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     return {k: v.value for k, v in mat.metadata.items()}
 
 
+def is_png_markdown(value: str) -> bool:
+    """A markdown image whose data URI decodes to PNG bytes (metrics.png_to_markdown's output)."""
+    head, _, data = value.partition("](data:image/png;base64,")
+    return head.startswith("![") and data.endswith(")") and base64.b64decode(data[:-1]).startswith(b"\x89PNG\r\n\x1a\n")
+
+
 def test_nightly_monitoring_assets_append_once_and_feed_the_sensor(workspace):
     config, settings, games = workspace
     first = materialize(config)
@@ -302,6 +309,9 @@ def test_nightly_monitoring_assets_append_once_and_feed_the_sensor(workspace):
     assert "features_pitcher_starts has not been materialized" in skipped
     assert "mlb_xwoba: no current model" in skipped
     assert metadata(first, "prediction_log")["elo_only"] == "none"
+    # explain with data: PSI by feature of both champions, Brier by day of every system served
+    assert is_png_markdown(metadata(first, "drift_reports")["psi_by_feature"])
+    assert is_png_markdown(metadata(first, "model_health")["health_by_day"])
 
     # drift_history: the first run's report, checked on the served rows up to the last 2009 game
     report = read_table(settings.lake, "drift_reports")
@@ -388,5 +398,7 @@ def test_without_champions_the_game_key_is_still_served_by_elo_and_the_ensemble(
     assert read_table(settings.lake, "system_comparison").height == n_games
     assert read_table(settings.lake, "drift_reports").height == 0           # no champion, no drift report
     assert "mlb_home_win: no current model" in metadata(first, "drift_reports")["skipped"]
+    assert metadata(first, "drift_reports")["psi_by_feature"] == "none"     # and no picture, not a failure
+    assert is_png_markdown(metadata(first, "model_health")["health_by_day"])   # Elo and the ensemble were scored
 
     assert metadata(materialize(config), "prediction_log")["new_rows"] == 0

@@ -20,8 +20,9 @@ from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.history import replace_by_key
 from bsi_pipeline.lake import read_table_if_written
 from bsi_pipeline.markdown import markdown_table
+from bsi_pipeline.metrics import png_to_markdown
 from bsi_pipeline.models.scoring import load_scorer
-from bsi_pipeline.monitoring import drift, serving
+from bsi_pipeline.monitoring import drift, plots, serving
 
 _FRAME = {"polars", "parquet"}
 GROUP = "monitoring"
@@ -117,6 +118,11 @@ def _list_md(lines: list[str]) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(f"- {line}" for line in lines) or "none")
 
 
+def _picture_md(png: bytes | None, alt: str) -> dg.MetadataValue:
+    """A PNG as markdown metadata; "none" when there was nothing to draw."""
+    return dg.MetadataValue.md("none" if png is None else png_to_markdown(png, alt))
+
+
 def _reasons_md(reasons: dict) -> dg.MetadataValue:
     frame = pl.DataFrame({"model_key": list(reasons), "reason": list(reasons.values())},
                          schema={"model_key": pl.String, "reason": pl.String})
@@ -179,6 +185,7 @@ def drift_reports(context: dg.AssetExecutionContext, bsi: BsiConfig) -> dg.Outpu
         "critical": _list_md(reasons),
         # critical too, but a retrain cannot fix a broken feed: listed apart, for whoever fixes the feed
         "feed_problems": _list_md(serving.feed_problems(report)),
+        "psi_by_feature": _picture_md(plots.psi_png(report), "PSI by feature per champion"),
         "skipped": _reasons_md(skipped)})
 
 
@@ -200,17 +207,20 @@ def drift_history(bsi: BsiConfig, report: pl.DataFrame) -> dg.Output:
         "reports_by_model": dg.MetadataValue.md(markdown_table(reports) if reports.height else "none")})
 
 
-def _view(name: str, build):
+def _view(name: str, build, pictures: dict | None = None):
+    """An asset ``name`` = build(prediction_log); ``pictures``: metadata key -> function of the frame giving a
+    PNG (or None: "none")."""
     @dg.asset(name=name, ins={"log": dg.AssetIn("prediction_log")}, group_name=GROUP, kinds=_FRAME,
               description=MONITORING_TABLES[name])
     def view(log: pl.DataFrame) -> dg.Output:
         frame = build(log)
-        return dg.Output(frame, metadata={"rows": frame.height})
+        return dg.Output(frame, metadata={"rows": frame.height, **{
+            key: _picture_md(draw(frame), f"{name} {key}") for key, draw in (pictures or {}).items()}})
 
     return view
 
 
-model_health = _view("model_health", serving.model_health)
+model_health = _view("model_health", serving.model_health, pictures={"health_by_day": plots.health_png})
 system_comparison = _view("system_comparison", serving.system_comparison)
 system_performance = _view("system_performance", serving.system_performance)
 daily_coverage = _view("daily_coverage", serving.daily_coverage)
