@@ -413,8 +413,6 @@ def reliability_plot_png(
     marker area growing with the bin's count; legend shows n and ECE). Bottom panel: how
     many forecasts fall in each bin, per system. Drawn on a bare matplotlib Figure with
     the Agg canvas (no pyplot, so safe in threads)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     if not groups:
         raise ValueError("reliability_plot_png needs at least one named system in groups")
@@ -428,8 +426,7 @@ def reliability_plot_png(
         p_arr, y_arr = _validate(p, y, f"{name}: p", f"{name}: y")
         tables[name] = (reliability_bins(p_arr, y_arr, n_bins), ece(p_arr, y_arr, n_bins))
 
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+    fig = new_figure(figsize, dpi)
     grid = fig.add_gridspec(2, 1, height_ratios=[3.2, 1.0], hspace=0.08)
     ax = fig.add_subplot(grid[0])
     ax_hist = fig.add_subplot(grid[1], sharex=ax)
@@ -473,6 +470,17 @@ def reliability_plot_png(
     ax_hist.grid(True, axis="y", linewidth=0.4, alpha=0.5)
 
     return figure_png(fig, dpi, tight=True)
+
+
+def new_figure(figsize: tuple[float, float], dpi: int | None = None):
+    """A bare matplotlib Figure on the Agg canvas: no pyplot, so safe in threads, no display needed and
+    nothing to close. Every metadata picture is drawn on one."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def figure_png(fig, dpi: int | None = None, tight: bool = False) -> bytes:

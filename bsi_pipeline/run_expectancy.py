@@ -127,18 +127,15 @@ def run_expectancy(
 def re24_heatmap_png(re24: pl.DataFrame, title: str) -> bytes:
     """A heatmap of one league-season's RE24 (bases down, outs across) with the values written in, as PNG."""
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    from bsi_pipeline.metrics import figure_png
+    from bsi_pipeline.metrics import figure_png, new_figure
 
     order = {label: i for i, label in enumerate(BASE_LABELS)}
     grid = np.full((len(BASE_LABELS), 3), np.nan)
     for outs, bases, value in re24.select("outs", "bases", "re_mean_runs").iter_rows():
         if value is not None:
             grid[order[bases], int(outs)] = value
-    fig = Figure(figsize=(4.2, 5.0), dpi=80)
-    FigureCanvasAgg(fig)
+    fig = new_figure((4.2, 5.0), 80)
     ax = fig.add_subplot()
     image = ax.imshow(grid, cmap="viridis", aspect="auto")
     for (row, col), value in np.ndenumerate(grid):

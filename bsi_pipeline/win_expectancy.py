@@ -111,7 +111,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import polars as pl
 
-from bsi_pipeline.metrics import figure_png
+from bsi_pipeline.metrics import figure_png, new_figure
 from bsi_pipeline.run_expectancy import BASE_LABELS
 
 INNINGS = 9  # regulation; innings 9 and later share the inning-9 cells
@@ -662,14 +662,11 @@ def we_curve_png(
 ) -> bytes:
     """Home WE at the start of each half inning (0 outs, bases empty) for each home lead in `diffs`, as PNG."""
     from matplotlib import colormaps
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     starts = we_table.filter((pl.col("outs") == 0) & (pl.col("bases") == "empty"))
     league = ", ".join(str(v) for v in starts.get_column("league").unique().sort()) \
         if "league" in starts.columns else ""
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+    fig = new_figure(figsize, dpi)
     ax = fig.add_subplot(1, 1, 1)
     xs = np.arange(2 * INNINGS)
     cmap = colormaps["coolwarm"]
@@ -703,12 +700,8 @@ def leverage_histogram_png(
     figsize: tuple[float, float] = (6.0, 3.6),
 ) -> bytes:
     """Histogram of leverage index values (nulls and NaN dropped) with the mean and median marked, as PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     values = pl.Series(li, dtype=pl.Float64, strict=False).drop_nulls().drop_nans().to_numpy()
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+    fig = new_figure(figsize, dpi)
     ax = fig.add_subplot(1, 1, 1)
     if values.size:
         ax.hist(values, bins=bins, range=(0, max(float(values.max()), 1.0)), color="#4477aa")

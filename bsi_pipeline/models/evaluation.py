@@ -25,6 +25,7 @@ from bsi_pipeline.metrics import (
     calibration_slope_intercept,
     ece,
     figure_png,
+    new_figure,
     log_loss,
     mce,
 )
@@ -220,15 +221,6 @@ def regression_report(pred, y) -> dict:
 # pictures (bare Figure + Agg canvas, no pyplot: safe in threads, no display needed)
 
 
-def _figure(figsize: tuple[float, float], dpi: int):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def feature_importance_png(
     names: Sequence[str], values, title: str, max_bars: int = MAX_IMPORTANCE_BARS, dpi: int = 80
 ) -> bytes:
@@ -253,7 +245,7 @@ def feature_importance_png(
     signed = bool((vals < 0).any())
     colors = [("#c0392b" if x < 0 else "#2471a3") if signed else "#2471a3" for x in v]
 
-    fig = _figure((6.0, 0.8 + 0.28 * len(shown)), dpi)
+    fig = new_figure((6.0, 0.8 + 0.28 * len(shown)), dpi)
     ax = fig.add_subplot(1, 1, 1)
     ax.barh(np.arange(len(shown)), v, color=colors)
     ax.set_yticks(np.arange(len(shown)), labels=shown, fontsize=8)
@@ -272,7 +264,7 @@ def scatter_png(pred, y, title: str, xlabel: str = "predicted", ylabel: str = "a
     correlation in the corner. Alpha scatter for small samples, hexbin (log counts) once
     there are more than 2,000 points so density stays readable."""
     a, b = _validate_regression(pred, y, "pred", "y")
-    fig = _figure((5.0, 5.0), dpi)
+    fig = new_figure((5.0, 5.0), dpi)
     ax = fig.add_subplot(1, 1, 1)
     if a.shape[0] > HEXBIN_MIN_POINTS:
         hb = ax.hexbin(a, b, gridsize=40, bins="log", mincnt=1, cmap="viridis")

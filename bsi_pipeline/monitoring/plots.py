@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from bsi_pipeline.metrics import figure_png
+from bsi_pipeline.metrics import figure_png, new_figure
 from bsi_pipeline.monitoring import drift
 
 __all__ = ["BRIER_TASKS", "POOL_DAYS", "PSI_AXIS_MAX", "STATUS_COLOURS", "draw_health", "draw_psi", "health_png",
@@ -28,15 +28,6 @@ PSI_AXIS_MAX = 1.0   # a PSI bar is cut here (a PSI of 1 is already five times t
 POOL_DAYS = drift.CONCEPT_WINDOW_DAYS
 # Tasks whose health is drawn as Brier; the others (regression, count) as RMSE.
 BRIER_TASKS = ("binary",)
-
-
-def _figure(width: float, height: float, dpi: int):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=dpi)
-    FigureCanvasAgg(fig)
-    return fig
 
 
 def _png(fig, dpi: int) -> bytes | None:
@@ -73,7 +64,7 @@ def draw_psi(report: pl.DataFrame, dpi: int = 80):
         return None
     values = psi_rows(report)
     sizes = [max(values.filter(pl.col("model_key") == key).height, 1) for key in keys]
-    fig = _figure(6.5, sum(0.7 + 0.25 * n for n in sizes), dpi)
+    fig = new_figure((6.5, sum(0.7 + 0.25 * n for n in sizes)), dpi)
     axes = fig.subplots(len(keys), 1, squeeze=False, gridspec_kw={"height_ratios": [n + 2 for n in sizes]})[:, 0]
     for ax, key in zip(axes, keys):
         rows = values.filter(pl.col("model_key") == key)
@@ -151,7 +142,7 @@ def draw_health(health: pl.DataFrame, dpi: int = 80, pool_days: int = POOL_DAYS)
     if series.height == 0:
         return None
     keys = sorted(series["model_key"].unique())
-    fig = _figure(7.0, 2.4 * len(keys) + 0.4, dpi)
+    fig = new_figure((7.0, 2.4 * len(keys) + 0.4), dpi)
     axes = fig.subplots(len(keys), 1, squeeze=False)[:, 0]
     for ax, key in zip(axes, keys):
         rows = series.filter(pl.col("model_key") == key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from bsi_pipeline.metrics import figure_png
+from bsi_pipeline.metrics import figure_png, new_figure
 
 MIN_GAMES_SHARE = 0.5  # a team needs half the median team's games that season to be drawn
 TOP, BOTTOM = 3, 3
@@ -37,8 +37,6 @@ def trajectory_teams(team_ratings: pl.DataFrame, league: str, n_top: int = TOP, 
 def elo_trajectory_png(team_ratings: pl.DataFrame, league: str, dpi: int = 80) -> bytes:
     """PNG: rating after each game of the latest season for the teams trajectory_teams picks, with the
     league's mean rating as a dashed line. A bare matplotlib Figure (no pyplot: safe in threads)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     teams = trajectory_teams(team_ratings, league)
     if teams.height == 0:
@@ -46,8 +44,7 @@ def elo_trajectory_png(team_ratings: pl.DataFrame, league: str, dpi: int = 80) -
     season = teams["season"][0]
     rows = (team_ratings.filter((pl.col("league") == league) & (pl.col("season") == season))
             .sort("date", "game_id"))
-    fig = Figure(figsize=(7.0, 4.2), dpi=dpi)
-    FigureCanvasAgg(fig)
+    fig = new_figure((7.0, 4.2), dpi)
     ax = fig.add_subplot()
     for team, final, rank in teams.select("team", "final_rating", "rank").iter_rows():
         path = rows.filter(pl.col("team") == team)
