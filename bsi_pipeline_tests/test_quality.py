@@ -225,3 +225,52 @@ def test_feature_suites_catch_each_defect(feature_tables, table, defect):
                         "features_batted_balls": BALL_DEFECTS}[table][defect]
     assert feature_failures(table, mutate(feature_tables[table])) == expected
 
+
+def test_feature_check_runs_with_its_table_blocks_what_reads_it_and_stays_out_of_other_subsets():
+    """features_batted_balls is an optional output of the batted_ball_features multi-asset (can_subset): its
+    check runs when the table is produced, a failure stops an asset that reads the table, and a run of the
+    `_excluded` output alone neither runs the check nor fails."""
+    import dagster as dg
+
+    from bsi_pipeline.batted_ball import batted_ball_features as with_labels
+    from bsi_pipeline.batted_ball import load_woba_weights
+    from bsi_pipeline.defs.checks import features_batted_balls_quality
+    from bsi_pipeline.defs.features import batted_ball_features
+    from bsi_pipeline.sources.statcast_csv import read_statcast_csv
+    from bsi_pipeline_tests.conftest import FIXTURES
+
+    raw = {"table": with_labels(read_statcast_csv([FIXTURES / "statcast" / "sc_2023-06-11_sample.csv"]).batted_balls,
+                                load_woba_weights())}
+
+    @dg.asset(name="batted_balls")
+    def batted_balls() -> pl.DataFrame:
+        return raw["table"]
+
+    @dg.asset
+    def reads_features(features_batted_balls: pl.DataFrame) -> int:
+        return features_batted_balls.height
+
+    def run(*selection: str) -> dg.ExecuteInProcessResult:
+        with dg.instance_for_test() as instance:
+            return dg.materialize([batted_balls, batted_ball_features, features_batted_balls_quality, reads_features],
+                                  selection=list(selection), instance=instance, raise_on_error=False)
+
+    def materialized(result) -> set[str]:
+        return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+    excluded_only = run("batted_balls", "features_batted_balls_excluded")
+    assert excluded_only.success and not excluded_only.get_asset_check_evaluations()
+    assert materialized(excluded_only) == {"batted_balls", "features_batted_balls_excluded"}
+
+    clean = run("batted_balls", "features_batted_balls", "reads_features")
+    assert clean.success and [e.passed for e in clean.get_asset_check_evaluations()] == [True]
+    assert materialized(clean) == {"batted_balls", "features_batted_balls", "reads_features"}
+
+    # a launch angle past vertical: the builder keeps the row (it is not null), the check refuses the table
+    raw["table"] = raw["table"].with_columns(launch_angle=pl.when(pl.int_range(pl.len()) == 0).then(120.0)
+                                             .otherwise(pl.col("launch_angle")))
+    bad = run("batted_balls", "features_batted_balls", "reads_features")
+    [evaluation] = bad.get_asset_check_evaluations()
+    assert not bad.success and not evaluation.passed
+    assert "launch_angle" in evaluation.description and evaluation.metadata["failed"].value == 1
+    assert materialized(bad) == {"batted_balls", "features_batted_balls"}   # reads_features did not run
