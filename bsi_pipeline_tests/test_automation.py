@@ -126,6 +126,37 @@ def test_nightly_refresh_runs_every_day_0600_utc_without_training():
     assert not keys & (TRAINING | {"registered_mlb_home_win", "model_registry", "model_candidates"})
 
 
+def test_weekly_retrain_checks_the_feature_tables_and_a_failed_check_stops_their_training(games, tmp_path,
+                                                                                          monkeypatch):
+    """weekly_retrain runs the blocking checks of every feature table a spec trains on, on the tables in the
+    lake (not rebuilt), and the nightly job keeps them. A features_games with a game twice: the check
+    fails, the run fails with it, and mlb_home_win is not trained."""
+    defs = automation_defs()
+    checks = {dg.AssetCheckKey(dg.AssetKey(spec.feature_table), f"{spec.feature_table}_quality")
+              for spec in SPECS.values()}
+    assert len(checks) == 3
+    assert set(defs.resolve_job_def("weekly_retrain").asset_layer.asset_graph.asset_check_keys) == checks
+    assert checks <= set(defs.resolve_job_def("nightly_refresh").asset_layer.asset_graph.asset_check_keys)
+    assert not job_keys(defs, "weekly_retrain") & {key.asset_key.to_user_string() for key in checks}
+
+    config = write_workspace_config(tmp_path)
+    write_table(load_settings(config).lake, "features_games", pl.concat([games, games.head(1)]))
+    monkeypatch.setenv("BSI_CONFIG", str(config))
+    check = dg.AssetCheckKey(dg.AssetKey("features_games"), "features_games_quality")
+    training = {dg.AssetKey(f"{stage}_mlb_home_win") for stage in ("model", "calibrator", "evaluation")}
+    job = defs.resolve_job_def("weekly_retrain").get_subset(asset_selection=training, asset_check_selection={check})
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.asset_check_key == check and not evaluation.passed
+    assert "expect_column_values_to_be_unique {'column': 'row_id'} failed on 2 rows" in evaluation.description
+    started = [e.step_key for e in result.all_events if e.event_type_value == "STEP_START"]
+    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert started == failed and len(started) == 1 and started[0].endswith("features_games_quality")
+    assert not result.get_asset_materialization_events()
+
+
 def test_schedules_and_the_sensor_start_running():
     assert {s.default_status for s in AUTOMATION_SCHEDULES} == {dg.DefaultScheduleStatus.RUNNING}
     assert drift_retrain_sensor.default_status == dg.DefaultSensorStatus.RUNNING

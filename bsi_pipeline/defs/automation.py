@@ -4,10 +4,21 @@ STOPPED), so a deployed code location refreshes and retrains without anyone swit
 * ``weekly_retrain`` (Mondays 04:00 UTC): every asset of the "models" group (model_<key>,
   calibrator_<key>, evaluation_<key> and the tables that gather them), every ``registered_*`` asset
   and ``model_registry``. Selected by group and key pattern, so a new spec's assets are included and
-  the selection resolves even before the registry assets exist.
+  the selection resolves even before the registry assets exist. Before any training it runs the
+  blocking Great Expectations checks of the feature tables the specs train on (features_games,
+  features_pitcher_starts, features_batted_balls; defs/checks.py) on the tables as they are in the
+  lake, without rebuilding them (nightly_refresh does that). Dagster gates this by itself: a job may
+  select asset checks without their assets (AssetSelection.checks_for_assets), and the steps of the
+  assets that read a table wait on its blocking checks even when the table is only loaded
+  (BlockingAssetChecksDependencyDefinition in dagster's asset_job.build_node_deps). A failed check
+  fails its step, so the run fails with the failed check and its expectations in it, and nothing
+  downstream of that table runs: its models' training, calibration, evaluation and registration, and
+  the tables that gather every key (model_candidates, calibrators, model_reports' tables,
+  model_registry). The other tables' models still train, calibrate, evaluate and register.
 * ``nightly_refresh`` (every day 06:00 UTC): everything else: ingest, ratings and forecasts,
-  features, prediction_log, drift_reports, model_health and the analyst views, the warehouse. No
-  training.
+  features (and every asset check, the feature tables' included), prediction_log, drift_reports,
+  model_health and the analyst views, the warehouse. No training. A failed feature-table check there
+  holds back what reads the table: prediction_log, drift_reports and the warehouse.
 * ``drift_retrain_sensor``: reads the drift_reports table from the lake and asks for a
   ``weekly_retrain`` run when a check is critical (drift.needs_retrain). The run key is derived from
   the critical findings (serving.retrain_request), so the same report triggers one retrain; it
@@ -18,6 +29,7 @@ STOPPED), so a deployed code location refreshes and retrains without anyone swit
 
 import dagster as dg
 
+from bsi_pipeline.defs.models import SPECS
 from bsi_pipeline.defs.resources import BsiConfig
 from bsi_pipeline.lake import read_table_if_written
 from bsi_pipeline.monitoring.drift import retrain_findings
@@ -26,16 +38,21 @@ from bsi_pipeline.monitoring.serving import feed_problems, retrain_request
 # materializable(): until the registry assets land, model_registry is only a dependency of the
 # monitoring assets (an external asset), which a job may not select.
 # (group:models in the selection string would warn that include_sources is beta, hence groups().)
-RETRAIN_SELECTION = (dg.AssetSelection.groups("models")
-                     | dg.AssetSelection.from_string('key:"registered_*" or key:model_registry')).materializable()
-NIGHTLY_SELECTION = dg.AssetSelection.all() - RETRAIN_SELECTION
+RETRAIN_ASSETS = (dg.AssetSelection.groups("models")
+                  | dg.AssetSelection.from_string('key:"registered_*" or key:model_registry')).materializable()
+# The feature tables the specs train on: their checks (not the tables) run in weekly_retrain and gate the training.
+TRAINING_TABLES = tuple(sorted({spec.feature_table for spec in SPECS.values()}))
+RETRAIN_SELECTION = RETRAIN_ASSETS | dg.AssetSelection.checks_for_assets(*TRAINING_TABLES)
+# The assets only: subtracting RETRAIN_SELECTION would take the feature tables' checks out of the nightly run.
+NIGHTLY_SELECTION = dg.AssetSelection.all() - RETRAIN_ASSETS
 DRIFT_TABLE = "drift_reports"
 _WAITING_OR_RUNNING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
                        dg.DagsterRunStatus.STARTED]
 
 weekly_retrain = dg.define_asset_job(
     "weekly_retrain", selection=RETRAIN_SELECTION,
-    description="Train, calibrate, evaluate and register every model key; the registry decides the champions.")
+    description="Check the feature tables in the lake (blocking), then train, calibrate, evaluate and register "
+                "every model key; the registry decides the champions.")
 nightly_refresh = dg.define_asset_job(
     "nightly_refresh", selection=NIGHTLY_SELECTION,
     description="Ingest what is new, recompute ratings, forecasts and features, append prediction_log, update "
@@ -83,4 +100,4 @@ AUTOMATION_JOBS = [nightly_refresh, weekly_retrain]
 AUTOMATION_SCHEDULES = [nightly_refresh_schedule, weekly_retrain_schedule]
 AUTOMATION_SENSORS = [drift_retrain_sensor]
 __all__ = ["AUTOMATION_JOBS", "AUTOMATION_SCHEDULES", "AUTOMATION_SENSORS", "NIGHTLY_SELECTION",
-           "RETRAIN_SELECTION"]
+           "RETRAIN_ASSETS", "RETRAIN_SELECTION", "TRAINING_TABLES"]
