@@ -55,7 +55,9 @@ def test_everything_materializes_and_every_check_passes(run):
     assert result.success
     evaluations = [e.asset_check_evaluation_data for e in result.all_events
                    if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert {e.check_name for e in evaluations} == {"plays_quality", "games_quality", "box_batting_quality", "box_pitching_quality"}
+    assert {e.check_name for e in evaluations} == {
+        "plays_quality", "games_quality", "box_batting_quality", "box_pitching_quality",
+        "features_games_quality", "features_pitcher_starts_quality", "features_batted_balls_quality"}
     assert all(e.passed for e in evaluations)
 
 
