@@ -27,6 +27,7 @@ from bsi_pipeline.betting import (
     market_home_win_probability,
     max_drawdown,
     nfl_candidates,
+    nfl_predictions,
     over_probability,
     rolling_total_prediction,
     spread_cover_probability,
@@ -487,3 +488,35 @@ def test_full_nfl_backtest_2000_2015():
     assert a["final_bankroll"] == pytest.approx(bets["bankroll_after"][-1])
     assert (bets["edge"] >= 0.03 - 1e-9).all() and (bets["stake"] <= 0.02 * bets["bankroll_before"] + 1e-9).all()
     assert bets["date"].is_sorted()
+
+
+def test_rolling_total_prior_spans_last_season_at_a_new_seasons_first_date():
+    """2014: one game, 40 points (20 a team). The first 2015 date's new teams start from the league average
+    over this and the last season, 20 a team: 20 + 20 = 40 (not the 21-point default, 42)."""
+    games = pl.DataFrame({"date": [date(2014, 9, 7), date(2015, 9, 13)], "season": [2014, 2015],
+                          "home_team": ["A", "C"], "away_team": ["B", "D"], "home_score": [30, 0],
+                          "away_score": [10, 0]})
+    assert rolling_total_prediction(games).to_list() == pytest.approx([42.0, 40.0])
+
+
+def test_walk_forward_sigma_is_fitted_without_pushes():
+    """1,000 settled spread candidates in 2000 plus 50 pushes: 2001's sigma is fitted on the 1,000."""
+    rows = []
+    for season, n in ((2000, 1050), (2001, 10)):
+        for k in range(n):
+            push = season == 2000 and k >= 1000
+            rows.append({"game_id": f"{season}-{k}", "date": date(season, 9, 1 + k % 28), "season": season,
+                         "market": "spread", "side": "home", "model_probability": 0.6,
+                         "result": "push" if push else ("win" if k % 2 else "loss"), "line": -3.0,
+                         "prediction": 3.0 + (k % 7), "actual": 3.0 if push else (10.0 if k % 2 else -10.0)})
+    _, scales = walk_forward_probabilities(pl.DataFrame(rows), min_games=500)
+    assert scales.filter(pl.col("season") == 2001)["fit_games"].item() == 1000
+
+
+def test_nfl_predictions_turn_the_forecast_back_into_elo_points():
+    """p_home = 1 / (1 + 10^(-100/400)) is 100 Elo points: 100 / 25 = 4.0 points of margin."""
+    games = pl.DataFrame({"game_id": ["g"], "league": ["nfl"], "date": [date(2015, 9, 13)], "season": [2015],
+                          "home_team": ["NE"], "away_team": ["PIT"], "home_score": [28], "away_score": [21]})
+    forecasts = pl.DataFrame({"game_id": ["g"], "league": ["nfl"], "system": ["elo_fit"],
+                              "p_home": [1 / (1 + 10 ** (-100 / 400))]})
+    assert nfl_predictions(games, forecasts)["predicted_margin"].to_list() == pytest.approx([4.0])

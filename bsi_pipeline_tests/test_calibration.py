@@ -4,6 +4,7 @@ rule, on synthetic forecasts whose true probabilities are known."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import polars as pl
@@ -383,3 +384,24 @@ def test_no_fold_with_both_outcomes_before_it_is_named():
         assert r["error"] == "none of the 5 forward folds has both outcomes in the rows before it"
     with pytest.raises(ValueError, match="no calibrator could be fitted"):
         cal.choose_calibrator(p, y, folds=5)
+
+
+def test_platt_apply_is_sigmoid_of_a_logit_plus_b():
+    """a = 2, b = 0.5: p = 0.5 (logit 0) -> sigmoid(0.5) = 0.622459; p = sigmoid(1) -> sigmoid(2.5) =
+    0.924142 (not a x (logit + b), which agrees only when a is 1 or b is 0)."""
+    got = cal.apply_calibration({"method": "platt", "a": 2.0, "b": 0.5}, [0.5, 1 / (1 + math.exp(-1))])
+    assert got == pytest.approx([0.6224593312, 0.9241418200], abs=1e-9)
+
+
+def test_acceptance_bin_rule_counts_a_bin_of_exactly_min_bin_count():
+    """'a bin holding at least min_bin_count samples': 30 confident misses in bin 9 fail the rule."""
+    rng = np.random.default_rng(6)
+    p = rng.uniform(0.1, 0.85, 20000)
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    result = cal.acceptance(np.r_[p, np.full(30, 0.97)], np.r_[y, np.zeros(30, dtype=int)])
+    assert not result.passed and result.worst_bin == 9
+
+
+def test_acceptance_ece_equal_to_the_limit_fails():
+    """The rule is ECE < max_ece: p 0.5, 0.5 for two wins is ECE 0.5 exactly, not below 0.5."""
+    assert not cal.acceptance([0.5, 0.5], [1, 1], max_ece=0.5).passed

@@ -510,3 +510,22 @@ def test_needs_retrain_warning_alone_is_not_enough():
     report = pl.DataFrame({"check": ["psi"], "feature": ["x"], "value": [0.15],
                            "threshold": [0.2], "status": ["warning"]})
     assert d.needs_retrain(report) == (False, [])
+
+
+def test_psi_value_for_a_value_training_never_saw():
+    """series_day 1/2/3 in training (40/35/25%), served 1/2/4 (40/35/-/25%). Shares are floored at 1e-4 on
+    both sides: PSI = 2 x (0.25 - 1e-4) x ln(0.25 / 1e-4) = 3.9102."""
+    result = d.psi(np.repeat([1.0, 2.0, 3.0], [400, 350, 250]), np.repeat([1.0, 2.0, 4.0], [400, 350, 250]))
+    assert result.psi == pytest.approx(2 * (0.25 - 1e-4) * math.log(0.25 / 1e-4), rel=1e-9)
+
+
+def test_concept_drift_exactly_at_the_threshold_is_ok():
+    """Reference Brier 0.125 and accuracy 1.0, max_drop 0.5 / 0.25 -> thresholds 0.1875 and 0.75, both exact
+    in binary. Window: p 0.75 x 4, y 1, 1, 1, 0: Brier (3 x 0.0625 + 0.5625) / 4 = 0.1875, accuracy 3 / 4 =
+    0.75. As the docstring says, exactly at the threshold is ok."""
+    day = dt.date(2024, 5, 1)
+    out = d.concept_drift([0.75] * 4, [1, 1, 1, 0], [day] * 4, 0.125, 1.0, max_drop=0.5)
+    assert out["threshold"][0] == 0.1875 and out["value"][0] == 0.1875
+    assert out["status"][0] == "ok"
+    out = d.concept_drift([0.75] * 4, [1, 1, 1, 0], [day] * 4, 0.125, 1.0, max_drop=0.25)
+    assert out["threshold"][1] == 0.75 and out["value"][1] == 0.75 and out["status"][1] == "ok"

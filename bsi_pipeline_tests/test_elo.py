@@ -69,7 +69,10 @@ def test_reversion_compounds_over_skipped_seasons():
     assert out.home_pre[1] == pytest.approx(1505 + (2 / 3) ** 3 * (after_2021 - 1505))
     one_step = replay([games[0], EloGame(2022, "A", "B", 10, 0, home_conference="SEC", away_conference="SWAC")],
                       s.with_(reversion=1 - (2 / 3) ** 3, conference_reversion=1 - 0.5 ** 3))
-    assert out.p_home[1] == pytest.approx(one_step.p_home[1])  # conference ratings decay per season too
+    assert out.p_home[1] == pytest.approx(one_step.p_home[1])
+    # conference ratings decay per season too: 0.5 per season crossed
+    assert out.home_conf_pre[1] == pytest.approx(0.5 ** 3 * out.home_conf_post[0])
+    assert out.home_conf_post[0] > 0
 
 
 def test_seasons_out_of_order_revert_once_never_back():
@@ -139,3 +142,47 @@ def test_starter_differences_freeze_within_a_date():
     bad, good = starter_differences(games(12), settings), starter_differences(games(0), settings)
     assert bad[:2] == good[:2] == [0.0, 0.0]
     assert bad[2] < good[2]  # from the next date on, a1's 12-run start makes the home side worse
+
+
+def test_fte_multiplier_for_an_away_win_uses_the_away_teams_lead():
+    """Away side 100 Elo better (adjustment -100 for home), away wins by 7. FiveThirtyEight's multiplier takes
+    the winner's lead: ln(7 + 1) x 2.2 / (0.001 x 100 + 2.2), not the home side's -100."""
+    out = replay([EloGame(2015, "H", "A", 14, 21, adjustment=-100.0)], EloSettings(k=20, mov="fte"))
+    p = 1 / (1 + 10 ** (100 / 400))                       # 0.35993...
+    mult = math.log(8) * 2.2 / 2.3
+    assert out.p_home[0] == pytest.approx(p)
+    assert out.home_post[0] == pytest.approx(1500 + 20 * mult * (0 - p))   # 1485.68...
+
+
+def test_conference_ratings_revert_between_seasons():
+    """2021: SEC beats SWAC at p = 0.5 with conference_k 10 -> SEC +5, SWAC -5. Crossing into 2022 with
+    conference_reversion 0.5 leaves SEC at 2.5 before its first 2022 game."""
+    s = EloSettings(k=20, conference_k=10, conference_reversion=0.5)
+    games = [EloGame(2021, "LSU", "Grambling", 5, 1, home_conference="SEC", away_conference="SWAC"),
+             EloGame(2022, "LSU", "Grambling", 5, 1, home_conference="SEC", away_conference="SWAC")]
+    out = replay(games, s)
+    assert out.home_conf_post[0] == pytest.approx(5.0)
+    assert out.home_conf_pre[1] == pytest.approx(2.5) and out.away_conf_pre[1] == pytest.approx(-2.5)
+
+
+def test_early_season_k_applies_to_each_teams_first_games_only():
+    """early_games 1, multiplier 2: game 1 (A beats B, both new, p = 0.5) moves both by 40 x 0.5 = 20.
+    Game 2 (A at 1520 hosts new C, C wins): A has played 1 game -> K 20; C has played none -> K 40."""
+    s = EloSettings(k=20, early_k_multiplier=2.0, early_games=1)
+    out = replay([EloGame(2021, "A", "B", 5, 1), EloGame(2021, "A", "C", 1, 5)], s)
+    assert (out.home_post[0], out.away_post[0]) == (pytest.approx(1520.0), pytest.approx(1480.0))
+    p = win_probability(20.0)
+    assert out.home_post[1] == pytest.approx(1520 - 20 * p)
+    assert out.away_post[1] == pytest.approx(1500 + 40 * p)
+
+
+def test_a_starters_first_start_is_measured_against_his_teams_runs_allowed():
+    """alpha = team_alpha = 0.5, no shrinkage. Day 1: A allows 10 with a1 starting. Team A: 4.6 x 0.5 +
+    10 x 0.5 = 7.3. a1 starts from his team's 7.3: 7.3 x 0.5 + 10 x 0.5 = 8.65. Day 2, A at home with a1,
+    away starter unknown: difference = 0 - (8.65 - 7.3) = -1.35."""
+    games = [{"date": 1, "home": "A", "away": "B", "home_score": 2, "away_score": 10, "home_starter": "a1",
+              "away_starter": None},
+             {"date": 2, "home": "A", "away": "C", "home_score": 2, "away_score": 3, "home_starter": "a1",
+              "away_starter": None}]
+    out = starter_differences(games, PitcherSettings(alpha=0.5, team_alpha=0.5, shrink_starts=0.0))
+    assert out == pytest.approx([0.0, -1.35])

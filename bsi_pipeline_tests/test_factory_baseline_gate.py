@@ -60,3 +60,10 @@ def test_a_baseline_missing_on_every_test_row_fails_the_gate(tmp_path):
         f"the baseline {BASELINE} (with no other column) has no value on any of the 1500 test rows: the model "
         "cannot be shown to beat it"]
 
+
+def test_a_binary_model_must_beat_its_baseline_on_brier_and_log_loss():
+    """Better Brier but worse log loss is not beating the baseline: both must be lower."""
+    comparison = {"model": {"brier": 0.200, "log_loss": 0.700}, "baseline": {"brier": 0.210, "log_loss": 0.650}}
+    assert factory._beats("binary", comparison) is False
+    comparison["model"]["log_loss"] = 0.640
+    assert factory._beats("binary", comparison) is True

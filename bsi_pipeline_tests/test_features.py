@@ -513,3 +513,13 @@ def test_sites_without_known_coordinates_and_a_bad_park_table(tmp_path, monkeypa
             travel.park_cities()
     finally:
         travel.park_cities.cache_clear()
+
+
+def test_head_to_head_stops_at_last_season():
+    """A 2022 meeting is two seasons before 2024: it does not count in g7's head-to-head (still 5 games)."""
+    games = hand_schedule()
+    older = games.head(1).with_columns(game_id=pl.lit("gm"), season=pl.lit(2022).cast(games["season"].dtype),
+                                       date=pl.lit(date(2022, 4, 1)))
+    x = build_game_features(pl.concat([older, games]), None, None, leagues=("ncaa",)).features
+    g7 = x.filter(pl.col("row_id") == "g7").row(0, named=True)
+    assert (g7["h2h_games"], g7["h2h_net"]) == (5, 1)

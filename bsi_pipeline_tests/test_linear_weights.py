@@ -464,3 +464,16 @@ def test_analytic_plays_keep_what_the_weights_need(college_tables):
     direct = player_season_value(mlb, mlb_weights, league="mlb").hitting
     without_code = player_season_value(mlb.drop("event_code"), mlb_weights, league="mlb").hitting
     assert from_pipeline["AB"].sum() == direct["AB"].sum() == without_code["AB"].sum() - 1
+
+
+def test_fip_counts_intentional_walks():
+    """The hand table with its walk (seq 5) made intentional. League: 6 outs (2 IP), 4 runs -> RA9 18;
+    13 x 1 HR + 3 x (1 IBB + 1 HBP) - 2 x 1 K = 17 -> 8.5 per IP -> constant 9.5. p1 (HR, IBB, K in 1 IP):
+    13 + 3 - 2 + 9.5 = 23.5 (FanGraphs' FIP counts every walk, as the module says)."""
+    plays = hand_plays().with_columns(event_type=pl.when(pl.col("seq") == 5).then(pl.lit("intentional_walk"))
+                                      .otherwise(pl.col("event_type")))
+    weights = woba_weights(event_run_values(run_values(plays, made_up_re(), league="t")), plays, league="t")
+    pitching = player_season_value(plays, weights, league="t").pitching
+    p1 = pitching.filter(pl.col("player") == "p1").row(0, named=True)
+    assert (p1["IBB"], p1["BB"]) == (1, 0)
+    assert p1["fip_constant"] == pytest.approx(9.5) and p1["FIP"] == pytest.approx(23.5)

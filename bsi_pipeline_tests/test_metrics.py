@@ -300,3 +300,12 @@ def test_reliability_png_validation():
         m.reliability_plot_png({"elo": ([1.5], [1])}, "t")
     with pytest.raises(ValueError, match="PNG signature"):
         m.png_to_markdown(b"GIF89a", "x")
+
+
+def test_score_groups_accuracy_counts_a_half_as_picking_the_home_side():
+    """The convention of accuracy: p >= 0.5 predicts 1, so a 0.5 forecast of a home win is a hit (the NCAAM
+    fixture has over a hundred forecasts of exactly 0.5)."""
+    df = pl.DataFrame({"g": ["x", "x"], "p": [0.5, 0.5], "y": [1, 0]})
+    row = m.score_groups(df, "p", "y", ["g"]).row(0, named=True)
+    assert row["accuracy"] == 0.5 == m.accuracy([0.5, 0.5], [1, 0])
+    assert m.score_groups(df.head(1), "p", "y", [])["accuracy"][0] == 1.0

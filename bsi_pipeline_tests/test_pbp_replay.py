@@ -255,3 +255,12 @@ def test_two_pitchers_of_the_two_teams_with_one_name_stay_apart():
     result = replay_game(lines(rows, "NC State", "Elon"))
     assert _pitchers(result) == [("NC State", "Nelson, B."), ("NC State", "Justice"), ("Elon", "Justice"),
                                  ("Elon", "Lorenz"), ("NC State", "Gauthier")]
+
+
+def test_a_half_inning_with_four_outs_does_not_reconcile():
+    """Four outs in a half inning is a parse error, reported as such, also in the game's last half inning
+    (where fewer than 3 outs is allowed: a walk-off)."""
+    rows = [(1, "top", "0-0", f"P{i} struck out swinging (0-2 KS).") for i in range(3)]
+    rows += [(1, "bot", "0-0", f"Q{i} struck out swinging (0-2 KS).") for i in range(4)]
+    result = replay_game(lines(rows))
+    assert result.status == "mismatch" and result.reason == "parsed 4 outs in the half inning"

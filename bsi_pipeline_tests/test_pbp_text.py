@@ -151,3 +151,18 @@ def test_notes_move_nobody(text):
 def test_unreadable_text_is_other_and_never_raises():
     for text in ["0-1", ".", "Schwellenback hits a shot that ate up 2B Kafer. Solid base hit."]:
         assert parse_description(text).kind in (KIND_OTHER, KIND_NOTE)
+
+
+@pytest.mark.parametrize("text, rbi", [
+    ("Longrie, Conner doubled to left field, 2 RBI; Van Blake, Caleb scored; Lara, Alejandro scored.", 2),
+    ("J. Engel homered to left field, 3 RBI (2-0 BB); L. Pritchard scored; B. Feist scored.", 3),
+])
+def test_multi_run_rbi_counts(text, rbi):
+    """'2 RBI' is two runs batted in (978 plays of the embedded seasons say n RBI)."""
+    assert parse_description(text).rbi == rbi
+
+
+def test_sac_on_a_line_drive_is_a_sacrifice_fly():
+    """Some scorers write SAC on a fly ball (flied, lined, fouled): a sacrifice fly."""
+    line = parse_description("T. Fisher lined out to rf, SAC, RBI (1-1 BK); B. Clifford scored.")
+    assert line.sac == "SF" and line.event_type == "sac_fly"

@@ -275,3 +275,18 @@ def test_regression_uses_rmse_without_calibration(policy):
     assert pr.decide(policy, better, None).promote
     mixed = pr.decide(policy, better, {**champion, "task": "classification"})
     assert not mixed.promote and "classification" in mixed.reason
+
+
+def test_former_champions_bind_with_the_best_of_several():
+    """Former champions v0 (Brier 0.2300) and v1 (0.2190); the challenger's 0.2198 is 0.0008 worse than the
+    best of them (v1), beyond the 0.0005 tolerance: kept, in whatever order the former champions come."""
+    policy = pr.load_policy()
+    base = {"calibration_accepted": True, "calibration_reasons": [], "window_id": "w"}
+    v0 = {**base, "model_version": 0, "brier": 0.2300, "log_loss": 0.6500}
+    v1 = {**base, "model_version": 1, "brier": 0.2190, "log_loss": 0.6300}
+    v2 = {**base, "model_version": 2, "brier": 0.2194, "log_loss": 0.6295}
+    v3 = {**base, "model_version": 3, "brier": 0.2198, "log_loss": 0.6290}
+    for former in ([v0, v1], [v1, v0]):
+        decision = pr.decide(policy, v3, v2, former)
+        assert not decision.promote, former
+        assert "former champion version 1's 0.2190" in decision.reason

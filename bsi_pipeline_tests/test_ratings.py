@@ -1,12 +1,14 @@
 """Rating systems on real fixture games: walk-forward selection, point-in-time ratings, conference strength."""
 
+import datetime as dt
 import json
 
 import polars as pl
 import pytest
 
 from bsi_pipeline.ratings.conference import conference_strength
-from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
+from bsi_pipeline.ratings.elo import EloSettings
+from bsi_pipeline.ratings.systems import LeagueConfig, forecast_league, load_league_configs
 from bsi_pipeline.sources.espn_ncaa_baseball_games import read_espn_ncaa_baseball_games
 from bsi_pipeline.sources.kaggle_mm_compact import read_kaggle_mm_compact
 from bsi_pipeline.sources.nfl_spreadspoke import read_nfl_spreadspoke
@@ -459,3 +461,16 @@ def test_a_renamed_college_keeps_its_rating(renamed_colleges, old, new):
     columns = ["game_id", "team", "rating_pre", "rating_post", "ridge_rating_pre", "ridge_rating_post"]
     assert again.team_ratings.select(columns).equals(forecasts.team_ratings.select(columns))
     assert old not in set(again.team_ratings.get_column("team"))  # the rating history is under today's name
+
+
+def test_home_rate_leaves_ties_out():
+    """2020: a home win, an away win and a tie; the 2021 home_rate is 1 / 2 (decided games only)."""
+    s = EloSettings(k=20)
+    config = LeagueConfig(league="x", sport="football", plain=s, grid=[s])
+    rows = [("a", 2020, 1, 20, 10), ("b", 2020, 2, 10, 20), ("c", 2020, 3, 17, 17), ("d", 2021, 1, 24, 3)]
+    games = pl.DataFrame([{"game_id": g, "sport": "football", "league": "x", "season": season,
+                           "date": dt.date(season, 9, day), "home_team": "H" + g, "away_team": "A" + g,
+                           "home_score": hs, "away_score": away, "neutral": False, "home_conference": None,
+                           "away_conference": None} for g, season, day, hs, away in rows])
+    rate = forecast_league(games, config).forecasts.filter(pl.col("system") == "home_rate")
+    assert rate.select("game_id", "p_home").rows() == [("d", 0.5)]
