@@ -654,3 +654,43 @@ def test_a_champion_that_cannot_be_loaded_fails_its_key_only_and_is_retried(tmp_
     assert run.new_rows.select("version", "status", "event").rows() == [(2, "champion", "decision"),
                                                                         (1, "archived", "replaced")]
     assert aliases(store) == {"champion": "2", "challenger": None, "archived": "1"}
+
+
+def test_a_challenger_that_cannot_be_fetched_waits_and_fails_its_key(tmp_path, monkeypatch):
+    """mlb_hr_prob v2 (better than champion v1) is registered, then its artifact is lost: models/ cleaned
+    and its MLflow artifacts moved away, as in an outage. That is no verdict on the model: no decision row,
+    the run fails naming the key, every later run too; once the artifact is back, v2 is decided (promoted).
+    Before, it was refused for good ("refused: cannot score version 2")."""
+    from urllib.parse import urlparse
+
+    from bsi_pipeline.registry import decisions
+
+    config, settings, store = stand_in_registry(tmp_path, monkeypatch, {"hr-v1": 0.050, "hr-v2": 0.040})
+    specs = {HR: SPECS[HR]}
+    fake_version(store, tmp_path / "m", HR, "hr-v1")
+    decisions.run_registry(store, settings, specs)
+    fake_version(store, tmp_path / "m", HR, "hr-v2")
+    source = Path(urlparse(store.version_info(HR, 2).source).path)
+    shutil.move(source, tmp_path / "moved_away")
+    shutil.rmtree(tmp_path / "m" / HR / "hr-v2")
+    assert not (settings.models_dir / HR / "hr-v2").exists()
+
+    for _ in range(2):
+        with pytest.raises(decisions.RegistryRunError, match="mlb_hr_prob: cannot fetch version 2's artifact") as failed:
+            decisions.run_registry(store, settings, specs)
+        assert failed.value.run.new_rows.height == 0
+        assert failed.value.run.skipped[HR].startswith("cannot fetch version 2's artifact")
+    history = read_table(settings.lake, "model_registry")
+    assert history.select("version", "status").rows() == [(1, "champion")]
+    assert aliases(store)["champion"] == "1"
+
+    shutil.move(tmp_path / "moved_away", source)
+    run = decisions.run_registry(store, settings, specs)
+    assert run.new_rows.select("version", "status", "event").rows() == [(2, "champion", "decision"),
+                                                                        (1, "archived", "replaced")]
+
+    # an artifact that is there but cannot score the window (here: no stand-in score) is a verdict: refused
+    fake_version(store, tmp_path / "m", HR, "hr-v3")
+    run = decisions.run_registry(store, settings, specs)
+    assert run.new_rows.select("version", "status").rows() == [(3, "challenger")]
+    assert run.new_rows["reason"][0] == "refused: cannot score version 3 on the test window (KeyError: 'hr-v3')"

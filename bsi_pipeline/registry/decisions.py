@@ -28,7 +28,9 @@ decided is compared, oldest first, with the champion of that moment and with eve
 (except versions rolled back from), all re-scored from their artifacts on the challenger's test window
 rebuilt from the spec's feature table (same rows). A champion no longer in MLflow cannot be re-scored:
 the challenger is then decided against the former champions alone (promotion rule 4 with rule 9). A
-champion still in MLflow whose artifact cannot be loaded leaves the challenger undecided until a later run.
+champion still in MLflow whose artifact cannot be loaded leaves the challenger undecided until a later run;
+so does a challenger whose artifact cannot be fetched (the key fails the run, named, until it can be),
+while a fetched artifact that cannot score the window is refused.
 """
 
 from __future__ import annotations
@@ -242,6 +244,7 @@ class KeyOutcome:
     model_key: str
     rows: list[dict] = field(default_factory=list)
     skipped: str | None = None
+    fault: bool = False   # skipped for an error the run must report (not for data that is not there yet)
 
 
 def _json(value) -> str:
@@ -272,6 +275,7 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
     # number now holds another model) cannot be re-scored: it is archived by the next promotion
     vanished = state.latest[state.champion] if state.champion is not None and champion is None else None
     scored: dict[Ident, tuple[dict | None, np.ndarray | None, str | None]] = {}
+    unfetched: set[Ident] = set()   # versions whose artifact could not be had (disk, then MLflow)
     # every version that has been champion: a challenger must not be worse than any of them beyond the
     # tolerance (promotion rule 9), except versions an operator rolled back from
     ever_champion = list(dict.fromkeys(state.champion_rows))
@@ -279,7 +283,11 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
     def score(info: VersionInfo):
         if info.ident not in scored:
             try:
-                folder = store.locate_version(key, info.version, settings.models_dir)
+                try:
+                    folder = store.locate_version(key, info.version, settings.models_dir)
+                except Exception:
+                    unfetched.add(info.ident)
+                    raise
                 record, pred = score_on_window(folder, spec, window)
                 scored[info.ident] = ({**record, "model_version": info.number}, pred, None)
             except Exception as exc:  # noqa: BLE001 - recorded as the reason, never a crash
@@ -288,6 +296,13 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
 
     for info in pending:
         record, pred, error = score(info)
+        if info.ident in unfetched:
+            # no verdict on a model nobody could load (an MLflow outage looks the same as a lost artifact):
+            # it and every later version wait, and the run fails naming the key until it can be fetched
+            out.skipped = (f"cannot fetch version {info.version}'s artifact ({error}); it and later versions "
+                           "are decided on a later run")
+            out.fault = True
+            return out
         champ_record = None
         if champion is not None and not error:
             champ_record, _, champ_error = score(champion)
@@ -427,9 +442,11 @@ class _KeyFailures(dict):
         try:
             return action(*args)
         except Exception as exc:  # noqa: BLE001 - raised with the key's name by run_registry
-            text = f"{type(exc).__name__}: {exc}"
-            self[key] = f"{self[key]}; {text}" if key in self else text
+            self.record(key, f"{type(exc).__name__}: {exc}")
             return default
+
+    def record(self, key: str, text: str) -> None:
+        self[key] = f"{self[key]}; {text}" if key in self else text
 
 
 def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelSpec],
@@ -458,6 +475,9 @@ def run_registry(store: MlflowStore, settings: Settings, specs: dict[str, ModelS
         history = read_history(lake)
         outcomes = [failed.attempt(key, KeyOutcome(key), decide_key, store, settings, spec, history, policy, now,
                                    load_features) for key, spec in specs.items()]
+        for outcome in outcomes:
+            if outcome.fault:
+                failed.record(outcome.model_key, outcome.skipped)
         new_rows = _rows([row for o in outcomes for row in o.rows])
         if new_rows.height:
             history = pl.concat([history, new_rows], how="vertical")
