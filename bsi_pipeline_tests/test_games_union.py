@@ -82,3 +82,17 @@ def test_different_leagues_or_scores_are_not_the_same_game(espn):
 def test_no_frames_give_empty_tables_with_the_schemas():
     games, excluded = union_games([])
     assert games.schema == pl.Schema(GAMES_SCHEMA) and excluded.schema == pl.Schema(EXCLUDED_SCHEMA)
+
+
+def test_the_same_teams_with_the_result_reversed_are_another_game(espn):
+    """"The same game" is the same date, teams AND score, either side home. A doubleheader split with the
+    same score (A beats B 5-3, then B beats A 5-3) is two games: when one source has only the first and
+    another only the second, both are kept. Here the first ESPN sample game and, from a second source, the
+    same teams on the same date with the two scores exchanged (the other team won by the same score)."""
+    game = espn.head(1)
+    first = game.row(0, named=True)
+    assert first["home_score"] != first["away_score"]
+    reversed_result = other_source(game).with_columns(home_score=pl.col("away_score"), away_score=pl.col("home_score"))
+    games, excluded = union_games([game, reversed_result])
+    assert (games.height, excluded.height) == (2, 0)
+    assert sorted(games["home_score"].to_list()) == sorted([first["home_score"], first["away_score"]])

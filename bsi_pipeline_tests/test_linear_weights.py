@@ -7,6 +7,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from bsi_pipeline.analytics import analytic_plays
 from bsi_pipeline.linear_weights import (
     BATTING_OUTS,
     WOBA_EVENTS,
@@ -477,3 +478,18 @@ def test_fip_counts_intentional_walks():
     p1 = pitching.filter(pl.col("player") == "p1").row(0, named=True)
     assert (p1["IBB"], p1["BB"]) == (1, 0)
     assert p1["fip_constant"] == pytest.approx(9.5) and p1["FIP"] == pytest.approx(23.5)
+
+
+def test_analytic_plays_keep_only_reconciled_college_games(college_tables):
+    """analytics.py: "College plays enter only from games that reconciled with the score column (a game whose
+    runs or outs do not add up would bend every state's expectancy)". The embedded sample has games whose
+    replay is a mismatch: none of their lines reach the analytics, every reconciled game's play and
+    substitution lines do, and no summary or note line."""
+    report = college_tables.parse_report
+    mismatched = set(report.filter(pl.col("status") != "reconciled")["game_id"])
+    reconciled = set(report.filter(pl.col("status") == "reconciled")["game_id"])
+    assert mismatched, "the embedded sample has unreconciled games"
+    college = analytic_plays(college_tables.plays, report, pl.DataFrame()).filter(pl.col("league") == "ncaa")
+    assert not set(college["game_id"]) & mismatched
+    assert set(college["game_id"]) == reconciled
+    assert set(college["line_kind"]) == {"play", "substitution"}

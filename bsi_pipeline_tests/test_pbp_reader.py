@@ -27,7 +27,7 @@ from bsi_pipeline.ncaa.pbp_reader import (
     quarantine_frame,
     read_pbp_files,
 )
-from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
+from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables, parse_summary
 from bsi_pipeline.ncaa.pbp_text import is_summary_line
 from bsi_pipeline_tests.conftest import REPO
 
@@ -630,3 +630,57 @@ def test_gzip_zero_padding_is_ignored_and_a_truncated_later_member_is_noted(tmp_
     assert accepted_keys(result) >= {("cut_member.csv.gz", line_no(i)) for i in range(len(g1))}
     assert [q["line_no"] for q in result.quarantine] == [line_no(report.rows_read - 1)]
     assert "truncated" in result.quarantine[0]["reason"]
+
+
+def test_home_score_going_backwards_quarantines_the_whole_game(tmp_path):
+    """The home half of the drop check (test_score_going_backwards_quarantines_the_whole_game_only drops the
+    away score). Here the first game (Tennessee at Georgia, 2021-03-19) gets its home score set back
+    to 0 on the first play after the home team has scored, the away score kept: the whole game is quarantined
+    with the reason naming that line, the second game is untouched."""
+    header, g1, g2 = two_games()
+    score = COLUMNS.index("score")
+    k = next(k for k in range(1, len(g1))
+             if int(fields(g1[k - 1])[score].split("-")[1]) > 0
+             and not is_summary_line(fields(g1[k - 1])[9]) and not is_summary_line(fields(g1[k])[9]))
+    away, home = fields(g1[k])[score].split("-")
+    assert int(home) > 0
+    g1[k] = with_field(g1[k], "score", f"{away}-0")            # only the home score drops
+    rows = g1 + g2
+    result = read_pbp_files([write(tmp_path, "home_backwards.csv", header, rows)])
+    assert_accounting(result, len(rows))
+    assert accepted_keys(result) == {("home_backwards.csv", line_no(i)) for i in range(len(g1), len(rows))}
+    q = quarantined(result)
+    assert set(q) == {("home_backwards.csv", line_no(i)) for i in range(len(g1))}
+    for row in q.values():
+        assert f"score goes backwards at line {line_no(k)}: {away}-0 after" in row["reason"]
+
+
+@pytest.mark.parametrize("game", [0, 1])
+def test_a_third_team_is_quarantined_in_either_game(tmp_path, game):
+    """test_bad_field_quarantines_that_row_with_a_specific_reason damages only the second game, which the
+    reader re-checks line by line anyway (its summary lines' scores), so it cannot see the per-game team count
+    that decides which games are re-checked. A third team on line 7 of EITHER game is quarantined alone."""
+    header, g1, g2 = two_games()
+    rows = g1 + g2
+    i = (0 if game == 0 else len(g1)) + 7
+    rows[i] = with_field(rows[i], "batting", "Texas")          # neither Tennessee nor Georgia, nor game 2's pair
+    result = read_pbp_files([write(tmp_path, "third.csv", header, rows)])
+    assert_accounting(result, len(rows))
+    assert accepted_keys(result) == {("third.csv", line_no(j)) for j in range(len(rows)) if j != i}
+    [q] = result.quarantine
+    assert q["line_no"] == line_no(i) and "is not the game's pair" in q["reason"]
+
+
+def test_parse_summary_percentages_by_hand():
+    """2021: two games, one reconciled -> 50%. Ten lines: one inning summary (left out), two notes and seven
+    plays, one of them unclassified ('other'). classified_pct leaves the notes out: 1 - 1/7 -> 85.714;
+    classified_pct_all_lines counts the notes as unclassified: 1 - 3/9 -> 66.667."""
+    report = pl.DataFrame({"season": [2021, 2021], "status": ["reconciled", "mismatch"]})
+    kinds = ["summary", "note", "note", "play", "play", "play", "play", "play", "play", "play"]
+    events = ["other", "other", "other", "other", "single", "walk", "strikeout", "groundout", "flyout", "double"]
+    plays = pl.DataFrame({"season": [2021] * 10, "line_kind": kinds, "event_type": events})
+    row = parse_summary(report, plays).row(0, named=True)
+    assert (row["games"], row["reconciled"], row["reconciled_pct"]) == (2, 1, 50.0)
+    assert (row["lines"], row["note_lines"], row["other_lines"], row["other_or_note_lines"]) == (9, 2, 1, 3)
+    assert row["classified_pct"] == 85.714
+    assert row["classified_pct_all_lines"] == 66.667

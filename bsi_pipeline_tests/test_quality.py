@@ -8,7 +8,7 @@ import pytest
 from bsi_pipeline import quality
 from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
 from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
-from bsi_pipeline_tests.conftest import EMBEDDED_PBP
+from bsi_pipeline_tests.conftest import EMBEDDED_PBP, FIXTURES, REPO
 
 
 @pytest.fixture(scope="module")
@@ -274,3 +274,34 @@ def test_feature_check_runs_with_its_table_blocks_what_reads_it_and_stays_out_of
     assert not bad.success and not evaluation.passed
     assert "launch_angle" in evaluation.description and evaluation.metadata["failed"].value == 1
     assert materialized(bad) == {"batted_balls", "features_batted_balls"}   # reads_features did not run
+
+
+def test_home_score_going_backwards_fails(plays):
+    """score_drop must see a home drop too (test_score_going_backwards_and_date_outside_season_fail drops
+    the away score). One line of the first real game, after the home team has runs, gets home score 0 (the lines after it go back up: one drop)."""
+    first_game = plays["game_id"][0]
+    game = plays.filter((pl.col("game_id") == first_game) & (pl.col("line_kind") != "summary")).sort("seq")
+    seqs, home = game["seq"].to_list(), game["home_score"].to_list()
+    k = next(i for i in range(1, len(seqs)) if home[i - 1] > 0)
+    bad = plays.with_columns(
+        home_score=pl.when((pl.col("game_id") == first_game) & (pl.col("seq") == seqs[k])).then(0)
+        .otherwise(pl.col("home_score")).cast(pl.Int16))
+    ok, what = failed(bad)
+    assert not ok
+    assert what == {"expect_column_values_to_be_between:score_drop"}
+
+
+def test_games_suite_fails_on_a_game_listed_twice():
+    """The games table holds each game once (union_games): the games suite must fail on a repeated game_id.
+    Real ESPN sample games pass; with the first one appended again, only uniqueness fails."""
+    from bsi_pipeline.sources.espn_ncaa_baseball_games import read_espn_ncaa_baseball_games
+
+    teams_dir = REPO / "data" / "ncaa_baseball_teams"
+    games = read_espn_ncaa_baseball_games([FIXTURES / "espn_ncaa_baseball_games" / "espn_games_sample.csv"],
+                                          teams_dir / "canonical_teams_2026.csv",
+                                          sorted(teams_dir.glob("ncaa_d1_teams_20*.csv"))).games
+    assert quality.validate("games", games, quality.games_suite()).passed
+    result = quality.validate("games", pl.concat([games, games.head(1)]), quality.games_suite())
+    assert not result.passed
+    assert [(f["expectation"], f["kwargs"]["column"]) for f in result.failures()] == [
+        ("expect_column_values_to_be_unique", "game_id")]

@@ -694,3 +694,74 @@ def test_a_challenger_that_cannot_be_fetched_waits_and_fails_its_key(tmp_path, m
     run = decisions.run_registry(store, settings, specs)
     assert run.new_rows.select("version", "status").rows() == [(3, "challenger")]
     assert run.new_rows["reason"][0] == "refused: cannot score version 3 on the test window (KeyError: 'hr-v3')"
+
+
+def test_a_version_rolled_back_from_does_not_set_the_bar(tmp_path, monkeypatch, capsys):
+    """promotion_policy.yaml and the README: a challenger must not be worse than any former champion by more
+    than the tolerance, "versions rolled back from excepted". v1 (Brier 0.0500) champion, v2 (0.0490)
+    promoted, then rolled back by the operator (v1 champion again, v2 archived by a rollback). v3 (0.0497,
+    log loss 0.1790 against 0.1800) beats the champion v1 on both metrics and is promoted: 0.0497 - 0.0490 =
+    0.0007 is beyond the 0.0005 tolerance against v2, but v2 is the version rolled back from."""
+    from bsi_pipeline.registry import decisions
+
+    briers = {"hr-v1": 0.0500, "hr-v2": 0.0490, "hr-v3": 0.0497}
+    log_losses = {"hr-v1": 0.1800, "hr-v2": 0.1800, "hr-v3": 0.1790}
+    config, settings, store = stand_in_registry(tmp_path, monkeypatch, briers, log_losses)
+    for model_id in ("hr-v1", "hr-v2"):
+        fake_version(store, tmp_path / "m", HR, model_id)
+    decisions.run_registry(store, settings, {HR: SPECS[HR]})
+    assert main(["rollback", HR, "--reason", "v2 misprices", "--config", str(config)]) == 0, capsys.readouterr().err
+    fake_version(store, tmp_path / "m", HR, "hr-v3")
+    rows = {(r["version"], r["event"]): r for r in
+            decisions.run_registry(store, settings, {HR: SPECS[HR]}).new_rows.iter_rows(named=True)}
+    v3 = rows[(3, "decision")]
+    assert v3["status"] == "champion", v3["reason"]
+    assert v3["reason"].startswith("promoted: brier 0.0497")
+    assert (rows[(1, "replaced")]["status"]) == "archived"
+    assert aliases(store)["champion"] == "3"
+
+
+def test_the_challenger_alias_names_the_newest_challenger(tmp_path, monkeypatch):
+    """v1 (0.0500) champion; v2 (0.0600) and v3 (0.0550), both worse, stay challengers. The `challenger`
+    alias, which `registered_<key>` gives every new version (README), names the newest of them, v3."""
+    from bsi_pipeline.registry import decisions
+
+    briers = {"hr-v1": 0.0500, "hr-v2": 0.0600, "hr-v3": 0.0550}
+    _, settings, store = stand_in_registry(tmp_path, monkeypatch, briers)
+    for model_id in briers:
+        fake_version(store, tmp_path / "m", HR, model_id)
+    run = decisions.run_registry(store, settings, {HR: SPECS[HR]})
+    assert run.new_rows.select("version", "status").rows() == [(1, "champion"), (2, "challenger"), (3, "challenger")]
+    assert aliases(store) == {"champion": "1", "challenger": "3", "archived": None}
+
+
+def test_a_registered_version_not_yet_decided_keeps_the_challenger_alias(tmp_path, monkeypatch):
+    """README: `registered_<key>` registers a version "aliased `challenger`". A version registered after the
+    last registry run has no decision yet; bringing the aliases in line with the history (sync_key) must
+    leave it the challenger (v2), not clear the alias because the history has no challenger row."""
+    from bsi_pipeline.registry import decisions
+
+    _, settings, store = stand_in_registry(tmp_path, monkeypatch, {"hr-v1": 0.0500, "hr-v2": 0.0400})
+    fake_version(store, tmp_path / "m", HR, "hr-v1")
+    history = decisions.run_registry(store, settings, {HR: SPECS[HR]}).history
+    fake_version(store, tmp_path / "m", HR, "hr-v2")       # registered, not decided
+    decisions.sync_key(store, settings, HR, history)
+    assert aliases(store) == {"champion": "1", "challenger": "2", "archived": None}
+
+
+def test_the_registry_refuses_a_version_that_does_not_beat_its_baseline():
+    """README: the challenger must "beat its baseline where the spec demands it". mlb_home_win demands it
+    (baseline p_elo, compare_with p_components). Four held-out games, home_win 1, 0, 1, 0, p_elo 0.6, 0.4,
+    0.6, 0.4: baseline Brier 0.16, log loss -ln 0.6 = 0.511. A coin-flip model (0.5 everywhere: Brier 0.25,
+    log loss 0.693) does not beat it, and is refused with the reason; a sharper one (0.7, 0.3, ...: Brier
+    0.09, log loss 0.357) does, and is not."""
+    from bsi_pipeline.registry import decisions
+
+    spec = SPECS["mlb_home_win"]
+    assert spec.must_beat_baseline and spec.baseline == "p_elo"
+    rows = pl.DataFrame({"row_id": ["a", "b", "c", "d"], "home_win": [1.0, 0.0, 1.0, 0.0],
+                         "p_elo": [0.6, 0.4, 0.6, 0.4], "p_components": [0.6, 0.4, 0.6, 0.4]})
+    window = decisions.Window(rows, "2009-04-05", "2009-10-04", "mlb_home_win:test:4")
+    assert decisions.baseline_problem(spec, window, np.array([0.5, 0.5, 0.5, 0.5])) == (
+        "not promoted: does not beat the baseline p_elo on the same 4 test rows (Brier and log loss)")
+    assert decisions.baseline_problem(spec, window, np.array([0.7, 0.3, 0.7, 0.3])) is None

@@ -309,3 +309,27 @@ def test_full_shared_file_real_facts():
     assert d["week"].min() == 1 and d["week"].max() == 16
     assert d.filter(pl.col("home_post_win_prob").is_not_null()).select(
         ((pl.col("home_post_win_prob") + pl.col("away_post_win_prob")) - 1).abs().max()).item() < 1e-9
+
+
+def test_the_same_team_id_on_both_sides_is_quarantined(tmp_path):
+    """Army-Navy 2014 (game 400548461: Army id 349 home, Navy id 2426 away) with away_id damaged to 349: the
+    ids say one team played itself, whatever the names say. Quarantined with the reason, not accepted."""
+    header, rows = csv_rows(FIXTURE)
+    ix = {c: i for i, c in enumerate(header)}
+    (row,) = [list(r) for r in rows if r[0] == "400548461"]
+    assert (row[ix["home_id"]], row[ix["away_id"]]) == ("349", "2426")
+    row[ix["away_id"]] = "349"
+    r = read_cfbd_games([write_csv(tmp_path / "same_id.csv", header, [row])])
+    assert r.games.height == 0
+    assert r.quarantine["reason"].to_list() == ["home and away team are the same ('Army', id 349)"]
+
+
+def test_a_blank_season_type_leaves_the_game_type_null(tmp_path):
+    """GAMES_SCHEMA: game_type is regular, postseason, or null; nothing is guessed. Army-Navy 2014 with
+    season_type blank: game_type null (not "regular"), details.season_type null."""
+    header, rows = csv_rows(FIXTURE)
+    ix = {c: i for i, c in enumerate(header)}
+    (row,) = [list(r) for r in rows if r[0] == "400548461"]
+    row[ix["season_type"]] = ""
+    r = read_cfbd_games([write_csv(tmp_path / "no_type.csv", header, [row])])
+    assert r.games["game_type"].to_list() == [None] and r.details["season_type"].to_list() == [None]

@@ -411,3 +411,21 @@ def test_full_shared_file():
     assert lsu.height > 80
     pitchers = res.details.get_column("home_pitcher_name").drop_nulls()
     assert not pitchers.str.contains(" - P").any()
+
+
+def test_an_espn_name_two_teams_share_identifies_neither(tmp_path):
+    """_TeamMap: "an ESPN name shared by two teams identifies neither". The shipped map with a second row
+    whose espn_name is also "LSU Tigers" (as a junior-college branch campus would be spelled): the sample's
+    LSU home game without a canonical id keeps ESPN's name, source "espn", instead of being given to one of
+    the two schools."""
+    canonical = tmp_path / "canonical.csv"
+    text = CANONICAL.read_text()
+    canonical.write_text(text.rstrip("\n") + "\n2026,999999,LSU Eunice,,,NCAA_999999,,LSU Tigers,,,,\n")
+    header, rows = sample_rows()
+    path = tmp_path / "espn_noid.csv"
+    path.write_text("\n".join([header, field_edit(rows[3], home_canonical_id="")]) + "\n")
+    r = read_espn_ncaa_baseball_games([path], canonical, REGISTRIES)
+    d = r.details.row(0, named=True)
+    assert d["home_name_espn"] == "LSU Tigers"
+    assert (r.games["home_team"][0], d["home_name_source"]) == ("LSU Tigers", "espn")
+    assert r.games["home_conference"][0] is None

@@ -347,3 +347,27 @@ def test_full_shared_files():
         date(2018, 4, 2), "Villanova", 79, 62)
     assert g.filter(pl.col("game_type") == "regular").get_column("date").is_between(
         date(2016, 11, 1), date(2018, 3, 12)).all()
+
+
+def test_secondary_tournament_games_carry_their_tournament(tmp_path):
+    """No test reads an MSecondaryTourneyCompactResults file. The 2018 NIT final (real: Penn St 82, Utah 66,
+    3/29/2018 at Madison Square Garden; TeamIDs 1336 and 1428 as in the shared MTeams.csv; DayNum 150 from
+    DayZero 10/30/2017): postseason, neutral, the lower TeamID (Penn St) listed home, tournament "NIT", no
+    seeds (seeds are for NCAA tournament games)."""
+    import shutil
+
+    for p in FIXTURE.glob("*.csv"):
+        shutil.copy(p, tmp_path / p.name)
+    with (tmp_path / "MTeams.csv").open("a") as f:
+        f.write("1336,Penn St,1985,2025\n1428,Utah,1985,2025\n")
+    (tmp_path / "MSecondaryTourneyCompactResults_2018.csv").write_text(
+        "Season,DayNum,WTeamID,WScore,LTeamID,LScore,WLoc,NumOT,SecondaryTourney\n2018,150,1336,82,1428,66,N,0,NIT\n")
+    r = read_kaggle_mm_compact(sorted(tmp_path.glob("*.csv")))
+    g = r.games.filter(pl.col("source_game_id") == "2018-150-1336-1428").row(0, named=True)
+    assert (g["date"], g["home_team"], g["home_score"], g["away_team"], g["away_score"]) == (
+        date(2018, 3, 29), "Penn St", 82, "Utah", 66)
+    assert (g["neutral"], g["game_type"]) == (True, "postseason")
+    d = r.details.filter(pl.col("game_id") == g["game_id"]).row(0, named=True)
+    assert (d["tournament"], d["wloc"], d["home_seed"], d["away_seed"]) == ("NIT", "N", None, None)
+    files = {f["source_file"]: f for f in r.files.to_dicts()}
+    assert files["MSecondaryTourneyCompactResults_2018.csv"]["note"] == "results: secondary tournaments"

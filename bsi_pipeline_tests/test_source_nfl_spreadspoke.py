@@ -399,3 +399,49 @@ def test_full_shared_file_real_facts():
     # Neutral sites: every Super Bowl and every Wembley game.
     assert g.filter(pl.col("week") == "Superbowl")["neutral"].all()
     assert g.filter(pl.col("location") == "Wembley Stadium")["neutral"].all()
+
+
+def _nfl_renamed(rows: list[list[str]]) -> list[list[str]]:
+    return [[("Kansas City Wolves" if v == "Kansas City Chiefs" else v) for v in r] for r in rows]
+
+
+def test_one_game_does_not_teach_an_abbreviation(tmp_path):
+    """"Adopt an id only when at least two such games agree": the Chiefs renamed to a name the table does not
+    know, and only ONE game giving evidence (9/2/1979, Kansas City 14, Baltimore Colts 0, favorite KC): KC is
+    not learned, the favorite stays null and the game is counted as unmatched."""
+    header, rows = csv_rows(FIXTURE)
+    one = [r for r in _nfl_renamed(rows) if r[0] == "9/2/1979" and r[4] == "Kansas City Wolves"]
+    assert len(one) == 1 and one[0][8] == "KC"
+    r = read_nfl_spreadspoke([write_csv(tmp_path / "one.csv", header, one)])
+    g = game_with_details(r, pl.col("home_team") == "Kansas City Wolves")
+    assert (g["d_team_favorite_id"], g["d_favorite_team"], g["d_home_spread"]) == ("KC", None, None)
+    note = r.files["note"][0]
+    assert "abbreviations learned" not in note
+    assert "favorite not matched to either team (favorite_team kept null): 1 game (lines 2)" in note
+
+
+def test_disagreeing_evidence_does_not_teach_an_abbreviation(tmp_path):
+    """"... and at least 90% of them do": the renamed Chiefs' two KC-favored games (1979 v Baltimore Colts,
+    2015 at Houston Texans) and a third real game (11/1/2015 v Detroit at Wembley) whose favorite id is
+    damaged to "KCW": 2 of 3 agree (67%), so nothing is learned and neither KC game's favorite is resolved."""
+    header, rows = csv_rows(FIXTURE)
+    renamed = [r for r in _nfl_renamed(rows) if "Kansas City Wolves" in (r[4], r[7]) and r[0] in
+               ("9/2/1979", "9/13/2015", "11/1/2015")]
+    assert len(renamed) == 3
+    for r in renamed:
+        if r[0] == "11/1/2015":
+            r[8] = "KCW"
+    res = read_nfl_spreadspoke([write_csv(tmp_path / "three.csv", header, renamed)])
+    assert "abbreviations learned" not in (res.files["note"][0] or "")
+    assert res.details["favorite_team"].null_count() == 3
+
+
+def test_a_blank_stadium_neutral_is_null_not_false(tmp_path):
+    """GAMES_SCHEMA: neutral is "null when the source does not say". The Super Bowl 50 row (2/7/2016, Denver 24,
+    Carolina 10 at Levi's Stadium, neutral TRUE) with stadium_neutral left blank: neutral is null."""
+    header, rows = csv_rows(FIXTURE)
+    sb50 = [list(r) for r in rows if r[0] == "2/7/2016"]
+    assert len(sb50) == 1
+    sb50[0][header.index("stadium_neutral")] = ""
+    r = read_nfl_spreadspoke([write_csv(tmp_path / "blank_neutral.csv", header, sb50)])
+    assert r.quarantine.height == 0 and r.games["neutral"].to_list() == [None]

@@ -446,3 +446,43 @@ def test_full_2016_season_from_the_shared_parquet():
     ends = ev.filter(pl.col("end_of_half_inning")).with_columns(
         pl.col("seq").max().over("game_id").alias("last_seq"))
     assert ends.filter((pl.col("outs_after") != 3) & (pl.col("seq") != pl.col("last_seq"))).height == 0
+
+
+CW_WALKOFF = "SDN201607160"
+
+
+def test_generic_outs_without_a_batted_ball_type_are_named_from_the_fielders(tmp_path):
+    """Older seasons have no BATTEDBALL_CD: a generic out (EVENT_CD 2) is then named from the fielders in
+    EVENT_TX (module docstring): assisted ("63", "64(1)") groundout, an outfielder alone ("8", "7", "9")
+    flyout, any other single fielder ("6", "3", "2") popout. The real 2016 fixture with BATTEDBALL_CD blanked."""
+    frame = pl.read_csv(HEADER, infer_schema=False, glob=False).with_columns(BATTEDBALL_CD=pl.lit(""))
+    path = tmp_path / "no_batted_ball.csv"
+    frame.write_csv(path)
+    events = read_retrosheet_cwevent([path]).events.filter(
+        (pl.col("source_game_id") == CW_WALKOFF) & (pl.col("event_code") == 2))
+    by_text = dict(events.select("description", "event_type").unique("description").iter_rows())
+    assert by_text["63/G-"] == "groundout" and by_text["64(1)/FO/G"] == "groundout"
+    assert by_text["8/F"] == "flyout" and by_text["7/F"] == "flyout" and by_text["9/F"] == "flyout"
+    assert by_text["6/P"] == "popout" and by_text["2/P2F"] == "popout" and by_text["3/G"] == "popout"
+    assert events["batted_ball_type"].null_count() == events.height
+
+
+def test_a_game_the_home_team_batted_first_written_twice_is_a_copy(tmp_path):
+    """The repeated-copy check starts a game over at "the first batting side as the game's first row has it,
+    so a game in which the home team batted first is read right". The walk-off game without EVENT_ID with
+    BAT_HOME_ID flipped (the home team bats first), written twice: the second copy (lines 96-189) is
+    quarantined as a repeat, the first (lines 2-95) accepted whole."""
+    frame = (pl.read_csv(HEADER, infer_schema=False, glob=False).drop("EVENT_ID")
+             .filter(pl.col("GAME_ID") == CW_WALKOFF)
+             .with_columns(BAT_HOME_ID=pl.when(pl.col("BAT_HOME_ID") == "0").then(pl.lit("1")).otherwise(pl.lit("0"))))
+    assert frame.height == 94 and frame["BAT_HOME_ID"][0] == "1"
+    path = tmp_path / "home_first_twice.csv"
+    pl.concat([frame, frame]).write_csv(path)
+    got = read_retrosheet_cwevent([path])
+    f = got.files.row(0, named=True)
+    assert (f["rows_read"], f["rows_accepted"], f["rows_quarantined"]) == (188, 94, 94)
+    assert got.quarantine["line_no"].to_list() == list(range(96, 190))
+    assert set(got.quarantine["reason"]) == {
+        "repeated game: SDN201607160 starts over at line 96 (inning 1, no outs, bases empty, 0-0) after play "
+        "from line 2: a second copy of the game, which the file cannot number apart (no EVENT_ID)"}
+    assert got.events["half"][0] == "bot"

@@ -198,3 +198,20 @@ def test_realigned_2021_teams_on_the_shared_play_by_play():
     moved = table.filter(pl.col("is_d1") & (pl.col("schedule_conference") != pl.col("conference")))
     assert moved.height == 22  # the 14 above and 8 more, each a real move
     assert moved["note"].str.starts_with("the 2021 schedule says").all()
+
+
+def test_last_seasons_conference_is_carried_only_into_a_season_without_series():
+    """teams._fill_unlisted: an unlisted team keeps its previous season's schedule conference only "in a
+    season without series". Furman (not in the registry) plays Alpha's 2019 round robin: Alpha. In 2020 it
+    plays two series from mid-March, one against Alpha and one against Beta: 3 of 6 games is no majority,
+    and it had series, so nothing is carried: no conference, not D1 (as "Split" in the test above)."""
+    alpha, beta = ["A1", "A2", "A3", "A4", "A5", "A6", "A7"], ["B1", "B2", "B3", "B4", "B5", "B6"]
+    registry = registry_frame({"Alpha": alpha, "Beta": beta})
+    rows = round_robin(2019, alpha + ["Furman"], date(2019, 3, 16))
+    rows += round_robin(2020, alpha, date(2020, 3, 14)) + round_robin(2020, beta, date(2020, 3, 14))
+    rows += series(2020, "Furman", "A1", date(2020, 3, 20)) + series(2020, "B1", "Furman", date(2020, 3, 27))
+    by = {(r["season"], r["team_name"]): r for r in teams_table(schedule(rows), registry).iter_rows(named=True)}
+    assert (by[(2019, "Furman")]["conference"], by[(2019, "Furman")]["conference_source"]) == ("Alpha", "schedule")
+    furman = by[(2020, "Furman")]
+    assert furman["series_games"] == 6
+    assert (furman["conference"], furman["conference_source"], furman["is_d1"]) == (None, None, False)

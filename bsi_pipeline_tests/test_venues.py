@@ -144,3 +144,15 @@ def test_espn_results_get_neutral_college_world_series_and_keep_a_source_true():
     source_says = espn.head(3).with_columns(neutral=pl.lit(True))
     assert with_venue_neutral(source_says)["neutral"].to_list() == [True, True, True]
     assert with_venue_neutral(espn.clear()).height == 0
+
+
+def test_a_source_true_neutral_stands_where_the_venue_says_home():
+    """with_venue_neutral: "a source's True stands; otherwise the flag inferred". LSU hosts three games in
+    Baton Rouge (its home city from then on); the fourth, also in Baton Rouge, is one the source marks
+    neutral (a conference tournament LSU hosted, say): it stays True although the venue says home. The fifth,
+    in Houston, which the source marks False, is inferred neutral (the ESPN results say false for every
+    game). The first three: no home city yet and no source flag, null."""
+    frame = games([(0, "LSU", "Baton Rouge, La."), (1, "LSU", "Baton Rouge, La."), (2, "LSU", "Baton Rouge, La."),
+                         (5, "LSU", "Baton Rouge, La."), (6, "LSU", "Houston, Texas")])
+    frame = frame.with_columns(neutral=pl.Series([None, None, None, True, False], dtype=pl.Boolean))
+    assert with_venue_neutral(frame)["neutral"].to_list() == [None, None, None, True, True]

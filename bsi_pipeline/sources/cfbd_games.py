@@ -9,7 +9,8 @@ away_post_win_prob,excitement_index`. Headers in the CFBD API's camelCase (`home
 Games: league "ncaaf", source_game_id is the CFBD game id, teams are the CFBD school names, scores come from
 the points columns (written as floats, "45.0": they must be whole numbers), `neutral` is neutral_site,
 conferences as given (null for teams outside FBS), `game_type` is "postseason" when season_type is
-"postseason" else "regular" (CFBD files conference championship games under "regular"), location = venue.
+"postseason", "regular" for any other value (CFBD files conference championship games under "regular"), and null
+when season_type is blank (nothing is guessed), location = venue.
 
 Date: the date part of start_date, as given. start_date is written as a UTC timestamp ("...T19:00:00.000Z"),
 but in the 2001-2014 file its clock times look like US Eastern kick-off times (12:00, 15:30, 19:00 dominate,
