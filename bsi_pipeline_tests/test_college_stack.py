@@ -4,11 +4,12 @@ the date-by-date stacking regression, and the system on the embedded play-by-pla
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from bsi_pipeline.games import pbp_games_to_shared
 from bsi_pipeline.ncaa import box_scores
@@ -52,6 +53,19 @@ def test_starter_rates_use_earlier_dates_and_weigh_last_season_half():
     assert spd[3] == 0.0  # an unnamed starter: no difference at all
 
 
+def test_starter_rates_two_seasons_back_weigh_the_square():
+    """2020 skipped (no college season): Ace's and Bo's 2019 starts count previous_weight ** 2 = 0.25 in 2021, as
+    the module says ("the one before at its square"). test_starter_rates_use_earlier_dates_and_weigh_last_season_half
+    has one-season gaps only."""
+    games = schedule([("g1", 2019, date(2019, 3, 1), "A", "B"), ("g2", 2021, date(2021, 3, 5), "A", "B")])
+    lines = starts([("g1", "A", "Ace", 25, 10, 1, 0), ("g1", "B", "Bo", 20, 2, 3, 1),
+                    ("g2", "A", "Ace", 24, 9, 2, 1), ("g2", "B", "Bo", 22, 3, 2, 0)])
+    spd = cs.starter_kbb_difference(games, lines, SETTINGS)
+    ace = (0.25 * 9 + 0.1 * 80) / (0.25 * 25 + 80)      # K - BB - HBP = 9 in 25 BF, at a quarter
+    bo = (0.25 * -2 + 0.1 * 80) / (0.25 * 20 + 80)
+    assert spd[0] == 0.0 and spd[1] == pytest.approx(ace - bo)
+
+
 def test_a_side_with_two_starter_lines_is_an_error_not_a_shift():
     """Starter lines are read by position beside the games: a second line for (game, team) would move every
     later game's starter onto the game before it."""
@@ -78,6 +92,38 @@ def test_stacked_probabilities_never_see_their_own_date():
     flipped[400:440] = 1 - flipped[400:440]  # the results of one date (rows 400-439)
     q = cs.stacked_probabilities(x, flipped, decided, dates, settings)
     assert np.array_equal(p[:440], q[:440]) and not np.array_equal(p[440:], q[440:])
+
+
+def test_design_columns_by_hand():
+    """Columns r, spd, same_conference, same_conference x r. Two teams with no conference (non-D1 opponents,
+    null) are not a conference game."""
+    games = pl.DataFrame({"home_conference": ["SEC", "SEC", None], "away_conference": ["SEC", "ACC", None]},
+                         schema={"home_conference": pl.String, "away_conference": pl.String})
+    x = cs.design(games, np.array([2.0, 1.5, -1.0]), np.array([0.1, 0.2, 0.3]))
+    np.testing.assert_array_equal(x, [[2.0, 0.1, 1.0, 2.0], [1.5, 0.2, 0.0, 0.0], [-1.0, 0.3, 0.0, 0.0]])
+
+
+def test_stacked_probabilities_are_the_standardized_regression():
+    """Before each date: L2 logistic regression (C) on the standardized features of every decided earlier game,
+    applied to the date's games standardized with the same mean and sd. Checked on the last date against
+    scikit-learn directly, and as a property: rescaling a feature (spd in other units) changes nothing."""
+    rng = np.random.default_rng(8)
+    n = 300
+    dates = [date(2021, 2, 1) + timedelta(days=i // 20) for i in range(n)]
+    x = np.column_stack([rng.normal(0, 3, n), rng.normal(0.1, 0.05, n), rng.integers(0, 2, n).astype(float),
+                         np.zeros(n)])
+    x[:, 3] = x[:, 2] * x[:, 0]
+    outcome = (rng.uniform(size=n) < 1 / (1 + np.exp(-(0.3 * x[:, 0] + 8 * x[:, 1])))).astype(float)
+    settings = cs.StackSettings(min_train_games=100)
+    p = cs.stacked_probabilities(x, outcome, np.ones(n, dtype=bool), dates, settings)
+    start = n - 20
+    mean, sd = x[:start].mean(axis=0), x[:start].std(axis=0) + 1e-9
+    model = LogisticRegression(C=1.0, max_iter=1000).fit((x[:start] - mean) / sd, outcome[:start])
+    np.testing.assert_allclose(p[start:], model.predict_proba((x[start:] - mean) / sd)[:, 1], atol=1e-9)
+    scaled = x.copy()
+    scaled[:, 1] *= 1000.0
+    q = cs.stacked_probabilities(scaled, outcome, np.ones(n, dtype=bool), dates, settings)
+    np.testing.assert_allclose(q[100:], p[100:], atol=1e-6)
 
 
 @pytest.fixture(scope="module")

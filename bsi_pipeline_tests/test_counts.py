@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 
 from bsi_pipeline.models import counts
 
@@ -131,6 +131,25 @@ def test_fit_dispersion_says_poisson_for_poisson_data():
     raw = sum(counts.fit_dispersion(mu, np.random.default_rng(2000 + seed).poisson(mu), significance=None) > 0
               for seed in range(40))
     assert 8 <= raw <= 32
+
+
+def test_the_dispersion_test_is_the_boundary_test_at_5pct():
+    """Under Poisson the LR statistic is 0.5 chi2(0) + 0.5 chi2(1): the 5% critical value is chi2(1)'s 90% point,
+    2.706, not its 95% point, 3.841. These 300 simulated starts give LR = 3.44 (computed here with scipy's NB2
+    likelihood): over-dispersion at 5%, so alpha is the MLE (0.027), not 0."""
+    rng = np.random.default_rng(9)
+    mu = rng.uniform(3, 8, 300)
+    y = _nb_sample(rng, mu, 0.03)
+
+    def nb(la):
+        r = 1 / math.exp(la)
+        return -stats.nbinom.logpmf(y, r, r / (r + mu)).sum()
+
+    best = optimize.minimize_scalar(nb, bounds=(math.log(1e-8), math.log(100)), method="bounded",
+                                    options={"xatol": 1e-10})
+    lr = 2 * (-best.fun - stats.poisson.logpmf(y, mu).sum())
+    assert stats.chi2.ppf(0.90, 1) < lr < stats.chi2.ppf(0.95, 1)
+    assert counts.fit_dispersion(mu, y) == pytest.approx(math.exp(best.x), rel=1e-3)
 
 
 def test_fit_dispersion_under_dispersed_is_poisson():

@@ -66,6 +66,15 @@ def test_classification_report_threshold_and_best_f1():
     assert r2["threshold"] == r["f1_best_threshold"]
 
 
+def test_classification_report_accuracy_is_at_the_given_threshold():
+    """p = 0.9, 0.6, 0.8, 0.3 for y = 1, 1, 0, 0. At threshold 0.7 the picks are 1, 0, 1, 0: two right (accuracy
+    0.5, tp 1, tn 1); at 0.5 it would be 0.75. test_classification_report_threshold_and_best_f1 checks F1 only."""
+    r = ev.classification_report([0.9, 0.6, 0.8, 0.3], [1, 1, 0, 0], threshold=0.7)
+    assert (r["tp"], r["tn"], r["fp"], r["fn"]) == (1, 1, 1, 1)
+    assert r["accuracy"] == 0.5
+    assert ev.classification_report([0.9, 0.6, 0.8, 0.3], [1, 1, 0, 0])["accuracy"] == 0.75
+
+
 def test_classification_report_undefined_metrics_are_none():
     r = ev.classification_report([0.2, 0.3, 0.4], [0, 0, 0])
     assert r["auc"] is None and r["pr_auc"] is None and r["recall"] is None

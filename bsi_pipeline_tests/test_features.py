@@ -360,27 +360,32 @@ def test_pitcher_start_uses_only_earlier_dates(ncaa, starts_build):
     assert_frame_equal(earlier, y.filter(pl.col("date") <= pitcher["date"]).select("row_id", *features))
 
 
+def pbp_inputs(plays, box_pitching, box_batting, games):
+    """build_pitcher_start_features' four inputs from rows: play lines (game_id, seq, fielding team, pitcher,
+    batting team), pitchers' box lines (game_id, team, player, BF, outs, K), teams' batting lines (game_id, team,
+    PA, K) and games (game_id, league, season, date, away team, home team, away and home conference)."""
+    return (pl.DataFrame([(game, seq, fielding, batting, "play", pitcher)
+                          for game, seq, fielding, pitcher, batting in plays],
+                         schema=["game_id", "seq", "fielding_team", "batting_team", "line_kind", "pitcher"],
+                         orient="row"),
+            pl.DataFrame(box_pitching, schema=["game_id", "team", "player", "BF", "outs_recorded", "K"], orient="row"),
+            pl.DataFrame(box_batting, schema=["game_id", "team", "PA", "K"], orient="row"),
+            pl.DataFrame(games, schema=["game_id", "league", "season", "date", "away_team", "home_team",
+                                        "away_conference", "home_conference"], orient="row"))
+
+
 def hand_pbp():
     """Two games; both teams use a pitcher called Smith. In game 2 Tigers' first play line has no pitcher."""
-    def line(game, seq, fielding, pitcher, batting):
-        return (game, seq, fielding, batting, "play", pitcher)
-    plays = [line("n1", 1, "Bears", "Smith", "Tigers"), line("n1", 2, "Bears", "Smith", "Tigers"),
-             line("n1", 3, "Tigers", "Smith", "Bears"), line("n1", 4, "Tigers", "Jones", "Bears"),
-             line("n2", 1, "Bears", "Smith", "Tigers"), line("n2", 2, "Tigers", None, "Bears"),
-             line("n2", 3, "Tigers", "Jones", "Bears")]
-    plays = pl.DataFrame(plays, schema=["game_id", "seq", "fielding_team", "batting_team", "line_kind", "pitcher"],
-                         orient="row")
-    box_p = pl.DataFrame([("n1", "Bears", "Smith", 20, 15, 9), ("n1", "Tigers", "Smith", 10, 6, 2),
-                          ("n1", "Tigers", "Jones", 12, 9, 3), ("n2", "Bears", "Smith", 25, 18, 4),
-                          ("n2", "Tigers", "Jones", 30, 21, 7)],
-                         schema=["game_id", "team", "player", "BF", "outs_recorded", "K"], orient="row")
-    box_b = pl.DataFrame([("n1", "Bears", 22, 5), ("n1", "Tigers", 20, 9), ("n2", "Bears", 30, 7),
-                          ("n2", "Tigers", 25, 4)], schema=["game_id", "team", "PA", "K"], orient="row")
-    games = pl.DataFrame([("n1", "ncaa", 2024, date(2024, 3, 1), "Tigers", "Bears", "SEC", "SEC"),
-                          ("n2", "ncaa", 2024, date(2024, 3, 8), "Tigers", "Bears", "SEC", "SEC")],
-                         schema=["game_id", "league", "season", "date", "away_team", "home_team", "away_conference",
-                                 "home_conference"], orient="row")
-    return plays, box_p, box_b, games
+    return pbp_inputs(
+        [("n1", 1, "Bears", "Smith", "Tigers"), ("n1", 2, "Bears", "Smith", "Tigers"),
+         ("n1", 3, "Tigers", "Smith", "Bears"), ("n1", 4, "Tigers", "Jones", "Bears"),
+         ("n2", 1, "Bears", "Smith", "Tigers"), ("n2", 2, "Tigers", None, "Bears"),
+         ("n2", 3, "Tigers", "Jones", "Bears")],
+        [("n1", "Bears", "Smith", 20, 15, 9), ("n1", "Tigers", "Smith", 10, 6, 2), ("n1", "Tigers", "Jones", 12, 9, 3),
+         ("n2", "Bears", "Smith", 25, 18, 4), ("n2", "Tigers", "Jones", 30, 21, 7)],
+        [("n1", "Bears", 22, 5), ("n1", "Tigers", 20, 9), ("n2", "Bears", 30, 7), ("n2", "Tigers", 25, 4)],
+        [("n1", "ncaa", 2024, date(2024, 3, 1), "Tigers", "Bears", "SEC", "SEC"),
+         ("n2", "ncaa", 2024, date(2024, 3, 8), "Tigers", "Bears", "SEC", "SEC")])
 
 
 def test_pitcher_identity_is_team_and_name_and_an_unnamed_first_line_is_excluded():
@@ -402,6 +407,53 @@ def test_pitcher_identity_is_team_and_name_and_an_unnamed_first_line_is_excluded
     # before any start: the league's default start (4.1 K -> line 3.5) and rate
     assert first["k_per_start"] == DEFAULT_PER_START["k"] and first["line"] == 3.5
     assert first["k_per_bf"] == pytest.approx(DEFAULT_LEAGUE_K_RATE)
+
+
+def two_season_pbp():
+    """Bears (Smith) at Tigers (Jones) on 2023-03-01 (SEC v SEC) and 2024-03-01 (conferences unknown), then on
+    2024-03-08 the Tigers start Brown, who relieved once in 2023."""
+    return pbp_inputs(
+        [("m1", 1, "Bears", "Smith", "Tigers"), ("m1", 2, "Tigers", "Jones", "Bears"),
+         ("m2", 1, "Bears", "Smith", "Tigers"), ("m2", 2, "Tigers", "Jones", "Bears"),
+         ("m3", 1, "Bears", "Smith", "Tigers"), ("m3", 2, "Tigers", "Brown", "Bears")],
+        [("m1", "Bears", "Smith", 20, 15, 9), ("m1", "Tigers", "Jones", 22, 15, 5), ("m1", "Tigers", "Brown", 8, 6, 2),
+         ("m2", "Bears", "Smith", 25, 18, 4), ("m2", "Tigers", "Jones", 24, 18, 6),
+         ("m3", "Bears", "Smith", 22, 16, 7), ("m3", "Tigers", "Brown", 18, 12, 3)],
+        [("m1", "Bears", 30, 7), ("m1", "Tigers", 28, 11), ("m2", "Bears", 30, 6), ("m2", "Tigers", 29, 5),
+         ("m3", "Bears", 27, 8), ("m3", "Tigers", 26, 6)],
+        [("m1", "ncaa", 2023, date(2023, 3, 1), "Bears", "Tigers", "SEC", "SEC"),
+         ("m2", "ncaa", 2024, date(2024, 3, 1), "Bears", "Tigers", None, None),
+         ("m3", "ncaa", 2024, date(2024, 3, 8), "Bears", "Tigers", None, None)])
+
+
+def test_pitcher_start_features_across_a_season_boundary_by_hand():
+    """Smith's first 2024 start (m2):
+    - prior_starts 1 (m1) but prior_starts_season 0: his one start was last season;
+    - opp_prior_pa 0 and opp_k_rate = league_k_rate: the Tigers' batting is season-to-date (lineups turn over);
+    - conference_game 0: both conferences unknown, not "the same";
+    - baseline_k = k_per_bf x bf_per_start = 20 (9 + 50 L) / 70, L = (18 + 200) / (58 + 1000) the league rate.
+    Brown's first start (m3) has no start of his own: his k_per_start is the league's per START (his relief
+    outing is not a start): (9 + 5 + 4 + 6 + 20 x 4.1) / (4 + 20) = 106 / 24."""
+    x = {r["row_id"]: r for r in build_pitcher_start_features(*two_season_pbp()).features.iter_rows(named=True)}
+    smith = x["m2:Bears"]
+    assert smith["prior_starts"] == 1 and smith["prior_starts_season"] == 0
+    league = (18 + 1000 * DEFAULT_LEAGUE_K_RATE) / (58 + 1000)
+    assert smith["league_k_rate"] == pytest.approx(league)
+    assert smith["opp_prior_pa"] == 0 and smith["opp_k_rate"] == pytest.approx(league)
+    assert smith["conference_game"] == 0 and x["m1:Bears"]["conference_game"] == 1
+    k_per_bf = (9 + 50 * league) / (20 + 50)
+    assert smith["k_per_bf"] == pytest.approx(k_per_bf) and smith["bf_per_start"] == 20
+    assert smith["baseline_k"] == pytest.approx(20 * k_per_bf)
+    mu = 20 * k_per_bf   # line 8.5 (k_per_start 9): P(Poisson(mu) >= 9)
+    assert smith["line"] == 8.5
+    assert smith["baseline_p_over"] == pytest.approx(1 - sum(math.exp(-mu) * mu ** k / math.factorial(k)
+                                                             for k in range(9)))
+    later = x["m3:Bears"]   # same season now: one 2024 start before
+    assert later["prior_starts"] == 2 and later["prior_starts_season"] == 1 and later["opp_prior_pa"] == 29
+    brown = x["m3:Tigers"]
+    assert brown["prior_starts"] == 0 and brown["prior_appearances"] == 1
+    assert brown["k_per_start"] == pytest.approx((24 + 20 * DEFAULT_PER_START["k"]) / 24)
+    assert brown["bf_per_start"] == pytest.approx((91 + 20 * DEFAULT_PER_START["bf"]) / 24)
 
 
 def test_prop_line_and_poisson_over():
@@ -452,6 +504,21 @@ def test_batted_balls_full_export_exclusions_and_spray():
     assert got["pull_angle"].item() == pytest.approx(sign * got["spray_angle"].item())
     assert got["woba_value"].item() == second["woba_value"]  # Savant's own value where the export has it
     assert x["estimated_woba_using_speedangle"].null_count() < x.height
+
+
+def test_batted_ball_label_is_savants_woba_value_where_the_export_has_it():
+    """woba_value is Savant's own column where given (0.9 for a single, and 0.9 for a reached-on-error, which
+    Savant credits as a single), else the FanGraphs credit of the season (2021: w1B 0.879), or of the latest
+    earlier season with weights (2023 -> 2021)."""
+    balls = pl.DataFrame({
+        "game_pk": [1, 1, 1, 2], "at_bat_number": [1, 2, 3, 1], "pitch_number": [1, 1, 1, 1],
+        "game_date": [date(2021, 6, 1)] * 3 + [date(2023, 6, 1)], "season": [2021, 2021, 2021, 2023],
+        "launch_speed": [95.0, 80.0, 101.0, 99.0], "launch_angle": [12.0, -5.0, 15.0, 10.0],
+        "events": ["single", "field_error", "single", "single"], "woba_value": [0.9, 0.9, None, None]},
+        schema_overrides={"woba_value": pl.Float64})
+    x = build_batted_ball_features(balls, load_woba_weights()).features.sort("row_id")
+    assert x["row_id"].to_list() == ["mlb:1:1:1", "mlb:1:2:1", "mlb:1:3:1", "mlb:2:1:1"]
+    assert x["woba_value"].to_list() == pytest.approx([0.9, 0.9, 0.879, 0.879])
 
 
 # ---------------------------------------------------------------------------------------------- travel

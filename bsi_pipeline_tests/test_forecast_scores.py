@@ -21,3 +21,15 @@ def test_scores_by_hand():
     assert elo[None]["games"] == 3 and elo[None]["brier"] == pytest.approx((0.04 + 0.16 + 0.16) / 3)
     assert table["season"].to_list()[-1] is None  # all-seasons rows last
     assert list(reliability_groups(scored, "ncaa")) == ["elo_fit"]  # the baseline is not drawn
+
+
+def test_reliability_groups_are_one_leagues_forecasts():
+    """The reliability plot of a league draws that league's games only; test_scores_by_hand has one league."""
+    games = pl.DataFrame({"game_id": ["a", "b", "c"], "home_score": [3, 1, 70], "away_score": [1, 4, 60]})
+    forecasts = pl.DataFrame({"game_id": ["a", "b", "c"], "sport": ["baseball", "baseball", "basketball"],
+                              "league": ["ncaa", "ncaa", "ncaam"], "season": [2021] * 3,
+                              "system": ["elo_fit"] * 3, "p_home": [0.8, 0.4, 0.7]})
+    groups = reliability_groups(scored_forecasts(forecasts, games), "ncaa")
+    assert list(groups) == ["elo_fit"]
+    p, y = groups["elo_fit"]
+    assert sorted(zip(p.tolist(), y.tolist())) == [(0.4, 0), (0.8, 1)]

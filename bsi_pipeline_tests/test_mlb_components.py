@@ -36,6 +36,30 @@ def test_base_runs_by_hand():
     assert mc.base_runs(line(ab=27)) == 0.0  # no baserunners, no runs
 
 
+def test_base_runs_by_hand_with_every_term():
+    """test_base_runs_by_hand's line has no IBB, SB, CS, GDP, SH or SF, so here is one with every term.
+    36 AB, 12 H (2 2B, 1 3B, 2 HR), 4 BB (1 IBB), 1 HBP, 3 SB, 1 CS, 1 GDP, 1 SF, 1 SH:
+    TB = 12 + 2 + 2 + 6 = 22; A = 12 + 4 + 1 - 2 - 0.5 = 14.5;
+    B = 1.1 (1.4 x 22 - 0.6 x 12 - 3 x 2 + 0.1 x (4 + 1 - 1) + 0.9 x (3 - 1 - 1)) = 1.1 x 18.9 = 20.79;
+    C = 36 - 12 + 1 + 1 + 1 + 1 = 28; BsR = A B / (B + C) + HR."""
+    value = mc.base_runs(line(ab=36, h=12, **{"2b": 2, "3b": 1}, hr=2, bb=4, ibb=1, hbp=1, sb=3, cs=1, gdp=1,
+                              sf=1, sh=1))
+    assert value == pytest.approx(14.5 * 20.79 / (20.79 + 28) + 2)
+
+
+def test_a_line_two_seasons_old_is_kept_at_the_square():
+    """season_keep per season crossed: a starter who missed a season keeps 0.5 ** 2 of his line."""
+    decayed = mc._Decayed(0.97, 0.5)
+    decayed.add("p", 2001, np.array([4.0, 8.0]))
+    np.testing.assert_allclose(decayed.get("p", 2003), [1.0, 2.0])
+
+
+def test_the_lineup_share_leaves_out_the_pitchers_slot():
+    """Position 1 (the pitcher batting in an NL park) is not a regular's slot."""
+    assert mc._batters((["a", "b", "p"], [2, 3, 1])) == ["a", "b"]
+    assert mc._batters((["a", None], None)) == ["a"]
+
+
 def keyed(games: pl.DataFrame) -> pl.DataFrame:
     return games.sort("date", "game_id").select(
         "game_id", "season", "date", "home_score", "away_score", home="home_team", away="away_team")
@@ -46,6 +70,14 @@ def features(games: pl.DataFrame, details: pl.DataFrame) -> pl.DataFrame:
     zeros = [0.0] * k.height
     return k.select("game_id", "date").with_columns(**{
         name: pl.Series(v) for name, v in mc.side_features(k, details, zeros, zeros, SETTINGS).items()})
+
+
+def next_start(details: pl.DataFrame, starter: str, day) -> tuple[str, str]:
+    """The game of ``starter``'s first start after ``day``, and his side in it."""
+    game = details.filter((pl.col("date") > day) & (
+        (pl.col("home_starting_pitcher_id") == starter) | (pl.col("away_starting_pitcher_id") == starter))
+    ).sort("date").row(0, named=True)
+    return game["game_id"], "home" if game["home_starting_pitcher_id"] == starter else "away"
 
 
 def test_a_result_counts_only_from_the_next_date_on(logs):
@@ -60,13 +92,22 @@ def test_a_result_counts_only_from_the_next_date_on(logs):
     cols = [c for c in before.columns if c not in ("game_id", "date")]
     same_day_or_earlier = pl.col("date") <= day
     assert before.filter(same_day_or_earlier).select(cols).equals(after.filter(same_day_or_earlier).select(cols))
-    next_start = logs.details.filter((pl.col("date") > day) & (
-        (pl.col("home_starting_pitcher_id") == starter) | (pl.col("away_starting_pitcher_id") == starter))
-    ).sort("date").row(0, named=True)
-    side = "home" if next_start["home_starting_pitcher_id"] == starter else "away"
-    b, a = (f.filter(pl.col("game_id") == next_start["game_id"]).row(0, named=True) for f in (before, after))
+    game, side = next_start(logs.details, starter, day)
+    b, a = (f.filter(pl.col("game_id") == game).row(0, named=True) for f in (before, after))
     assert a[f"sp_k_{side}"] > b[f"sp_k_{side}"]  # his strikeout rate went up
     assert a[f"def_bsr_{side}"] == pytest.approx(b[f"def_bsr_{side}"])  # strikeouts are outs either way
+
+
+def test_walks_and_hit_batsmen_both_raise_a_starters_sp_bb(logs):
+    """sp_bb is the starter's (BB + HBP) rate. Three more hit batsmen in one start raise it at his next start
+    (his walk rate alone falls a little, the plate appearances having grown)."""
+    start = logs.details.sort("date", "game_id").row(300, named=True)
+    hit = logs.details.with_columns(away_hit_by_pitch=pl.when(pl.col("game_id") == start["game_id"])
+                                    .then(pl.col("away_hit_by_pitch") + 3).otherwise(pl.col("away_hit_by_pitch")))
+    before, after = features(logs.games, logs.details), features(logs.games, hit)
+    game, side = next_start(logs.details, start["home_starting_pitcher_id"], start["date"])
+    b, a = (f.filter(pl.col("game_id") == game).row(0, named=True) for f in (before, after))
+    assert a[f"sp_bb_{side}"] > b[f"sp_bb_{side}"]
 
 
 def test_strikeout_starters_rate_higher(logs):

@@ -1,5 +1,6 @@
 """Model specs, time-based splits and ensemble weights: the rules the factory trains by."""
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -9,7 +10,7 @@ import yaml
 
 from bsi_pipeline.models.ensemble import skill_weights
 from bsi_pipeline.models.specs import SpecError, load_specs
-from bsi_pipeline.models.splits import TrainingDataError, model_frame, time_split
+from bsi_pipeline.models.splits import Slices, TrainingDataError, model_frame, time_split
 
 
 def test_packaged_specs_cover_the_issue_keys():
@@ -95,6 +96,40 @@ def test_too_few_rows_and_missing_columns_are_named():
         model_frame(undated, spec)
 
 
+def test_a_binary_target_other_than_0_1_and_a_duplicated_row_id_are_refused():
+    spec = load_specs()["mlb_hr_prob"]
+    frame = _frame()
+    with pytest.raises(TrainingDataError, match="target is_home_run has 1 value"):
+        model_frame(frame.with_columns(is_home_run=pl.when(pl.col("row_id") == "2021-3-1").then(2.0)
+                                       .otherwise(pl.col("is_home_run"))), spec)
+    with pytest.raises(TrainingDataError, match="duplicated row_id"):
+        model_frame(pl.concat([frame, frame.head(1)]), spec)
+
+
+def test_the_slices_digest_changes_with_a_feature_value():
+    """The digest is part of the model id: the same rows with a corrected value are other data, so train_stage
+    must not reuse the old candidates."""
+    frame = model_frame(_frame(), load_specs()["mlb_hr_prob"])
+    columns = ["launch_speed", "launch_angle"]
+    slices = Slices(train=frame.head(100), valid=frame.slice(100, 50), test=frame.tail(50))
+    fixed = frame.with_columns(launch_speed=pl.when(pl.col("row_id") == frame["row_id"][7]).then(101.5)
+                               .otherwise(pl.col("launch_speed")))
+    changed = Slices(train=fixed.head(100), valid=fixed.slice(100, 50), test=fixed.tail(50))
+    assert changed.train["row_id"].to_list() == slices.train["row_id"].to_list()
+    assert changed.digest(columns) != slices.digest(columns)
+    assert Slices(train=frame.head(100), valid=frame.slice(100, 50), test=frame.tail(50)).digest(columns) == \
+        slices.digest(columns)
+
+
+def test_the_spec_filter_keeps_only_its_league():
+    """mlb_home_win and ncaa_home_win share features_games: filter {league: ...} keeps each to its own."""
+    spec = dataclasses.replace(load_specs()["mlb_hr_prob"], filter={"league": "mlb"})
+    frame = _frame().with_columns(league=pl.when(pl.col("row_id").str.ends_with("-0")).then(pl.lit("ncaa"))
+                                  .otherwise(pl.lit("mlb")))
+    kept = model_frame(frame, spec)
+    assert kept.height == 3 * 40 * 2 and set(kept["league"]) == {"mlb"}
+
+
 def test_skill_weights_follow_skill_and_respect_the_clamp():
     weights = skill_weights({"a": 0.30, "b": 0.25, "c": 0.02, "d": 0.01})
     assert abs(sum(weights.values()) - 1.0) < 1e-12
@@ -135,8 +170,6 @@ def test_near_ties_go_to_the_simpler_model():
 
 def test_training_is_skipped_when_spec_and_data_are_unchanged(tmp_path):
     """Incremental retraining: same spec and rows -> the exported candidates are reused; new rows -> trained."""
-    import dataclasses
-
     from bsi_pipeline.models.factory import train_stage
 
     spec = load_specs()["mlb_hr_prob"]

@@ -6,8 +6,9 @@ import json
 import polars as pl
 import pytest
 
-from bsi_pipeline.ratings.conference import conference_strength
+from bsi_pipeline.ratings.conference import conference_strength, elo_per_margin_unit
 from bsi_pipeline.ratings.elo import EloSettings
+from bsi_pipeline.ratings.margin_ridge import RidgeSettings, replay_ridge
 from bsi_pipeline.ratings.systems import LeagueConfig, forecast_league, load_league_configs
 from bsi_pipeline.sources.espn_ncaa_baseball_games import read_espn_ncaa_baseball_games
 from bsi_pipeline.sources.kaggle_mm_compact import read_kaggle_mm_compact
@@ -128,16 +129,28 @@ def test_a_seasons_conference_strength_does_not_depend_on_later_games(ncaam):
     assert changed.all()  # the last season's own scale does see its games
 
 
-def _ridge_games(rows):
-    return [{"season": 2021, "date": d, "home": h, "away": a, "home_score": hs, "away_score": as_,
-             "neutral": False, "home_conference": hc, "away_conference": ac}
+def test_elo_per_margin_unit_pools_the_season_with_the_earlier_ones():
+    """Least squares through the origin, margin = diff / e, over this season and the earlier ones: 2020 (diff
+    100, margin 4) gives 10000 / 400 = 25; 2021 adds (diff 50 with the conference layers, margin 5):
+    (10000 + 2500) / (400 + 250) = 19.23. test_a_seasons_conference_strength_does_not_depend_on_later_games
+    checks only that earlier seasons do not move."""
+    ratings = pl.DataFrame({
+        "game_id": ["g1", "g1", "g2", "g2"], "league": ["x"] * 4, "season": [2020, 2020, 2021, 2021],
+        "is_home": [True, False, True, False], "rating_pre": [1550.0, 1450.0, 1500.0, 1480.0],
+        "conference_rating_pre": [0.0, 0.0, 10.0, -20.0]})
+    games = pl.DataFrame({"game_id": ["g1", "g2"], "home_score": [6, 5], "away_score": [2, 0]})
+    got = elo_per_margin_unit(ratings, games).sort("season")
+    assert got["elo_per_margin_unit"].to_list() == pytest.approx([25.0, 12500 / 650])
+
+
+def _ridge_games(rows, neutral: bool = False):
+    return [{"season": d.year, "date": d, "home": h, "away": a, "home_score": hs, "away_score": as_,
+             "neutral": neutral, "home_conference": hc, "away_conference": ac}
             for d, h, a, hs, as_, hc, ac in rows]
 
 
 def test_ridge_margins_use_only_earlier_days_and_learn_strength():
     from datetime import date
-
-    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, replay_ridge
 
     day = [date(2021, 3, d) for d in range(1, 8)]
     rows = [(day[0], "LSU", "Grambling", 12, 1, "SEC", "SWAC"), (day[1], "LSU", "Jackson St.", 9, 0, "SEC", "SWAC"),
@@ -153,8 +166,6 @@ def test_ridge_margins_use_only_earlier_days_and_learn_strength():
 def test_ridge_weighs_earlier_seasons_by_calendar_gap():
     """A game three seasons back counts previous_weight cubed, as if the skipped seasons had been played."""
     from datetime import date
-
-    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, replay_ridge
 
     def margins(later_season, settings):
         rows = _ridge_games([(date(2021, 3, 1), "LSU", "Grambling", 12, 1, "SEC", "SWAC"),
@@ -280,7 +291,6 @@ def test_ridge_solves_a_tournament_of_neutral_sites_and_ties_choose_the_first_se
 
     import numpy as np
 
-    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, replay_ridge
     from bsi_pipeline.ratings.systems import _best_on_earlier_seasons
 
     games = [{"season": 2016, "date": date(2016, 3, d), "home": h, "away": a, "home_score": hs, "away_score": as_,
@@ -303,13 +313,13 @@ def test_ridge_ratings_are_point_in_time_and_end_at_the_full_season_fit():
 
     import numpy as np
 
-    from bsi_pipeline.ratings.margin_ridge import RidgeSettings, _entries, replay_ridge
+    from bsi_pipeline.ratings.margin_ridge import _entries
 
     day = [date(2021, 3, d) for d in range(1, 8)]
     rows = [(day[0], "LSU", "Grambling", 12, 1, "SEC", "SWAC"), (day[1], "LSU", "Jackson St.", 9, 0, "SEC", "SWAC"),
             (day[2], "Alabama St.", "Ole Miss", 1, 8, "SWAC", "SEC"), (day[3], "Ole Miss", "Grambling", 6, 2, "SEC", "SWAC"),
             (day[4], "Jackson St.", "Alabama St.", 3, 2, "SWAC", "SWAC"), (day[5], "Grambling", "LSU", 0, 7, "SWAC", "SEC")]
-    games = [{**g, "neutral": True} for g in _ridge_games(rows)]
+    games = _ridge_games(rows, neutral=True)
     settings = RidgeSettings()
     run = replay_ridge(games, settings)
     assert run.home_pre[0] == run.away_pre[0] == 0.0
@@ -331,6 +341,35 @@ def test_ridge_ratings_are_point_in_time_and_end_at_the_full_season_fit():
     altered = replay_ridge(games[:5] + [{**games[5], "home_score": 20}], settings)
     assert altered.home_pre.tolist() == run.home_pre.tolist() and altered.away_pre.tolist() == run.away_pre.tolist()
     assert altered.away_post[5] < run.away_post[5]
+
+
+def _neutral_rematch(home_score: int, away_score: int) -> list[dict]:
+    """A and B (both SEC) at a neutral site: this score on 2021-03-01, then they meet again on 2021-03-02."""
+    return _ridge_games([(dt.date(2021, 3, 1), "A", "B", home_score, away_score, "SEC", "SEC"),
+                         (dt.date(2021, 3, 2), "A", "B", 0, 0, "SEC", "SEC")], neutral=True)
+
+
+def test_ridge_after_one_game_by_hand_inside_a_conference_and_with_the_cap_both_ways():
+    """One game, neutral site, one conference: the design row is team A +1, team B -1 (no conference column: both
+    sides share the effect, no home advantage). Minimising (m - (a - b))^2 + 10 (a^2 + b^2) gives a = -b = m / 12,
+    so the next day's margin is m / 6. A 6-0 win: 1.0. A 15-0 away win is capped at -10 (margin_cap is
+    symmetric): -10 / 6. test_ridge_ratings_are_point_in_time_and_end_at_the_full_season_fit builds its design
+    matrix with _entries, the function under test, so it cannot catch a wrong design row."""
+    assert replay_ridge(_neutral_rematch(6, 0), RidgeSettings()).margins[1] == pytest.approx(1.0, abs=1e-9)
+    assert replay_ridge(_neutral_rematch(0, 15), RidgeSettings()).margins[1] == pytest.approx(-10 / 6, abs=1e-9)
+
+
+def test_a_seasons_last_ridge_rating_is_the_season_end_fit_before_carry_over():
+    """A beats B 6-0 in 2020 (neutral, one conference), then 2021 opens. The 2020 post-game ratings are the
+    season-end solve, a = -b = 6 / 12 = 0.5 (what conference_strength publishes as the season's rating), not the
+    2021 start, where last season counts previous_weight 0.5: minimising 0.5 (6 - 2a)^2 + 20 a^2 gives
+    a = 6 / 22, so the 2021 rematch is forecast 12 / 22.
+    test_ridge_ratings_are_point_in_time_and_end_at_the_full_season_fit has one season only."""
+    games = _ridge_games([(dt.date(2020, 3, 1), "A", "B", 6, 0, "SEC", "SEC"),
+                          (dt.date(2021, 3, 1), "A", "B", 0, 0, "SEC", "SEC")], neutral=True)
+    run = replay_ridge(games, RidgeSettings())
+    assert (run.home_post[0], run.away_post[0]) == (pytest.approx(0.5), pytest.approx(-0.5))
+    assert run.home_pre[1] == pytest.approx(6 / 22) and run.margins[1] == pytest.approx(12 / 22)
 
 
 def test_team_ratings_carry_ridge_ratings_only_where_the_league_has_a_ridge(nfl, college_other):
@@ -393,15 +432,9 @@ def test_conference_strength_falls_back_to_elo_and_the_check_skips_what_it_canno
     assert next_season_check(conference_strength(ratings, apart), apart).height == 0
 
 
-def test_conference_elo_is_the_layer_after_the_seasons_last_date():
-    """A1's win over B1 on the season's last date moves conference A up and B down. A2 and B2 played only
-    on the first date, inside their conferences: their own last rows still hold a layer of 0. Each
-    conference's Elo is its layer once every member's games are in, not a mean of the members' last rows."""
-    import datetime as dt
-
-    from bsi_pipeline.ratings.elo import EloSettings
-    from bsi_pipeline.ratings.systems import LeagueConfig
-
+def _two_conference_strength() -> pl.DataFrame:
+    """conference_strength of a 2020 league of neutral sites, Elo k = conference_k = 20 and no ridge: on day 1
+    A1 beats A2 and B2 beats B1 (5-1, inside their conferences), on day 2 A1 beats B1 5-1."""
     settings = EloSettings(k=20, conference_k=20)
     config = LeagueConfig(league="x", sport="baseball", plain=settings, grid=[settings])
     rows = [("g1", 1, "A1", "A2", 5, 1, "A", "A"), ("g2", 1, "B1", "B2", 1, 5, "B", "B"),
@@ -410,7 +443,14 @@ def test_conference_elo_is_the_layer_after_the_seasons_last_date():
         {"game_id": g, "sport": "baseball", "league": "x", "season": 2020, "date": dt.date(2020, 3, day),
          "home_team": h, "away_team": a, "home_score": hs, "away_score": as_, "neutral": True,
          "home_conference": hc, "away_conference": ac} for g, day, h, a, hs, as_, hc, ac in rows])
-    table = conference_strength(forecast_league(games, config).team_ratings, games)
+    return conference_strength(forecast_league(games, config).team_ratings, games)
+
+
+def test_conference_elo_is_the_layer_after_the_seasons_last_date():
+    """A1's win over B1 on the season's last date moves conference A up and B down. A2 and B2 played only
+    on the first date, inside their conferences: their own last rows still hold a layer of 0. Each
+    conference's Elo is its layer once every member's games are in, not a mean of the members' last rows."""
+    table = _two_conference_strength()
     # day 1: A1 beats A2 and B2 beats B1 at even ratings (+-10). Day 2: A1 (1510) beats B1 (1490) on a neutral site.
     move = 20 * (1 - 1 / (1 + 10 ** (-20 / 400)))
     rows = {r["conference"]: r for r in table.iter_rows(named=True)}
@@ -418,6 +458,21 @@ def test_conference_elo_is_the_layer_after_the_seasons_last_date():
     assert rows["A"]["team_elo"] == pytest.approx(1500 + move / 2)  # A1 1510 + 20 x (1 - p), A2 1490
     assert rows["A"]["strength"] == pytest.approx(1500 + move / 2 + move)
     assert rows["B"]["strength"] == pytest.approx(1500 - move / 2 - move)
+
+
+def test_conference_strength_in_margin_units_and_win_chance_by_hand():
+    """The league of _two_conference_strength: A's strength is 1.5 x move above the average of A and B (move =
+    20 (1 - p(20 Elo))). The only pre-game Elo difference is day 2's B1 (1490) against A1 (1510): -20 Elo for a
+    -4 margin, so elo_per_margin_unit = 400 / 80 = 5 and A's edge is 1.5 x move / 5 runs a game; the expected
+    win chance against the average conference team is 1 / (1 + 10 ** (-1.5 x move / 400))."""
+    table = _two_conference_strength()
+    move = 20 * (1 - 1 / (1 + 10 ** (-20 / 400)))
+    a = table.filter(pl.col("conference") == "A").row(0, named=True)
+    assert a["margin_source"] == "elo_fit" and a["elo_per_margin_unit"] == pytest.approx(5.0)
+    assert a["strength_vs_average"] == pytest.approx(1.5 * move)
+    assert a["elo_margin_vs_average"] == pytest.approx(1.5 * move / 5)
+    assert a["scoring_edge_per_game"] == pytest.approx(1.5 * move / 10)
+    assert a["expected_win_pct_vs_average"] == pytest.approx(1 / (1 + 10 ** (-1.5 * move / 400)))
 
 
 def test_independents_are_recognised_in_each_leagues_spelling():

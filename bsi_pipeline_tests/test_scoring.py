@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import polars as pl
 import pytest
 
 from bsi_pipeline.models import artifact as art
 from bsi_pipeline.models.calibration import logit
-from bsi_pipeline.models.scoring import (ArtifactError, FeatureError, LinearScorer, UnknownModelError,
-                                         known_model_keys, load_model, load_scorer, predict_text,
+from bsi_pipeline.models.scoring import (ArtifactError, Explanation, FeatureError, LinearScorer, UnknownModelError,
+                                         format_explanation, known_model_keys, load_model, load_scorer, predict_text,
                                          resolve_artifact, set_current, validate_matrix, validate_values)
 from bsi_pipeline_tests.model_helpers import (FEATURES, LOGISTIC, PLATT, REGRESSION, game_data, linear_pipeline,
                                               metadata, tree_models)
@@ -119,6 +121,17 @@ def test_weighted_mean_of_probabilities_is_flagged_approximate(models_dir):
     total = explanation.base + sum(c for _, c in explanation.contributions)
     assert abs(total - explanation.margin) < 0.1  # close, not equal
     assert explanation.value == pytest.approx(scorer.predict(X_NEW[:1])[0], abs=1e-12)
+
+
+def test_the_printed_explanation_says_when_it_is_approximate():
+    """`bsi predict` prints ", approximate" for a weighted mean of probabilities (Explanation.exact False: base +
+    contributions != margin); test_weighted_mean_of_probabilities_is_flagged_approximate checks the flag, not what
+    the user reads."""
+    scorer = SimpleNamespace(task="binary", model_key="k", model_id="k-1", calibrator={"method": "identity"})
+    approx = format_explanation(scorer, Explanation(0.6, 0.6, [("a", 0.3)], "logit", 0.405, 0.1, exact=False))
+    assert approx.splitlines()[2] == "top contributions (logit scale, approximate; base +0.1000):"
+    exact = format_explanation(scorer, Explanation(0.6, 0.6, [("a", 0.3)], "logit", 0.405, 0.105, exact=True))
+    assert exact.splitlines()[2] == "top contributions (logit scale; base +0.1050):"
 
 
 # --- bad input -------------------------------------------------------------------------------------

@@ -395,6 +395,37 @@ def test_model_health_matches_hand_computation():
     assert reg["mae"] == pytest.approx(0.35) and reg["brier"] is None and reg["auc"] is None
 
 
+def test_model_health_auc_with_unequal_classes_and_tied_forecasts():
+    """Positives 0.8, 0.6, 0.2; negatives 0.6, 0.3. Of the 6 (positive, negative) pairs the positive is higher in
+    (0.8, 0.6), (0.8, 0.3), (0.6, 0.3), tied in (0.6, 0.6) (a half) and lower in (0.2, 0.6), (0.2, 0.3):
+    AUC = 3.5 / 6. test_model_health_matches_hand_computation has 2 positives and 2 negatives and no tie, where
+    n1 and n0 are interchangeable and tie handling never matters."""
+    log = hand_log([{"row_id": f"a{i}", "date": D1, "p": p, "outcome": y}
+                    for i, (p, y) in enumerate([(0.8, 1.0), (0.6, 1.0), (0.6, 0.0), (0.3, 0.0), (0.2, 1.0)])])
+    health = model_health(log).row(0, named=True)
+    assert health["n"] == 5 and health["auc"] == pytest.approx(3.5 / 6)
+    performance = serving.system_performance(log).row(0, named=True)
+    assert performance["auc"] == pytest.approx(3.5 / 6)
+
+
+def test_model_health_ece_uses_ten_bins():
+    """0.62 (outcome 1) and 0.78 (outcome 0) share a fifth of [0, 1] but not a tenth: ten bins give
+    ECE = (|1 - 0.62| + |0 - 0.78|) / 2 = 0.58, five bins |1 - 1.40| / 2 = 0.20."""
+    log = hand_log([{"row_id": "a", "date": D1, "p": 0.62, "outcome": 1.0},
+                    {"row_id": "b", "date": D1, "p": 0.78, "outcome": 0.0}])
+    assert model_health(log)["ece"].item() == pytest.approx(0.58)
+
+
+def test_a_known_outcome_is_never_overwritten():
+    """fill_outcomes fills null outcomes only, as its docstring says. A later outcomes table that disagrees (a
+    corrected score) does not rewrite what the log recorded."""
+    log = hand_log([{"row_id": "a", "date": D1, "p": 0.6, "outcome": 1.0},
+                    {"row_id": "b", "date": D1, "p": 0.4, "outcome": None}])
+    outcomes = pl.DataFrame({"model_key": ["g", "g"], "row_id": ["a", "b"], "outcome": [0.0, 1.0]})
+    filled = fill_outcomes(log, outcomes).sort("row_id")
+    assert filled["outcome"].to_list() == [1.0, 1.0]
+
+
 def views_log() -> pl.DataFrame:
     rows = []
     for rid, day, elo, model, ens, y in [("r1", D1, 0.6, 0.7, 0.66, 1.0), ("r2", D1, 0.45, 0.55, 0.5, 0.0),
@@ -441,6 +472,27 @@ def test_daily_coverage_and_agreement():
     assert (day["date"], day["rows"]) == (D1, 2)
     assert day["mean_spread"] == pytest.approx(0.1) and day["share_same_side"] == 0.5   # r2: 0.45 vs 0.55
     assert day["systems"] == "elo,model:g"
+
+
+def agreement_log(pairs) -> pl.DataFrame:
+    """A game on D1 for each (Elo, model) pair of forecasts: one log row per system, outcome unknown."""
+    rows = []
+    for i, (elo, model) in enumerate(pairs):
+        rows += [{"row_id": f"r{i}", "date": D1, "system": "elo", "model_version": "p_elo", "p": elo, "outcome": None},
+                 {"row_id": f"r{i}", "date": D1, "system": "model:g", "p": model, "outcome": None}]
+    return hand_log(rows)
+
+
+def test_agreement_spread_is_a_mean_and_a_forecast_of_one_half_is_on_neither_side():
+    """Spreads 0.1 and 0.3: mean 0.2, max 0.3 (test_daily_coverage_and_agreement has two spreads of 0.1, so mean
+    and max cannot be told apart there). Elo at exactly 0.5 picks no side, so (0.5, 0.6) is not "same side"
+    (system_agreement's docstring: all p above 0.5, or all below)."""
+    day = serving.system_agreement(agreement_log([(0.6, 0.7), (0.3, 0.6)])).row(0, named=True)
+    assert day["rows"] == 2
+    assert day["mean_spread"] == pytest.approx(0.2) and day["max_spread"] == pytest.approx(0.3)
+    assert day["share_same_side"] == 0.5
+    half = serving.system_agreement(agreement_log([(0.5, 0.6), (0.4, 0.5)])).row(0, named=True)
+    assert half["share_same_side"] == 0.0
 
 
 # ----------------------------------------------------------------------------------------- drift report shapes
@@ -619,6 +671,24 @@ def test_a_count_keys_unplayed_starts_are_unknown_outcomes_not_unders(strikeouts
     assert f"only {window.height} served row(s) with a known outcome" in concept["reference"][0]
 
 
+def test_a_count_keys_drift_stream_is_p_over_with_the_champions_dispersion(strikeouts):
+    """The KS and concept checks of a count key compare P(strikeouts > line) under the champion's own negative
+    binomial (artifact count.dispersion, fitted on its validation slice: 0.088 here), not Poisson. Expected:
+    scipy's NB2 survival function at floor(line), r = 1 / alpha, p = r / (r + mean)."""
+    from scipy import stats
+
+    k = strikeouts
+    alpha = k.scorer.artifact["count"]["dispersion"]
+    assert alpha > 0.01
+    served = served_rows(k.table, k.spec, list(k.scorer.features))
+    p, y = serving._probability_stream("count", k.scorer, served, k.spec)
+    mean = np.maximum(k.scorer.predict(served.select(list(k.scorer.features))), 1e-6)
+    line = served[k.spec.line_column].to_numpy()
+    r = 1 / alpha
+    np.testing.assert_allclose(p, stats.nbinom.sf(np.floor(line), r, r / (r + mean)), rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(y, (served[k.spec.target].to_numpy() > line).astype(float))
+
+
 def test_the_elo_forecast_is_taken_apart_on_the_log_odds_scale():
     per_point = math.log(10) / 400
     logit_fit = (40 + 24) * per_point           # a 40-point rating lead and 24 points of home advantage
@@ -637,3 +707,22 @@ def test_the_elo_forecast_is_taken_apart_on_the_log_odds_scale():
     assert serving.elo_contributions(0.6, {"logit_elo_fit": 0.4, "has_elo_fit": 1.0, "rating_diff": 0.0,
                                            "conference_rating_diff": 0.0, "has_rating": 0.0}) == []
     assert serving.elo_contributions(None, {}) == []
+
+
+def test_elo_parts_are_ordered_by_size_not_sign():
+    """An away favourite: the rating lead (-100 points) outweighs the home advantage (+24 points), so it is
+    listed first although it is negative. What the user reads first is what moved the forecast most."""
+    per_point = math.log(10) / 400
+    logit_fit = (-100 + 24) * per_point
+    parts = serving.elo_contributions(1 / (1 + math.exp(-logit_fit)), {
+        "logit_elo_fit": logit_fit, "has_elo_fit": 1.0, "rating_diff": -100.0, "conference_rating_diff": 0.0,
+        "has_rating": 1.0})
+    assert [name for name, _ in parts] == ["rating_diff", "home_advantage"]
+    assert dict(parts) == pytest.approx({"rating_diff": -100 * per_point, "home_advantage": 24 * per_point})
+
+
+def test_elo_parts_need_elo_fit_for_the_game():
+    """has_elo_fit 0: logit_elo_fit is a fallback, not elo_fit's forecast, so the forecast is not taken apart
+    (elo_contributions' docstring), even though the team ratings exist."""
+    assert serving.elo_contributions(0.6, {"logit_elo_fit": 0.4, "has_elo_fit": 0.0, "rating_diff": 30.0,
+                                           "conference_rating_diff": 0.0, "has_rating": 1.0}) == []

@@ -130,6 +130,22 @@ def test_same_side_but_wide_spread_is_not_adjusted():
     assert wide["adjustment"] == "bonus" and wide["p"] > wide["p_mean"]
 
 
+def test_agreement_exactly_at_the_band_gets_the_bonus():
+    """0.67 - 0.62 is 0.05000000000000004 in floats: "within 0.05" as the module says (_BAND_SLACK)."""
+    row = se.combine_systems(_long([("g", "elo", 0.62), ("g", "model", 0.67)]),
+                             {"elo": 0.5, "model": 0.5}).row(0, named=True)
+    assert row["adjustment"] == "bonus"
+    assert row["p"] == pytest.approx(_sigmoid(1.05 * _logit(0.645)))
+
+
+def test_a_system_at_exactly_one_half_gets_neither_bonus_nor_penalty():
+    """Step 4 of the module's rule: "none" when a survivor is at exactly 0.5 (it takes no side), even within the
+    band."""
+    row = se.combine_systems(_long([("g", "elo", 0.50), ("g", "model", 0.52)]),
+                             {"elo": 0.5, "model": 0.5}).row(0, named=True)
+    assert row["adjustment"] == "none" and row["p"] == pytest.approx(0.51)
+
+
 def test_slate_directions(slate):
     out = se.combine_systems(slate, WEIGHTS)
     dist = (out["p"] - 0.5).abs() - (out["p_mean"] - 0.5).abs()
@@ -209,6 +225,19 @@ def test_too_few_complete_rows_keep_the_default_weights(mlb_systems):
     assert se.fit_ensemble("elo", elo, "components", components, y, min_rows=100).source.startswith("fitted on 997")
 
 
+def test_fit_ensemble_fits_at_exactly_min_rows_and_counts_only_rows_with_an_outcome():
+    """fit_ensemble keeps the defaults "with fewer than min_rows complete rows": exactly min_rows is enough. A row
+    without an outcome is not complete."""
+    rng = np.random.default_rng(4)
+    a, b = rng.uniform(0.2, 0.8, 40), rng.uniform(0.2, 0.8, 40)
+    y = (rng.uniform(size=40) < b).astype(float)
+    assert se.fit_ensemble("elo", a, "model", b, y, source="rows", min_rows=40).source == "fitted on 40 rows"
+    y[:3] = np.nan   # outcomes not known yet: 37 complete rows
+    kept = se.fit_ensemble("elo", a, "model", b, y, source="rows", min_rows=41)
+    assert kept.source == "defaults: 37 rows (< 41) to fit on" and kept.weights == {"elo": 0.5, "model": 0.5}
+    assert se.fit_ensemble("elo", a, "model", b, y, source="rows", min_rows=37).scores["rows"] == 37
+
+
 def test_contributions_are_each_systems_share_and_the_adjustment():
     weights = {"elo": 0.25, "model": 0.75}
     forecasts = pl.DataFrame({"row_id": ["g1", "g1", "g2", "g2", "g3", "g3"],
@@ -233,3 +262,14 @@ def test_contributions_are_each_systems_share_and_the_adjustment():
                                    alone["adjustment"])
     assert alone_parts == [("model", pytest.approx(-0.10))]
     assert se.contributions({"elo": None, "model": None}, weights, None, None, None) == []
+
+
+def test_contributions_are_ordered_by_size_when_they_pull_toward_the_away_side():
+    """Both systems favour the away side (0.30, 0.33, within the band: bonus). Shares -0.10 and -0.085, bonus
+    sigmoid(1.05 logit(0.315)) - 0.315 = -0.0083: largest |value| first, as for a home side."""
+    weights = {"elo": 0.5, "model": 0.5}
+    p_mean = 0.315
+    p = _sigmoid(1.05 * _logit(p_mean))
+    parts = se.contributions({"elo": 0.30, "model": 0.33}, weights, p, p_mean, "bonus")
+    assert [name for name, _ in parts] == ["elo", "model", "bonus"]
+    assert dict(parts) == pytest.approx({"elo": -0.10, "model": -0.085, "bonus": p - p_mean})
