@@ -9,7 +9,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+import polars as pl
 import pytest
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 from bsi_pipeline.models import artifact as art
 from bsi_pipeline.models.calibration import logit
@@ -96,13 +99,12 @@ def test_linear_artifact_layout_and_round_trip(tmp_path, monkeypatch):
     assert art.read_artifact(tmp_path) == back  # the folder works too
 
 
-def test_scaler_switches_respected(tmp_path):
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    pipe = Pipeline([("scale", StandardScaler(with_mean=False)), ("model", REGRESSION["ridge"]())]).fit(X, MARGIN)
+@pytest.mark.parametrize("switch,entry,neutral", [("with_mean", "mean", 0.0), ("with_std", "std", 1.0)])
+def test_scaler_switches_respected(tmp_path, switch, entry, neutral):
+    """A scaler with centring or scaling switched off exports the neutral value (mean 0, std 1) for it."""
+    pipe = Pipeline([("scale", StandardScaler(**{switch: False})), ("model", REGRESSION["ridge"]())]).fit(X, MARGIN)
     artifact = art.export_linear(pipe, **metadata(task="regression"), check_X=X)
-    assert all(f["mean"] == 0.0 for f in artifact["features"])
+    assert all(f[entry] == neutral for f in artifact["features"])
     scorer = load_scorer(art.write_artifact(tmp_path, artifact))
     assert np.max(np.abs(scorer.predict(X_NEW) - pipe.predict(X_NEW))) < 1e-9
 
@@ -118,6 +120,32 @@ def test_export_rejects_mismatches():
     reg = linear_pipeline(REGRESSION["ridge"]()).fit(X, MARGIN)
     with pytest.raises(art.ArtifactError, match="regression model's calibrator must be identity"):
         art.export_linear(reg, **metadata(task="regression", calibrator=PLATT))
+
+
+def test_export_refuses_two_scalers_in_a_row():
+    """The JSON holds one mean and std per feature: a pipeline scaling twice cannot be written so and is refused,
+    rather than exported with the last scaler's numbers alone."""
+    pipe = Pipeline([("a", StandardScaler()), ("b", StandardScaler()), ("model", LOGISTIC["l2"]())]).fit(X, WIN)
+    with pytest.raises(art.ArtifactError, match="is not supported"):
+        art.export_linear(pipe, **metadata())
+
+
+def test_estimator_params_keep_their_types():
+    """The artifact records the estimator's settings as they were set: fit_intercept is JSON true, not 1."""
+    params = art.export_linear(linear_pipeline(LOGISTIC["l2"]()).fit(X, WIN), **metadata())["estimator"]["params"]
+    assert params["fit_intercept"] is True and params["C"] == 0.5 and params["max_iter"] == 1000
+
+
+def test_export_refuses_feature_names_the_scorer_could_confuse():
+    """Scoring looks features up by name: a name listed twice, or names in another order than the columns the
+    model was fitted on, would feed a coefficient the wrong column."""
+    pipe = linear_pipeline(LOGISTIC["l2"]()).fit(X, WIN)
+    with pytest.raises(art.ArtifactError, match="distinct"):
+        art.export_linear(pipe, **metadata(features=[*FEATURES[:5], FEATURES[0]]))
+    named = linear_pipeline(LOGISTIC["l2"]()).fit(pl.DataFrame(X, schema=FEATURES), WIN)
+    with pytest.raises(art.ArtifactError, match="fitted on columns"):
+        art.export_linear(named, **metadata(features=FEATURES[::-1]))
+    assert [f["name"] for f in art.export_linear(named, **metadata())["features"]] == FEATURES
 
 
 # --- writing and reading ----------------------------------------------------------------------

@@ -405,3 +405,28 @@ def test_acceptance_bin_rule_counts_a_bin_of_exactly_min_bin_count():
 def test_acceptance_ece_equal_to_the_limit_fails():
     """The rule is ECE < max_ece: p 0.5, 0.5 for two wins is ECE 0.5 exactly, not below 0.5."""
     assert not cal.acceptance([0.5, 0.5], [1, 1], max_ece=0.5).passed
+
+
+def test_acceptance_bin_gap_equal_to_the_limit_passes():
+    """The bin rule fails a bin only when |observed - predicted| > max_bin_gap: 40 forecasts of 0.75 with 25
+    wins observe 0.625, a gap of exactly 0.125 (all exact in binary), which passes at max_bin_gap 0.125."""
+    p, y = [0.75] * 40, [1] * 25 + [0] * 15
+    at_limit = cal.acceptance(p, y, max_ece=1.0, max_bin_gap=0.125)
+    assert at_limit.passed and at_limit.worst_bin == 7 and at_limit.worst_bin_gap == 0.125
+    assert not cal.acceptance(p, y, max_ece=1.0, max_bin_gap=0.12).passed
+
+
+def test_isotonic_never_turns_a_forecast_around():
+    """Outcomes that fall as p rises (the 50 lowest forecasts won, the 50 highest lost): a non-decreasing fit can
+    only pool them all, to the mean 0.5; it never learns to forecast low for a high p."""
+    p = np.linspace(0.1, 0.9, 100)
+    params = cal.fit_isotonic(p, (p < 0.5).astype(int))
+    assert cal.apply_calibration(params, [0.1, 0.5, 0.9]) == pytest.approx([0.5, 0.5, 0.5])
+
+
+def test_acceptance_ece_uses_n_bins():
+    """p 0.2, 0.4, 0.6, 0.8 with outcomes 0, 1, 0, 1. In 2 bins: |0.3 - 0.5| and |0.7 - 0.5|, ECE 0.2; in the
+    default 10 bins every forecast has its own bin and ECE is (0.2 + 0.6 + 0.6 + 0.2) / 4 = 0.4."""
+    p, y = [0.2, 0.4, 0.6, 0.8], [0, 1, 0, 1]
+    assert cal.acceptance(p, y, n_bins=2).ece == pytest.approx(0.2)
+    assert cal.acceptance(p, y).ece == pytest.approx(0.4)

@@ -529,3 +529,57 @@ def test_concept_drift_exactly_at_the_threshold_is_ok():
     assert out["status"][0] == "ok"
     out = d.concept_drift([0.75] * 4, [1, 1, 1, 0], [day] * 4, 0.125, 1.0, max_drop=0.25)
     assert out["threshold"][1] == 0.75 and out["value"][1] == 0.75 and out["status"][1] == "ok"
+
+
+def test_missing_values_of_an_empty_dated_frame_count_nothing():
+    """Before a model has served a game its served rows are empty, date column included: every feature reads 0 of
+    0 rows missing ("ok"), as for an empty frame without dates, rather than failing on an empty latest window."""
+    served = pl.DataFrame(schema={"date": pl.Date, "logit_elo_pitcher": pl.Float64})
+    assert d.missing_values(served, ["logit_elo_pitcher"]).rows() == [("logit_elo_pitcher", 0.0, "ok", 0, 0)]
+
+
+def test_prediction_drift_p_value_equal_to_alpha_is_ok():
+    """Critical only when the KS p-value is below alpha. Two forecasts a side, both current ones above both
+    reference ones: D = 1, and the exact two-sided p-value is 2 / C(4, 2) = 1/3 (2 of the 6 ways to split four
+    values two and two are that far apart). At alpha 1/3 that is ok; at 0.34 critical."""
+    at_alpha = d.prediction_drift([0.1, 0.2], [0.8, 0.9], alpha=1 / 3)
+    assert at_alpha["statistic"] == 1.0 and at_alpha["p_value"] == pytest.approx(1 / 3, abs=1e-15)
+    assert at_alpha["status"] == "ok"
+    assert d.prediction_drift([0.1, 0.2], [0.8, 0.9], alpha=0.34)["status"] == "critical"
+
+
+def test_prediction_drift_takes_certain_forecasts_and_refuses_an_alpha_outside_0_1():
+    """Forecasts are probabilities in [0, 1], both ends included; alpha must lie strictly between 0 and 1 (at 0
+    nothing could ever be critical, at 1 everything would be)."""
+    same = d.prediction_drift([0.0, 0.5, 1.0], [0.0, 0.5, 1.0])
+    assert same["statistic"] == 0.0 and same["status"] == "ok"
+    for alpha in (0.0, 1.0):
+        with pytest.raises(ValueError, match="alpha must be in"):
+            d.prediction_drift([0.2, 0.5], [0.3, 0.6], alpha=alpha)
+
+
+def test_drift_report_ks_row_counts_each_side():
+    """5 reference and 3 current forecasts: the ks_prediction row says so, each in its own column."""
+    report = d.drift_report("m", 1, reference_p=[0.2, 0.4, 0.5, 0.6, 0.7], current_p=[0.3, 0.5, 0.8])
+    assert report.select("n_reference", "n_current").row(0) == (5, 3)
+
+
+def test_drift_report_refuses_current_p_with_nothing_to_judge_it_by():
+    """current_p alone is neither check's full input: an error, not a report that silently checks nothing."""
+    with pytest.raises(ValueError, match="current_p is given but neither reference_p"):
+        d.drift_report("m", 1, current_p=[0.3, 0.5, 0.8])
+
+
+def test_a_ks_finding_names_its_p_value_alpha_and_sizes():
+    """2 reference and 3 current forecasts, every current one above every reference one: D = 1 and the exact
+    p-value is 2 / C(5, 2) = 0.2, below alpha 0.5. The retrain reason says so, each size in its place."""
+    report = d.drift_report("m", 1, reference_p=[0.1, 0.2], current_p=[0.8, 0.85, 0.9], alpha=0.5)
+    assert d.needs_retrain(report) == (True, [
+        "prediction distribution shifted: KS p-value 0.2 < alpha 0.5 (n_reference 2, n_current 3)"])
+
+
+def test_findings_of_a_table_that_is_no_drift_report_are_refused():
+    """A table without the report's check/status columns is named as such, not read as having no findings."""
+    for reader in (d.retrain_findings, d.feed_findings, d.needs_retrain):
+        with pytest.raises(ValueError, match=r"not a drift report: columns \['check', 'status'\] missing"):
+            reader(pl.DataFrame({"feature": ["x"], "value": [0.3], "threshold": [0.2]}))

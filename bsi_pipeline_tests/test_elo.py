@@ -176,13 +176,27 @@ def test_early_season_k_applies_to_each_teams_first_games_only():
     assert out.away_post[1] == pytest.approx(1500 + 40 * p)
 
 
-def test_a_starters_first_start_is_measured_against_his_teams_runs_allowed():
-    """alpha = team_alpha = 0.5, no shrinkage. Day 1: A allows 10 with a1 starting. Team A: 4.6 x 0.5 +
-    10 x 0.5 = 7.3. a1 starts from his team's 7.3: 7.3 x 0.5 + 10 x 0.5 = 8.65. Day 2, A at home with a1,
-    away starter unknown: difference = 0 - (8.65 - 7.3) = -1.35."""
+@pytest.mark.parametrize("shrink,expected", [(0.0, -1.35), (1.0, -0.675)])
+def test_a_starters_first_start_is_measured_against_his_teams_runs_allowed(shrink, expected):
+    """alpha = team_alpha = 0.5. Day 1: A allows 10 with a1 starting. Team A: 4.6 x 0.5 + 10 x 0.5 = 7.3. a1 starts
+    from his team's 7.3: 7.3 x 0.5 + 10 x 0.5 = 8.65. Day 2, A at home with a1, away starter unknown: with no
+    shrinkage the difference is 0 - (8.65 - 7.3) = -1.35; with shrink_starts 1 his one start keeps n / (n + 1) =
+    1/2 of it, -0.675."""
     games = [{"date": 1, "home": "A", "away": "B", "home_score": 2, "away_score": 10, "home_starter": "a1",
               "away_starter": None},
              {"date": 2, "home": "A", "away": "C", "home_score": 2, "away_score": 3, "home_starter": "a1",
               "away_starter": None}]
-    out = starter_differences(games, PitcherSettings(alpha=0.5, team_alpha=0.5, shrink_starts=0.0))
-    assert out == pytest.approx([0.0, -1.35])
+    out = starter_differences(games, PitcherSettings(alpha=0.5, team_alpha=0.5, shrink_starts=shrink))
+    assert out == pytest.approx([0.0, expected])
+
+
+def test_each_date_is_folded_in_once():
+    """alpha = team_alpha = 0.5, shrink_starts 1. Day 1: A allows 10 with a1 starting: team A 7.3, a1 8.65 (as in
+    test_a_starters_first_start_is_measured_against_his_teams_runs_allowed). Day 2: A allows 4, no starter named:
+    team A 7.3 x 0.5 + 4 x 0.5 = 5.65. Day 3, a1 at home: one start, (8.65 - 5.65) x 1 / (1 + 1) = 1.5, so the
+    difference is -1.5. Folding day 1 in again on day 3 would make it two starts and -2.0."""
+    games = [{"date": day, "home": "A", "away": away, "home_score": 2, "away_score": allowed, "home_starter": starter,
+              "away_starter": None}
+             for day, away, allowed, starter in ((1, "B", 10, "a1"), (2, "C", 4, None), (3, "B", 3, "a1"))]
+    out = starter_differences(games, PitcherSettings(alpha=0.5, team_alpha=0.5, shrink_starts=1.0))
+    assert out == pytest.approx([0.0, 0.0, -1.5])

@@ -32,7 +32,7 @@ from bsi_pipeline.features.provenance import (
     feature_columns,
     label_columns,
 )
-from bsi_pipeline.features.travel import park_cities
+from bsi_pipeline.features.travel import park_cities, with_site_coordinates
 from bsi_pipeline.games import pbp_games_to_shared
 from bsi_pipeline.ncaa import box_scores
 from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
@@ -244,6 +244,11 @@ def hand_schedule() -> pl.DataFrame:
         ("g7", 2024, date(2024, 3, 12), "A", "B", 9, 2),
         ("g8", 2024, date(2024, 3, 15), "C", "B", 3, 3),  # tie
     ]
+    return schedule(rows)
+
+
+def schedule(rows: list[tuple]) -> pl.DataFrame:
+    """College games (SEC against SEC) from (game_id, season, date, home, away, home_score, away_score) rows."""
     frame = pl.DataFrame(rows, schema=["game_id", "season", "date", "home_team", "away_team", "home_score",
                                        "away_score"], orient="row")
     return frame.with_columns(league=pl.lit("ncaa"), neutral=pl.lit(None, dtype=pl.Boolean),
@@ -291,6 +296,66 @@ def test_hand_checked_schedule():
     assert g7["p_elo_fit"] == 0.5 and g7["has_elo_fit"] == 0 and g7["has_rating"] == 0 and g7["p_elo"] is None
 
 
+def test_unknown_conferences_and_game_types_are_neither_conference_nor_postseason_games():
+    """conference_game needs the same non-null conference on both sides: g7 with none and g5 with the home one
+    unknown are not conference games. postseason needs game_type "postseason": only g6 is one, an unknown type is
+    not."""
+    games = hand_schedule().with_columns(
+        home_conference=pl.when(pl.col("game_id").is_in(["g5", "g7"])).then(None).otherwise("home_conference"),
+        away_conference=pl.when(pl.col("game_id") == "g7").then(None).otherwise("away_conference"),
+        game_type=pl.when(pl.col("game_id") == "g6").then(pl.lit("postseason")).otherwise("game_type"))
+    x = {r["row_id"]: r for r in build_game_features(games, None, None, leagues=("ncaa",))
+         .features.iter_rows(named=True)}
+    assert [x[g]["conference_game"] for g in ("g4", "g5", "g6", "g7")] == [1, 0, 1, 0]
+    assert [x[g]["postseason"] for g in ("g4", "g5", "g6", "g7")] == [0, 0, 1, 0]
+
+
+def test_a_game_with_one_rated_team_has_no_rating_difference():
+    """team_ratings rates only g7's home side: has_rating needs both teams, so g7 reads rating_diff 0 and has_rating
+    0 like an unrated game; g6, with both sides rated (1510 at home, 1490 away), reads 20 and 1."""
+    ratings = pl.DataFrame({"game_id": ["g7", "g6", "g6"], "league": ["ncaa"] * 3, "team": ["A", "A", "B"],
+                            "is_home": [True, True, False], "rating_pre": [1520.0, 1510.0, 1490.0]})
+    x = {r["row_id"]: r for r in build_game_features(hand_schedule(), ratings, None, leagues=("ncaa",))
+         .features.iter_rows(named=True)}
+    assert (x["g7"]["has_rating"], x["g7"]["rating_diff"]) == (0, 0.0)
+    assert (x["g6"]["has_rating"], x["g6"]["rating_diff"]) == (1, 20.0)
+
+
+def test_an_absent_system_stands_in_with_elo_fit():
+    """game_forecasts has only elo_fit's 0.6 for g7: every other system reads elo_fit's forecast (p 0.6, logit
+    ln(0.6 / 0.4)) with has_<system> 0, not a coin flip."""
+    forecasts = pl.DataFrame({"game_id": ["g7"], "system": ["elo_fit"], "p_home": [0.6]})
+    features = build_game_features(hand_schedule(), None, forecasts, leagues=("ncaa",)).features
+    g7 = features.filter(pl.col("row_id") == "g7").row(0, named=True)
+    assert g7["has_elo_fit"] == 1 and g7["p_elo_fit"] == pytest.approx(0.6)
+    for system in ("elo_plain", "elo_pitcher", "ridge_margin", "components", "ridge_stack"):
+        assert g7[f"has_{system}"] == 0 and g7[f"p_{system}"] == pytest.approx(0.6)
+        assert g7[f"logit_{system}"] == pytest.approx(math.log(0.6 / 0.4))
+
+
+def test_last_ten_games_rest_cap_and_a_new_series_after_a_day_off():
+    """A hosts B on 12 straight days of March and wins each 2-1, then on the 28th (16 days on) and the 30th.
+    Game 12: A has 11 earlier games, the last 10 of them +1 each: run_diff10 = 10 / 10 = 1 (form10 1). Game 13:
+    rest is capped at REST_CAP (10), not 16. Game 14 is 2 days after game 13, more than SERIES_GAP_DAYS: day 1
+    of a new series."""
+    days = [*range(1, 13), 28, 30]
+    rows = [(f"s{i}", 2024, date(2024, 3, day), "A", "B", 2, 1) for i, day in enumerate(days, start=1)]
+    x = {r["row_id"]: r for r in build_game_features(schedule(rows), None, None, leagues=("ncaa",))
+         .features.iter_rows(named=True)}
+    assert (x["s12"]["games_played_home"], x["s12"]["run_diff10_home"], x["s12"]["form10_home"]) == (11, 1.0, 1.0)
+    assert x["s13"]["rest_home"] == REST_CAP and x["s13"]["series_day"] == 1
+    assert (x["s12"]["series_day"], x["s14"]["series_day"], x["s14"]["rest_home"]) == (12, 1, 2)
+
+
+def test_a_tie_counts_half_a_win_in_form():
+    """A and B tie 3-3 on March 1 (a tie is no row of its own) and meet again on the 2nd: each has one game behind
+    it, worth half a win, so form5 and form10 are 0.5 on both sides with games_played 1."""
+    rows = [("t1", 2024, date(2024, 3, 1), "A", "B", 3, 3), ("t2", 2024, date(2024, 3, 2), "A", "B", 5, 4)]
+    t2 = build_game_features(schedule(rows), None, None, leagues=("ncaa",)).features.row(0, named=True)
+    assert t2["row_id"] == "t2" and (t2["games_played_home"], t2["games_played_away"]) == (1, 1)
+    assert [t2[f"form{n}_{side}"] for n in (5, 10) for side in ("home", "away")] == [0.5] * 4
+
+
 def test_aliases_keep_a_franchise_history():
     games = hand_schedule().with_columns(
         home_team=pl.when(pl.col("game_id") == "g0").then(pl.lit("OldB")).otherwise(pl.col("home_team")))
@@ -298,6 +363,19 @@ def test_aliases_keep_a_franchise_history():
     joined = build_game_features(games, None, None, leagues=("ncaa",), aliases={"ncaa": {"OldB": "B"}}).features
     assert plain.filter(pl.col("row_id") == "g7")["h2h_games"].item() == 4
     assert joined.filter(pl.col("row_id") == "g7")["h2h_games"].item() == 5
+    # aliases belong to their league: an MLB alias does not rename a college team
+    elsewhere = build_game_features(games, None, None, leagues=("ncaa",), aliases={"mlb": {"OldB": "B"}}).features
+    assert elsewhere.filter(pl.col("row_id") == "g7")["h2h_games"].item() == 4
+
+
+def test_a_game_between_two_names_of_one_franchise_is_excluded():
+    """With OldB an alias of B, OldB at B (g8, made 4-3) is the team against itself: excluded with that reason."""
+    g8 = pl.col("game_id") == "g8"
+    games = hand_schedule().with_columns(home_team=pl.when(g8).then(pl.lit("OldB")).otherwise("home_team"),
+                                         home_score=pl.when(g8).then(4).otherwise("home_score"))
+    build = build_game_features(games, None, None, leagues=("ncaa",), aliases={"ncaa": {"OldB": "B"}})
+    assert build.excluded.rows() == [("games", "g8", "home and away are the same team")]
+    assert "g8" not in build.features["row_id"].to_list()
 
 
 # ---------------------------------------------------------------------------------------- pitcher starts
@@ -580,6 +658,13 @@ def test_sites_without_known_coordinates_and_a_bad_park_table(tmp_path, monkeypa
             travel.park_cities()
     finally:
         travel.park_cities.cache_clear()
+
+
+def test_only_a_whole_park_id_is_a_park():
+    """A park id is three capitals then two digits, nothing else: "BOS07" is in Boston; "BOS", "BOS7" and "BOS07A"
+    are not park ids and get no coordinates (travel to them counts as unknown, never as Boston)."""
+    sites = with_site_coordinates(pl.DataFrame({"location": ["BOS07", "BOS", "BOS7", "BOS07A"]}))
+    assert sites["site_lat"].is_null().to_list() == [False, True, True, True]
 
 
 def test_head_to_head_stops_at_last_season():

@@ -55,3 +55,20 @@ def test_a_column_added_later_keeps_the_current_order_and_is_null_on_older_rows(
     assert history.columns == ["model_id", "served_through", "feature", "p_value", "value", "retired"]
     assert history.filter(pl.col("served_through") == MAY_1)["p_value"].is_null().all()
     assert history.filter(pl.col("served_through") == MAY_8)["retired"].is_null().all()
+
+
+def test_a_column_that_was_all_null_before_takes_the_current_type():
+    """Reports kept before p_value was ever filled have it all null (polars types such a column Null): the next
+    report's Float64 p_value still merges, the older rows keeping p_value null."""
+    older = report("hr-a", MAY_1, 0.05).with_columns(p_value=pl.lit(None))
+    newer = report("hr-a", MAY_8, 0.12).with_columns(p_value=pl.lit(0.2))
+    history = replace_by_key(older, newer, KEY)
+    assert history.schema["p_value"] == pl.Float64
+    assert history.sort("served_through")["p_value"].to_list() == [None, None, 0.2, 0.2]
+
+
+def test_an_emptied_history_gives_the_current_rows_as_they_are():
+    """A history with its columns but no rows has nothing to keep: the result is the current report itself,
+    without the history's retired columns."""
+    emptied = report("hr-a", MAY_1, 0.05).with_columns(retired=pl.lit("x")).clear()
+    assert replace_by_key(emptied, report("hr-a", MAY_8, 0.12), KEY).equals(report("hr-a", MAY_8, 0.12))

@@ -104,6 +104,16 @@ def test_run_values_by_hand():
         run_values(plays, made_up_re())
 
 
+def test_duplicate_reference_rows_are_refused():
+    """A state listed twice in the RE table, or a group twice in the weights, would be joined to every play twice
+    (doubling plays and counts): both are refused."""
+    plays, _, _, weights = hand_values()
+    with pytest.raises(ValueError, match="re24 has more than one row for a state"):
+        run_values(plays, pl.concat([made_up_re(), made_up_re().head(1)]), league="t")
+    with pytest.raises(ValueError, match="weights have more than one row for a group"):
+        player_season_value(plays, pl.concat([weights, weights]), league="t")
+
+
 def test_run_values_from_run_expectancy_real_games():
     """On the real fixture games, with their own RE24 table: run values add up along each half inning."""
     events = read_retrosheet_cwevent(sorted(CWEVENT.glob("*.csv"))).events
@@ -467,17 +477,51 @@ def test_analytic_plays_keep_what_the_weights_need(college_tables):
     assert from_pipeline["AB"].sum() == direct["AB"].sum() == without_code["AB"].sum() - 1
 
 
+def intentional_walk_values():
+    """The hand table with its walk (seq 5, a4 against p1) made intentional, and that table's weights."""
+    plays = hand_plays().with_columns(event_type=pl.when(pl.col("seq") == 5).then(pl.lit("intentional_walk"))
+                                      .otherwise(pl.col("event_type")))
+    return plays, woba_weights(event_run_values(run_values(plays, made_up_re(), league="t")), plays, league="t")
+
+
 def test_fip_counts_intentional_walks():
     """The hand table with its walk (seq 5) made intentional. League: 6 outs (2 IP), 4 runs -> RA9 18;
     13 x 1 HR + 3 x (1 IBB + 1 HBP) - 2 x 1 K = 17 -> 8.5 per IP -> constant 9.5. p1 (HR, IBB, K in 1 IP):
     13 + 3 - 2 + 9.5 = 23.5 (FanGraphs' FIP counts every walk, as the module says)."""
-    plays = hand_plays().with_columns(event_type=pl.when(pl.col("seq") == 5).then(pl.lit("intentional_walk"))
-                                      .otherwise(pl.col("event_type")))
-    weights = woba_weights(event_run_values(run_values(plays, made_up_re(), league="t")), plays, league="t")
+    plays, weights = intentional_walk_values()
     pitching = player_season_value(plays, weights, league="t").pitching
     p1 = pitching.filter(pl.col("player") == "p1").row(0, named=True)
     assert (p1["IBB"], p1["BB"]) == (1, 0)
     assert p1["fip_constant"] == pytest.approx(9.5) and p1["FIP"] == pytest.approx(23.5)
+
+
+def test_intentional_walks_stay_out_of_league_obp_and_count_in_bb_pct():
+    """With the walk made intentional: 12 PA, 5 hits, no unintentional walk, 1 HBP, 1 SF, so AB = 12 - 1 IBB - 1 HBP
+    - 1 SF = 9. League OBP is FanGraphs' one without intentional walks, (5 + 0 + 1) / (9 + 0 + 1 + 1) = 6/11 (7/11
+    with the IBB). A batter's BB% counts every walk: a4's one PA is the intentional walk, BB_pct 1; and with no
+    AB, BB, SF or HBP his wOBA has no denominator: null, not NaN."""
+    plays, weights = intentional_walk_values()
+    assert weights["league_obp"].item() == pytest.approx(6 / 11)
+    a4 = player_season_value(plays, weights, league="t").hitting.filter(pl.col("player") == "a4").row(0, named=True)
+    assert (a4["PA"], a4["IBB"], a4["BB_pct"], a4["wOBA"]) == (1, 1, 1.0, None)
+
+
+def test_a_sacrifice_is_not_an_out_for_the_out_value():
+    """The groundout of seq 11 (run value 0.0) made a sacrifice bunt (sac "SH"): the out value is the mean of the
+    other batting outs, strikeout -0.10, double play -0.25 and flyout -0.30: -0.65 / 3 over 3 events."""
+    plays = hand_plays().with_columns(sac=pl.when(pl.col("seq") == 11).then(pl.lit("SH")).otherwise(pl.col("sac")))
+    events = event_run_values(run_values(plays, made_up_re(), league="t"))
+    assert events["out_value"].unique().to_list() == [pytest.approx(-0.65 / 3)]
+    assert events["out_events"].unique().to_list() == [3]
+
+
+def test_team_woba_slope_keeps_teams_with_exactly_min_games():
+    """Each team of the hand table bats in its one game: with min_games 1 both teams count, with 2 neither."""
+    plays, _, _, weights = hand_values()
+    plays = plays.with_columns(league=pl.lit("t"))
+    hitting = player_season_value(plays, weights).hitting
+    assert team_woba_slope(hitting, plays, weights, min_games=1)["teams"].to_list() == [2]
+    assert team_woba_slope(hitting, plays, weights, min_games=2).height == 0
 
 
 def test_analytic_plays_keep_only_reconciled_college_games(college_tables):

@@ -123,6 +123,18 @@ def test_groups_labels_and_arguments():
         run_expectancy(hand_plays().drop("runs_on_play"), league="mlb")
 
 
+def test_a_game_id_reused_in_another_group_is_another_game():
+    """Two seasons whose hand-made game has the same game_id "g": runs to the end of a half inning stay within their
+    own season, so each season's matrix is the one-season matrix of test_hand_made_half_innings_state_change
+    ((0, empty): 4 occurrences, 0.75 runs)."""
+    plays = pl.concat([hand_plays(2016), hand_plays(2017)]).with_columns(game_id=pl.lit("g"))
+    re = run_expectancy(plays, league="mlb")
+    alone = run_expectancy(hand_plays(2016), league="mlb").drop("season")
+    for season in (2016, 2017):
+        assert re.filter(pl.col("season") == season).drop("season").equals(alone)
+    assert (state(alone, 0, "empty")["count"], state(alone, 0, "empty")["re_mean_runs"]) == (4, 0.75)
+
+
 def reference_counts(events: pl.DataFrame) -> dict:
     """A plain Python version of the method, for the real fixture games: {(outs, bases): [runs to come, ...]}."""
     halves: dict[tuple, list[dict]] = defaultdict(list)

@@ -45,3 +45,22 @@ def test_home_edge_uses_earlier_seasons_only_and_shrinks():
     edge = {r["season"]: r["home_edge"] for r in home_edge(pl.DataFrame(rows)).iter_rows(named=True)}
     assert edge[2007] == pytest.approx(0.0)                          # nothing earlier
     assert edge[2008] == pytest.approx((60 + 40) / 161 - (40 + 40) / 161)  # 2007 only, shrunk by 80 games
+
+
+def test_starter_rest_flags_exactly_ten_days_and_caps_a_long_layoff():
+    """ace starts on April 1, April 11 (10 days: LONG_REST_DAYS counts as a long rest) and May 21 (40 days, read as
+    STARTER_REST_CAP = 30, the value of a first start)."""
+    dates = pl.DataFrame({"game_id": ["g1", "g2", "g3"], "date": [d(1), d(11), dt.date(2009, 5, 21)]})
+    starters = pl.DataFrame({"game_id": ["g1", "g2", "g3"], "home_starter": ["ace"] * 3, "away_starter": [None] * 3})
+    out = {r["game_id"]: r for r in starter_rest(starters, dates).iter_rows(named=True)}
+    assert (out["g2"]["starter_rest_home"], out["g2"]["starter_long_rest_home"]) == (10, 1)
+    assert (out["g3"]["starter_rest_home"], out["g3"]["starter_long_rest_home"]) == (30, 1)
+
+
+def test_an_empty_starter_id_is_an_unknown_starter():
+    """A blank starter id names nobody: both games get the unknown-starter defaults, not a rest measured from the
+    other blank's start."""
+    dates = pl.DataFrame({"game_id": ["g1", "g2"], "date": [d(1), d(3)]})
+    starters = pl.DataFrame({"game_id": ["g1", "g2"], "home_starter": ["", ""], "away_starter": ["ace", "bob"]})
+    out = starter_rest(starters, dates)
+    assert out["has_starter_home"].to_list() == [0.0, 0.0] and out["starter_rest_home"].to_list() == [5.0, 5.0]

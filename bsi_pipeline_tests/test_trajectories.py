@@ -44,3 +44,18 @@ def test_picture_and_a_league_without_rows():
     assert trajectory_teams(table, "nfl").height == 0
     with pytest.raises(ValueError, match="no 'nfl' rows"):
         elo_trajectory_png(table, "nfl")
+
+
+def test_a_team_with_exactly_half_the_median_games_is_drawn():
+    """Six teams of 20 games and one of 10: the median is 20, so 10 games is exactly MIN_GAMES_SHARE of it and the
+    team, with the best final rating, is drawn as rank 1."""
+    finals = {f"T{i}": (1400.0 + 20 * i, 20) for i in range(6)}
+    finals["Half"] = (2000.0, 10)
+    picked = trajectory_teams(ratings(finals), "ncaa")
+    assert picked.row(0, named=True)["team"] == "Half" and picked["rank"][0] == 1
+
+
+def test_equal_final_ratings_rank_by_team_name():
+    """Two teams end on 1500: the ranks are deterministic, the alphabetically first team ranked higher."""
+    picked = trajectory_teams(ratings({"Yale": (1500.0, 5), "Army": (1500.0, 5), "Navy": (1490.0, 5)}), "ncaa")
+    assert picked.select("team", "rank").rows() == [("Army", 1), ("Yale", 2), ("Navy", 3)]

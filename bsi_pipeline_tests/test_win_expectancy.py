@@ -251,6 +251,19 @@ def test_play_win_probability_by_hand(hand_table):
     assert again.sort("game_id", "seq").equals(wp.sort("game_id", "seq"))
 
 
+def test_score_before_columns_are_read_when_present(hand_table):
+    """A table that lost a play (g1_home without the home team's homer in the bottom 1st) still knows the score
+    before each later play from home_score_before / away_score_before: the next play starts 1-0 (score_diff_before
+    1, the cell of a one-run lead), not 0-0 as the previous row's score would say."""
+    batting = {"home_score_before": "bot", "away_score_before": "top"}
+    plays = hand_plays().filter(pl.col("game_id") == "g1_home").with_columns(**{
+        col: pl.col(col.removesuffix("_before")) - pl.when(pl.col("half") == half).then("runs_on_play").otherwise(0)
+        for col, half in batting.items()}).filter(pl.col("event") != "HR")
+    after = play_win_probability(plays, hand_table).filter((pl.col("inning") == 1) & (pl.col("half") == "bot"))
+    assert after["score_diff_before"][0] == 1
+    assert after["we_before"][0] == cell(hand_table, 1, "bot", 0, "empty", 1)["we_home"]
+
+
 def test_rows_after_the_end_and_summary_lines(hand_table):
     """A college-style line after the third out (outs 3 -> 3) sits at the start of the next half inning; lines
     after the game's last play keep the result."""
@@ -360,6 +373,10 @@ def test_several_leagues(hand_table):
         assert wp.filter(pl.col("league") == league).equals(play_win_probability(part, table))
     with pytest.raises(ValueError, match="several leagues"):
         play_win_probability(plays, both)
+    # a league the table does not hold has no cells to read: refused, not dropped or valued with another's
+    with pytest.raises(ValueError, match="plays hold leagues the we_table does not have"):
+        play_win_probability(mixed.with_columns(league=pl.when(pl.col("game_id") == "g1_home").then(pl.lit("nfl"))
+                                                .otherwise("league")), both)
 
 
 def test_pngs(hand_table):
