@@ -7,25 +7,14 @@ import polars as pl
 import pytest
 
 from bsi_pipeline.ncaa.box_scores import box_batting, box_pitching, starter_lines
-from bsi_pipeline.ncaa.pbp_replay import GameLine, replay_game
-from bsi_pipeline.plays_schema import PLAYS_SCHEMA
-
-
-def _replayed(lines: list[tuple[int, str, str, str, str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """plays and play_runners of one game from (inning, half, batting, fielding, text) lines."""
-    result = replay_game([GameLine(n, inning, half, 0, 0, bat, fld, text)
-                          for n, (inning, half, bat, fld, text) in enumerate(lines, 1)])
-    plays = pl.DataFrame(result.plays).with_columns(game_id=pl.lit("g2021"), season=pl.lit(2021))
-    plays = plays.cast({c: dtype for c, dtype in PLAYS_SCHEMA.items() if c in plays.columns})
-    runners = pl.DataFrame(result.runners).with_columns(game_id=pl.lit("g2021"), season=pl.lit(2021, pl.Int32))
-    return plays, runners
+from bsi_pipeline_tests.pbp_helpers import replayed
 
 
 def test_stolen_bases_and_caught_stealing_are_credited_to_the_runner():
     """Real lines of game 5030072 (2021, Oklahoma St. batting): Trenkle singles and steals second, McLean walks
     and is caught stealing. Box: Trenkle SB 1, CS 0; McLean SB 0, CS 1 (and neither steal is a PA)."""
     bat, fld = "Oklahoma St.", "Texas Tech"
-    plays, runners = _replayed([
+    plays, runners = replayed([
         (1, "top", bat, fld, "Trenkle singled to left field (1-1 BS)."),
         (1, "top", bat, fld, "Trenkle stole second."),
         (1, "top", bat, fld, "McLean walked (3-1 BBSBB)."),
@@ -50,7 +39,7 @@ PITCHING_LINES = [  # real lines of game 4770356 (2019, Delaware at Elon, bottom
 def test_innings_pitched_are_written_in_thirds():
     """Smith records two outs (a strikeout, a groundout): IP 0.2, the box-score notation for two thirds (not
     0.67); Jones, who walked two and gave up catcher's interference, records none: IP 0.0."""
-    plays, _ = _replayed(PITCHING_LINES)
+    plays, _ = replayed(PITCHING_LINES)
     box = {r["player"]: r for r in box_pitching(plays).iter_rows(named=True)}
     assert (box["Smith"]["BF"], box["Smith"]["outs_recorded"], box["Smith"]["K"]) == (2, 2, 1)
     assert box["Smith"]["IP"] == pytest.approx(0.2)
@@ -63,7 +52,7 @@ def test_pitch_counts_add_the_ball_in_play_but_not_after_a_walk_or_strikeout():
     appearance), but includes ball four and strike three. Jones: BBFSBFB (7, ball four included) + F and the
     pitch the catcher interfered with (2) + BBKBKB (6) = 15 pitches. Smith: BSFS (4, strike three included) +
     BBS and the ground ball (4) = 8."""
-    plays, _ = _replayed(PITCHING_LINES)
+    plays, _ = replayed(PITCHING_LINES)
     box = {r["player"]: r for r in box_pitching(plays).iter_rows(named=True)}
     assert (box["Jones"]["pitches"], box["Jones"]["pa_with_pitch_count"]) == (15, 3)
     assert (box["Smith"]["pitches"], box["Smith"]["pa_with_pitch_count"]) == (8, 2)
@@ -74,7 +63,7 @@ def test_starter_lines_are_matched_within_the_team():
     top of the 1st; Delaware starts a Smith of its own. Each side's starter line is its own pitcher's:
     Elon Jones (BF 1, BB 1), Delaware Smith (BF 1, BB 1, K 0), not Elon's Smith's strikeout, and one line
     per side."""
-    plays, _ = _replayed([
+    plays, _ = replayed([
         (1, "top", "Delaware", "Elon", "Oldham walked (3-2 BBFSBFB)."),
         (1, "top", "Delaware", "Elon", "Smith to p for Jones."),
         (1, "top", "Delaware", "Elon", "Doe struck out swinging (1-2 BSFS)."),

@@ -20,6 +20,7 @@ from bsi_pipeline.linear_weights import (
 from bsi_pipeline.run_expectancy import BASE_LABELS, run_expectancy
 from bsi_pipeline.sources.retrosheet_cwevent import read_retrosheet_cwevent
 from bsi_pipeline_tests.conftest import EMBEDDED_PBP, FIXTURES, REGISTRY_FILES, REPO, SHARED_DATA
+from bsi_pipeline_tests.pbp_helpers import replayed
 
 CWEVENT = FIXTURES / "retrosheet_cwevent"
 FANGRAPHS = REPO / "data" / "reference" / "fangraphs_guts_woba_weights.csv"
@@ -285,17 +286,12 @@ def test_catcher_interference_is_a_plate_appearance_not_an_at_bat():
     """Real lines of game 4770356 (2019, Delaware at Elon, bottom 8th; scores left out): Cicci reaches on
     catcher's interference. Official scoring: a PA, not an AB, in the box score and in the linear weights."""
     from bsi_pipeline.ncaa.box_scores import box_batting
-    from bsi_pipeline.ncaa.pbp_replay import GameLine, replay_game
-    from bsi_pipeline.plays_schema import PLAYS_SCHEMA
 
     texts = ["Oldham walked (3-2 BBFSBFB).",
              "Cicci reached on catchers interference (0-1 F); Oldham advanced to second.",
              "Pico walked (3-2 BBKBKB); Cicci advanced to second; Oldham advanced to third."]
-    result = replay_game([GameLine(n, 8, "bot", 0, 0, "Elon", "Delaware", t) for n, t in enumerate(texts, 1)])
-    plays = pl.DataFrame(result.plays).with_columns(game_id=pl.lit("g2000"), season=pl.lit(2000))
-    plays = plays.cast({c: dtype for c, dtype in PLAYS_SCHEMA.items() if c in plays.columns})
-    runners = pl.DataFrame(result.runners).with_columns(game_id=pl.lit("g2000"), season=pl.lit(2000, pl.Int32),
-                                                         team=pl.lit("Elon"))
+    plays, runners = replayed([(8, "bot", "Elon", "Delaware", t) for t in texts], "g2000", 2000)
+    runners = runners.with_columns(team=pl.lit("Elon"))
     assert plays["event_type"][1] == "catcher_interference" and plays["bases_after"][1] == "1-2"
     box = box_batting(plays, runners).filter(pl.col("player") == "Cicci").row(0, named=True)
     assert (box["PA"], box["AB"]) == (1, 0)

@@ -282,15 +282,14 @@ def decide_key(store: MlflowStore, settings: Settings, spec: ModelSpec, history:
 
     def score(info: VersionInfo):
         if info.ident not in scored:
+            folder = None
             try:
-                try:
-                    folder = store.locate_version(key, info.version, settings.models_dir)
-                except Exception:
-                    unfetched.add(info.ident)
-                    raise
+                folder = store.locate_version(key, info.version, settings.models_dir)
                 record, pred = score_on_window(folder, spec, window)
                 scored[info.ident] = ({**record, "model_version": info.number}, pred, None)
             except Exception as exc:  # noqa: BLE001 - recorded as the reason, never a crash
+                if folder is None:
+                    unfetched.add(info.ident)
                 scored[info.ident] = (None, None, f"{type(exc).__name__}: {exc}")
         return scored[info.ident]
 
