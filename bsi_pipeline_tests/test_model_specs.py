@@ -42,6 +42,28 @@ def test_bad_specs_are_refused_with_the_reason(tmp_path, change, message):
         load_specs(path)
 
 
+@pytest.mark.parametrize("exempt, message", [
+    ({"launch_speed": "because"}, "psi_exempt names \\['launch_speed'\\], not among its features"),
+    ({"launch_angle": " "}, "psi_exempt must map each feature to the reason"),
+    (["launch_angle"], "psi_exempt must map each feature to the reason"),
+])
+def test_a_psi_exemption_names_one_of_the_spec_features_and_says_why(tmp_path, exempt, message):
+    spec = dict(load_specs()["mlb_hr_prob"].as_dict(), features=["launch_angle", "spray_angle"], psi_exempt=exempt)
+    spec.pop("key")
+    path = tmp_path / "specs.yaml"
+    path.write_text(yaml.safe_dump({"broken": spec}))
+    with pytest.raises(SpecError, match=message):
+        load_specs(path)
+
+
+def test_a_psi_exemption_is_monitoring_not_model_identity():
+    """Declaring (or rewording) an exemption must not give the model a new id, so it is left out of as_dict."""
+    home = load_specs()["mlb_home_win"]
+    assert set(home.psi_exempt) == {"home_edge"} and "80 games" in home.psi_exempt["home_edge"]
+    assert home.as_dict() == dataclasses.replace(home, psi_exempt={}).as_dict()
+    assert "psi_exempt" not in home.as_dict()
+
+
 def test_a_count_spec_needs_its_line_column(tmp_path):
     """ncaa_pitcher_strikeouts is evaluated on P(over the line): without line_column it trained and calibrated,
     then failed at evaluation with a TypeError."""

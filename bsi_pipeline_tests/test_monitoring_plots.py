@@ -103,6 +103,16 @@ def test_a_psi_past_the_axis_is_cut_there_and_keeps_its_value(report):
     assert plots.draw_psi(report).axes[1].get_xlim() == pytest.approx((0.0, drift.PSI_CRITICAL * 1.25))
 
 
+def test_an_exempt_feature_is_drawn_grey_and_named_so(report):
+    exempt = report.with_columns(status=pl.when((pl.col("check") == "psi") & (pl.col("feature") == "launch_speed"))
+                                 .then(pl.lit("exempt")).otherwise(pl.col("status")))
+    ax = plots.draw_psi(exempt).axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "launch_speed (exempt)" and labels[1] == "launch_angle"
+    assert bars(ax)[0].get_facecolor() == to_rgba("0.6") and bars(ax)[1].get_facecolor() == to_rgba("tab:green")
+    assert ax.texts[0].get_text() == f"{bars(plots.draw_psi(report).axes[0])[0].get_width():.3f}"
+
+
 def test_a_champion_without_psi_gets_a_panel_saying_why(report, xwoba):
     """Every served row missing launch_speed: the xwoba report has no PSI, only a skipped row with the reason."""
     broken = xwoba.table.with_columns(launch_speed=pl.when(pl.col("season") == 2022).then(None)

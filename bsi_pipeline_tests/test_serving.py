@@ -7,6 +7,7 @@ check model_health and the views against numbers worked out by hand.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -534,6 +535,25 @@ def test_concept_drift_is_not_judged_on_a_handful_of_outcomes(mlb):
     assert concept.select("check", "status").rows() == [("concept", "skipped")]
     assert f"only {n_known} served row(s) with a known outcome" in concept["reference"][0]
     assert report.filter(pl.col("check") == "psi").height == len(mlb.spec.features)
+
+
+def test_a_feature_the_spec_exempts_keeps_its_psi_but_asks_for_no_retrain(mlb):
+    """home_edge is one value per team and season, 0 for every game of the sample's first season (2008, the
+    training rows): its PSI against 2009 is huge whatever the model, and a retrain cannot change it
+    (model_specs.yaml: psi_exempt). The row keeps its value for analysts; only the verdict changes."""
+    exempt = serving.champion_drift(mlb.table, mlb.spec, mlb.champion, mlb.scorer, mlb.snapshot, SERVED_AT)
+    judged = serving.champion_drift(mlb.table, dataclasses.replace(mlb.spec, psi_exempt={}), mlb.champion,
+                                    mlb.scorer, mlb.snapshot, SERVED_AT)
+    edge_row = (pl.col("check") == "psi") & (pl.col("feature") == "home_edge")
+    edge, plain = exempt.filter(edge_row).row(0, named=True), judged.filter(edge_row).row(0, named=True)
+    assert plain["status"] == "critical" and plain["value"] > 1.0
+    assert edge["status"] == "exempt" and edge["value"] == plain["value"]
+    assert edge["reference"] == f"{plain['reference']}; PSI not judged: {mlb.spec.psi_exempt['home_edge']}"
+    assert_frame_equal(exempt.filter(~edge_row), judged.filter(~edge_row))
+    _, reasons = serving.retrain_request(exempt)
+    _, judged_reasons = serving.retrain_request(judged)
+    assert [r for r in judged_reasons if "'home_edge'" not in r] == reasons
+    assert len(judged_reasons) == len(reasons) + 1
 
 
 def feed_broken(table: pl.DataFrame, rows: pl.Expr, feature: str = "logit_elo_pitcher") -> pl.DataFrame:

@@ -55,6 +55,10 @@ class ModelSpec:
     selection_tolerance: float = 0.001
     intended_use: str = ""
     limitations: str = ""
+    # feature -> why its PSI cannot be judged against the training rows. The drift report still computes
+    # the PSI, gives the row status "exempt" with this reason, and no retrain is asked for it. A monitoring
+    # setting, not part of the model: left out of as_dict, so declaring one changes no model id.
+    psi_exempt: dict = field(default_factory=dict)
 
     @property
     def is_classifier(self) -> bool:
@@ -62,7 +66,7 @@ class ModelSpec:
 
     def as_dict(self) -> dict:
         """Plain dict for hashing, artifacts and model cards."""
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "psi_exempt"}
         out["features"] = list(self.features)
         out["algorithms"] = list(self.algorithms)
         if self.compare_with:  # absent when empty: a spec without it keeps the model ids it had
@@ -107,7 +111,14 @@ def _parse(key: str, raw: dict) -> ModelSpec:
         raise SpecError(f"model spec {key!r}: compare_with needs a baseline (they are scored on its test rows)")
     if not isinstance(compare_with, list) or not all(isinstance(c, str) for c in compare_with):
         raise SpecError(f"model spec {key!r}: compare_with must be a list of column names")
-    values = dict(raw, key=key, split=split, features=tuple(raw["features"]), compare_with=tuple(compare_with),
+    psi_exempt = raw.get("psi_exempt") or {}
+    if not isinstance(psi_exempt, dict) or not all(isinstance(v, str) and v.strip() for v in psi_exempt.values()):
+        raise SpecError(f"model spec {key!r}: psi_exempt must map each feature to the reason its PSI is not judged")
+    strays = [f for f in psi_exempt if f not in raw["features"]]
+    if strays:
+        raise SpecError(f"model spec {key!r}: psi_exempt names {strays}, not among its features")
+    values = dict(raw, key=key, psi_exempt=dict(psi_exempt), split=split, features=tuple(raw["features"]),
+                  compare_with=tuple(compare_with),
                   algorithms=tuple(raw["algorithms"]), description=raw.get("description", key))
     return ModelSpec(**values)
 

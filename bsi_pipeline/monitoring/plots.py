@@ -21,7 +21,8 @@ from bsi_pipeline.monitoring import drift
 __all__ = ["BRIER_TASKS", "POOL_DAYS", "PSI_AXIS_MAX", "STATUS_COLOURS", "draw_health", "draw_psi", "health_png",
            "health_series", "psi_png", "psi_rows"]
 
-STATUS_COLOURS = {"ok": "tab:green", "warning": "tab:orange", "critical": "tab:red"}
+# "exempt": a feature whose PSI the model spec declares unjudgeable (spec.psi_exempt), drawn but grey
+STATUS_COLOURS = {"ok": "tab:green", "warning": "tab:orange", "critical": "tab:red", "exempt": "0.6"}
 PSI_AXIS_MAX = 1.0   # a PSI bar is cut here (a PSI of 1 is already five times the critical line)
 # The trailing window a health line pools its days over: the concept check's, so the line's last point
 # is the Brier the drift report judges.
@@ -55,6 +56,7 @@ def _psi_note(report: pl.DataFrame, key: str) -> str:
 def draw_psi(report: pl.DataFrame, dpi: int = 80):
     """One panel per model key of a drift report (drift.REPORT_SCHEMA, or serving.DRIFT_SCHEMA): a horizontal
     bar per feature, its length the PSI of the served rows against the training rows, coloured by status
+    (an exempt feature grey, "(exempt)" after its name)
     and labelled with its value, with dashed lines at drift.PSI_WARNING and PSI_CRITICAL. Each panel's axis
     ends at 1.25 times its largest PSI, at most PSI_AXIS_MAX: a bar past that is cut there (hatched; its
     label keeps the value), so one PSI of 12 does not flatten the others to nothing. A key without PSI values
@@ -82,7 +84,8 @@ def draw_psi(report: pl.DataFrame, dpi: int = 80):
             if value > end:
                 bar.set_hatch("///")
         ax.bar_label(bars, labels=[f"{v:.3f}" for v in psi], fontsize=6, padding=2)
-        ax.set_yticks(range(rows.height), rows["feature"].to_list(), fontsize=7)
+        ax.set_yticks(range(rows.height), [f"{f} (exempt)" if st == "exempt" else f
+                                           for f, st in zip(rows["feature"], rows["status"])], fontsize=7)
         ax.invert_yaxis()
         ax.axvline(drift.PSI_WARNING, color=STATUS_COLOURS["warning"], linestyle="--", linewidth=1,
                    label=f"warning {drift.PSI_WARNING:g}")

@@ -79,6 +79,7 @@ __all__ = [
     "champion_drift",
     "daily_coverage",
     "ensemble_settings",
+    "exempt_psi",
     "ensemble_settings_used",
     "feed_problems",
     "fill_outcomes",
@@ -784,6 +785,7 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
       ask a retrain for it, :func:`feed_problems` names it);
     * psi per feature: served rows with every feature finite vs the champion's training slice
       (:func:`reference_slices`: the rows factory.slices_for(table, spec).train gave when it was trained);
+      a feature in spec.psi_exempt keeps its value with status "exempt" and the spec's reason (:func:`exempt_psi`);
     * ks_prediction: the champion's served predictions vs its predictions on held-out reference rows:
       the test slice's rows outside the served stream (every served row, scored or not) when there
       are MIN_KS_REFERENCE of them (live use: the test season is past), else the validation slice
@@ -813,9 +815,9 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
                                    "no served row has finite values for every feature"))
     else:
         current_p, current_y = _probability_stream(spec.task, scorer, scored, spec)
-        parts.append(drift.drift_report(spec.key, champion.version, features=features, reference=slices.train,
-                                        current=scored, computed_at=stamp)
-                     .with_columns(reference=pl.lit(f"train ({slices.source})")))
+        parts.append(exempt_psi(drift.drift_report(spec.key, champion.version, features=features,
+                                                   reference=slices.train, current=scored, computed_at=stamp)
+                                .with_columns(reference=pl.lit(f"train ({slices.source})")), spec.psi_exempt))
         reference_name, reference_rows = (("test (rows outside the served stream)", held_out)
                                           if held_out.height >= MIN_KS_REFERENCE else ("valid", slices.valid))
         parts.append(_ks_part(spec, champion, scorer, reference_name, reference_rows, current_p, alpha, stamp))
@@ -826,6 +828,20 @@ def champion_drift(table: pl.DataFrame, spec, champion: Champion, scorer,
     status = next((s for s, r in _STATUS_RANK.items() if r == worst), "ok")
     return report.with_columns(model_status=pl.lit(status), served_through=pl.lit(served["date"].max())).select(
         [pl.col(c).cast(t) for c, t in DRIFT_SCHEMA.items()])
+
+
+def exempt_psi(report: pl.DataFrame, exempt: dict[str, str]) -> pl.DataFrame:
+    """``report`` with the psi rows of the ``exempt`` features (spec.psi_exempt: feature -> reason) given
+    status "exempt" and the reason after their reference: the value stays for analysts to see, but it is
+    neither critical nor a warning, so it asks for no retrain."""
+    if not exempt:
+        return report
+    rows = (pl.col("check") == "psi") & pl.col("feature").is_in(list(exempt))
+    reason = pl.col("feature").replace_strict(exempt, default=None, return_dtype=pl.String)
+    return report.with_columns(
+        status=pl.when(rows).then(pl.lit("exempt")).otherwise(pl.col("status")),
+        reference=pl.when(rows).then(pl.concat_str(pl.col("reference"), pl.lit("; PSI not judged: "), reason))
+        .otherwise(pl.col("reference")))
 
 
 def _skipped_rows(model_key: str, version: str, stamp, checks, why: str) -> pl.DataFrame:
