@@ -430,3 +430,28 @@ def test_acceptance_ece_uses_n_bins():
     p, y = [0.2, 0.4, 0.6, 0.8], [0, 1, 0, 1]
     assert cal.acceptance(p, y, n_bins=2).ece == pytest.approx(0.2)
     assert cal.acceptance(p, y).ece == pytest.approx(0.4)
+
+
+def test_the_worst_bin_of_two_equally_far_off_is_the_lower():
+    """Bin 2 (forecast 0.25, observed 0.375) and bin 7 (0.75, observed 0.625) are both 0.125 off, exactly."""
+    p = np.repeat([0.25, 0.75], 40)
+    y = np.concatenate([np.repeat([1.0, 0.0], [15, 25]), np.repeat([1.0, 0.0], [25, 15])])
+    result = cal.acceptance(p, y, max_ece=1.0, max_bin_gap=0.2)
+    assert (result.worst_bin, result.worst_bin_gap, result.passed) == (2, 0.125, True)
+    assert cal.acceptance(p[::-1], y[::-1], max_ece=1.0, max_bin_gap=0.2).worst_bin == 2
+
+
+def test_an_exact_tie_in_cv_log_loss_goes_to_the_simpler_method(monkeypatch, fit_set):
+    """platt, temperature, isotonic in that order: the earlier of two equal scores wins; identity never does."""
+    p, _, y = fit_set
+    table, params = cal._compare(p, y, 5, None)
+
+    def tied(winners: tuple[str, ...]):
+        scores = {m: (0.5 if m in winners else 0.6) for m in cal.CALIBRATION_METHODS}
+        return lambda *args: (table.with_columns(cv_log_loss=pl.col("method").replace_strict(scores)), params)
+
+    for winners, chosen in ((("temperature", "isotonic"), "temperature"), (("platt", "isotonic"), "platt"),
+                            (("identity", "isotonic"), "isotonic")):
+        monkeypatch.setattr(cal, "_compare", tied(winners))
+        got, choice = cal.choose_calibrator(p, y)
+        assert choice.filter("chosen")["method"].to_list() == [chosen] and got == params[chosen]

@@ -262,7 +262,8 @@ def choose_calibrator(p_valid, y_valid, folds: int = 5, dates=None):
 class Acceptance:
     """Outcome of the calibration acceptance rule. worst_bin / worst_bin_gap describe the
     bin with the largest |observed - predicted| among bins with enough samples (None when
-    no bin has enough); worst_bin_gap is that absolute gap. reasons lists each failed rule."""
+    no bin has enough; the lowest such bin when two are equally far off); worst_bin_gap is
+    that absolute gap. reasons lists each failed rule."""
 
     passed: bool
     ece: float
