@@ -35,6 +35,12 @@ whose replay did not reconcile with the score) still counts if it reaches 3 outs
 lost play scored. Filter such games out first when that matters (e.g. keep the college games whose parse_report
 status is "reconciled").
 
+Nulls: a row without game_id, seq, inning or half cannot be placed in a half inning and is left out (the plays
+tables never have one). A null runs_on_play counts as no run. A null outs_after or bases_after is an unknown
+after-state, counted as a change (the occurrence is kept, not guessed away). A before-state outside the 24
+(null bases or outs) is no occurrence, but its runs still count for the plays before it. With
+method="plate_appearance", a null is_plate_appearance is not a plate appearance.
+
 Output: one row per `by` group and each of the 24 states, all 24 even when a state never occurs (count 0,
 means null), sorted by the `by` columns, outs, then bases in BASE_LABELS order. Columns: the `by` columns, outs,
 bases (college label: 'empty', '1', '2', '1-2', '3', '1-3', '2-3', '1-2-3'), bases_123 (Albert's label: "000"

@@ -103,6 +103,32 @@ def test_incomplete_half_innings_are_left_out():
     assert run_expectancy(done.reverse(), league="mlb").equals(re)
 
 
+def test_nulls_are_handled_as_the_module_says():
+    plays = hand_plays()
+    at = lambda seq: pl.col("seq") == seq  # noqa: E731
+
+    def nulled(seq: int, column: str) -> pl.DataFrame:
+        return plays.with_columns(pl.when(at(seq)).then(None).otherwise(pl.col(column)).alias(column))
+
+    base = run_expectancy(plays, league="mlb")
+    # the substitution (play 9) with an unknown after-state is an occurrence of (1 out, empty), 0 runs to come
+    for column in ("outs_after", "bases_after"):
+        s = state(run_expectancy(nulled(9, column), league="mlb"), 1, "empty")
+        assert (s["count"], s["re_mean_runs"]) == (3, 0.0)
+    # the homer's two runs unknown: no run to come from plays 1-3 any more
+    no_runs = run_expectancy(nulled(3, "runs_on_play"), league="mlb")
+    assert (state(no_runs, 0, "1")["re_mean_runs"], state(no_runs, 0, "empty")["re_mean_runs"]) == (0.0, 0.25)
+    # the steal's before-state unknown: not an occurrence; the homer after it still counts for play 1
+    lost = run_expectancy(nulled(2, "bases_before"), league="mlb")
+    assert state(lost, 0, "1")["count"] == 0 and state(lost, 0, "empty")["re_mean_runs"] == 0.75
+    # a row that cannot be placed in a half inning adds nothing, not even its runs
+    stray = plays.filter(at(1)).with_columns(seq=None, runs_on_play=pl.lit(4, dtype=pl.Int16))
+    assert run_expectancy(pl.concat([plays, stray]), league="mlb").equals(base)
+    # no plate-appearance flag: not a plate appearance
+    pa = run_expectancy(nulled(1, "is_plate_appearance"), league="mlb", method="plate_appearance")
+    assert state(pa, 0, "empty")["count"] == 3
+
+
 def test_groups_labels_and_arguments():
     plays = pl.concat([hand_plays(2016), hand_plays(2017)]).with_columns(league=pl.lit("mlb"))
     re = run_expectancy(plays)
