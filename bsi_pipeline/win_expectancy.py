@@ -86,10 +86,12 @@ up two innings later (its 7th inning is the table's 9th, where the game-ending r
 9-inning game, a tie in the bottom of its 7th with none out and the bases empty read WE 0.66 and LI 1.5 on
 the shared college data instead of 0.72 and 2.5. A 7-inning game won by 10 or more is indistinguishable from a
 run-ruled 9-inning one and keeps its innings (at such a lead the two readings hardly differ); so does one that
-ended in the 9th, which looks like a 9-inning game.
+ended in the 9th, which looks like a 9-inning game, and one that ended tied (called or suspended), which has no
+natural ending to tell.
 
 `play_win_probability(plays, we_table)`: every row of plays, in the input order, with score_diff_before (home
-minus away, not capped), we_before (WE of the state at the start of the row; a row after the third out, e.g. a
+minus away, not capped; from home_score_before / away_score_before when the plays carry them, else, or where
+they are null, from the previous row's score after), we_before (WE of the state at the start of the row; a row after the third out, e.g. a
 college summary line, is at the start of the next half inning), we_after (the state after it: after a third out
 the start of the next half inning; at and after the game's last state-changing play 1 or 0 by the result when
 the game has one), home_wpa = we_after - we_before, wpa = home_wpa for the home team batting and -home_wpa for

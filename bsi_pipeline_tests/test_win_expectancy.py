@@ -336,6 +336,35 @@ def test_seven_inning_games_are_looked_up_two_innings_later(hand_table):
     assert both.equals(hand_table)
 
 
+def test_a_game_called_tied_after_seven_keeps_its_innings(hand_table):
+    """Without a winner a game cannot be told to be a 7-inning one (module docstring): its plays read their own
+    innings, as a 9-inning game's."""
+    plays = pl.DataFrame(game_rows("s4_seven_tied", regular({}, last=(7, "bot"))), schema=hand_plays().schema)
+    wp = play_win_probability(plays, hand_table)
+    assert wp["home_won"].is_null().all()
+    first = wp.filter((pl.col("inning") == 1) & (pl.col("half") == "top") & (pl.col("outs_before") == 0))
+    assert first["we_before"][0] == cell(hand_table, 1, "top", 0, "empty", 0)["we_home"]
+    seventh = wp.filter((pl.col("inning") == 7) & (pl.col("half") == "bot") & (pl.col("outs_before") == 0))
+    assert seventh["we_before"][0] == cell(hand_table, 7, "bot", 0, "empty", 0)["we_home"]
+    assert seventh["we_before"][0] != cell(hand_table, 9, "bot", 0, "empty", 0)["we_home"]
+
+
+def test_a_null_score_before_falls_back_to_the_previous_rows_score(hand_table):
+    """g1_home's homer (bottom 1st) scored, so the next play starts 1-0. With home_score_before null on that
+    play, the score after the homer row is read instead; a wrong value where present is believed."""
+    plays = hand_plays().filter(pl.col("game_id") == "g1_home").with_columns(
+        home_score_before=pl.col("home_score") - pl.when(pl.col("half") == "bot").then("runs_on_play").otherwise(0),
+        away_score_before=pl.col("away_score") - pl.when(pl.col("half") == "top").then("runs_on_play").otherwise(0))
+    after_homer = (pl.col("inning") == 1) & (pl.col("half") == "bot") & (pl.col("outs_before") == 0) & (
+        pl.col("event") == "K")
+    for value, diff in ((None, 1), (0, 0)):
+        edited = plays.with_columns(home_score_before=pl.when(after_homer).then(value)
+                                    .otherwise(pl.col("home_score_before")))
+        row = play_win_probability(edited, hand_table).filter(after_homer).row(0, named=True)
+        assert row["score_diff_before"] == diff
+        assert row["we_before"] == cell(hand_table, 1, "bot", 0, "empty", diff)["we_home"]
+
+
 def test_cross_validated_k_and_errors():
     plays = hand_plays()
     t = win_expectancy_table(plays, "mlb")  # four complete games: leave-one-game-out
