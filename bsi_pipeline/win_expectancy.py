@@ -91,8 +91,8 @@ natural ending to tell.
 
 `play_win_probability(plays, we_table)`: every row of plays, in the input order, with score_diff_before (home
 minus away, not capped; from home_score_before / away_score_before when the plays carry them, else, or where
-they are null, from the previous row's score after), we_before (WE of the state at the start of the row; a row after the third out, e.g. a
-college summary line, is at the start of the next half inning), we_after (the state after it: after a third out
+they are null, from the previous row's score after), we_before (WE of the state at the start of the row; a row
+after the third out, e.g. a college summary line, is at the start of the next half inning), we_after (the state after it: after a third out
 the start of the next half inning; at and after the game's last state-changing play 1 or 0 by the result when
 the game has one), home_wpa = we_after - we_before, wpa = home_wpa for the home team batting and -home_wpa for
 the away team (positive helps the batting team), leverage_index (of the state at the start; null for rows with no
