@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bsi_pipeline.ncaa.pbp_games import college_pbp_games  # noqa: E402
-from bsi_pipeline.ratings.margin_ridge import probability_scale, replay_ridge  # noqa: E402
+from bsi_pipeline.ratings.margin_ridge import probability_scale, replay_ridge, ridge_games  # noqa: E402
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs  # noqa: E402
 
 SHARED = Path(os.environ.get("BSI_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -42,20 +42,13 @@ SEEDS = (0, 1, 2)
 ISSUE_PLAIN_ELO = 0.2189
 
 
-def ridge_rows(games: pl.DataFrame, aliases: dict) -> list[dict]:
-    return [{"season": r["season"], "date": r["date"], "home": aliases.get(r["home_team"], r["home_team"]),
-             "away": aliases.get(r["away_team"], r["away_team"]), "home_score": r["home_score"],
-             "away_score": r["away_score"], "neutral": bool(r["neutral"]), "home_conference": r["home_conference"],
-             "away_conference": r["away_conference"]} for r in games.to_dicts()]
-
-
 def hindsight_margins(games: pl.DataFrame, config, folds: int = FOLDS, seed: int = 0) -> np.ndarray:
     """Per target-season game (games order): its predicted margin from ratings fitted on the earlier seasons and
     on the other folds of its own season, all of them solved before it (dated after the season's last day)."""
     target = (games["season"] == TARGET_SEASON).to_numpy()
     fold = np.random.default_rng(seed).integers(0, folds, size=games.height)
     out = np.full(games.height, np.nan)
-    rows = ridge_rows(games, config.aliases)
+    rows = ridge_games(games.to_dicts(), config.aliases)
     after = games.filter(pl.col("season") == TARGET_SEASON)["date"].max() + dt.timedelta(days=1)
     for k in range(folds):
         held = target & (fold == k)

@@ -46,6 +46,15 @@ class RidgeReplay:
     away_post: np.ndarray
 
 
+def ridge_games(rows: list[dict], aliases: dict[str, str]) -> list[dict]:
+    """Games in the shared schema (dicts) as :func:`replay_ridge` takes them, team names through ``aliases``
+    (one team across renames and moves)."""
+    return [{"season": r["season"], "date": r["date"], "home": aliases.get(r["home_team"], r["home_team"]),
+             "away": aliases.get(r["away_team"], r["away_team"]), "home_score": r["home_score"],
+             "away_score": r["away_score"], "neutral": bool(r["neutral"]), "home_conference": r["home_conference"],
+             "away_conference": r["away_conference"]} for r in rows]
+
+
 def replay_ridge(games: list[dict], settings: RidgeSettings) -> RidgeReplay:
     """Predicted home margins and both sides' ratings for each game (dicts with season, date, home, away,
     home_score, away_score, neutral, home_conference, away_conference), in the order given (sorted by date)."""

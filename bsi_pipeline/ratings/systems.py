@@ -37,7 +37,7 @@ import yaml
 from bsi_pipeline.betting import market_home_win_probability
 from bsi_pipeline.ratings import college_stack, mlb_components
 from bsi_pipeline.ratings.elo import EloGame, EloReplay, EloSettings, replay
-from bsi_pipeline.ratings.margin_ridge import RidgeReplay, RidgeSettings, probability_scale, replay_ridge
+from bsi_pipeline.ratings.margin_ridge import RidgeReplay, RidgeSettings, probability_scale, replay_ridge, ridge_games
 from bsi_pipeline.ratings.pitchers import PitcherSettings, starter_differences
 
 SETTINGS_FILE = Path(__file__).with_name("elo_settings.yaml")
@@ -207,11 +207,7 @@ def _ridge_forecasts(rows, config, seasons, outcome, decided) -> tuple[RidgeRepl
     """ridge_margin: predicted margins and ratings, P(home win) per game, and one settings row per season. With a
     grid, every grid point is run over the whole history and each season takes the one that scored best on
     earlier seasons; the first season uses `config.ridge`."""
-    alias = config.aliases
-    games = [{"season": r["season"], "date": r["date"], "home": alias.get(r["home_team"], r["home_team"]),
-              "away": alias.get(r["away_team"], r["away_team"]), "home_score": r["home_score"],
-              "away_score": r["away_score"], "neutral": bool(r["neutral"]), "home_conference": r["home_conference"],
-              "away_conference": r["away_conference"]} for r in rows]
+    games = ridge_games(rows, config.aliases)
     candidates = [config.ridge, *[s for s in config.ridge_grid if s != config.ridge]]
     runs = [_ridge_run(games, s, seasons, outcome, decided) for s in candidates]
     if len(runs) > 1:
