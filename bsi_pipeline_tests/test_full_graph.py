@@ -19,7 +19,7 @@ def warehouse(tmp_path_factory):
         result = dg.materialize([*ASSETS, *CHECKS], instance=instance, resources=build_resources(str(path)),
                                 raise_on_error=False)
     assert result.success
-    RUN["result"] = result
+    RUN["result"], RUN["config"] = result, path
     con = duckdb.connect(str(load_settings(path).warehouse_path), read_only=True)
     yield con
     con.close()
@@ -47,6 +47,20 @@ def test_team_ratings_carry_an_elo_trajectory_per_league(warehouse):
              if k.startswith("elo_trajectory_")}
     assert set(plots) == leagues == {"mlb", "nfl", "ncaa", "ncaaf", "ncaam"}
     assert all(v.startswith("![") and "data:image/png;base64," in v for v in plots.values())
+
+
+def test_elo_trajectories_are_drawn_only_when_team_ratings_is_selected(warehouse, monkeypatch):
+    """The PNGs are team_ratings' metadata: a run that refreshes only game_forecasts does not draw them."""
+    from bsi_pipeline.defs import ratings
+
+    drawn = []
+    monkeypatch.setattr(ratings, "elo_trajectory_png", lambda table, league: drawn.append(league) or b"")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([*ASSETS, *CHECKS], selection=["game_forecasts"], instance=instance,
+                                resources=build_resources(str(RUN["config"])))
+    assert result.success and drawn == []
+    assert {m.asset_key for m in result.asset_materializations_for_node("elo_ratings")} == {
+        dg.AssetKey("game_forecasts")}
 
 
 def test_every_league_is_forecast_and_scored(warehouse):

@@ -58,9 +58,9 @@ def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
         settings.append(result.settings)
     game_forecasts = pl.concat(forecasts) if forecasts else pl.DataFrame()
     team_ratings = pl.concat(ratings) if ratings else pl.DataFrame()
+    drawn = sorted(team_ratings["league"].unique()) if "team_ratings" in context.selected_output_names else []
     trajectories = {f"elo_trajectory_{league}": dg.MetadataValue.md(metrics.png_to_markdown(
-        elo_trajectory_png(team_ratings, league), f"{league} Elo trajectories"))
-        for league in (sorted(team_ratings["league"].unique()) if team_ratings.height else [])}
+        elo_trajectory_png(team_ratings, league), f"{league} Elo trajectories")) for league in drawn}
     yield from selected_outputs(context, {
         "game_forecasts": (game_forecasts, {"rows": game_forecasts.height}),
         "team_ratings": (team_ratings, trajectories),
@@ -96,8 +96,6 @@ def forecast_metrics(context: dg.AssetExecutionContext, game_forecasts: pl.DataF
         metadata[f"reliability_{league}"] = dg.MetadataValue.md(metrics.png_to_markdown(png, league))
     context.log.info(f"scored {scored.height:,} forecasts")
     return dg.Output(table, metadata=metadata)
-
-
 
 
 @dg.multi_asset(
