@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import dagster as dg
@@ -45,7 +45,7 @@ from bsi_pipeline.models.calibration import CALIBRATION_METHODS, acceptance, fit
 from bsi_pipeline.models.factory import read_evaluation_files, slices_for
 from bsi_pipeline.models.scoring import CURRENT_FILE, load_scorer, set_current
 from bsi_pipeline.models.specs import ALGORITHMS, COMBINERS, SPECS_PATH, load_specs
-from bsi_pipeline.models.training import matrix, train_spec
+from bsi_pipeline.models.training import matrix, oof_skills, train_spec
 from bsi_pipeline_tests.conftest import EMBEDDED_PBP, default_config, write_config
 
 GATHERED = ("model_candidates", "calibrators", "eval_snapshots", "model_cards", "feature_importance")
@@ -205,6 +205,37 @@ def test_retraining_is_deterministic_and_artifacts_score_like_the_trainer(factor
         worst = float(np.max(np.abs(served - in_memory)))
         assert worst <= tolerance, f"{algorithm}: artifact differs from the trained model by {worst:.3g}"
         assert np.std(served) > 0.05  # real probabilities, not a constant
+
+
+
+@pytest.mark.parametrize("key", ["mlb_home_win", "ncaa_pitcher_strikeouts"])
+def test_ensemble_weights_never_see_the_validation_slice(factory, key):
+    """The validation slice chooses between candidates, the ensemble among them, so the ensemble's weights
+    must not be fitted on it: with every validation label changed, the weights stay the same (and so do
+    the members), while the validation scores move."""
+    spec = replace(SPECS[key], algorithms=("ridge", "lightgbm", "ensemble"))
+    table = factory.table(spec.feature_table)
+    first = train_spec(table, spec)
+    valid_rows = first.slices.valid["row_id"]
+    y = pl.col(spec.target)
+    changed = (1 - y) if spec.task == "binary" else (y + 3) % 7  # flipped outcomes / scrambled counts
+    second = train_spec(table.with_columns(pl.when(pl.col("row_id").is_in(valid_rows)).then(changed)
+                                           .otherwise(y).alias(spec.target)), spec)
+    weights = first.candidates["ensemble"].params["weights"]
+    assert second.candidates["ensemble"].params["weights"] == weights
+    assert min(weights.values()) < max(weights.values())  # weighted by skill, not an even split
+    assert second.candidates["ridge"].valid_metrics != first.candidates["ridge"].valid_metrics
+
+
+def test_oof_skills_score_only_rows_every_member_held_out():
+    y = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+    oofs = {"a": np.array([np.nan, 0.9, 0.2, 0.8, 0.7, 0.3]), "b": np.array([0.9, np.nan, 0.6, 0.4, 0.7, 0.2])}
+    # rows 2-5 only: a ranks them perfectly (AUC 1), b gets one of the four pairs wrong (AUC 0.75)
+    assert oof_skills("binary", oofs, y) == pytest.approx({"a": 0.5, "b": 0.25})
+    with pytest.raises(ValueError, match="one class only"):
+        oof_skills("binary", oofs, np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0]))
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    assert oof_skills("count", {"a": values, "b": np.array([1.0, 2.0, 3.0, np.nan])}, values)["a"] == 1.0
 
 
 # ----------------------------------------------------------------------------------- 3. calibrated artifact

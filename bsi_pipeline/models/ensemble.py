@@ -1,9 +1,10 @@
-"""Combining trained candidates: a validation-skill weighted mean, and a stacked meta-model.
+"""Combining trained candidates: a skill-weighted mean, and a stacked meta-model.
 
-Weights follow validation skill, (AUC - 0.5) for binary targets and R^2 for values, normalized,
-with every weight clamped to [0.10, 0.60] so no member is ignored or dominates. Stacking fits a
-logistic (binary) or linear (values) meta-model on the members' out-of-fold training predictions,
-so the validation slice stays unseen for calibration and model choice.
+Both learn only from the members' out-of-fold training predictions, so the validation slice stays
+unseen for calibration and model choice. The weighted mean's weights follow out-of-fold skill,
+(AUC - 0.5) for binary targets and R^2 for values, normalized, with every weight clamped to
+[0.10, 0.60] so no member is ignored or dominates. Stacking fits a logistic (binary) or linear
+(values) meta-model on the same predictions.
 """
 
 from __future__ import annotations

@@ -32,7 +32,8 @@ CV_FOLDS = 3
 # 2: cross-validation folds cut between dates (date_folds).
 # 3: the calibrated selection score is cross-validated forward in time (calibration.compare_calibrators).
 # 4: skill_weights keeps the 0.60 cap when the other members have no skill.
-TRAINING_VERSION = 4
+# 5: ensemble weights follow out-of-fold training skill (oof_skills), not validation skill.
+TRAINING_VERSION = 5
 
 
 @dataclass
@@ -143,9 +144,15 @@ def valid_metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict:
             "r2": float(1.0 - np.sum(resid ** 2) / np.sum((y - y.mean()) ** 2))}
 
 
-def skill(task: str, metrics: dict) -> float:
-    """Validation skill for ensemble weights: AUC - 0.5, or R^2."""
-    return metrics["auc"] - 0.5 if task == "binary" else metrics["r2"]
+def oof_skills(task: str, oofs: dict[str, np.ndarray], y: np.ndarray) -> dict[str, float]:
+    """Each member's skill for ensemble weights, AUC - 0.5 or R^2, on its out-of-fold training predictions
+    (the rows every member has one). Not on the validation slice: the ensemble's validation score then
+    judges weights that never saw it, as stacking's meta-model never does."""
+    held = ~np.isnan(np.column_stack(list(oofs.values()))).any(axis=1)
+    if task == "binary" and len(np.unique(y[held])) < 2:
+        raise ValueError("out-of-fold rows hold one class only: no skill to weight the ensemble by")
+    metrics = {name: valid_metrics(task, y[held], pred[held]) for name, pred in oofs.items()}
+    return {name: m["auc"] - 0.5 if task == "binary" else m["r2"] for name, m in metrics.items()}
 
 
 def selection_score(task: str, y: np.ndarray, pred: np.ndarray, dates: np.ndarray) -> float:
@@ -194,7 +201,7 @@ def train_spec(table: pl.DataFrame, spec: ModelSpec, log: Callable[[str], None] 
             f"valid {candidates[algorithm].valid_metrics} ({candidates[algorithm].seconds:.1f}s)")
     members = {name: c.model for name, c in candidates.items()}
     if "ensemble" in spec.algorithms and len(members) > 1:
-        weights = skill_weights({n: skill(spec.task, c.valid_metrics) for n, c in candidates.items()})
+        weights = skill_weights(oof_skills(spec.task, oofs, y_tr))
         _add_combined(candidates, spec, "ensemble", CombinedModel("weighted_mean", spec.task, members, weights),
                       {"weights": weights}, X_va, y_va)
     if "stacking" in spec.algorithms and len(members) > 1:
