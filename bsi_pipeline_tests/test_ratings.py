@@ -372,6 +372,31 @@ def test_a_seasons_last_ridge_rating_is_the_season_end_fit_before_carry_over():
     assert run.home_pre[1] == pytest.approx(6 / 22) and run.margins[1] == pytest.approx(12 / 22)
 
 
+def test_ridge_home_advantage_is_not_shrunk_like_the_team_ratings():
+    """The module shrinks team and conference ratings toward 0, not the home advantage (its penalty is a token
+    1e-6, there only to keep the solve positive definite). So after one home win 6-0 (one conference) the
+    cheapest fit puts the whole margin on home advantage: minimising (6 - a + b - h)^2 + 10 (a^2 + b^2) gives
+    a = b = 0, h = 6. The next day's rematch at A is forecast 6 and a neutral-site rematch 0. The other ridge
+    tests play at neutral sites or assert only a sign, so a home advantage shrunk like a team would pass them."""
+    home_win = _ridge_games([(dt.date(2021, 3, 1), "A", "B", 6, 0, "SEC", "SEC"),
+                             (dt.date(2021, 3, 2), "A", "B", 0, 0, "SEC", "SEC")])
+    games = home_win + [{**home_win[1], "neutral": True}]
+    margins = replay_ridge(games, RidgeSettings()).margins
+    assert margins[1] == pytest.approx(6.0, abs=1e-4) and margins[2] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_ridge_keeps_a_season_two_back_when_the_season_between_was_played():
+    """Carry-over compounds: at each new season everything earlier is multiplied by previous_weight, so a 2019
+    game counts 0.5 ** 2 = 0.25 in 2021 even when 2020 was played (here by other teams, C and D).
+    test_ridge_weighs_earlier_seasons_by_calendar_gap checks the square only across skipped seasons. A beats B
+    6-0 in 2019 (neutral, one conference): in 2021 minimising 0.25 (6 - 2a)^2 + 20 a^2 gives a = 6 / 42, so the
+    rematch is forecast 2 / 7; dropping seasons two back would forecast 0."""
+    games = _ridge_games([(dt.date(2019, 3, 1), "A", "B", 6, 0, "SEC", "SEC"),
+                          (dt.date(2020, 3, 1), "C", "D", 3, 0, "SEC", "SEC"),
+                          (dt.date(2021, 3, 1), "A", "B", 0, 0, "SEC", "SEC")], neutral=True)
+    assert replay_ridge(games, RidgeSettings()).margins[2] == pytest.approx(2 / 7)
+
+
 def test_team_ratings_carry_ridge_ratings_only_where_the_league_has_a_ridge(nfl, college_other):
     _, forecasts = nfl
     assert forecasts.team_ratings.select(pl.col("ridge_rating_pre", "ridge_rating_post").is_null().all()).row(0) == (
