@@ -126,6 +126,58 @@ def test_stacked_probabilities_are_the_standardized_regression():
     np.testing.assert_allclose(q[100:], p[100:], atol=1e-6)
 
 
+def test_last_seasons_starts_stay_at_half_weight_after_the_starter_pitches_again():
+    """Ace and Bo start in 2020 and twice in 2021. By their third start (g3) last season still counts half: the 2020
+    totals are scaled by previous_weight when the first 2021 start is added, not carried at full weight from then
+    on. test_starter_rates_use_earlier_dates_and_weigh_last_season_half checks a starter's first start of a new
+    season only."""
+    games = schedule([("g1", 2020, date(2020, 3, 1), "A", "B"), ("g2", 2021, date(2021, 3, 5), "A", "B"),
+                      ("g3", 2021, date(2021, 3, 9), "A", "B")])
+    lines = starts([("g1", "A", "Ace", 25, 10, 1, 0), ("g1", "B", "Bo", 20, 2, 3, 1),
+                    ("g2", "A", "Ace", 24, 9, 2, 1), ("g2", "B", "Bo", 22, 3, 2, 0),
+                    ("g3", "A", "Ace", 27, 8, 1, 0), ("g3", "B", "Bo", 21, 4, 1, 0)])
+    spd = cs.starter_kbb_difference(games, lines, SETTINGS)
+    ace = (0.5 * 9 + 6 + 0.1 * 80) / (0.5 * 25 + 24 + 80)  # 2020: 9 in 25 BF at half; 2021 g2: 9 - 2 - 1 = 6 in 24
+    bo = (0.5 * -2 + 1 + 0.1 * 80) / (0.5 * 20 + 22 + 80)  # 2020: 2 - 3 - 1 = -2 in 20 at half; g2: 1 in 22
+    assert spd[2] == pytest.approx(ace - bo)
+
+
+def test_the_regression_takes_over_once_min_train_games_earlier_games_are_decided():
+    """40 games a date, min_train_games 200: the sixth date (rows 200-239) has exactly 200 decided earlier games,
+    enough for the regression ("needed before the regression takes over"). A tie among them (outcome 0, not
+    decided) leaves 199, so that date keeps the fallback and the regression starts a date later, at 239."""
+    rng = np.random.default_rng(5)
+    n = 320
+    dates = [date(2021, 2, 1) + timedelta(days=i // 40) for i in range(n)]
+    x = rng.normal(size=(n, len(cs.FEATURES)))
+    outcome = (rng.random(n) < 1 / (1 + np.exp(-x[:, 0]))).astype(float)
+    settings = cs.StackSettings(min_train_games=200, fallback_slope=0.4)
+    fallback = 1 / (1 + np.exp(-0.4 * x[:, 0]))
+    p = cs.stacked_probabilities(x, outcome, np.ones(n, dtype=bool), dates, settings)
+    assert np.allclose(p[:200], fallback[:200]) and not np.isclose(p[200:240], fallback[200:240]).any()
+    decided = np.ones(n, dtype=bool)
+    decided[5] = False
+    outcome[5] = 0.0  # a tie: neither side won
+    q = cs.stacked_probabilities(x, outcome, decided, dates, settings)
+    assert np.allclose(q[:240], fallback[:240]) and not np.isclose(q[240:280], fallback[240:280]).any()
+
+
+def test_the_fallback_holds_while_every_earlier_decided_game_is_a_home_win():
+    """A regression needs both outcomes: with only home wins so far (a short opening stretch, a small
+    min_train_games) the date keeps the fallback instead of failing; the first away win lets the regression in
+    from the next date on."""
+    rng = np.random.default_rng(6)
+    n = 120
+    dates = [date(2021, 2, 1) + timedelta(days=i // 20) for i in range(n)]
+    x = rng.normal(size=(n, len(cs.FEATURES)))
+    outcome = np.ones(n)
+    outcome[[65, 80, 90, 100]] = 0.0  # the first away win is on the fourth date (rows 60-79)
+    settings = cs.StackSettings(min_train_games=20, fallback_slope=0.4)
+    p = cs.stacked_probabilities(x, outcome, np.ones(n, dtype=bool), dates, settings)
+    fallback = 1 / (1 + np.exp(-0.4 * x[:, 0]))
+    assert np.allclose(p[:80], fallback[:80]) and not np.isclose(p[80:], fallback[80:]).any()
+
+
 @pytest.fixture(scope="module")
 def embedded():
     tables = build_pbp_tables(lines_frame(read_pbp_files(EMBEDDED_PBP)))
