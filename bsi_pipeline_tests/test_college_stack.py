@@ -145,7 +145,7 @@ def test_last_seasons_starts_stay_at_half_weight_after_the_starter_pitches_again
 def test_the_regression_takes_over_once_min_train_games_earlier_games_are_decided():
     """40 games a date, min_train_games 200: the sixth date (rows 200-239) has exactly 200 decided earlier games,
     enough for the regression ("needed before the regression takes over"). A tie among them (outcome 0, not
-    decided) leaves 199, so that date keeps the fallback and the regression starts a date later, at 239."""
+    decided) leaves 199, so that date keeps the fallback and the regression starts a date later, at row 240."""
     rng = np.random.default_rng(5)
     n = 320
     dates = [date(2021, 2, 1) + timedelta(days=i // 40) for i in range(n)]
