@@ -58,7 +58,8 @@ def elo_ratings(context: dg.AssetExecutionContext, games: pl.DataFrame,
         settings.append(result.settings)
     game_forecasts = pl.concat(forecasts) if forecasts else pl.DataFrame()
     team_ratings = pl.concat(ratings) if ratings else pl.DataFrame()
-    drawn = sorted(team_ratings["league"].unique()) if "team_ratings" in context.selected_output_names else []
+    drawn = (sorted(team_ratings["league"].unique())
+             if team_ratings.height and "team_ratings" in context.selected_output_names else [])
     trajectories = {f"elo_trajectory_{league}": dg.MetadataValue.md(metrics.png_to_markdown(
         elo_trajectory_png(team_ratings, league), f"{league} Elo trajectories")) for league in drawn}
     yield from selected_outputs(context, {

@@ -144,15 +144,22 @@ def valid_metrics(task: str, y: np.ndarray, pred: np.ndarray) -> dict:
             "r2": float(1.0 - np.sum(resid ** 2) / np.sum((y - y.mean()) ** 2))}
 
 
+def held_out(oofs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The members' out-of-fold predictions as columns (in ``oofs`` order) and the rows every member has
+    one for: what both combiners learn from."""
+    oof = np.column_stack(list(oofs.values()))
+    return oof, ~np.isnan(oof).any(axis=1)
+
+
 def oof_skills(task: str, oofs: dict[str, np.ndarray], y: np.ndarray) -> dict[str, float]:
     """Each member's skill for ensemble weights, AUC - 0.5 or R^2, on its out-of-fold training predictions
     (the rows every member has one). Not on the validation slice: the ensemble's validation score then
     judges weights that never saw it, as stacking's meta-model never does."""
-    held = ~np.isnan(np.column_stack(list(oofs.values()))).any(axis=1)
+    oof, held = held_out(oofs)
     if task == "binary" and len(np.unique(y[held])) < 2:
         raise ValueError("out-of-fold rows hold one class only: no skill to weight the ensemble by")
-    metrics = {name: valid_metrics(task, y[held], pred[held]) for name, pred in oofs.items()}
-    return {name: m["auc"] - 0.5 if task == "binary" else m["r2"] for name, m in metrics.items()}
+    metrics = [valid_metrics(task, y[held], column[held]) for column in oof.T]
+    return {name: m["auc"] - 0.5 if task == "binary" else m["r2"] for name, m in zip(oofs, metrics)}
 
 
 def selection_score(task: str, y: np.ndarray, pred: np.ndarray, dates: np.ndarray) -> float:
@@ -205,8 +212,7 @@ def train_spec(table: pl.DataFrame, spec: ModelSpec, log: Callable[[str], None] 
         _add_combined(candidates, spec, "ensemble", CombinedModel("weighted_mean", spec.task, members, weights),
                       {"weights": weights}, X_va, y_va)
     if "stacking" in spec.algorithms and len(members) > 1:
-        oof = np.column_stack([oofs[n] for n in members])
-        rows = ~np.isnan(oof).any(axis=1)
+        oof, rows = held_out(oofs)
         coef, intercept = fit_stacker(np.clip(oof[rows], 1e-6, 1 - 1e-6) if spec.task == "binary" else oof[rows],
                                       y_tr[rows], spec.task)
         weights = dict(zip(members, map(float, coef)))
