@@ -66,6 +66,18 @@ def test_starter_rates_two_seasons_back_weigh_the_square():
     assert spd[0] == 0.0 and spd[1] == pytest.approx(ace - bo)
 
 
+def test_a_starters_record_gathers_the_forms_his_name_is_written_in():
+    """Ace is "ACE" in g1 and "Ace, T." in g2 (each home scorer writes his own way): g2 reads his g1 start.
+    B's "Ace" is a different pitcher (another team)."""
+    games = schedule([("g1", 2021, date(2021, 3, 1), "A", "B"), ("g2", 2021, date(2021, 3, 5), "B", "A")])
+    lines = starts([("g1", "A", "ACE", 25, 10, 1, 0), ("g1", "B", "Ace", 20, 2, 3, 1),
+                    ("g2", "A", "Ace, T.", 24, 9, 2, 1), ("g2", "B", "Ace", 22, 3, 2, 0)])
+    spd = cs.starter_kbb_difference(games, lines, SETTINGS)
+    a_ace = (9 + 8) / (25 + 80)
+    b_ace = (-2 + 8) / (20 + 80)
+    assert spd[1] == pytest.approx(b_ace - a_ace)  # g2: home B minus away A
+
+
 def test_a_side_with_two_starter_lines_is_an_error_not_a_shift():
     """Starter lines are read by position beside the games: a second line for (game, team) would move every
     later game's starter onto the game before it."""

@@ -37,6 +37,7 @@ from bsi_pipeline.games import pbp_games_to_shared
 from bsi_pipeline.ncaa import box_scores
 from bsi_pipeline.ncaa.pbp_reader import lines_frame, read_pbp_files
 from bsi_pipeline.ncaa.pbp_tables import build_pbp_tables
+from bsi_pipeline.ncaa.player_names import player_keys
 from bsi_pipeline.ncaa.teams import load_registry, teams_table
 from bsi_pipeline.ratings.systems import forecast_league, load_league_configs
 from bsi_pipeline.sources.retrosheet_gamelogs import read_retrosheet_gamelogs
@@ -398,15 +399,21 @@ def test_pitcher_starts_rows_in_equal_kept_plus_excluded(ncaa, starts_build):
 
 
 def test_pitcher_start_features_match_a_slow_reference(ncaa, starts_build):
-    """Every row recomputed by a plain loop over the box lines of strictly earlier dates."""
+    """Every row recomputed by a plain loop over the box lines of strictly earlier dates of the same pitcher:
+    (team, player_key), whatever form each game's text wrote his name in (the keys themselves are tested in
+    test_player_names). The embedded games do write some starters two ways, so merged histories are checked."""
     dates = dict(ncaa["games"].select("game_id", "date").iter_rows())
     starts = {(r["game_id"], r["team"], r["player"]) for r in starts_build.features.iter_rows(named=True)}
+    keys = {(t, p): k for t, p, k in player_keys(ncaa["box_pitching"]).iter_rows()}
     history: dict[tuple, list] = {}
     for r in ncaa["box_pitching"].iter_rows(named=True):
-        history.setdefault((r["team"], r["player"]), []).append(
-            (dates[r["game_id"]], r["K"], r["BF"], (r["game_id"], r["team"], r["player"]) in starts))
+        history.setdefault((r["team"], keys[(r["team"], r["player"])]), []).append(
+            (dates[r["game_id"]], r["K"], r["BF"], (r["game_id"], r["team"], r["player"]) in starts, r["player"]))
+    merged = 0
     for row in starts_build.features.iter_rows(named=True):
-        earlier = [h for h in history[(row["team"], row["player"])] if h[0] < row["date"]]
+        assert row["player_key"] == keys[(row["team"], row["player"])]
+        earlier = [h for h in history[(row["team"], row["player_key"])] if h[0] < row["date"]]
+        merged += any(h[4] != row["player"] for h in earlier)
         prior_starts = [h for h in earlier if h[3]]
         assert row["prior_appearances"] == len(earlier) and row["prior_starts"] == len(prior_starts)
         k, bf = sum(h[1] for h in earlier), sum(h[2] for h in earlier)
@@ -417,6 +424,7 @@ def test_pitcher_start_features_match_a_slow_reference(ncaa, starts_build):
             last = max(h[0] for h in earlier)
             assert row["days_rest"] == min((row["date"] - last).days, DAYS_REST_CAP)
         assert row["line"] == max(2.5, math.floor(row["k_per_start"] - 0.5) + 0.5)
+    assert merged > 0
 
 
 def test_pitcher_start_uses_only_earlier_dates(ncaa, starts_build):
@@ -485,6 +493,21 @@ def test_pitcher_identity_is_team_and_name_and_an_unnamed_first_line_is_excluded
     # before any start: the league's default start (4.1 K -> line 3.5) and rate
     assert first["k_per_start"] == DEFAULT_PER_START["k"] and first["line"] == 3.5
     assert first["k_per_bf"] == pytest.approx(DEFAULT_LEAGUE_K_RATE)
+
+
+def test_a_pitchers_history_follows_him_across_the_forms_scorers_write():
+    """The Bears' Smith is "Smith" in n1's text and "J. Smith" in n2's (another scorer): n2 still sees his n1
+    start (9 K in 20 BF), and `player` keeps the form n2 wrote. The Tigers' Smith stays someone else."""
+    plays, box, batting, games = hand_pbp()
+    second = (pl.col("game_id") == "n2") & (pl.col("player") == "Smith")
+    plays = plays.with_columns(pitcher=pl.when((pl.col("game_id") == "n2") & (pl.col("pitcher") == "Smith"))
+                               .then(pl.lit("J. Smith")).otherwise("pitcher"))
+    box = box.with_columns(player=pl.when(second).then(pl.lit("J. Smith")).otherwise("player"))
+    x = {r["row_id"]: r for r in build_pitcher_start_features(plays, box, batting, games).features.iter_rows(named=True)}
+    bears2 = x["n2:Bears"]
+    assert bears2["player"] == "J. Smith" and bears2["player_key"] == "smith j" == x["n1:Bears"]["player_key"]
+    assert bears2["prior_starts"] == 1 and bears2["k_per_start"] == 9 and bears2["prior_bf"] == 20
+    assert x["n1:Tigers"]["player_key"] == "smith" and x["n1:Tigers"]["prior_starts"] == 0
 
 
 def two_season_pbp():

@@ -2,8 +2,10 @@
 
 Why from play-by-play: stats.ncaa.org box scores are not in the data, but the parsed plays name the
 pitcher (bsi_pipeline.ncaa.pbp_replay learns him from `X to p for Y` lines and credits the lines before),
-and box_pitching sums his lines. A pitcher is (team, player): names are often surnames only and
-collide across teams. His history spans every earlier date in the data (seasons included), because
+and box_pitching sums his lines. A pitcher is (team, player_key): names are often surnames only and
+collide across teams, and each scorer writes them his own way ("KEY", "Key, J.", "J. Key"), so his
+starts and appearances are keyed by bsi_pipeline.ncaa.player_names (surname and first initial); `player`
+keeps the name as this game's text writes it. His history spans every earlier date in the data (seasons included), because
 a college pitcher usually stays with his team for several seasons; prior_starts_season tells a model
 how much of it is this season's.
 
@@ -42,6 +44,7 @@ import polars as pl
 
 from bsi_pipeline.features.common import FeatureBuild, concat_excluded, excluded_rows, finalize, optional, require
 from bsi_pipeline.ncaa.box_scores import first_pitchers
+from bsi_pipeline.ncaa.player_names import player_keys, with_player_key
 
 TABLE = "features_pitcher_starts"
 SOURCE_TABLE = "plays"
@@ -90,11 +93,13 @@ def build_pitcher_start_features(plays: pl.DataFrame, box_pitching: pl.DataFrame
         .then(pl.lit("starter unknown: no pitcher on the team's first play line (the first named may be a reliever)"))
         .when(pl.col("K").is_null()).then(pl.lit("no box_pitching line for the starter")),
     )
-    kept = rows.filter(pl.col("reason").is_null()).rename({"starter": "player"}).sort("date")
+    keys = player_keys(box)
+    kept = with_player_key(rows.filter(pl.col("reason").is_null()).rename({"starter": "player"}), keys=keys)
+    kept = kept.sort("date")
 
     league = _league_rates(box_batting, box, starts, info)
     kept = _before(kept, league, ["league"])
-    kept = _before(kept, _pitcher_history(box, starts, info), ["team", "player"])
+    kept = _before(kept, _pitcher_history(with_player_key(box, keys=keys), starts, info), ["team", "player_key"])
     kept = _before(kept, _team_batting(box_batting, info).rename({"team": "opponent"}), ["opponent", "season"])
     kept = _features(kept)
     return FeatureBuild(finalize(TABLE, kept), concat_excluded([excluded_rows(rows, SOURCE_TABLE)]))
@@ -135,18 +140,20 @@ def _start_lines(box: pl.DataFrame, starts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _pitcher_history(box: pl.DataFrame, starts: pl.DataFrame, info: pl.DataFrame) -> pl.DataFrame:
-    """Per (team, player) and date of appearance: totals of every appearance through that date."""
+    """Per (team, player_key) and date of appearance: totals of every appearance through that date (box
+    carries player_key; a start is matched on the name as written in its own game)."""
     started = _start_lines(box, starts).select("game_id", "team", "player", s=pl.lit(1.0))
     apps = (box.join(started, on=["game_id", "team", "player"], how="left")
             .join(info.select("game_id", "season", "date"), on="game_id")
             .with_columns(pl.col("s").fill_null(0.0)))
-    apps = apps.select("team", "player", "season", "date", P_app=pl.lit(1.0), P_start=pl.col("s"),
+    apps = apps.select("team", "player_key", "season", "date", P_app=pl.lit(1.0), P_start=pl.col("s"),
                        P_K=pl.col("K"), P_BF=pl.col("BF"), P_Ks=pl.col("K") * pl.col("s"),
                        P_BFs=pl.col("BF") * pl.col("s"), P_outss=pl.col("outs") * pl.col("s"))
-    history = _cumulative(apps, ["team", "player"], ["P_app", "P_start", "P_K", "P_BF", "P_Ks", "P_BFs", "P_outss"])
-    season = (_cumulative(apps, ["team", "player", "season"], ["P_start"])
-              .select("team", "player", "date", "season", P_start_season=pl.col("P_start")))
-    return (history.join(season, on=["team", "player", "date"], how="left")
+    who = ["team", "player_key"]
+    history = _cumulative(apps, who, ["P_app", "P_start", "P_K", "P_BF", "P_Ks", "P_BFs", "P_outss"])
+    season = (_cumulative(apps, [*who, "season"], ["P_start"])
+              .select(*who, "date", "season", P_start_season=pl.col("P_start")))
+    return (history.join(season, on=[*who, "date"], how="left")
             .rename({"season": "P_season"}).with_columns(P_last=pl.col("date")).sort("date"))
 
 

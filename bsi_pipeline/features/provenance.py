@@ -65,7 +65,7 @@ PROVENANCE: dict[str, dict[str, str]] = {
     },
     "features_pitcher_starts": {
         **_KEYS,
-        "game_id": KEY, "team": KEY, "player": KEY, "opponent": KEY,
+        "game_id": KEY, "team": KEY, "player": KEY, "player_key": KEY, "opponent": KEY,
         "is_home": PRE_GAME, "conference_game": PRE_GAME,
         "prior_starts": PRE_GAME, "prior_starts_season": PRE_GAME, "prior_appearances": PRE_GAME,
         "prior_bf": PRE_GAME, "k_per_bf": PRE_GAME, "k_per_start": PRE_GAME, "bf_per_start": PRE_GAME,

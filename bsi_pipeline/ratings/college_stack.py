@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
+from bsi_pipeline.ncaa.player_names import with_player_key
 from bsi_pipeline.ratings.dates import date_blocks, lined_up
 
 FEATURES = ("r", "spd", "same_conference", "same_conference_r")
@@ -48,14 +49,16 @@ def starter_kbb_difference(games: pl.DataFrame, starts: pl.DataFrame, settings: 
     """Per game (games sorted by date: game_id, season, date, home_team, away_team): home starter's shrunk
     K-BB rate minus the away starter's, from earlier dates only; 0 unless both starters are known.
 
-    starts: game_id, team, starter, BF, K, BB, HBP (bsi_pipeline.ncaa.box_scores.starter_lines)."""
+    starts: game_id, team, starter, BF, K, BB, HBP (bsi_pipeline.ncaa.box_scores.starter_lines). A starter's
+    record gathers the name forms scorers write for him (bsi_pipeline.ncaa.player_names)."""
     n = games.height
+    starts = with_player_key(starts, player="starter", key="starter_key")
     sides = [lined_up(games.select("game_id", "season", "date", team=f"{side}_team"), starts, ["game_id", "team"],
                       "starter lines") for side in ("home", "away")]
     totals: dict[tuple[str, str], tuple[int, np.ndarray]] = {}  # (team, starter) -> (season, [BF, K-BB-HBP])
     rates = np.zeros((2, n))
     known = np.zeros((2, n), dtype=bool)
-    keys = [list(zip(s["team"].to_list(), s["starter"].to_list())) for s in sides]
+    keys = [list(zip(s["team"].to_list(), s["starter_key"].to_list())) for s in sides]
     lines = [np.nan_to_num(np.column_stack([s["BF"].cast(pl.Float64).to_numpy(),
                                             (s["K"] - s["BB"] - s["HBP"]).cast(pl.Float64).to_numpy()]))
              for s in sides]

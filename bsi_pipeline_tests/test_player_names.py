@@ -1,0 +1,53 @@
+"""College player keys (bsi_pipeline/ncaa/player_names.py): one pitcher across the name forms scorers write."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from bsi_pipeline.ncaa.player_names import name_parts, player_keys, with_player_key
+
+
+@pytest.mark.parametrize("written, parts", [
+    # forms seen for one pitcher in the 2021 play-by-play, and the shapes around them
+    ("KEY, Jacob", ("key", "j")), ("KEY", ("key", "")), ("BOULDIN,K.", ("bouldin", "k")),
+    ("K. BOULDIN", ("bouldin", "k")), ("J Milch", ("milch", "j")), ("J. Milch", ("milch", "j")),
+    ("HATHCOCK,Dyl", ("hathcock", "d")), ("Luke Johnson", ("johnson", "l")), ("BERNHARDT L", ("bernhardt", "l")),
+    ("Jo. Smith", ("smith", "j")), ("R. Black III", ("black", "r")), ("Black III", ("black", "")),
+    ("Smith Jr., John", ("smith", "j")), ("O'Neil, P.", ("oneil", "p")), ("J. Van Buren", ("vanburen", "j")),
+    ("De La Cruz", ("delacruz", "")), ("Van Der Weid", ("vanderweid", "")), ("Dvorak", ("dvorak", "")),
+    ("38-Youngbld", ("youngbld", "")), ("25", ("", "")),
+])
+def test_name_parts_read_every_written_form(written, parts):
+    assert name_parts(written) == parts
+
+
+def keys_of(rows) -> dict[tuple[str, str], str]:
+    frame = pl.DataFrame(rows, schema=["team", "player"], orient="row")
+    return {(t, p): k for t, p, k in player_keys(frame).iter_rows()}
+
+
+def test_forms_of_one_pitcher_share_a_key_within_his_team_only():
+    keys = keys_of([("UIC", "KEY"), ("UIC", "KEY, Jacob"), ("UIC", "Key, J."), ("UIC", "J. Key"),
+                    ("Oregon", "Kafka, C"), ("Oregon", "Kafka, Cullen"), ("Oregon", "KEY")])
+    assert {keys[("UIC", n)] for n in ("KEY", "KEY, Jacob", "Key, J.", "J. Key")} == {"key j"}
+    assert keys[("Oregon", "Kafka, C")] == keys[("Oregon", "Kafka, Cullen")] == "kafka c"
+    # Oregon's KEY is not UIC's Jacob Key: no initial is known for a Key on Oregon
+    assert keys[("Oregon", "KEY")] == "key"
+
+
+def test_a_surname_with_two_initials_keeps_them_apart_and_credits_the_bare_form_to_neither():
+    """Santa Clara's two Bernhardts (Holden and L.): a bare BERNHARDT could be either."""
+    keys = keys_of([("Santa Clara", "BERNHARDT,Holden"), ("Santa Clara", "BERNHARDT H"),
+                    ("Santa Clara", "BERNHARDT L"), ("Santa Clara", "BERNHARDT"), ("Santa Clara", "Bernhardt")])
+    assert keys[("Santa Clara", "BERNHARDT,Holden")] == keys[("Santa Clara", "BERNHARDT H")] == "bernhardt h"
+    assert keys[("Santa Clara", "BERNHARDT L")] == "bernhardt l"
+    assert keys[("Santa Clara", "BERNHARDT")] == keys[("Santa Clara", "Bernhardt")] == "bernhardt"
+
+
+def test_a_form_without_letters_keys_as_itself_and_null_players_stay_null():
+    keys = keys_of([("Georgia Tech", "34"), ("Georgia Tech", "25")])
+    assert keys == {("Georgia Tech", "34"): "34", ("Georgia Tech", "25"): "25"}
+    frame = pl.DataFrame({"team": ["A", "A"], "starter": ["Ace", None]})
+    keyed = with_player_key(frame, player="starter", key="starter_key")
+    assert keyed.rows() == [("A", "Ace", "ace"), ("A", None, None)]
