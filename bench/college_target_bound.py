@@ -10,7 +10,7 @@ prints, on the same 2021 games as the slow test (bsi_pipeline_tests/test_forecas
    difference then comes from nearly the whole season around it, games after it included: no forecast made
    before the game can know as much. The margin -> probability slope is fitted on all the scored margins
    at once (one parameter over 7,180 games: it flatters the bound, if anything).
-Measured (bench/README.md): ridge_stack 0.21444, ridge_margin 0.21518; the bound 0.2122-0.2124 over three
+Measured (bench/README.md): ridge_stack 0.21440, ridge_margin 0.21518; the bound 0.2122-0.2124 over three
 fold draws. The target (0.2129) asks a forecast made before each game to go 76-82% of the way from
 ridge_margin to ratings that know the season around the game; ridge_stack's starters are the one piece of
 information beyond a team rating that the data offers.

@@ -13,12 +13,14 @@ conference. Features, home minus away where it applies, all from earlier dates o
 The regression (standardized features, L2 with C) is refitted before each date on every decided game
 of earlier dates; until min_train_games exist it falls back to logistic(fallback_slope x r).
 Measured and left out (no gain on 2019-2021): midweek vs weekend games, doubleheaders, their
-interactions with r. Measured on 2021 and left out (Brier 0.21444 with this set; each added alone):
-the starting lineup's earlier wOBA (0.21449-0.21457), the away team's travel distance and the parks'
-elevation difference (0.21445-0.21449), expected runs from offense/defense run ratings, i.e. the run
-environment (0.21441-0.21449), in-season decay of older games in the ridge (best 0.21433), a second
-ridge on the win/loss sign (0.21427): the last two are gains too small to trust when chosen on the
-season they are scored on.
+interactions with r. Measured on 2021 and left out (Brier 0.21444 with this set before starters were
+keyed across name forms, 0.21440 since; each added alone): the starting lineup's earlier wOBA
+(0.21449-0.21457), the away team's travel distance and the parks' elevation difference (0.21445-0.21449),
+expected runs from offense/defense run ratings, i.e. the run environment (0.21441-0.21449), in-season
+decay of older games in the ridge (best 0.21433), a second ridge on the win/loss sign (0.21427): the last
+two are gains too small to trust when chosen on the season they are scored on. Then, against 0.21444:
+rating uncertainty (r over the square root of games played, 0.21444), a per-team home edge from earlier
+residuals (0.21439-0.21440), curvature in r (r^3, r|r|, tanh: 0.21443).
 """
 
 from __future__ import annotations
