@@ -47,9 +47,11 @@ everything here is computed by.
    and runs per PA .118 equal FanGraphs' to their rounding.
 
 4. player_season_value(plays, weights, conference_strength=None, teams=None) -> PlayerSeasonValue:
-   hitting, one row per (weights' key columns, team, player) with team the batting team and player the batter
-   (college: a player is (season, team, name); MLB: a Retrosheet id, so a player traded in season has one row
-   per team): PA, AB, H, 1B, 2B, 3B, HR, BB (unintentional, as box_batting), IBB, HBP, K, SH, SF (the same
+   hitting, one row per (weights' key columns, team, player_key) with team the batting team and player the
+   batter (college: one key across the forms scorers write his name in, "KEY", "Key, J.", "J. Key"
+   (bsi_pipeline.ncaa.player_names), and `player` is the form most of his plays write; MLB: a Retrosheet id,
+   which is also the key, so a player traded in season has one row per team): PA, AB, H, 1B, 2B, 3B, HR, BB
+   (unintentional, as box_batting), IBB, HBP, K, SH, SF (the same
    definitions as bsi_pipeline.ncaa.box_scores.box_batting, so the college counts equal its sums), and
        wOBA = as above (null when AB + BB + SF + HBP = 0: only intentional walks, sacrifice bunts, interference)
        wRAA = (wOBA - league_woba) / woba_scale * PA
@@ -57,7 +59,7 @@ everything here is computed by.
                   league split: 100 = the league-average hitter, whose wOBA is league_woba)
        K_pct = K / PA, BB_pct = (BB + IBB) / PA (FanGraphs' K% and BB%: all walks).
    wRAA sums to about 0 over a league, not exactly: wRAA uses all PA, wOBA's denominator leaves out IBB and SH.
-   pitching, one row per (keys, team, player) with team the fielding team and player the pitcher, over the plays
+   pitching, one row per (keys, team, player_key) with team the fielding team and player the pitcher, over the plays
    with a known pitcher (line_kind "play" when the table has line_kind): BF (plate appearances), outs (outs made
    on his plays, steals and pickoffs included), IP = outs / 3 (a true third, not the .1/.2 notation), H, HR, BB
    (unintentional), IBB, HBP, K, R (runs scored on his plays: inherited runners are not re-assigned), RA9,
@@ -97,6 +99,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
+
+from bsi_pipeline.ncaa.player_names import NAME_KEYED_LEAGUES, player_keys
 
 __all__ = [
     "BATTING_OUTS",
@@ -353,10 +357,13 @@ def player_season_value(
     order = [c for c in ("game_id", "seq") if c in plays.columns]
     plays = plays.sort([*keys, *order], maintain_order=True)
 
+    plays = _with_player_keys(plays)
+
     # hitting
     pa = plays.filter(pl.col("is_plate_appearance").fill_null(False))
-    who = [*keys, pl.col("batting_team").alias("team"), pl.col("batter").alias("player")]
-    hitting = (pa.group_by(who, maintain_order=True).agg(_batting_counts(pa, _interference(plays)))
+    who = [*keys, pl.col("batting_team").alias("team"), pl.col("batter_key").alias("player_key")]
+    hitting = (pa.group_by(who, maintain_order=True)
+               .agg(_most_written("batter"), *_batting_counts(pa, _interference(plays)))
                .with_columns(_at_bats())
                .join(weights, **join))
     woba = pl.when(_woba_denominator() > 0).then(_woba_numerator() / _woba_denominator())
@@ -366,7 +373,7 @@ def player_season_value(
         (100 * (pl.col("wRAA") / pl.col("PA") + pl.col("runs_per_pa")) / pl.col("runs_per_pa")).alias("wRC_plus"),
         (pl.col("K") / pl.col("PA")).alias("K_pct"),
         ((pl.col("BB") + pl.col("IBB")) / pl.col("PA")).alias("BB_pct"),
-    ).sort([*keys, "team", "player"], nulls_last=True).select(*keys, "team", "player", *_HITTING)
+    ).sort([*keys, "team", "player"], nulls_last=True).select(*keys, "team", "player", "player_key", *_HITTING)
 
     # pitching
     events = _play_rows(plays)
@@ -378,9 +385,9 @@ def player_season_value(
     constant = league_totals.select(
         *keys,
         (27 * pl.col("R") / pl.col("outs") - _fip_parts() / (pl.col("outs") / 3)).alias("fip_constant"))
-    by_pitcher = [*keys, pl.col("fielding_team").alias("team"), pl.col("pitcher").alias("player")]
+    by_pitcher = [*keys, pl.col("fielding_team").alias("team"), pl.col("pitcher_key").alias("player_key")]
     pitching = (events.filter(pl.col("pitcher").is_not_null())
-                .group_by(by_pitcher, maintain_order=True).agg(_pitching_counts())
+                .group_by(by_pitcher, maintain_order=True).agg(_most_written("pitcher"), *_pitching_counts())
                 .join(constant, **join))
     ip = pl.col("outs") / 3
     pitching = pitching.with_columns(
@@ -390,12 +397,31 @@ def player_season_value(
         pl.when(pl.col("BF") > 0).then(pl.col("K") / pl.col("BF")).alias("K_pct"),
         pl.when(pl.col("BF") > 0).then((pl.col("BB") + pl.col("IBB")) / pl.col("BF")).alias("BB_pct"),
     ).with_columns((pl.col("K_pct") - pl.col("BB_pct")).alias("K_BB_pct")).sort(
-        [*keys, "team", "player"], nulls_last=True).select(*keys, "team", "player", *_PITCHING)
+        [*keys, "team", "player"], nulls_last=True).select(*keys, "team", "player", "player_key", *_PITCHING)
 
     if conference_strength is not None:
         hitting, pitching = _conference_adjusted(hitting, pitching, conference_strength, teams, keys,
                                                  league_totals, weights)
     return PlayerSeasonValue(hitting=hitting, pitching=pitching)
+
+
+def _with_player_keys(plays: pl.DataFrame) -> pl.DataFrame:
+    """plays plus batter_key and pitcher_key: in leagues whose play-by-play writes names as free text
+    (college), one key per player across the forms scorers write (bsi_pipeline.ncaa.player_names, keyed
+    within the batting or fielding team, the games telling brothers apart); elsewhere the id itself."""
+    named = pl.col("league").is_in(NAME_KEYED_LEAGUES) if "league" in plays.columns else pl.lit(False)
+    texts = plays.filter(named)
+    for role, team in (("batter", "batting_team"), ("pitcher", "fielding_team")):
+        forms = texts.select(*[c for c in ("game_id",) if c in texts.columns], team=team, player=role)
+        keys = player_keys(forms).rename({"team": team, "player": role, "player_key": f"{role}_key"})
+        plays = (plays.join(keys, on=[team, role], how="left", maintain_order="left")
+                 .with_columns(pl.when(named).then(f"{role}_key").otherwise(role).alias(f"{role}_key")))
+    return plays
+
+
+def _most_written(role: str) -> pl.Expr:
+    """The player's name as most of his plays write it (ties: the first in sort order)."""
+    return pl.col(role).drop_nulls().mode().sort().first().alias("player")
 
 
 def _conference_adjusted(

@@ -17,6 +17,7 @@ from bsi_pipeline.linear_weights import (
     team_woba_slope,
     woba_weights,
 )
+from bsi_pipeline.ncaa.player_names import player_keys
 from bsi_pipeline.run_expectancy import BASE_LABELS, run_expectancy
 from bsi_pipeline.sources.retrosheet_cwevent import read_retrosheet_cwevent
 from bsi_pipeline_tests.conftest import EMBEDDED_PBP, FIXTURES, REGISTRY_FILES, REPO, SHARED_DATA
@@ -262,24 +263,39 @@ def test_college_weights_and_league_sums(college_value):
 
 
 def test_box_score_agreement(college_tables, college_value):
-    """Counts per player-season from plays equal the sums of box_batting / box_pitching over the games."""
+    """Counts per player-season from plays equal the sums of box_batting / box_pitching over the games, a
+    player being his team and key across the forms scorers write his name in (the keys are tested in
+    test_player_names); the embedded games do write some players two ways, so merged rows are checked."""
     from bsi_pipeline.ncaa.box_scores import box_batting, box_pitching
 
     _, value = college_value
-    keys = ["season", "team", "player"]
-    box = box_batting(college_tables.plays, college_tables.play_runners)
+    plays = college_tables.plays
+    keys = ["season", "team", "player_key"]
+
+    def keyed(box: pl.DataFrame, team: str, role: str) -> pl.DataFrame:
+        forms = player_keys(plays.select("game_id", team=team, player=role))
+        return box.join(forms, on=["team", "player"], how="left")
+
+    box = keyed(box_batting(plays, college_tables.play_runners), "batting_team", "batter")
     columns = ["PA", "AB", "H", "2B", "3B", "HR", "BB", "IBB", "HBP", "K", "SH", "SF"]
     summed = (box.filter(pl.col("PA") > 0).group_by(keys)
               .agg(pl.col(c).cast(pl.Int64).sum() for c in columns).sort(keys, nulls_last=True))
     ours = value.hitting.select(*keys, *columns).sort(keys, nulls_last=True)
     assert ours.height == summed.height > 300
     assert ours.equals(summed)
-    pbox = box_pitching(college_tables.plays)
+    forms = box.filter(pl.col("PA") > 0).group_by(keys).agg(pl.col("player").n_unique())
+    assert (forms["player"] > 1).sum() > 10
+    pbox = keyed(box_pitching(plays), "fielding_team", "pitcher")
     psum = (pbox.group_by(keys).agg(pl.col("BF", "outs_recorded", "H", "R", "BB", "HBP", "K", "HR")
                                     .cast(pl.Int64).sum()).sort(keys))
     pours = (value.pitching.select(*keys, "BF", pl.col("outs").alias("outs_recorded"), "H", "R",
                                    (pl.col("BB") + pl.col("IBB")).alias("BB"), "HBP", "K", "HR").sort(keys))
     assert pours.equals(psum)
+    # each row shows the form most of his plate appearances were written in (ties: the first in sort order)
+    most = (box.filter(pl.col("PA") > 0).group_by(*keys, "player").agg(pl.col("PA").sum())
+            .sort(*keys, "PA", "player", descending=[False, False, False, True, False])
+            .group_by(keys, maintain_order=True).agg(pl.col("player").first()).sort(keys, nulls_last=True))
+    assert value.hitting.select(*keys, "player").sort(keys, nulls_last=True).equals(most)
 
 
 def test_catcher_interference_is_a_plate_appearance_not_an_at_bat():

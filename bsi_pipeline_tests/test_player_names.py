@@ -51,3 +51,17 @@ def test_a_form_without_letters_keys_as_itself_and_null_players_stay_null():
     frame = pl.DataFrame({"team": ["A", "A"], "starter": ["Ace", None]})
     keyed = with_player_key(frame, player="starter", key="starter_key")
     assert keyed.rows() == [("A", "Ace", "ace"), ("A", None, None)]
+
+
+def test_two_forms_of_one_key_in_one_game_are_two_players():
+    """Illinois St.'s Butlers, Jack and Joe, bat in the same games of 2021: given the games, their key splits by
+    whole given names, and the forms that cannot tell them apart ("BUTLER, J.", "BUTLER") credit neither."""
+    rows = [("g1", "Illinois St.", "Butler, Jack"), ("g1", "Illinois St.", "Butler, Joe"),
+            ("g2", "Illinois St.", "Jack Butler"), ("g2", "Illinois St.", "BUTLER, J."), ("g3", "Illinois St.", "BUTLER"),
+            ("g3", "Illinois St.", "Key, J."), ("g4", "Illinois St.", "KEY")]
+    frame = pl.DataFrame(rows, schema=["game_id", "team", "player"], orient="row")
+    keys = {p: k for _, p, k in player_keys(frame).iter_rows()}
+    assert keys == {"Butler, Jack": "butler jack", "Jack Butler": "butler jack", "Butler, Joe": "butler joe",
+                    "BUTLER, J.": "butler j", "BUTLER": "butler", "Key, J.": "key j", "KEY": "key j"}
+    # without the games nothing says there are two: every Butler form is one player
+    assert set(player_keys(frame.drop("game_id"))["player_key"]) == {"butler j", "key j"}

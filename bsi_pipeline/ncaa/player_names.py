@@ -12,7 +12,9 @@ a form opening with a particle ("De La Cruz", "Van Buren") is a surname alone.
 Within a team, forms with an initial key as "surname initial"; a form without one joins the initial of
 its surname when exactly one initial is seen for that surname on that team, and otherwise keys as the
 surname alone (two Johnsons, J. and T.: "JOHNSON" could be either, so it is not credited to one).
-A form without letters (a jersey number) keys as itself. Truncated or misspelt surnames stay apart.
+A form without letters (a jersey number) keys as itself. Truncated or misspelt surnames stay apart. Given
+the games, two forms of one key in one game's lineup are two players (brothers: "Butler, Jack" and
+"Butler, Joe"), and that key splits by whole given names.
 
 The forms are those of the frame given (every season in it), as the team registry uses later seasons'
 files: a name form seen later can tell which pitcher an earlier "KEY" was, but no result of a later
@@ -26,12 +28,19 @@ import re
 import polars as pl
 
 SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+NAME_KEYED_LEAGUES = ("ncaa",)  # leagues whose play-by-play names players in free text, not by id
 PARTICLES = frozenset({"da", "de", "del", "della", "der", "di", "dos", "du", "la", "le", "st", "van", "von"})
 
 
 def name_parts(name: str) -> tuple[str, str]:
     """(surname, first initial or "") of a written name: "KEY, Jacob" -> ("key", "j"); "J. Van Buren" ->
     ("vanburen", "j"); "BERNHARDT L" -> ("bernhardt", "l"); "Dvorak" -> ("dvorak", "")."""
+    surname, given = _surname_and_given(name)
+    return surname, given[:1]
+
+
+def _surname_and_given(name: str) -> tuple[str, str]:
+    """(surname, given name's letters): "Butler, Jack" -> ("butler", "jack")."""
     name = name.strip()
     if "," in name:
         surname, given = name.split(",", 1)
@@ -45,7 +54,7 @@ def name_parts(name: str) -> tuple[str, str]:
         else:  # "F. Last", "First Last", "J. Van Buren"
             surname, given = " ".join(tokens[1:]), tokens[0]
     words = [w for w in surname.lower().replace(".", " ").split() if _letters(w) not in SUFFIXES]
-    return _letters("".join(words)), _letters(given)[:1]
+    return _letters("".join(words)), _letters(given)
 
 
 def _letters(text: str) -> str:
@@ -53,11 +62,16 @@ def _letters(text: str) -> str:
 
 
 def player_keys(players: pl.DataFrame) -> pl.DataFrame:
-    """team, player, player_key for every distinct (team, player) of `players` (nulls left out)."""
+    """team, player, player_key for every distinct (team, player) of `players` (nulls left out).
+
+    With a game_id column, two forms of one key written in the same game for the same team are two
+    players ("Butler, Jack" and "Butler, Joe"): that key's forms then key by their whole given name
+    ("butler jack", "butler joe"), and its forms without one by the surname alone."""
     pairs = players.select("team", "player").drop_nulls().unique().sort("team", "player")
-    parts = [name_parts(p) for p in pairs["player"].to_list()]
+    parts = [_surname_and_given(p) for p in pairs["player"].to_list()]
     pairs = pairs.with_columns(surname=pl.Series([s for s, _ in parts], dtype=pl.String),
-                               initial=pl.Series([i for _, i in parts], dtype=pl.String))
+                               given=pl.Series([g for _, g in parts], dtype=pl.String))
+    pairs = pairs.with_columns(initial=pl.col("given").str.slice(0, 1))
     only = (pairs.filter(pl.col("initial") != "").group_by("team", "surname")
             .agg(only=pl.when(pl.col("initial").n_unique() == 1).then(pl.col("initial").first())))
     pairs = pairs.join(only, on=["team", "surname"], how="left")
@@ -65,7 +79,18 @@ def player_keys(players: pl.DataFrame) -> pl.DataFrame:
     key = (pl.when(pl.col("surname") == "").then(pl.col("player"))
            .when(initial.is_not_null()).then(pl.format("{} {}", "surname", initial))
            .otherwise(pl.col("surname")))
-    return pairs.select("team", "player", player_key=key)
+    pairs = pairs.with_columns(player_key=key)
+    if "game_id" in players.columns:
+        clashes = (players.select("game_id", "team", "player").drop_nulls().unique()
+                   .join(pairs.select("team", "player", "player_key"), on=["team", "player"])
+                   .group_by("game_id", "team", "player_key").agg(forms=pl.col("player").n_unique())
+                   .filter(pl.col("forms") > 1).select("team", "player_key", clash=pl.lit(True)).unique())
+        whole = (pl.when(pl.col("given") != "").then(pl.format("{} {}", "surname", "given"))
+                 .otherwise(pl.col("surname")))
+        pairs = pairs.join(clashes, on=["team", "player_key"], how="left").with_columns(
+            player_key=pl.when(pl.col("clash").fill_null(False) & (pl.col("surname") != ""))
+            .then(whole).otherwise(pl.col("player_key")))
+    return pairs.select("team", "player", "player_key")
 
 
 def with_player_key(frame: pl.DataFrame, player: str = "player", key: str = "player_key",
