@@ -503,7 +503,8 @@ def test_a_pitchers_history_follows_him_across_the_forms_scorers_write():
     plays = plays.with_columns(pitcher=pl.when((pl.col("game_id") == "n2") & (pl.col("pitcher") == "Smith"))
                                .then(pl.lit("J. Smith")).otherwise("pitcher"))
     box = box.with_columns(player=pl.when(second).then(pl.lit("J. Smith")).otherwise("player"))
-    x = {r["row_id"]: r for r in build_pitcher_start_features(plays, box, batting, games).features.iter_rows(named=True)}
+    built = build_pitcher_start_features(plays, box, batting, games).features
+    x = {r["row_id"]: r for r in built.iter_rows(named=True)}
     bears2 = x["n2:Bears"]
     assert bears2["player"] == "J. Smith" and bears2["player_key"] == "smith j" == x["n1:Bears"]["player_key"]
     assert bears2["prior_starts"] == 1 and bears2["k_per_start"] == 9 and bears2["prior_bf"] == 20

@@ -57,7 +57,8 @@ def test_two_forms_of_one_key_in_one_game_are_two_players():
     """Illinois St.'s Butlers, Jack and Joe, bat in the same games of 2021: given the games, their key splits by
     whole given names, and the forms that cannot tell them apart ("BUTLER, J.", "BUTLER") credit neither."""
     rows = [("g1", "Illinois St.", "Butler, Jack"), ("g1", "Illinois St.", "Butler, Joe"),
-            ("g2", "Illinois St.", "Jack Butler"), ("g2", "Illinois St.", "BUTLER, J."), ("g3", "Illinois St.", "BUTLER"),
+            ("g2", "Illinois St.", "Jack Butler"), ("g2", "Illinois St.", "BUTLER, J."),
+            ("g3", "Illinois St.", "BUTLER"),
             ("g3", "Illinois St.", "Key, J."), ("g4", "Illinois St.", "KEY")]
     frame = pl.DataFrame(rows, schema=["game_id", "team", "player"], orient="row")
     keys = {p: k for _, p, k in player_keys(frame).iter_rows()}

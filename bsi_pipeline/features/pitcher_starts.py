@@ -5,9 +5,9 @@ pitcher (bsi_pipeline.ncaa.pbp_replay learns him from `X to p for Y` lines and c
 and box_pitching sums his lines. A pitcher is (team, player_key): names are often surnames only and
 collide across teams, and each scorer writes them his own way ("KEY", "Key, J.", "J. Key"), so his
 starts and appearances are keyed by bsi_pipeline.ncaa.player_names (surname and first initial); `player`
-keeps the name as this game's text writes it. His history spans every earlier date in the data (seasons included), because
-a college pitcher usually stays with his team for several seasons; prior_starts_season tells a model
-how much of it is this season's.
+keeps the name as this game's text writes it. His history spans every earlier date in the data (seasons
+included), because a college pitcher usually stays with his team for several seasons;
+prior_starts_season tells a model how much of it is this season's.
 
 The starter is the pitcher on the fielding team's first play line (ordered by seq). When that line has
 no pitcher, the row is excluded rather than guessed: the first pitcher the text does name can be a
