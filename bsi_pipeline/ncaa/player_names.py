@@ -88,8 +88,7 @@ def player_keys(players: pl.DataFrame) -> pl.DataFrame:
         whole = (pl.when(pl.col("given") != "").then(pl.format("{} {}", "surname", "given"))
                  .otherwise(pl.col("surname")))
         pairs = pairs.join(clashes, on=["team", "player_key"], how="left").with_columns(
-            player_key=pl.when(pl.col("clash").fill_null(False) & (pl.col("surname") != ""))
-            .then(whole).otherwise(pl.col("player_key")))
+            player_key=pl.when(pl.col("clash").fill_null(False)).then(whole).otherwise(pl.col("player_key")))
     return pairs.select("team", "player", "player_key")
 
 
