@@ -66,3 +66,32 @@ def test_two_forms_of_one_key_in_one_game_are_two_players():
                     "BUTLER, J.": "butler j", "BUTLER": "butler", "Key, J.": "key j", "KEY": "key j"}
     # without the games nothing says there are two: every Butler form is one player
     assert set(player_keys(frame.drop("game_id"))["player_key"]) == {"butler j", "key j"}
+
+
+def test_a_name_cut_at_twelve_characters_joins_the_one_surname_it_begins():
+    """Real 2021 forms: "J. Betancour" is Alcorn's Betancourt, "LOCKWOOD-POW" Central Mich.'s Lockwood-Powell,
+    "Austin Markm" Sacred Heart's Markmann. Not joined: a 13-character form (not cut), two candidate surnames
+    (Hernandez, Hernando), an initial that disagrees with the only candidate's (T. Fillingam, K. Fillingame),
+    and N.C. A&T's "Williams, J.", who bats in the same game as Williamson."""
+    rows = [("a1", "Alcorn", "J. Betancour"), ("a2", "Alcorn", "Betancourt"), ("a3", "Alcorn", "Betancourt, J."),
+            ("a1", "Alcorn", "T. Fillingam"), ("a2", "Alcorn", "K.Fillingame"),
+            ("c1", "Central Mich.", "LOCKWOOD-POW"), ("c2", "Central Mich.", "LOCKWOOD-POWELL, G."),
+            ("s1", "Sacred Heart", "Austin Markm"), ("s2", "Sacred Heart", "A. Markmann"),
+            ("s1", "Sacred Heart", "Jo Smithsonia"), ("s2", "Sacred Heart", "Smithsonian"),
+            ("s1", "Sacred Heart", "Michael Hern"), ("s2", "Sacred Heart", "Hernandez, M"),
+            ("s3", "Sacred Heart", "Hernando, M."),
+            ("n1", "N.C. A&T", "Williams, J."), ("n1", "N.C. A&T", "Williamson")]
+    keys = {p: k for _, p, k in player_keys(pl.DataFrame(rows, schema=["game_id", "team", "player"],
+                                                          orient="row")).iter_rows()}
+    assert keys["J. Betancour"] == keys["Betancourt"] == keys["Betancourt, J."] == "betancourt j"
+    assert keys["T. Fillingam"] == "fillingam t" and keys["K.Fillingame"] == "fillingame k"
+    assert keys["LOCKWOOD-POW"] == keys["LOCKWOOD-POWELL, G."] == "lockwoodpowell g"
+    assert keys["Austin Markm"] == keys["A. Markmann"] == "markmann a"
+    assert keys["Jo Smithsonia"] == "smithsonia j" and keys["Smithsonian"] == "smithsonian"
+    assert keys["Michael Hern"] == "hern m"
+    assert keys["Williams, J."] == "williams j" and keys["Williamson"] == "williamson"
+    # a second cut form with another initial is a second Betancourt: the bare form then credits neither
+    more = pl.DataFrame([*rows, ("a4", "Alcorn", "T. Betancour")], schema=["game_id", "team", "player"], orient="row")
+    keys = {p: k for _, p, k in player_keys(more).iter_rows()}
+    assert (keys["T. Betancour"], keys["J. Betancour"], keys["Betancourt"]) == ("betancourt t", "betancourt j",
+                                                                                "betancourt")

@@ -12,7 +12,9 @@ a form opening with a particle ("De La Cruz", "Van Buren") is a surname alone.
 Within a team, forms with an initial key as "surname initial"; a form without one joins the initial of
 its surname when exactly one initial is seen for that surname on that team, and otherwise keys as the
 surname alone (two Johnsons, J. and T.: "JOHNSON" could be either, so it is not credited to one).
-A form without letters (a jersey number) keys as itself. Truncated or misspelt surnames stay apart. Given
+A form without letters (a jersey number) keys as itself. A form of exactly 12 characters may be cut
+short by the scorer's software ("J. Betancour"): it takes the one longer surname on its team that it
+begins, initials agreeing, unless the two forms share a game. Misspelt surnames stay apart. Given
 the games, two forms of one key in one game's lineup are two players (brothers: "Butler, Jack" and
 "Butler, Joe"), and that key splits by whole given names.
 
@@ -28,6 +30,7 @@ import re
 import polars as pl
 
 SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+TRUNCATED_AT = 12  # some scorers' software cuts names here: "J. Betancour", "Austin Markm", "LOCKWOOD-POW"
 NAME_KEYED_LEAGUES = ("ncaa",)  # leagues whose play-by-play names players in free text, not by id
 PARTICLES = frozenset({"da", "de", "del", "della", "der", "di", "dos", "du", "la", "le", "st", "van", "von"})
 
@@ -71,6 +74,7 @@ def player_keys(players: pl.DataFrame) -> pl.DataFrame:
     parts = [_surname_and_given(p) for p in pairs["player"].to_list()]
     pairs = pairs.with_columns(surname=pl.Series([s for s, _ in parts], dtype=pl.String),
                                given=pl.Series([g for _, g in parts], dtype=pl.String))
+    pairs = pairs.with_columns(surname=pl.Series(_untruncated(pairs, _games_of(players)), dtype=pl.String))
     pairs = pairs.with_columns(initial=pl.col("given").str.slice(0, 1))
     only = (pairs.filter(pl.col("initial") != "").group_by("team", "surname")
             .agg(only=pl.when(pl.col("initial").n_unique() == 1).then(pl.col("initial").first())))
@@ -90,6 +94,37 @@ def player_keys(players: pl.DataFrame) -> pl.DataFrame:
         pairs = pairs.join(clashes, on=["team", "player_key"], how="left").with_columns(
             player_key=pl.when(pl.col("clash").fill_null(False)).then(whole).otherwise(pl.col("player_key")))
     return pairs.select("team", "player", "player_key")
+
+
+def _games_of(players: pl.DataFrame) -> dict[tuple[str, str], set]:
+    """(team, player) -> the game_ids it is written in (empty without a game_id column)."""
+    if "game_id" not in players.columns:
+        return {}
+    games: dict[tuple[str, str], set] = {}
+    for game, team, player in players.select("game_id", "team", "player").drop_nulls().unique().iter_rows():
+        games.setdefault((team, player), set()).add(game)
+    return games
+
+
+def _untruncated(pairs: pl.DataFrame, games: dict[tuple[str, str], set]) -> list[str]:
+    """Each pair's surname, or for a form cut at TRUNCATED_AT characters the one longer surname on its team
+    that it begins ("J. Betancour" -> "betancourt"), when the initials agree (or one is missing) and the two
+    forms never appear in the same game (then they are two players: "Williams, J." and "Williamson")."""
+    by_team: dict[str, list[tuple[str, str, str]]] = {}
+    rows = list(pairs.select("team", "player", "surname", "given").iter_rows())
+    for team, player, surname, given in rows:
+        by_team.setdefault(team, []).append((player, surname, given))
+    out = []
+    for team, player, surname, given in rows:
+        if len(player.strip()) != TRUNCATED_AT or len(surname) < 3:
+            out.append(surname)
+            continue
+        longer = {(s, p) for p, s, g in by_team[team]
+                  if len(s) > len(surname) and s.startswith(surname) and (not g or not given or g[0] == given[0])}
+        extensions = {s for s, _ in longer}
+        together = any(games.get((team, player), set()) & games.get((team, p), set()) for _, p in longer)
+        out.append(extensions.pop() if len(extensions) == 1 and not together else surname)
+    return out
 
 
 def with_player_key(frame: pl.DataFrame, player: str = "player", key: str = "player_key",
