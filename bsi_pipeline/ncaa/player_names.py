@@ -74,7 +74,7 @@ def player_keys(players: pl.DataFrame) -> pl.DataFrame:
     parts = [_surname_and_given(p) for p in pairs["player"].to_list()]
     pairs = pairs.with_columns(surname=pl.Series([s for s, _ in parts], dtype=pl.String),
                                given=pl.Series([g for _, g in parts], dtype=pl.String))
-    pairs = pairs.with_columns(surname=pl.Series(_untruncated(pairs, _games_of(players)), dtype=pl.String))
+    pairs = pairs.with_columns(surname=pl.Series(_untruncated(pairs, players), dtype=pl.String))
     pairs = pairs.with_columns(initial=pl.col("given").str.slice(0, 1))
     only = (pairs.filter(pl.col("initial") != "").group_by("team", "surname")
             .agg(only=pl.when(pl.col("initial").n_unique() == 1).then(pl.col("initial").first())))
@@ -96,35 +96,32 @@ def player_keys(players: pl.DataFrame) -> pl.DataFrame:
     return pairs.select("team", "player", "player_key")
 
 
-def _games_of(players: pl.DataFrame) -> dict[tuple[str, str], set]:
-    """(team, player) -> the game_ids it is written in (empty without a game_id column)."""
-    if "game_id" not in players.columns:
-        return {}
-    games: dict[tuple[str, str], set] = {}
-    for game, team, player in players.select("game_id", "team", "player").drop_nulls().unique().iter_rows():
-        games.setdefault((team, player), set()).add(game)
-    return games
-
-
-def _untruncated(pairs: pl.DataFrame, games: dict[tuple[str, str], set]) -> list[str]:
+def _untruncated(pairs: pl.DataFrame, players: pl.DataFrame) -> list[str]:
     """Each pair's surname, or for a form cut at TRUNCATED_AT characters the one longer surname on its team
     that it begins ("J. Betancour" -> "betancourt"), when the initials agree (or one is missing) and the two
     forms never appear in the same game (then they are two players: "Williams, J." and "Williamson")."""
-    by_team: dict[str, list[tuple[str, str, str]]] = {}
     rows = list(pairs.select("team", "player", "surname", "given").iter_rows())
+    by_team: dict[str, list[tuple[str, str, str]]] = {}
     for team, player, surname, given in rows:
         by_team.setdefault(team, []).append((player, surname, given))
-    out = []
+    extension: dict[tuple[str, str], str] = {}
+    longer_forms = []  # (team, cut form, a form of its extension)
     for team, player, surname, given in rows:
         if len(player.strip()) != TRUNCATED_AT or len(surname) < 3:
-            out.append(surname)
             continue
-        longer = {(s, p) for p, s, g in by_team[team]
-                  if len(s) > len(surname) and s.startswith(surname) and (not g or not given or g[0] == given[0])}
-        extensions = {s for s, _ in longer}
-        together = any(games.get((team, player), set()) & games.get((team, p), set()) for _, p in longer)
-        out.append(extensions.pop() if len(extensions) == 1 and not together else surname)
-    return out
+        longer = [(s, p) for p, s, g in by_team[team]
+                  if len(s) > len(surname) and s.startswith(surname) and (not g or not given or g[0] == given[0])]
+        if len({s for s, _ in longer}) == 1:
+            extension[(team, player)] = longer[0][0]
+            longer_forms += [(team, player, p) for _, p in longer]
+    if longer_forms and "game_id" in players.columns:
+        written = players.select("game_id", "team", "player").drop_nulls().unique()
+        together = (pl.DataFrame(longer_forms, schema=["team", "player", "other"], orient="row")
+                    .join(written, on=["team", "player"])
+                    .join(written.rename({"player": "other"}), on=["game_id", "team", "other"]))
+        for key in together.select("team", "player").unique().iter_rows():
+            extension.pop(key)
+    return [extension.get((team, player), surname) for team, player, surname, _ in rows]
 
 
 def with_player_key(frame: pl.DataFrame, player: str = "player", key: str = "player_key",
