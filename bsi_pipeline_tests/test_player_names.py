@@ -72,7 +72,7 @@ def test_a_name_cut_at_twelve_characters_joins_the_one_surname_it_begins():
     """Real 2021 forms: "J. Betancour" is Alcorn's Betancourt, "LOCKWOOD-POW" Central Mich.'s Lockwood-Powell,
     "Austin Markm" Sacred Heart's Markmann. Not joined: a 13-character form (not cut), two candidate surnames
     (Hernandez, Hernando), an initial that disagrees with the only candidate's (T. Fillingam, K. Fillingame),
-    and N.C. A&T's "Williams, J.", who bats in the same game as Williamson."""
+    N.C. A&T's "Williams, J.", who bats in the same game as Williamson, and a surname of two letters."""
     rows = [("a1", "Alcorn", "J. Betancour"), ("a2", "Alcorn", "Betancourt"), ("a3", "Alcorn", "Betancourt, J."),
             ("a1", "Alcorn", "T. Fillingam"), ("a2", "Alcorn", "K.Fillingame"),
             ("c1", "Central Mich.", "LOCKWOOD-POW"), ("c2", "Central Mich.", "LOCKWOOD-POWELL, G."),
@@ -80,7 +80,8 @@ def test_a_name_cut_at_twelve_characters_joins_the_one_surname_it_begins():
             ("s1", "Sacred Heart", "Jo Smithsonia"), ("s2", "Sacred Heart", "Smithsonian"),
             ("s1", "Sacred Heart", "Michael Hern"), ("s2", "Sacred Heart", "Hernandez, M"),
             ("s3", "Sacred Heart", "Hernando, M."),
-            ("n1", "N.C. A&T", "Williams, J."), ("n1", "N.C. A&T", "Williamson")]
+            ("n1", "N.C. A&T", "Williams, J."), ("n1", "N.C. A&T", "Williamson"),
+            ("h1", "Hawaii", "Christian Ng"), ("h2", "Hawaii", "C. Ngata")]
     keys = {p: k for _, p, k in player_keys(pl.DataFrame(rows, schema=["game_id", "team", "player"],
                                                           orient="row")).iter_rows()}
     assert keys["J. Betancour"] == keys["Betancourt"] == keys["Betancourt, J."] == "betancourt j"
@@ -90,6 +91,7 @@ def test_a_name_cut_at_twelve_characters_joins_the_one_surname_it_begins():
     assert keys["Jo Smithsonia"] == "smithsonia j" and keys["Smithsonian"] == "smithsonian"
     assert keys["Michael Hern"] == "hern m"
     assert keys["Williams, J."] == "williams j" and keys["Williamson"] == "williamson"
+    assert keys["Christian Ng"] == "ng c"  # twelve characters by chance: two letters are a whole surname
     # a second cut form with another initial is a second Betancourt: the bare form then credits neither
     more = pl.DataFrame([*rows, ("a4", "Alcorn", "T. Betancour")], schema=["game_id", "team", "player"], orient="row")
     keys = {p: k for _, p, k in player_keys(more).iter_rows()}
