@@ -100,7 +100,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from bsi_pipeline.ncaa.player_names import NAME_KEYED_LEAGUES, player_keys
+from bsi_pipeline.ncaa.player_names import NAME_KEYED_LEAGUES, player_keys, with_player_key
 
 __all__ = [
     "BATTING_OUTS",
@@ -410,11 +410,11 @@ def _with_player_keys(plays: pl.DataFrame) -> pl.DataFrame:
     (college), one key per player across the forms scorers write (bsi_pipeline.ncaa.player_names, keyed
     within the batting or fielding team, the games telling brothers apart); elsewhere the id itself."""
     named = pl.col("league").is_in(NAME_KEYED_LEAGUES) if "league" in plays.columns else pl.lit(False)
+    games = ["game_id"] if "game_id" in plays.columns else []
     texts = plays.filter(named)
     for role, team in (("batter", "batting_team"), ("pitcher", "fielding_team")):
-        forms = texts.select(*[c for c in ("game_id",) if c in texts.columns], team=team, player=role)
-        keys = player_keys(forms).rename({"team": team, "player": role, "player_key": f"{role}_key"})
-        plays = (plays.join(keys, on=[team, role], how="left", maintain_order="left")
+        keys = player_keys(texts.select(*games, team=team, player=role))
+        plays = (with_player_key(plays, player=role, key=f"{role}_key", team=team, keys=keys)
                  .with_columns(pl.when(named).then(f"{role}_key").otherwise(role).alias(f"{role}_key")))
     return plays
 

@@ -207,7 +207,6 @@ def test_retraining_is_deterministic_and_artifacts_score_like_the_trainer(factor
         assert np.std(served) > 0.05  # real probabilities, not a constant
 
 
-
 @pytest.mark.parametrize("key", ["mlb_home_win", "ncaa_pitcher_strikeouts"])
 def test_ensemble_weights_never_see_the_validation_slice(factory, key):
     """The validation slice chooses between candidates, the ensemble among them, so the ensemble's weights

@@ -124,9 +124,12 @@ def _untruncated(pairs: pl.DataFrame, players: pl.DataFrame) -> list[str]:
     return [extension.get((team, player), surname) for team, player, surname, _ in rows]
 
 
-def with_player_key(frame: pl.DataFrame, player: str = "player", key: str = "player_key",
+def with_player_key(frame: pl.DataFrame, player: str = "player", key: str = "player_key", team: str = "team",
                     keys: pl.DataFrame | None = None) -> pl.DataFrame:
-    """`frame` (with team and `player` columns) plus `key`: the player's key from `keys` (player_keys of
-    the frame itself when not given); a null player keeps a null key."""
-    keys = player_keys(frame.select("team", player=pl.col(player))) if keys is None else keys
-    return frame.join(keys.rename({"player": player, "player_key": key}), on=["team", player], how="left")
+    """`frame` plus `key`: the key of its (`team`, `player`) from `keys`, or from player_keys of the frame
+    itself (with its game_id, when it has one) when not given; a player with no key keeps a null key."""
+    if keys is None:
+        games = ["game_id"] if "game_id" in frame.columns else []
+        keys = player_keys(frame.select(*games, team=team, player=player))
+    keys = keys.rename({"team": team, "player": player, "player_key": key})
+    return frame.join(keys, on=[team, player], how="left", maintain_order="left")
